@@ -1,0 +1,209 @@
+//! One run of the command: settings, the message, a dry run or a send, the report.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::Context;
+
+use crate::address::Mailbox;
+use crate::cli::Cli;
+use crate::compose::{self, Sender};
+use crate::exit::{Kind, fail};
+use crate::message::{Content, Envelope};
+use crate::raw::{self, RawMessage};
+use crate::report::{self, JsonReport};
+use crate::settings::{self, Settings};
+use crate::smtp::transcript::Transcript;
+use crate::smtp::{Policy, Session};
+use crate::stamp::Stamp;
+
+/// Runs the command; the error, if any, decides the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::from_cli(&cli)?;
+    let sender = resolve_sender(&cli)?;
+    let mut stdin = std::io::stdin().lock();
+    let (envelope, content) = if cli.stdin_is_message() {
+        raw_message(&cli, sender, &mut stdin)?
+    } else {
+        let sender = sender.unwrap_or_else(|| default_sender(&cli));
+        compose::compose(&cli, &sender, &mut stdin)?
+    };
+    if envelope.recipients.is_empty() {
+        return Err(fail(
+            Kind::Usage,
+            "no recipients: give --to, --cc, --bcc or recipient arguments",
+        ));
+    }
+    if cli.dry_run {
+        return dry_run(&cli, &envelope, &content);
+    }
+    send(&cli, &settings, &envelope, &content)
+}
+
+fn send(
+    cli: &Cli,
+    settings: &Settings,
+    envelope: &Envelope,
+    content: &Content,
+) -> anyhow::Result<()> {
+    let transcript = Transcript::new(cli.debug);
+    let result = Session::open(&settings.target, settings.session.clone(), transcript).and_then(
+        |mut session| {
+            let policy = Policy {
+                partial: cli.partial,
+            };
+            let delivery = session.send(envelope, content, &policy, true);
+            session.quit();
+            delivery
+        },
+    );
+    let (delivery, verdict) = match result {
+        Ok(delivery) => {
+            let verdict = report::judge(&delivery);
+            (Some(delivery), verdict)
+        }
+        Err(err) => (None, Err(err)),
+    };
+    if cli.json {
+        let exit_code = match &verdict {
+            Ok(()) => 0,
+            Err(err) => crate::exit::code_for(err),
+        };
+        JsonReport {
+            status: delivery.as_ref().map_or("failed", report::status),
+            exit_code,
+            envelope,
+            size: content.len(),
+            recipients: delivery.as_ref().map_or(&[], |d| d.recipients.as_slice()),
+            reply: delivery.as_ref().and_then(report::final_reply),
+            error: verdict.as_ref().err().map(crate::exit::one_line),
+        }
+        .print();
+    }
+    verdict
+}
+
+fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyhow::Result<()> {
+    if cli.json {
+        JsonReport {
+            status: "dry-run",
+            exit_code: 0,
+            envelope,
+            size: content.len(),
+            recipients: &[],
+            reply: None,
+            error: None,
+        }
+        .print();
+        return Ok(());
+    }
+    let mut out = format!("MAIL FROM:<{}>\n", envelope.from);
+    for recipient in &envelope.recipients {
+        out.push_str(&format!("RCPT TO:<{recipient}>\n"));
+    }
+    out.push('\n');
+    crate::output::print_stdout(out.as_bytes());
+    let mut stdout = std::io::stdout().lock();
+    match content.write_to(&mut stdout) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write the message to stdout"),
+    }
+}
+
+/// The sender given on the command line (-f, -F, --envelope-from), if any.
+fn resolve_sender(cli: &Cli) -> anyhow::Result<Option<Sender>> {
+    let mut mailbox = cli.from.as_deref().map(Mailbox::parse).transpose()?;
+    if let (Some(mailbox), Some(name)) = (&mut mailbox, &cli.from_name) {
+        crate::address::reject_line_breaks("--from-name", name)?;
+        mailbox.name = Some(name.clone());
+    }
+    let envelope = cli
+        .envelope_from
+        .as_deref()
+        .map(parse_envelope_from)
+        .transpose()?;
+    Ok(match (mailbox, envelope) {
+        (None, None) => None,
+        (Some(mailbox), envelope) => Some(Sender {
+            envelope: envelope.unwrap_or_else(|| mailbox.address.clone()),
+            mailbox,
+        }),
+        (None, Some(envelope)) => {
+            let mut mailbox = settings::default_sender();
+            mailbox.name = cli.from_name.clone();
+            Some(Sender { mailbox, envelope })
+        }
+    })
+}
+
+fn parse_envelope_from(value: &str) -> anyhow::Result<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed == "<>" {
+        return Ok(String::new());
+    }
+    Ok(Mailbox::parse(trimmed)?.address)
+}
+
+fn default_sender(cli: &Cli) -> Sender {
+    let mut mailbox = settings::default_sender();
+    mailbox.name = cli.from_name.clone();
+    Sender {
+        envelope: mailbox.address.clone(),
+        mailbox,
+    }
+}
+
+/// Raw mode: stdin is the whole message; positional arguments are the recipients.
+fn raw_message(
+    cli: &Cli,
+    sender: Option<Sender>,
+    stdin: &mut dyn Read,
+) -> anyhow::Result<(Envelope, Content)> {
+    let recipients = crate::address::parse_all(&cli.recipients)?;
+    if std::io::stdin().is_terminal() {
+        eprintln!("smtpsend: reading the message from the terminal; end it with Ctrl-D");
+    }
+    let mut input = Vec::new();
+    stdin
+        .read_to_end(&mut input)
+        .context("cannot read the message from stdin")?;
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(fail(Kind::Data, "no message on stdin: the input is empty"));
+    }
+    let mut message = RawMessage::parse(&input);
+    let header_from = message
+        .values("from")
+        .first()
+        .and_then(|value| Mailbox::parse_list(value).ok())
+        .and_then(|list| list.into_iter().next());
+    let sender = sender.unwrap_or_else(|| match header_from {
+        Some(mailbox) => Sender {
+            envelope: mailbox.address.clone(),
+            mailbox,
+        },
+        None => default_sender(cli),
+    });
+    let mut from_field = Vec::new();
+    {
+        use mail_builder::headers::Header;
+        from_field.extend_from_slice(b"From: ");
+        compose::address_header(&[&sender.mailbox]).write_header(&mut from_field, 6);
+    }
+    let stamp = Stamp::new();
+    let domain = sender
+        .mailbox
+        .address
+        .rsplit_once('@')
+        .map_or("localhost", |(_, domain)| domain)
+        .to_string();
+    raw::prepare(
+        &mut message,
+        &from_field,
+        &stamp.date(),
+        &stamp.message_id(&domain),
+    );
+    let envelope = Envelope {
+        from: sender.envelope,
+        recipients: compose::unique_addresses(recipients.iter()),
+    };
+    Ok((envelope, Content::from_bytes(message.to_bytes())))
+}

@@ -1,0 +1,113 @@
+//! Error kinds and their sysexits.h exit codes, mapped in one place.
+
+use std::fmt;
+use std::io;
+
+/// What went wrong, as far as the caller's retry decision is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 64: bad flag, bad address syntax, conflicting options.
+    Usage,
+    /// 65: the input message is unusable.
+    Data,
+    /// 66: an input file cannot be read.
+    NoInput,
+    /// 67: recipient(s) refused permanently.
+    RecipientRefused,
+    /// 68: host name does not resolve.
+    NoHost,
+    /// 69: server refused permanently or lacks a required extension.
+    Unavailable,
+    /// 70: internal error.
+    Software,
+    /// 74: local I/O error.
+    LocalIo,
+    /// 75: temporary failure, safe to retry.
+    TempFail,
+    /// 76: the server broke the protocol.
+    Protocol,
+    /// 77: authentication refused.
+    AuthRefused,
+    /// 78: configuration error.
+    Config,
+}
+
+impl Kind {
+    /// The sysexits.h code for this kind.
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::Usage => 64,
+            Kind::Data => 65,
+            Kind::NoInput => 66,
+            Kind::RecipientRefused => 67,
+            Kind::NoHost => 68,
+            Kind::Unavailable => 69,
+            Kind::Software => 70,
+            Kind::LocalIo => 74,
+            Kind::TempFail => 75,
+            Kind::Protocol => 76,
+            Kind::AuthRefused => 77,
+            Kind::Config => 78,
+        }
+    }
+}
+
+/// An error whose exit code matters; it can sit anywhere in an anyhow chain.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Builds an anyhow error of the given kind.
+pub fn fail(kind: Kind, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        kind,
+        message: message.into(),
+    })
+}
+
+/// The exit code for an error: the first typed [`Failure`] in the chain wins,
+/// then I/O errors by their kind, else 70.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(failure) = cause.downcast_ref::<Failure>() {
+            return failure.kind.code();
+        }
+    }
+    for cause in err.chain() {
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            return io_kind(io).code();
+        }
+    }
+    Kind::Software.code()
+}
+
+/// How an I/O error on the connection is classified: network trouble is temporary.
+pub fn io_kind(err: &io::Error) -> Kind {
+    use io::ErrorKind::*;
+    match err.kind() {
+        ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | BrokenPipe
+        | TimedOut | WouldBlock | UnexpectedEof | HostUnreachable | NetworkUnreachable
+        | NetworkDown | AddrNotAvailable | Interrupted => Kind::TempFail,
+        NotFound | PermissionDenied | IsADirectory => Kind::NoInput,
+        _ => Kind::LocalIo,
+    }
+}
+
+/// The one-line text printed after `smtpsend: `.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    text.split(['\r', '\n'])
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

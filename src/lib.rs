@@ -1,0 +1,15 @@
+//! smtpsend: compose a MIME message (or take one from stdin) and submit it over SMTP,
+//! with an exact protocol transcript and sysexits.h exit codes.
+
+pub mod address;
+pub mod app;
+pub mod cli;
+pub mod compose;
+pub mod exit;
+pub mod message;
+pub mod output;
+pub mod raw;
+pub mod report;
+pub mod settings;
+pub mod smtp;
+pub mod stamp;

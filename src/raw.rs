@@ -1,0 +1,188 @@
+//! Complete messages read from stdin: header parsing, the few edits raw mode makes.
+
+/// One header field as it was written, continuation lines included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The field name as written (compare case-insensitively).
+    pub name: String,
+    /// The whole field: `Name: value` with every continuation line, each ending in CRLF.
+    pub raw: Vec<u8>,
+}
+
+impl Field {
+    /// The value with folding undone and surrounding whitespace trimmed (lossy UTF-8).
+    pub fn value(&self) -> String {
+        let text = String::from_utf8_lossy(&self.raw);
+        let value = text.split_once(':').map_or("", |(_, value)| value);
+        value.replace("\r\n", "").trim().to_string()
+    }
+
+    pub fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+}
+
+/// A message split into header fields and the body that follows the blank line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    pub fields: Vec<Field>,
+    /// Everything after the header block, starting with the separating blank line when
+    /// there was one.
+    pub body: Vec<u8>,
+}
+
+impl RawMessage {
+    /// Parses a message, turning bare LF (and bare CR) into CRLF first.
+    pub fn parse(input: &[u8]) -> RawMessage {
+        let input = to_crlf(input);
+        let mut fields: Vec<Field> = Vec::new();
+        let mut position = 0;
+        while position < input.len() {
+            let end = line_end(&input, position);
+            let line = &input[position..end];
+            let continues = matches!(line.first(), Some(b' ' | b'\t'));
+            if continues && let Some(field) = fields.last_mut() {
+                field.raw.extend_from_slice(line);
+            } else if let Some(name) = field_name(line) {
+                fields.push(Field {
+                    name,
+                    raw: line.to_vec(),
+                });
+            } else {
+                break;
+            }
+            position = end;
+        }
+        if position == input.len()
+            && let Some(last) = fields.last_mut()
+            && !last.raw.ends_with(b"\r\n")
+        {
+            last.raw.extend_from_slice(b"\r\n");
+        }
+        RawMessage {
+            fields,
+            body: input[position..].to_vec(),
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.iter().any(|field| field.is(name))
+    }
+
+    /// The values of every field with this name, in order.
+    pub fn values(&self, name: &str) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|field| field.is(name))
+            .map(Field::value)
+            .collect()
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.fields.retain(|field| !field.is(name));
+    }
+
+    /// Appends a field at the end of the header block; `value` must be a single line.
+    pub fn append(&mut self, name: &str, value: &str) {
+        self.append_raw(name, format!("{name}: {value}\r\n").into_bytes());
+    }
+
+    /// Appends a field already serialised (ending in CRLF).
+    pub fn append_raw(&mut self, name: &str, raw: Vec<u8>) {
+        self.fields.push(Field {
+            name: name.to_string(),
+            raw,
+        });
+    }
+
+    /// The message as bytes: fields, then the body (a blank line is supplied when the
+    /// original had none and there is a body to separate).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + 1024);
+        for field in &self.fields {
+            out.extend_from_slice(&field.raw);
+        }
+        if !self.body.is_empty() && !self.body.starts_with(b"\r\n") && !self.fields.is_empty() {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+/// Turns bare LF and bare CR into CRLF, leaving CRLF alone.
+pub fn to_crlf(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() + input.len() / 32);
+    let mut index = 0;
+    while index < input.len() {
+        match input[index] {
+            b'\r' if input.get(index + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                index += 1;
+            }
+            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+            byte => out.push(byte),
+        }
+        index += 1;
+    }
+    out
+}
+
+fn line_end(input: &[u8], start: usize) -> usize {
+    input[start..]
+        .windows(2)
+        .position(|pair| pair == b"\r\n")
+        .map_or(input.len(), |at| start + at + 2)
+}
+
+/// The field name when the line is `name: …` with a valid RFC 5322 field name.
+fn field_name(line: &[u8]) -> Option<String> {
+    let colon = line.iter().position(|b| *b == b':')?;
+    let name = &line[..colon];
+    let name = name.strip_suffix(b" ").unwrap_or(name);
+    let valid = !name.is_empty() && name.iter().all(|b| (33..=126).contains(b) && *b != b':');
+    valid.then(|| String::from_utf8_lossy(name).into_owned())
+}
+
+/// Raw mode: the edits made to a complete message before it is sent. Adds From, Date and
+/// Message-ID when missing and removes Bcc and Resent-Bcc; changes nothing else.
+pub fn prepare(message: &mut RawMessage, from: &[u8], date: &str, message_id: &str) {
+    if !message.has("from") {
+        message.append_raw("From", from.to_vec());
+    }
+    if !message.has("date") {
+        message.append("Date", date);
+    }
+    if !message.has("message-id") {
+        message.append("Message-ID", &format!("<{message_id}>"));
+    }
+    message.remove("bcc");
+    message.remove("resent-bcc");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_fields_and_body() {
+        let message = RawMessage::parse(b"Subject: a\n long\nBcc: x@y.z\nTo: t@y.z\n\nbody\n");
+        assert_eq!(message.fields.len(), 3);
+        assert_eq!(message.values("subject"), ["a long"]);
+        assert_eq!(message.body, b"\r\nbody\r\n");
+    }
+
+    #[test]
+    fn removing_bcc_keeps_everything_else() {
+        let mut message = RawMessage::parse(b"To: t@y.z\r\nBcc: x@y.z,\r\n w@y.z\r\n\r\nhi\r\n");
+        message.remove("bcc");
+        assert_eq!(message.to_bytes(), b"To: t@y.z\r\n\r\nhi\r\n");
+    }
+
+    #[test]
+    fn text_without_headers_is_all_body() {
+        let message = RawMessage::parse(b"just text\n");
+        assert!(message.fields.is_empty());
+        assert_eq!(message.to_bytes(), b"just text\r\n");
+    }
+}

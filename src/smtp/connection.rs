@@ -1,0 +1,217 @@
+//! Line I/O on a stream: whole-group writes, bounded reply reads with deadlines, logging.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::exit::{Kind, fail};
+use crate::smtp::reply::{Reply, ReplyLine};
+use crate::smtp::stream::Stream;
+use crate::smtp::transcript::Transcript;
+
+/// Longest reply line accepted (RFC 5321 allows 512; servers exceed it).
+pub const MAX_LINE: usize = 8192;
+/// Most lines accepted in one reply.
+pub const MAX_LINES: usize = 512;
+
+/// A stream plus the read buffer and the transcript.
+pub struct Connection {
+    stream: Stream,
+    buffer: Vec<u8>,
+    start: usize,
+    pub transcript: Transcript,
+    /// How long a write may block before the session gives up.
+    pub write_timeout: Duration,
+}
+
+impl Connection {
+    pub fn new(stream: Stream, transcript: Transcript, write_timeout: Duration) -> Connection {
+        Connection {
+            stream,
+            buffer: Vec::with_capacity(4096),
+            start: 0,
+            transcript,
+            write_timeout,
+        }
+    }
+
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    /// Writes a group of command lines in one write, logging each line.
+    pub fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.transcript.sent(bytes);
+        self.write_all(bytes)
+    }
+
+    /// Writes a line whose tail is secret; the transcript shows `prefix<redacted>`.
+    pub fn send_secret(&mut self, bytes: &[u8], visible_prefix: &str) -> anyhow::Result<()> {
+        self.transcript.sent_redacted(visible_prefix);
+        self.write_all(bytes)
+    }
+
+    /// Writes without logging (message data; the caller logs it).
+    pub fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.stream.set_write_timeout(self.write_timeout)?;
+        self.stream
+            .write_all(bytes)
+            .map_err(|err| write_error(&err, self.write_timeout))
+    }
+
+    /// The stream for bulk writes (the message data); the caller logs what it writes.
+    pub fn writer(&mut self) -> anyhow::Result<&mut Stream> {
+        self.stream.set_write_timeout(self.write_timeout)?;
+        Ok(&mut self.stream)
+    }
+
+    /// Reads one complete reply within `timeout`; `waiting_for` names it in errors.
+    pub fn read_reply(&mut self, timeout: Duration, waiting_for: &str) -> anyhow::Result<Reply> {
+        let deadline = Instant::now() + timeout;
+        let mut lines = Vec::new();
+        let mut code = None;
+        loop {
+            let raw = self.read_line(deadline, timeout, waiting_for)?;
+            self.transcript.received(&raw);
+            let text = String::from_utf8_lossy(&raw);
+            let text = text.trim_end_matches(['\r', '\n']);
+            let line = ReplyLine::parse(text).ok_or_else(|| {
+                fail(
+                    Kind::Protocol,
+                    format!(
+                        "malformed reply from the server (waiting for {waiting_for}): {}",
+                        crate::smtp::transcript::repr(truncate(&raw))
+                    ),
+                )
+            })?;
+            if *code.get_or_insert(line.code) != line.code {
+                return Err(fail(
+                    Kind::Protocol,
+                    format!(
+                        "the server changed the reply code in the middle of a reply (waiting for {waiting_for})"
+                    ),
+                ));
+            }
+            lines.push(line.text.to_string());
+            if line.last {
+                return Ok(Reply {
+                    code: line.code,
+                    lines,
+                });
+            }
+            if lines.len() >= MAX_LINES {
+                return Err(fail(
+                    Kind::Protocol,
+                    format!(
+                        "the server's reply has more than {MAX_LINES} lines (waiting for {waiting_for})"
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// True when reply bytes are already buffered (a server speaking out of turn).
+    pub fn has_buffered_input(&self) -> bool {
+        self.start < self.buffer.len()
+    }
+
+    /// Gives the stream back, e.g. for a TLS upgrade; buffered input is dropped.
+    pub fn into_parts(self) -> (Stream, Transcript) {
+        (self.stream, self.transcript)
+    }
+
+    fn read_line(
+        &mut self,
+        deadline: Instant,
+        timeout: Duration,
+        waiting_for: &str,
+    ) -> anyhow::Result<Vec<u8>> {
+        loop {
+            let pending = &self.buffer[self.start..];
+            if let Some(at) = pending.iter().position(|b| *b == b'\n') {
+                let line = pending[..=at].to_vec();
+                self.start += at + 1;
+                return Ok(line);
+            }
+            if pending.len() > MAX_LINE {
+                return Err(fail(
+                    Kind::Protocol,
+                    format!(
+                        "the server sent a reply line longer than {MAX_LINE} bytes (waiting for {waiting_for})"
+                    ),
+                ));
+            }
+            if self.start > 0 {
+                self.buffer.drain(..self.start);
+                self.start = 0;
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(timed_out(timeout, waiting_for));
+            }
+            self.stream.set_read_timeout(remaining)?;
+            let old_len = self.buffer.len();
+            self.buffer.resize(old_len + 4096, 0);
+            let result = self.stream.read(&mut self.buffer[old_len..]);
+            match result {
+                Ok(0) => {
+                    self.buffer.truncate(old_len);
+                    return Err(fail(
+                        Kind::TempFail,
+                        format!(
+                            "the server closed the connection while smtpsend was waiting for {waiting_for}"
+                        ),
+                    ));
+                }
+                Ok(n) => self.buffer.truncate(old_len + n),
+                Err(err) => {
+                    self.buffer.truncate(old_len);
+                    match err.kind() {
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                            return Err(timed_out(timeout, waiting_for));
+                        }
+                        io::ErrorKind::Interrupted => {}
+                        _ => {
+                            return Err(fail(
+                                Kind::TempFail,
+                                format!(
+                                    "connection lost while waiting for {waiting_for}: {}",
+                                    crate::compose::plain_io(&err)
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn timed_out(timeout: Duration, waiting_for: &str) -> anyhow::Error {
+    fail(
+        Kind::TempFail,
+        format!(
+            "timed out after {}s waiting for {waiting_for}",
+            timeout.as_secs_f64()
+        ),
+    )
+}
+
+fn write_error(err: &io::Error, timeout: Duration) -> anyhow::Error {
+    let text = match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!(
+                "timed out after {}s writing to the server",
+                timeout.as_secs_f64()
+            )
+        }
+        _ => format!(
+            "connection lost while writing to the server: {}",
+            crate::compose::plain_io(err)
+        ),
+    };
+    fail(Kind::TempFail, text)
+}
+
+fn truncate(raw: &[u8]) -> &[u8] {
+    &raw[..raw.len().min(200)]
+}

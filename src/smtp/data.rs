@@ -1,0 +1,106 @@
+//! The message data on the wire: dot-stuffing (RFC 5321 §4.5.2) and the terminator.
+
+use std::io::{self, Write};
+
+use crate::smtp::transcript::Transcript;
+
+/// Wraps a writer, doubling every `.` that starts a line and counting lines.
+pub struct DotStuffer<'a, W: Write> {
+    inner: W,
+    at_line_start: bool,
+    last_two: [u8; 2],
+    pub lines: u64,
+    /// When set, each line written is also logged (`-ddd`).
+    echo: Option<(&'a mut Transcript, Vec<u8>)>,
+}
+
+impl<'a, W: Write> DotStuffer<'a, W> {
+    pub fn new(inner: W, echo: Option<&'a mut Transcript>) -> Self {
+        DotStuffer {
+            inner,
+            at_line_start: true,
+            last_two: [0, 0],
+            lines: 0,
+            echo: echo.map(|transcript| (transcript, Vec::new())),
+        }
+    }
+
+    /// Writes the end-of-data mark: CRLF first unless the data already ended with one.
+    pub fn finish(mut self) -> io::Result<W> {
+        let terminator: &[u8] = if self.last_two == *b"\r\n" {
+            b".\r\n"
+        } else {
+            b"\r\n.\r\n"
+        };
+        if let Some((transcript, pending)) = &mut self.echo
+            && !pending.is_empty()
+        {
+            transcript.sent(pending);
+        }
+        self.inner.write_all(terminator)?;
+        Ok(self.inner)
+    }
+
+    fn echo(&mut self, piece: &[u8]) {
+        if let Some((transcript, pending)) = &mut self.echo {
+            pending.extend_from_slice(piece);
+            if piece.ends_with(b"\n") {
+                transcript.sent(pending);
+                pending.clear();
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for DotStuffer<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for piece in buf.split_inclusive(|b| *b == b'\n') {
+            if self.at_line_start && piece.first() == Some(&b'.') {
+                self.inner.write_all(b".")?;
+                self.echo(b".");
+            }
+            self.inner.write_all(piece)?;
+            self.echo(piece);
+            self.at_line_start = piece.ends_with(b"\n");
+            if self.at_line_start {
+                self.lines += 1;
+            }
+        }
+        match buf {
+            [.., a, b] => self.last_two = [*a, *b],
+            [b] => self.last_two = [self.last_two[1], *b],
+            [] => {}
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stuff(pieces: &[&[u8]]) -> Vec<u8> {
+        let mut stuffer = DotStuffer::new(Vec::new(), None);
+        for piece in pieces {
+            stuffer.write_all(piece).unwrap();
+        }
+        stuffer.finish().unwrap()
+    }
+
+    #[test]
+    fn doubles_leading_dots_across_writes() {
+        assert_eq!(stuff(&[b".\r\n..x\r\n"]), b"..\r\n...x\r\n.\r\n");
+        assert_eq!(stuff(&[b"a\r", b"\n", b".b"]), b"a\r\n..b\r\n.\r\n");
+        assert_eq!(stuff(&[b"a.b\r\n"]), b"a.b\r\n.\r\n");
+    }
+
+    #[test]
+    fn adds_crlf_only_when_missing() {
+        assert_eq!(stuff(&[b"x"]), b"x\r\n.\r\n");
+        assert_eq!(stuff(&[]), b"\r\n.\r\n");
+    }
+}

@@ -1,0 +1,288 @@
+//! One mail transaction: MAIL, RCPT…, DATA, the data, and the recipient rule.
+
+use std::io::{BufWriter, Write};
+
+use serde::Serialize;
+use smtp_proto::{EXT_8BIT_MIME, EXT_PIPELINING, EXT_SIZE};
+
+use crate::exit::{Kind, fail};
+use crate::message::{Content, Envelope};
+use crate::smtp::command::{Data, Mail, Rcpt, Rset};
+use crate::smtp::data::DotStuffer;
+use crate::smtp::reply::Reply;
+use crate::smtp::{Session, command};
+
+/// Buffer for the message data: small messages, the end mark and QUIT leave in one write.
+const DATA_BUFFER: usize = 64 * 1024;
+
+/// What to do when only some recipients are accepted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// Send when at least one recipient is accepted (smtplib's rule).
+    pub partial: bool,
+}
+
+/// The server's answer for one recipient.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipientResult {
+    pub address: String,
+    pub code: u16,
+    pub enhanced_code: Option<String>,
+    pub text: String,
+    pub accepted: bool,
+}
+
+/// How the transaction ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The server took the message; its reply after the data.
+    Sent(Reply),
+    /// Some recipients were refused and the rule said not to send; nothing was sent.
+    RecipientsRefused,
+    /// The server refused a command (MAIL, DATA, or the data itself).
+    Refused { command: &'static str, reply: Reply },
+}
+
+/// Everything the server said about one message.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub recipients: Vec<RecipientResult>,
+    pub outcome: Outcome,
+}
+
+impl Delivery {
+    pub fn refused(&self) -> impl Iterator<Item = &RecipientResult> {
+        self.recipients.iter().filter(|r| !r.accepted)
+    }
+}
+
+pub(super) fn run(
+    session: &mut Session,
+    envelope: &Envelope,
+    content: &Content,
+    policy: &Policy,
+    last: bool,
+) -> anyhow::Result<Delivery> {
+    let mail_params = mail_parameters(session, content)?;
+    let pipelining = session.offers(EXT_PIPELINING);
+    let timeout = session.options.timeouts.command;
+    let no_params: [String; 0] = [];
+    let mail = Mail {
+        from: &envelope.from,
+        params: &mail_params,
+    }
+    .to_string();
+    let rcpts: Vec<String> = envelope
+        .recipients
+        .iter()
+        .map(|to| {
+            Rcpt {
+                to,
+                params: &no_params,
+            }
+            .to_string()
+        })
+        .collect();
+
+    let conn = &mut session.conn;
+    let mut recipients = Vec::with_capacity(rcpts.len());
+    let mail_reply;
+    let mut data_reply = None;
+    if pipelining {
+        let mut group = mail.clone().into_bytes();
+        for rcpt in &rcpts {
+            group.extend_from_slice(rcpt.as_bytes());
+        }
+        group.extend_from_slice(Data.to_string().as_bytes());
+        conn.send(&group)?;
+        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
+        for address in &envelope.recipients {
+            let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
+            recipients.push(result(address, &reply));
+        }
+        data_reply = Some(conn.read_reply(timeout, "the reply to DATA")?);
+    } else {
+        conn.send(mail.as_bytes())?;
+        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
+        if mail_reply.is_positive() {
+            for (address, rcpt) in envelope.recipients.iter().zip(&rcpts) {
+                conn.send(rcpt.as_bytes())?;
+                let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
+                recipients.push(result(address, &reply));
+            }
+        }
+    }
+
+    let accepted = recipients.iter().filter(|r| r.accepted).count();
+    let all_accepted = accepted == recipients.len();
+    let proceed = mail_reply.is_positive() && accepted > 0 && (all_accepted || policy.partial);
+    let outcome_if_stopped = if mail_reply.is_positive() {
+        Outcome::RecipientsRefused
+    } else {
+        Outcome::Refused {
+            command: "MAIL FROM",
+            reply: mail_reply.clone(),
+        }
+    };
+
+    if !proceed {
+        abandon(session, data_reply.as_ref())?;
+        return Ok(Delivery {
+            recipients,
+            outcome: outcome_if_stopped,
+        });
+    }
+
+    let conn = &mut session.conn;
+    let data_reply = match data_reply {
+        Some(reply) => reply,
+        None => {
+            conn.send(Data.to_string().as_bytes())?;
+            conn.read_reply(timeout, "the reply to DATA")?
+        }
+    };
+    if !data_reply.is_intermediate() {
+        reset(session)?;
+        return Ok(Delivery {
+            recipients,
+            outcome: Outcome::Refused {
+                command: "DATA",
+                reply: data_reply,
+            },
+        });
+    }
+
+    let quit_too = last && pipelining;
+    write_data(session, content, quit_too)?;
+    let conn = &mut session.conn;
+    let final_reply = conn.read_reply(
+        session.options.timeouts.data_end,
+        "the reply after the message data",
+    )?;
+    if quit_too {
+        session.quit_sent = true;
+        let _ = conn.read_reply(timeout, "the reply to QUIT");
+    }
+    let outcome = if final_reply.is_positive() {
+        Outcome::Sent(final_reply)
+    } else {
+        Outcome::Refused {
+            command: "the message data",
+            reply: final_reply,
+        }
+    };
+    Ok(Delivery {
+        recipients,
+        outcome,
+    })
+}
+
+/// SIZE= and BODY= for MAIL FROM, refusing what the server cannot take.
+fn mail_parameters(session: &Session, content: &Content) -> anyhow::Result<Vec<String>> {
+    let mut params = Vec::new();
+    let size = content.len();
+    if session.offers(EXT_SIZE) {
+        if let Some(limit) = session.capabilities.size_limit()
+            && size > limit
+        {
+            return Err(fail(
+                Kind::Unavailable,
+                format!("the message is {size} bytes; the server accepts at most {limit}"),
+            ));
+        }
+        params.push(format!("SIZE={size}"));
+    }
+    if content.has_8bit() {
+        if !session.offers(EXT_8BIT_MIME) {
+            return Err(fail(
+                Kind::Unavailable,
+                "the message has 8-bit data and the server does not offer 8BITMIME",
+            ));
+        }
+        params.push("BODY=8BITMIME".to_string());
+    }
+    Ok(params)
+}
+
+/// Streams the dot-stuffed data and the end mark (and QUIT) through one buffer.
+fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyhow::Result<()> {
+    let conn = &mut session.conn;
+    let shows_data = conn.transcript.shows_data();
+    let mut transcript = std::mem::replace(
+        &mut conn.transcript,
+        crate::smtp::transcript::Transcript::silent(),
+    );
+    let result = (|| -> anyhow::Result<u64> {
+        let writer = BufWriter::with_capacity(DATA_BUFFER, conn.writer()?);
+        let echo = shows_data.then_some(&mut transcript);
+        let mut stuffer = DotStuffer::new(writer, echo);
+        content
+            .write_to(&mut stuffer)
+            .map_err(|err| data_error(&err))?;
+        let lines = stuffer.lines;
+        let mut writer = stuffer.finish().map_err(|err| data_error(&err))?;
+        if quit_too {
+            writer
+                .write_all(command::Quit.to_string().as_bytes())
+                .map_err(|err| data_error(&err))?;
+        }
+        writer.flush().map_err(|err| data_error(&err))?;
+        Ok(lines)
+    })();
+    conn.transcript = transcript;
+    let lines = result?;
+    if !shows_data {
+        conn.transcript.sent_data_summary(content.len(), lines);
+    }
+    conn.transcript.sent(b".\r\n");
+    if quit_too {
+        conn.transcript.sent(command::Quit.to_string().as_bytes());
+    }
+    Ok(())
+}
+
+/// A failure while writing the data: the connection (temporary) or a local file.
+fn data_error(err: &std::io::Error) -> anyhow::Error {
+    let kind = crate::exit::io_kind(err);
+    let text = if kind == Kind::TempFail {
+        format!(
+            "connection lost while sending the message data: {}",
+            crate::compose::plain_io(err)
+        )
+    } else {
+        format!("cannot send the message: {}", crate::compose::plain_io(err))
+    };
+    fail(kind, text)
+}
+
+/// Stops a transaction before any data: RSET, or when the server already said 354 to a
+/// pipelined DATA, close the connection so it discards the transaction.
+fn abandon(session: &mut Session, data_reply: Option<&Reply>) -> anyhow::Result<()> {
+    if data_reply.is_some_and(Reply::is_intermediate) {
+        session.conn.transcript.event(
+            "abort",
+            "closing the connection instead of sending the data",
+        );
+        session.broken = true;
+        return Ok(());
+    }
+    reset(session)
+}
+
+fn reset(session: &mut Session) -> anyhow::Result<()> {
+    session.conn.send(Rset.to_string().as_bytes())?;
+    session
+        .conn
+        .read_reply(session.options.timeouts.command, "the reply to RSET")?;
+    Ok(())
+}
+
+fn result(address: &str, reply: &Reply) -> RecipientResult {
+    RecipientResult {
+        address: address.to_string(),
+        code: reply.code,
+        enhanced_code: reply.enhanced_code(),
+        text: reply.text(),
+        accepted: reply.is_positive(),
+    }
+}

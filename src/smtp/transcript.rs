@@ -1,0 +1,145 @@
+//! The `--debug` transcript: one repr-quoted line per wire line on stderr, secrets redacted.
+
+use std::io::Write;
+
+/// How much of the session to print.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verbosity {
+    /// 0: nothing; 1: transcript; 2: with timestamps; 3: also the message data in full.
+    pub level: u8,
+}
+
+/// Prints the session as it happens. Silent at level 0.
+pub struct Transcript {
+    verbosity: Verbosity,
+    sink: Box<dyn Write + Send>,
+}
+
+impl Transcript {
+    pub fn new(level: u8) -> Transcript {
+        Transcript {
+            verbosity: Verbosity { level },
+            sink: Box::new(std::io::stderr()),
+        }
+    }
+
+    /// A transcript that prints nothing.
+    pub fn silent() -> Transcript {
+        Transcript::new(0)
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.verbosity.level > 0
+    }
+
+    /// True when message data is printed line by line instead of summarised.
+    pub fn shows_data(&self) -> bool {
+        self.verbosity.level >= 3
+    }
+
+    /// An event line such as `connect: 127.0.0.1:25` or `tls: TLSv1.3 …`.
+    pub fn event(&mut self, label: &str, text: &str) {
+        self.line(label, text);
+    }
+
+    /// Every line of bytes the client wrote, each as `send: '…'`.
+    pub fn sent(&mut self, bytes: &[u8]) {
+        if !self.enabled() {
+            return;
+        }
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            let quoted = repr(line);
+            self.line("send", &quoted);
+        }
+    }
+
+    /// A line the client wrote whose secret part is replaced: `send: 'AUTH PLAIN <redacted>\r\n'`.
+    pub fn sent_redacted(&mut self, visible_prefix: &str) {
+        let quoted = repr(format!("{visible_prefix}<redacted>\r\n").as_bytes());
+        self.line("send", &quoted);
+    }
+
+    /// A summary of the message data: `send: <message: 1234 bytes, 31 lines>`.
+    pub fn sent_data_summary(&mut self, bytes: u64, lines: u64) {
+        self.line("send", &format!("<message: {bytes} bytes, {lines} lines>"));
+    }
+
+    /// One reply line as received.
+    pub fn received(&mut self, line: &[u8]) {
+        if self.enabled() {
+            let quoted = repr(line);
+            self.line("reply", &quoted);
+        }
+    }
+
+    fn line(&mut self, label: &str, text: &str) {
+        if !self.enabled() {
+            return;
+        }
+        let stamp = if self.verbosity.level >= 2 {
+            format!("{} ", timestamp())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(self.sink, "{stamp}{label}: {text}");
+    }
+}
+
+/// Quotes bytes the way Python's repr quotes a string: `'…'` with CR, LF, tab, quote,
+/// backslash and other control characters escaped; invalid UTF-8 bytes as `\xNN`.
+pub fn repr(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('\'');
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            match ch {
+                '\r' => out.push_str("\\r"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\'' => out.push_str("\\'"),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    out.push_str(&format!("\\x{:02x}", c as u32))
+                }
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Local wall-clock time as HH:MM:SS.micro.
+fn timestamp() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let time = now.as_secs() as libc::time_t;
+    // SAFETY: localtime_r only writes into the zeroed tm we own.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe { libc::localtime_r(&time, &mut tm) };
+    format!(
+        "{:02}:{:02}:{:02}.{:06}",
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        now.subsec_micros()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repr;
+
+    #[test]
+    fn quotes_like_python() {
+        assert_eq!(repr(b"250 OK\r\n"), r"'250 OK\r\n'");
+        assert_eq!(repr(b"it's \\ \x01"), r"'it\'s \\ \x01'");
+        assert_eq!(repr("Grüße\r\n".as_bytes()), r"'Grüße\r\n'");
+        assert_eq!(repr(b"\xff\xfe"), r"'\xff\xfe'");
+    }
+}
