@@ -16,16 +16,48 @@ use crate::smtp::transcript::Transcript;
 use crate::smtp::{Policy, Session};
 use crate::stamp::Stamp;
 
-/// Runs the command; the error, if any, decides the exit code.
+/// Runs the command; the error, if any, decides the exit code. With `--json`, a failure
+/// before the send still prints a JSON document.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::from_cli(&cli)?;
-    let sender = resolve_sender(&cli)?;
+    let result = run_command(&cli);
+    if let Err(err) = &result
+        && cli.json
+        && !err.is::<JsonPrinted>()
+    {
+        let document = serde_json::json!({
+            "status": "failed",
+            "exit_code": crate::exit::code_for(err),
+            "error": crate::exit::one_line(err),
+        });
+        crate::output::print_stdout(format!("{document:#}\n").as_bytes());
+    }
+    result.map_err(|err| match err.downcast::<JsonPrinted>() {
+        Ok(printed) => printed.0,
+        Err(err) => err,
+    })
+}
+
+/// Wraps an error whose JSON report was already printed.
+#[derive(Debug)]
+struct JsonPrinted(anyhow::Error);
+
+impl std::fmt::Display for JsonPrinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for JsonPrinted {}
+
+fn run_command(cli: &Cli) -> anyhow::Result<()> {
+    let settings = Settings::from_cli(cli)?;
+    let sender = resolve_sender(cli)?;
     let mut stdin = std::io::stdin().lock();
     let (envelope, content) = if cli.stdin_is_message() {
-        raw_message(&cli, sender, &mut stdin)?
+        raw_message(cli, sender, &mut stdin)?
     } else {
-        let sender = sender.unwrap_or_else(|| default_sender(&cli));
-        compose::compose(&cli, &sender, &mut stdin)?
+        let sender = sender.unwrap_or_else(|| default_sender(cli));
+        compose::compose(cli, &sender, &mut stdin)?
     };
     if envelope.recipients.is_empty() {
         return Err(fail(
@@ -78,6 +110,7 @@ fn send(
             error: verdict.as_ref().err().map(crate::exit::one_line),
         }
         .print();
+        return verdict.map_err(|err| anyhow::Error::new(JsonPrinted(err)));
     }
     verdict
 }
