@@ -66,9 +66,9 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
         ));
     }
     if cli.dry_run {
-        return dry_run(&cli, &envelope, &content);
+        return dry_run(cli, &envelope, &content);
     }
-    send(&cli, &settings, &envelope, &content)
+    send(cli, &settings, &envelope, &content)
 }
 
 fn send(
