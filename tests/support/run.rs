@@ -1,0 +1,84 @@
+//! Running the smtpsend binary: clean environment, pinned output, a cap on its run time.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// The binary is killed if it runs longer than this.
+const RUN_CAP: Duration = Duration::from_secs(60);
+
+/// What one run of smtpsend produced.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// The exit code; -1 when the process was killed by a signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_bytes: Vec<u8>,
+}
+
+/// Run smtpsend with `args`, feeding `stdin`.
+pub fn smtpsend(args: &[&str], stdin: &[u8]) -> Output {
+    smtpsend_with_env(args, stdin, &[])
+}
+
+/// Run smtpsend. Inherited `SMTPSEND_*` variables are removed, `SMTPSEND_TEST_PIN=1` is set
+/// (pinned Date, Message-ID, boundaries), and HOME and the XDG directories point into a fresh
+/// empty temp dir; `env` is applied last, so it can override any of that.
+pub fn smtpsend_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let home = tempfile::tempdir().expect("temp HOME");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SMTPSEND_") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env("HOME", home.path())
+        .env("SMTPSEND_TEST_PIN", "1");
+    for (name, dir) in [
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ] {
+        command.env(name, home.path().join(dir));
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+
+    let mut child = command.spawn().expect("spawn smtpsend");
+    let mut stdin_pipe = child.stdin.take().expect("stdin pipe");
+    let input = stdin.to_vec();
+    // The binary may exit without reading stdin; a broken pipe here is not an error.
+    let writer = thread::spawn(move || {
+        let _ = stdin_pipe.write_all(&input);
+    });
+    let pid = child.id() as libc::pid_t;
+    let (done, finished) = mpsc::channel::<()>();
+    let watchdog = thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(RUN_CAP) {
+            // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet
+            // (wait_with_output below is still blocked on it).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let output = child.wait_with_output().expect("wait for smtpsend");
+    drop(done);
+    watchdog.join().expect("watchdog thread");
+    writer.join().expect("stdin writer thread");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        stdout_bytes: output.stdout,
+    }
+}

@@ -1,0 +1,237 @@
+//! The script: what the test server answers to each verb, and the faults it injects.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use native_tls::{Identity, TlsAcceptor};
+
+/// A step of an SMTP/LMTP session that a rule can be attached to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verb {
+    Greeting,
+    Ehlo,
+    Helo,
+    Lhlo,
+    Mail,
+    Rcpt,
+    Data,
+    /// The reply after the final dot (or after `BDAT … LAST` when no Bdat rule is set).
+    EndOfData,
+    Rset,
+    Quit,
+    Noop,
+    Vrfy,
+    Expn,
+    Auth,
+    Starttls,
+    Bdat,
+}
+
+impl Verb {
+    pub const ALL: [Verb; 16] = [
+        Verb::Greeting,
+        Verb::Ehlo,
+        Verb::Helo,
+        Verb::Lhlo,
+        Verb::Mail,
+        Verb::Rcpt,
+        Verb::Data,
+        Verb::EndOfData,
+        Verb::Rset,
+        Verb::Quit,
+        Verb::Noop,
+        Verb::Vrfy,
+        Verb::Expn,
+        Verb::Auth,
+        Verb::Starttls,
+        Verb::Bdat,
+    ];
+}
+
+/// A reply: a code and one or more text lines (`"a\nb"` becomes `250-a` / `250 b`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub lines: Vec<String>,
+}
+
+impl Reply {
+    pub fn new(code: u16, text: &str) -> Reply {
+        Reply {
+            code,
+            lines: text.split('\n').map(str::to_owned).collect(),
+        }
+    }
+
+    pub fn wire(&self) -> Vec<u8> {
+        let mut out = String::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            let sep = if i + 1 == self.lines.len() { ' ' } else { '-' };
+            out.push_str(&format!("{}{}{}\r\n", self.code, sep, line));
+        }
+        out.into_bytes()
+    }
+}
+
+/// What the server does instead of (or before) its normal reply at one step.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Answer with this reply instead of the normal one.
+    Reply(Reply),
+    /// The normal reply, after a pause.
+    Delay(Duration),
+    /// This reply, after a pause.
+    DelayedReply(Duration, Reply),
+    /// Write these exact bytes instead of a reply (for protocol violations).
+    Raw(Vec<u8>),
+    /// Close the connection instead of replying (replies already due are sent first).
+    HangUp,
+    /// Never reply; keep the connection open until the client leaves (or the cap).
+    Silent,
+    /// DATA: send 354, take the first piece of data, then close. BDAT: close before the chunk.
+    /// At any other step it is the same as `HangUp`.
+    HangUpDuringData,
+}
+
+impl Action {
+    pub fn reply(code: u16, text: &str) -> Action {
+        Action::Reply(Reply::new(code, text))
+    }
+}
+
+/// The whole behaviour of one server; shared read-only by its connection threads.
+#[derive(Clone)]
+pub struct Script {
+    pub hostname: String,
+    pub capabilities: Vec<String>,
+    pub lmtp: bool,
+    pub rules: HashMap<Verb, Action>,
+    /// RCPT rules by address substring; the first match wins over the Rcpt rule.
+    pub rcpt_rules: Vec<(String, Action)>,
+    /// LMTP per-recipient replies after the data, by address substring.
+    pub lmtp_rules: Vec<(String, Action)>,
+    pub starttls: Option<TlsAcceptor>,
+    pub implicit_tls: Option<TlsAcceptor>,
+    /// Cap on every wait for the client (reads, silence).
+    pub timeout: Duration,
+}
+
+impl Default for Script {
+    fn default() -> Script {
+        Script {
+            hostname: "test.local".to_owned(),
+            capabilities: [
+                "PIPELINING",
+                "8BITMIME",
+                "SIZE 10485760",
+                "ENHANCEDSTATUSCODES",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            lmtp: false,
+            rules: HashMap::new(),
+            rcpt_rules: Vec::new(),
+            lmtp_rules: Vec::new(),
+            starttls: None,
+            implicit_tls: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Script {
+    pub fn rule(&self, verb: Verb) -> Option<&Action> {
+        self.rules.get(&verb)
+    }
+
+    pub fn offers(&self, keyword: &str) -> bool {
+        self.capabilities.iter().any(|c| {
+            c.split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+        })
+    }
+}
+
+/// Builds a [`Script`] and starts a [`super::Server`] with it.
+#[derive(Clone, Default)]
+pub struct Builder {
+    pub script: Script,
+}
+
+fn acceptor(identity: Identity) -> TlsAcceptor {
+    TlsAcceptor::new(identity).expect("TLS acceptor from the test identity")
+}
+
+impl Builder {
+    /// The greeting, e.g. `greeting(421, "4.3.2 busy")` (the server then closes).
+    pub fn greeting(self, code: u16, text: &str) -> Builder {
+        self.on(Verb::Greeting, Action::reply(code, text))
+    }
+
+    /// Replace the EHLO/LHLO capability lines.
+    pub fn capabilities(mut self, lines: &[&str]) -> Builder {
+        self.script.capabilities = lines.iter().map(|l| l.to_string()).collect();
+        self
+    }
+
+    /// Add one capability line, e.g. `"AUTH PLAIN LOGIN"` or `"CHUNKING"`.
+    pub fn capability(mut self, line: &str) -> Builder {
+        self.script.capabilities.push(line.to_owned());
+        self
+    }
+
+    /// EHLO answers `502`, so the client has to fall back to HELO.
+    pub fn no_ehlo(self) -> Builder {
+        self.on(Verb::Ehlo, Action::reply(502, "5.5.1 EHLO not supported"))
+    }
+
+    /// Speak LMTP: LHLO instead of EHLO/HELO, one reply per accepted recipient after the data.
+    pub fn lmtp(mut self) -> Builder {
+        self.script.lmtp = true;
+        self
+    }
+
+    pub fn on(mut self, verb: Verb, action: Action) -> Builder {
+        self.script.rules.insert(verb, action);
+        self
+    }
+
+    /// A RCPT whose argument contains `address_part` gets `action`.
+    pub fn on_rcpt(mut self, address_part: &str, action: Action) -> Builder {
+        self.script
+            .rcpt_rules
+            .push((address_part.to_owned(), action));
+        self
+    }
+
+    /// LMTP: the after-data reply for recipients whose address contains `address_part`.
+    pub fn on_lmtp_recipient(mut self, address_part: &str, action: Action) -> Builder {
+        self.script
+            .lmtp_rules
+            .push((address_part.to_owned(), action));
+        self
+    }
+
+    /// Offer STARTTLS (added to the capabilities) and upgrade with this identity.
+    pub fn starttls(mut self, identity: Identity) -> Builder {
+        self.script.starttls = Some(acceptor(identity));
+        self.capability("STARTTLS")
+    }
+
+    /// TLS from the first byte (SMTPS, port-465 style).
+    pub fn implicit_tls(mut self, identity: Identity) -> Builder {
+        self.script.implicit_tls = Some(acceptor(identity));
+        self
+    }
+
+    /// Cap on every wait for the client (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Builder {
+        self.script.timeout = timeout;
+        self
+    }
+
+    pub fn start(self) -> super::Server {
+        super::Server::start_with(self.script)
+    }
+}

@@ -1,0 +1,77 @@
+//! Certificates made at test time: a CA and a server certificate signed by it (rcgen).
+
+use std::path::{Path, PathBuf};
+
+use native_tls::{Certificate, Identity};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use tempfile::TempDir;
+
+/// A throw-away CA and a server identity for some names; the CA PEM is on disk for
+/// `--tls-ca-file` as long as this value lives.
+pub struct TestCerts {
+    pub identity: Identity,
+    pub ca_pem: String,
+    ca_path: PathBuf,
+    _dir: TempDir,
+}
+
+impl TestCerts {
+    /// A server certificate for `localhost` and `127.0.0.1`.
+    pub fn localhost() -> TestCerts {
+        TestCerts::for_names(&["localhost", "127.0.0.1"])
+    }
+
+    /// A server certificate for these DNS names / IP addresses (e.g. a wrong name, to test
+    /// that the client checks it).
+    pub fn for_names(names: &[&str]) -> TestCerts {
+        let mut ca_params = CertificateParams::new(Vec::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "smtpsend test CA");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_key = KeyPair::generate().expect("CA key");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut server_params = CertificateParams::new(names.clone()).expect("server params");
+        server_params
+            .distinguished_name
+            .push(DnType::CommonName, names[0].as_str());
+        server_params.use_authority_key_identifier_extension = true;
+        let server_key = KeyPair::generate().expect("server key");
+        let server_cert = server_params
+            .signed_by(&server_key, &issuer)
+            .expect("server cert");
+
+        let identity = Identity::from_pkcs8(
+            server_cert.pem().as_bytes(),
+            server_key.serialize_pem().as_bytes(),
+        )
+        .expect("server identity");
+        let dir = tempfile::tempdir().expect("temp dir for the CA file");
+        let ca_path = dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca_cert.pem()).expect("write the CA file");
+        TestCerts {
+            identity,
+            ca_pem: ca_cert.pem(),
+            ca_path,
+            _dir: dir,
+        }
+    }
+
+    /// Path of the CA PEM file, for `--tls-ca-file`.
+    pub fn ca_file(&self) -> &str {
+        self.ca_path.to_str().expect("temp path is UTF-8")
+    }
+
+    pub fn ca_path(&self) -> &Path {
+        &self.ca_path
+    }
+
+    /// The CA as a native-tls root, for clients written in the tests.
+    pub fn ca_certificate(&self) -> Certificate {
+        Certificate::from_pem(self.ca_pem.as_bytes()).expect("CA certificate")
+    }
+}

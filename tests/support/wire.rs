@@ -1,0 +1,212 @@
+//! The connection's bytes: plain or TLS stream, input buffering, and the round-trip counter.
+//!
+//! Replies are queued and written only when the server needs more input and has no complete
+//! command (or data) buffered, or when it closes. Every such write after the greeting is one
+//! time the client had to wait for a reply: a round trip.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use native_tls::{TlsAcceptor, TlsStream};
+
+/// The transport under the SMTP layer; an enum so STARTTLS can swap it in place.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    Closed,
+}
+
+impl Stream {
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Plain(tcp) => Some(tcp),
+            Stream::Tls(tls) => Some(tls.get_ref()),
+            Stream::Closed => None,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.read(buf),
+            Stream::Tls(tls) => tls.read(buf),
+            Stream::Closed => Ok(0),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(tcp) => tcp.write(buf),
+            Stream::Tls(tls) => tls.write(buf),
+            Stream::Closed => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.flush(),
+            Stream::Tls(tls) => tls.flush(),
+            Stream::Closed => Ok(()),
+        }
+    }
+}
+
+const READ_SIZE: usize = 64 * 1024;
+const MAX_LINE: usize = 1024 * 1024;
+
+pub struct Wire {
+    stream: Stream,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    pub round_trips: usize,
+    timeout: Duration,
+}
+
+/// Where the data terminator ends, if `data` holds one; `from` skips what was searched before.
+pub fn find_data_end(data: &[u8], from: usize) -> Option<usize> {
+    if data.starts_with(b".\r\n") {
+        return Some(3);
+    }
+    let from = from.min(data.len());
+    data[from..]
+        .windows(5)
+        .position(|w| w == b"\r\n.\r\n")
+        .map(|p| from + p + 5)
+}
+
+impl Wire {
+    pub fn new(tcp: TcpStream, timeout: Duration) -> io::Result<Wire> {
+        tcp.set_read_timeout(Some(timeout))?;
+        tcp.set_write_timeout(Some(timeout))?;
+        tcp.set_nodelay(true)?;
+        Ok(Wire {
+            stream: Stream::Plain(tcp),
+            input: Vec::new(),
+            output: Vec::new(),
+            round_trips: 0,
+            timeout,
+        })
+    }
+
+    pub fn queue(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
+    }
+
+    /// Write the queued replies; `counted` says whether the client was waiting for them.
+    pub fn flush(&mut self, counted: bool) -> io::Result<()> {
+        if self.output.is_empty() {
+            return Ok(());
+        }
+        if counted {
+            self.round_trips += 1;
+        }
+        let bytes = std::mem::take(&mut self.output);
+        self.stream.write_all(&bytes)?;
+        self.stream.flush()
+    }
+
+    /// Flush what is due, then read once more; false when the client has closed.
+    fn fill(&mut self) -> io::Result<bool> {
+        self.flush(true)?;
+        let mut chunk = vec![0; READ_SIZE];
+        let n = self.stream.read(&mut chunk)?;
+        self.input.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    }
+
+    /// One command line without its line end, and whether it ended in a bare LF.
+    pub fn read_line(&mut self) -> io::Result<Option<(Vec<u8>, bool)>> {
+        loop {
+            if let Some(lf) = self.input.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.input.drain(..=lf).collect();
+                line.pop();
+                let bare_lf = line.last() != Some(&b'\r');
+                if !bare_lf {
+                    line.pop();
+                }
+                return Ok(Some((line, bare_lf)));
+            }
+            if self.input.len() > MAX_LINE || !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// DATA: append to `data` up to and including the terminator; false if the client left first.
+    pub fn read_data(&mut self, data: &mut Vec<u8>) -> io::Result<bool> {
+        let mut searched = 0;
+        loop {
+            data.append(&mut self.input);
+            if let Some(end) = find_data_end(data, searched) {
+                self.input = data.split_off(end);
+                return Ok(true);
+            }
+            searched = data.len().saturating_sub(4);
+            if !self.fill()? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// BDAT: append exactly `n` bytes to `data`; false if the client left first.
+    pub fn read_chunk(&mut self, n: usize, data: &mut Vec<u8>) -> io::Result<bool> {
+        while self.input.len() < n {
+            if !self.fill()? {
+                data.append(&mut self.input);
+                return Ok(false);
+            }
+        }
+        data.extend(self.input.drain(..n));
+        Ok(true)
+    }
+
+    /// Take whatever the client sends next (one read), for hang-ups in the middle of data.
+    pub fn read_some(&mut self, data: &mut Vec<u8>) -> io::Result<()> {
+        if self.input.is_empty() {
+            self.fill()?;
+        }
+        data.append(&mut self.input);
+        Ok(())
+    }
+
+    /// Stay silent: discard input until the client leaves or the cap passes.
+    pub fn wait_for_close(&mut self) {
+        let deadline = Instant::now() + self.timeout;
+        let mut chunk = vec![0; READ_SIZE];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(n) if n > 0 => {}
+                _ => return,
+            }
+        }
+    }
+
+    /// STARTTLS / implicit TLS: handshake on the same socket. Buffered plaintext is dropped,
+    /// as a careful server must (CVE-2011-0411).
+    pub fn upgrade(&mut self, acceptor: &TlsAcceptor) -> io::Result<()> {
+        self.input.clear();
+        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Closed) else {
+            return Err(io::Error::other("TLS is already active"));
+        };
+        let tls = acceptor
+            .accept(tcp)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.stream = Stream::Tls(Box::new(tls));
+        Ok(())
+    }
+
+    pub fn close(&mut self) {
+        let _ = self.flush(true);
+        if let Stream::Tls(tls) = &mut self.stream {
+            let _ = tls.shutdown();
+        }
+        if let Some(tcp) = self.stream.tcp() {
+            let _ = tcp.shutdown(Shutdown::Both);
+        }
+        self.stream = Stream::Closed;
+    }
+}
