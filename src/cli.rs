@@ -122,3 +122,10 @@ impl Cli {
         self.raw || (!self.recipients.is_empty() && !self.composes())
     }
 }
+
+/// A clap error as one line, without the usage block that follows it.
+pub fn one_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}

@@ -3,19 +3,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use smtpsend::{app, cli::Cli, exit};
+use smtpsend::{app, cli, exit};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            let code = if err.use_stderr() {
-                exit::Kind::Usage.code()
-            } else {
-                0
-            };
+        Err(err) if !err.use_stderr() => {
             let _ = err.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("smtpsend: {} (see --help)", cli::one_line(&err));
+            return ExitCode::from(exit::Kind::Usage.code());
         }
     };
     match app::run(cli) {

@@ -26,17 +26,18 @@ impl<'a, W: Write> DotStuffer<'a, W> {
     }
 
     /// Writes the end-of-data mark: CRLF first unless the data already ended with one.
+    /// When echoing, the last line is logged with the CRLF the mark supplied.
     pub fn finish(mut self) -> io::Result<W> {
-        let terminator: &[u8] = if self.last_two == *b"\r\n" {
-            b".\r\n"
-        } else {
-            b"\r\n.\r\n"
-        };
-        if let Some((transcript, pending)) = &mut self.echo
-            && !pending.is_empty()
-        {
-            transcript.sent(pending);
+        let needs_crlf = self.last_two != *b"\r\n";
+        if let Some((transcript, pending)) = &mut self.echo {
+            if needs_crlf {
+                pending.extend_from_slice(b"\r\n");
+            }
+            if !pending.is_empty() {
+                transcript.sent(pending);
+            }
         }
+        let terminator: &[u8] = if needs_crlf { b"\r\n.\r\n" } else { b".\r\n" };
         self.inner.write_all(terminator)?;
         Ok(self.inner)
     }

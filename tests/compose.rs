@@ -1,0 +1,303 @@
+//! Composition as it reaches the server: headers, bodies, attachments, Bcc, raw mode.
+
+mod support;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use support::*;
+
+fn send_ok(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
+    let mut full = vec!["--server", server.addr().leak() as &str];
+    full.extend_from_slice(args);
+    let out = smtpsend(&full, stdin);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    out
+}
+
+#[test]
+fn encoded_headers_and_bcc_only_in_the_envelope() {
+    let server = Server::start();
+    send_ok(
+        &server,
+        &[
+            "--from",
+            "Jürgen Groß <alice@example.com>",
+            "--to",
+            "bob@example.com, \"Doe, Jane\" <jane@example.com>",
+            "--cc",
+            "carol@example.com",
+            "--bcc",
+            "dave@example.com",
+            "--reply-to",
+            "replies@example.com",
+            "--subject",
+            "Grüße – Übersicht ✓",
+            "-H",
+            "X-Build: 1432",
+        ],
+        "Hallo Welt\n".as_bytes(),
+    );
+    let record = server.finish();
+    let transaction = record.only_completed();
+    assert_eq!(transaction.sender(), "alice@example.com");
+    assert_eq!(
+        transaction.recipients(),
+        [
+            "bob@example.com",
+            "jane@example.com",
+            "carol@example.com",
+            "dave@example.com"
+        ]
+    );
+    let raw = &transaction.message;
+    assert!(raw.is_ascii(), "headers and body must be 7-bit encoded");
+    let text = String::from_utf8_lossy(raw);
+    assert!(!text.to_ascii_lowercase().contains("bcc"), "{text}");
+    assert!(!text.contains("dave@example.com"), "{text}");
+    let message = MessageParser::default().parse(raw).unwrap();
+    assert_eq!(message.subject(), Some("Grüße – Übersicht ✓"));
+    let from = message.from().unwrap().first().unwrap();
+    assert_eq!(from.name(), Some("Jürgen Groß"));
+    assert_eq!(from.address(), Some("alice@example.com"));
+    let to: Vec<_> = message
+        .to()
+        .unwrap()
+        .iter()
+        .map(|a| a.address().unwrap())
+        .collect();
+    assert_eq!(to, ["bob@example.com", "jane@example.com"]);
+    assert_eq!(
+        message.to().unwrap().iter().nth(1).unwrap().name(),
+        Some("Doe, Jane")
+    );
+    assert_eq!(
+        message.cc().unwrap().first().unwrap().address(),
+        Some("carol@example.com")
+    );
+    assert_eq!(
+        message.reply_to().unwrap().first().unwrap().address(),
+        Some("replies@example.com")
+    );
+    assert_eq!(message.header_raw("X-Build").map(str::trim), Some("1432"));
+    assert_eq!(message.body_text(0).unwrap().trim_end(), "Hallo Welt");
+    assert!(message.date().is_some() && message.message_id().is_some());
+}
+
+#[test]
+fn attachments_arrive_byte_identical_with_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary: Vec<u8> = (0..200_003u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let binary_path = dir.path().join("data.bin");
+    std::fs::write(&binary_path, &binary).unwrap();
+    let text_path = dir.path().join("Jahresabschluß 2024.txt");
+    std::fs::write(&text_path, b"line one\n.line with dot\r\nno newline at end").unwrap();
+    let server = Server::start();
+    send_ok(
+        &server,
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--subject",
+            "files",
+            "-a",
+            binary_path.to_str().unwrap(),
+            "-a",
+            text_path.to_str().unwrap(),
+        ],
+        b"see attached\n",
+    );
+    let record = server.finish();
+    let message = MessageParser::default()
+        .parse(&record.only_completed().message)
+        .unwrap();
+    assert_eq!(message.attachment_count(), 2);
+    let first = message.attachment(0).unwrap();
+    assert_eq!(first.attachment_name(), Some("data.bin"));
+    assert_eq!(first.contents(), binary.as_slice());
+    let second = message.attachment(1).unwrap();
+    assert_eq!(second.attachment_name(), Some("Jahresabschluß 2024.txt"));
+    assert_eq!(second.content_type().unwrap().ctype(), "text");
+    assert_eq!(
+        second.contents(),
+        b"line one\n.line with dot\r\nno newline at end"
+    );
+    assert_eq!(message.body_text(0).unwrap().trim_end(), "see attached");
+}
+
+#[test]
+fn a_directory_attaches_its_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("b.csv"), b"x,y\n").unwrap();
+    std::fs::write(dir.path().join("a.json"), b"{}").unwrap();
+    std::fs::create_dir(dir.path().join("subdir")).unwrap();
+    let server = Server::start();
+    let path = dir.path().to_str().unwrap();
+    send_ok(
+        &server,
+        &["--to", "b@example.com", "-a", path, "--body", "logs"],
+        b"",
+    );
+    let record = server.finish();
+    let message = MessageParser::default()
+        .parse(&record.only_completed().message)
+        .unwrap();
+    let names: Vec<_> = message
+        .attachments()
+        .map(|a| a.attachment_name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["a.json", "b.csv"]);
+    assert_eq!(
+        message
+            .attachment(1)
+            .unwrap()
+            .content_type()
+            .unwrap()
+            .ctype(),
+        "text"
+    );
+}
+
+#[test]
+fn html_with_text_is_multipart_alternative() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("page.html");
+    std::fs::write(&html, "<p>Grüße</p>").unwrap();
+    let server = Server::start();
+    send_ok(
+        &server,
+        &[
+            "--to",
+            "b@example.com",
+            "--html",
+            html.to_str().unwrap(),
+            "--body",
+            "Grüße",
+        ],
+        b"",
+    );
+    let record = server.finish();
+    let raw = &record.only_completed().message;
+    let message = MessageParser::default().parse(raw).unwrap();
+    assert_eq!(
+        message.content_type().unwrap().subtype(),
+        Some("alternative")
+    );
+    assert_eq!(message.body_text(0).unwrap().trim_end(), "Grüße");
+    assert_eq!(message.body_html(0).unwrap().trim_end(), "<p>Grüße</p>");
+}
+
+#[test]
+fn pinned_message_is_byte_for_byte_stable() {
+    let server = Server::start();
+    send_ok(
+        &server,
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--subject",
+            "pin",
+        ],
+        b"one\n",
+    );
+    let record = server.finish();
+    let expected = "From: <a@example.com>\r\n\
+        To: <b@example.com>\r\n\
+        Subject: pin\r\n\
+        Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n\
+        Message-ID: <pinned@smtpsend.test>\r\n\
+        MIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=\"utf-8\"\r\n\
+        Content-Transfer-Encoding: 7bit\r\n\
+        \r\n\
+        one\r\n";
+    assert_eq!(record.only_completed().message_text(), expected);
+}
+
+#[test]
+fn raw_mode_adds_missing_headers_drops_bcc_and_keeps_the_rest() {
+    let input = b"Subject: raw test\nTo: bob@example.com\nBcc: hidden@example.com,\n  also-hidden@example.com\nX-Keep:  spacing  kept \n\nbody line\n.dot line\n";
+    let server = Server::start();
+    send_ok(&server, &["bob@example.com", "carol@example.com"], input);
+    let record = server.finish();
+    let transaction = record.only_completed();
+    assert_eq!(
+        transaction.recipients(),
+        ["bob@example.com", "carol@example.com"]
+    );
+    let expected = "Subject: raw test\r\n\
+        To: bob@example.com\r\n\
+        X-Keep:  spacing  kept \r\n\
+        From: <root@localhost>\r\n\
+        Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n\
+        Message-ID: <pinned@smtpsend.test>\r\n\
+        \r\n\
+        body line\r\n\
+        .dot line\r\n";
+    let text = transaction.message_text();
+    let (head, _) = expected.split_once("From:").unwrap();
+    assert!(text.starts_with(head), "{text}");
+    assert!(
+        text.ends_with("Message-ID: <pinned@smtpsend.test>\r\n\r\nbody line\r\n.dot line\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains("hidden"), "{text}");
+}
+
+#[test]
+fn raw_mode_uses_the_from_header_as_envelope_sender_and_keeps_headers() {
+    let input = b"From: Alice <alice@example.com>\r\nDate: Mon, 2 Feb 2026 10:00:00 +0100\r\nMessage-ID: <x@y>\r\n\r\nhi\r\n";
+    let server = Server::start();
+    send_ok(&server, &["--raw", "bob@example.com"], input);
+    let record = server.finish();
+    let transaction = record.only_completed();
+    assert_eq!(transaction.sender(), "alice@example.com");
+    assert_eq!(transaction.message, input);
+}
+
+#[test]
+fn dot_stuffing_round_trips_lines_that_start_with_a_dot() {
+    let body = ".\n..x\n.end\nmiddle . dot\n.";
+    let server = Server::start();
+    send_ok(
+        &server,
+        &["--raw", "b@example.com"],
+        format!("Subject: dots\n\n{body}").as_bytes(),
+    );
+    let record = server.finish();
+    let transaction = record.only_completed();
+    let wire = String::from_utf8_lossy(&transaction.data_wire);
+    assert!(
+        wire.contains("\r\n..\r\n...x\r\n..end\r\nmiddle . dot\r\n..\r\n.\r\n"),
+        "{wire:?}"
+    );
+    assert!(
+        transaction
+            .message_text()
+            .ends_with("\r\n.\r\n..x\r\n.end\r\nmiddle . dot\r\n.\r\n")
+    );
+}
+
+#[test]
+fn terminator_adds_crlf_only_when_missing() {
+    let server = Server::start();
+    send_ok(
+        &server,
+        &["--raw", "b@example.com"],
+        b"Subject: a\r\n\r\nno newline",
+    );
+    send_ok(
+        &server,
+        &["--raw", "b@example.com"],
+        b"Subject: a\r\n\r\nnewline\r\n",
+    );
+    let record = server.finish();
+    let transactions = record.transactions();
+    assert!(transactions[0].data_wire.ends_with(b"no newline\r\n.\r\n"));
+    assert!(transactions[1].data_wire.ends_with(b"newline\r\n.\r\n"));
+    assert!(!transactions[1].data_wire.ends_with(b"\r\n\r\n.\r\n"));
+}

@@ -1,0 +1,456 @@
+//! The session as the user sees it: round trips, recipient rule, exit codes, transcript,
+//! dry run and JSON.
+
+mod support;
+
+use support::*;
+
+fn args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["--server", server, "--from", "a@example.com"];
+    all.extend_from_slice(extra);
+    all
+}
+
+const THREE: [&str; 6] = [
+    "--to",
+    "one@example.com",
+    "--to",
+    "two@example.com",
+    "--cc",
+    "three@example.com",
+];
+
+#[test]
+fn pipelining_costs_three_round_trips_after_the_greeting() {
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.only_completed().recipients().len(), 3);
+    assert_eq!(record.round_trips(), 3, "{:?}", record.commands());
+}
+
+#[test]
+fn without_pipelining_one_round_trip_per_command() {
+    let server = Server::builder()
+        .capabilities(&["8BITMIME", "SIZE 1000000"])
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    // EHLO, MAIL, 3 × RCPT, DATA, end of data, QUIT.
+    assert_eq!(record.round_trips(), 8, "{:?}", record.commands());
+    assert_eq!(record.only_completed().recipients().len(), 3);
+}
+
+#[test]
+fn size_and_8bitmime_are_declared_when_offered() {
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(&addr, &["--raw", "b@example.com"]),
+        "Subject: x\n\nGrüße\n".as_bytes(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    let transaction = record.only_completed();
+    let size = format!("SIZE={}", transaction.message.len());
+    assert_eq!(transaction.mail_params(), [size.as_str(), "BODY=8BITMIME"]);
+}
+
+#[test]
+fn eight_bit_data_without_8bitmime_is_refused_before_mail() {
+    let server = Server::builder().capabilities(&["PIPELINING"]).start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(&addr, &["--raw", "b@example.com"]),
+        "Subject: x\n\nGrüße\n".as_bytes(),
+    );
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(out.stderr.contains("8BITMIME"), "{}", out.stderr);
+    let record = server.finish();
+    assert!(record.transactions().is_empty());
+}
+
+#[test]
+fn helo_fallback_when_ehlo_is_refused() {
+    let server = Server::builder().no_ehlo().start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    let commands = record.commands();
+    assert!(
+        commands[0].starts_with("EHLO ") && commands[1].starts_with("HELO "),
+        "{commands:?}"
+    );
+    // No extensions after HELO: no SIZE parameter, one command per round trip.
+    assert_eq!(record.only_completed().mail_from, "<a@example.com>");
+}
+
+#[test]
+fn a_refused_recipient_sends_nothing_and_names_it() {
+    let server = Server::builder()
+        .on_rcpt("two", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    assert!(out.stderr.contains("<two@example.com>"), "{}", out.stderr);
+    assert!(out.stderr.contains("5.1.1 no such user"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    let record = server.finish();
+    assert!(record.completed().is_empty(), "a message was delivered");
+}
+
+#[test]
+fn a_temporarily_refused_recipient_exits_75() {
+    let server = Server::builder()
+        .on_rcpt("two", Action::reply(450, "4.2.1 mailbox busy"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(server.finish().completed().is_empty());
+}
+
+#[test]
+fn without_pipelining_a_refused_recipient_gets_rset_and_no_data() {
+    let server = Server::builder()
+        .capabilities(&["8BITMIME"])
+        .on_rcpt("one", Action::reply(553, "5.1.3 bad address"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    let record = server.finish();
+    let commands = record.commands();
+    assert!(commands.iter().any(|c| c == "RSET"), "{commands:?}");
+    assert!(!commands.iter().any(|c| c == "DATA"), "{commands:?}");
+    assert!(record.completed().is_empty());
+}
+
+#[test]
+fn all_recipients_refused_resets_the_transaction() {
+    let server = Server::builder()
+        .on(Verb::Rcpt, Action::reply(550, "5.1.1 unknown"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &["--to", "x@example.com", "--body", "hi", "--partial"],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    let record = server.finish();
+    assert!(record.commands().iter().any(|c| c == "RSET"));
+    assert!(record.completed().is_empty());
+}
+
+#[test]
+fn partial_sends_to_the_accepted_and_reports_the_refused() {
+    let server = Server::builder()
+        .on_rcpt("two", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[&THREE[..], &["--body", "hi", "--partial"]].concat(),
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("<two@example.com>") && out.stderr.contains("550"),
+        "{}",
+        out.stderr
+    );
+    let record = server.finish();
+    assert_eq!(
+        record.only_completed().accepted,
+        ["one@example.com", "three@example.com"]
+    );
+}
+
+#[test]
+fn mail_from_refused_permanently_exits_69() {
+    let server = Server::builder()
+        .on(Verb::Mail, Action::reply(553, "5.7.1 sender rejected"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
+        b"",
+    );
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("5.7.1 sender rejected"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn data_refused_after_the_dot_is_reported_with_its_code() {
+    for (code, exit) in [(554, 69), (451, 75)] {
+        let server = Server::builder()
+            .on(
+                Verb::EndOfData,
+                Action::reply(code, "x.y.z content rejected"),
+            )
+            .start();
+        let addr = server.addr();
+        let out = smtpsend(
+            &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
+            b"",
+        );
+        assert_eq!(out.code, exit, "{}", out.stderr);
+        assert!(out.stderr.starts_with("smtpsend: "), "{}", out.stderr);
+        assert!(out.stderr.contains(&code.to_string()), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn greeting_421_is_temporary() {
+    let server = Server::builder().greeting(421, "4.3.2 try later").start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
+        b"",
+    );
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(out.stderr.contains("4.3.2 try later"), "{}", out.stderr);
+}
+
+#[test]
+fn connection_refused_exits_75() {
+    let addr = refused_addr();
+    let out = smtpsend(
+        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
+        b"",
+    );
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("smtpsend: cannot connect to"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_silent_server_times_out_with_75() {
+    let server = Server::builder().on(Verb::Greeting, Action::Silent).start();
+    let addr = server.addr();
+    let started = std::time::Instant::now();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &["--timeout", "1", "--to", "b@example.com", "--body", "hi"],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(out.stderr.contains("timed out"), "{}", out.stderr);
+    // A hang check, not a speed test: the deadline must have ended the wait.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn bad_input_is_refused_before_any_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pdf");
+    let missing = missing.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec!["--to", "b@example.com", "-a", missing],
+            66,
+            "missing.pdf",
+        ),
+        (
+            vec!["--to", "b@example.com", "--subject", "a\r\nBcc: x@y.z"],
+            65,
+            "--subject",
+        ),
+        (
+            vec!["--to", "b@example.com", "-H", "X-A: b\nc"],
+            65,
+            "--header",
+        ),
+        (
+            vec!["--to", "b@example.com\r\nRCPT TO:<x@y.z>"],
+            65,
+            "line break",
+        ),
+        (vec!["--to", "not-an-address"], 64, "not-an-address"),
+        (vec!["--from", "a@", "--to", "b@example.com"], 64, "a@"),
+        (vec!["--subject", "no recipients"], 64, "no recipients"),
+        (
+            vec!["--to", "b@example.com", "--body-file", missing],
+            66,
+            "missing.pdf",
+        ),
+        (vec!["--to", "b@example.com", "-H", "Bcc: x@y.z"], 64, "Bcc"),
+        (
+            vec!["--raw", "--subject", "x", "b@example.com"],
+            64,
+            "--subject",
+        ),
+    ];
+    for (extra, code, mention) in cases {
+        let server = Server::start();
+        let addr = server.addr();
+        let mut all = vec!["--server", addr.as_str(), "--body", "x"];
+        if extra.first() == Some(&"--raw") || extra.contains(&"--body-file") {
+            all.pop();
+            all.pop();
+        }
+        all.extend(extra.iter().copied());
+        let out = smtpsend(&all, b"");
+        assert_eq!(out.code, code, "{extra:?}: {}", out.stderr);
+        assert!(out.stderr.contains(mention), "{extra:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{extra:?}: {}", out.stderr);
+        assert_eq!(server.finish().connection_count(), 0, "{extra:?} connected");
+    }
+}
+
+#[test]
+fn transcript_shows_every_line_quoted_and_summarises_the_data() {
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[
+                "-d",
+                "--ehlo-name",
+                "client.example.org",
+                "--to",
+                "b@example.com",
+                "--body",
+                "hi",
+            ],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines[0], format!("connect: {addr}"));
+    assert_eq!(lines[1], "reply: '220 test.local ESMTP\\r\\n'");
+    assert_eq!(lines[2], "send: 'EHLO client.example.org\\r\\n'");
+    assert!(
+        lines.contains(&"reply: '250-PIPELINING\\r\\n'"),
+        "{lines:#?}"
+    );
+    let mail = lines
+        .iter()
+        .position(|l| l.starts_with("send: 'MAIL FROM:<a@example.com> SIZE="))
+        .unwrap();
+    assert_eq!(lines[mail + 1], "send: 'RCPT TO:<b@example.com>\\r\\n'");
+    assert_eq!(lines[mail + 2], "send: 'DATA\\r\\n'");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("send: <message: ") && l.ends_with(" lines>")),
+        "{lines:#?}"
+    );
+    assert!(lines.contains(&"send: '.\\r\\n'"));
+    assert!(lines.contains(&"send: 'QUIT\\r\\n'"));
+    assert_eq!(*lines.last().unwrap(), "reply: '221 2.0.0 Bye\\r\\n'");
+    assert!(
+        !out.stderr.contains("hi\\r\\n"),
+        "data must be summarised at -d"
+    );
+}
+
+#[test]
+fn transcript_levels_add_timestamps_and_data() {
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &["-ddd", "--to", "b@example.com", "--body", "secret body"],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = out.stderr.lines().next().unwrap();
+    let (stamp, rest) = first.split_once(' ').unwrap();
+    assert_eq!(stamp.len(), "HH:MM:SS.uuuuuu".len(), "{first}");
+    assert!(rest.starts_with("connect: "), "{first}");
+    // The body has no final newline: the CRLF the end mark supplies shows on its line.
+    assert!(
+        out.stderr.contains(" send: 'secret body\\r\\n'\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(" send: '.\\r\\n'\n"), "{}", out.stderr);
+}
+
+#[test]
+fn dry_run_prints_the_envelope_and_exact_bytes_and_connects_nowhere() {
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[
+                "--dry-run",
+                "--to",
+                "b@example.com",
+                "--bcc",
+                "c@example.com",
+                "--subject",
+                "dry",
+            ],
+        ),
+        b"body\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(server.finish().connection_count(), 0);
+    let (envelope, message) = out.stdout.split_once("\n\n").unwrap();
+    assert_eq!(
+        envelope,
+        "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\nRCPT TO:<c@example.com>"
+    );
+    assert!(
+        message.starts_with("From: <a@example.com>\r\nTo: <b@example.com>\r\nSubject: dry\r\n"),
+        "{message:?}"
+    );
+    assert!(message.ends_with("\r\n\r\nbody\r\n"), "{message:?}");
+    assert!(!message.contains("c@example.com"));
+}
+
+#[test]
+fn json_reports_each_recipient_and_the_final_reply() {
+    let server = Server::builder()
+        .on_rcpt("two", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[&THREE[..], &["--body", "hi", "--partial", "--json"]].concat(),
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["status"], "partial");
+    assert_eq!(report["envelope"]["from"], "a@example.com");
+    assert_eq!(report["recipients"][1]["address"], "two@example.com");
+    assert_eq!(report["recipients"][1]["code"], 550);
+    assert_eq!(report["recipients"][1]["enhanced_code"], "5.1.1");
+    assert_eq!(report["recipients"][1]["accepted"], false);
+    assert_eq!(report["recipients"][0]["accepted"], true);
+    assert_eq!(report["reply"]["code"], 250);
+    assert_eq!(report["reply"]["text"], "2.0.0 Ok: queued as ABC");
+}
