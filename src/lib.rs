@@ -8,6 +8,7 @@ pub mod compose;
 pub mod exit;
 pub mod message;
 pub mod output;
+pub mod progress;
 pub mod raw;
 pub mod report;
 pub mod settings;

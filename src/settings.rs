@@ -1,5 +1,6 @@
 //! The effective settings: flags and `SMTPSEND_*` environment merged over built-in defaults.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,6 +49,7 @@ impl Settings {
             session: Options {
                 ehlo_name: cli.ehlo_name.clone(),
                 timeouts,
+                progress: !cli.json && cli.debug == 0 && std::io::stderr().is_terminal(),
             },
         })
     }

@@ -59,6 +59,8 @@ pub struct Options {
     /// The name for EHLO/HELO; `None` picks this host's name or address literal.
     pub ehlo_name: Option<String>,
     pub timeouts: Timeouts,
+    /// Draw a progress bar on stderr while sending large messages.
+    pub progress: bool,
 }
 
 /// An open SMTP session, greeted and introduced.

@@ -7,6 +7,7 @@ use smtp_proto::{EXT_8BIT_MIME, EXT_PIPELINING, EXT_SIZE};
 
 use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
+use crate::progress::ProgressWriter;
 use crate::smtp::command::{Data, Mail, Rcpt, Rset};
 use crate::smtp::data::DotStuffer;
 use crate::smtp::reply::Reply;
@@ -212,13 +213,22 @@ fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyho
         &mut conn.transcript,
         crate::smtp::transcript::Transcript::silent(),
     );
+    let progress = session.options.progress && content.len() > crate::progress::THRESHOLD;
     let result = (|| -> anyhow::Result<u64> {
         let writer = BufWriter::with_capacity(DATA_BUFFER, conn.writer()?);
         let echo = shows_data.then_some(&mut transcript);
         let mut stuffer = DotStuffer::new(writer, echo);
-        content
-            .write_to(&mut stuffer)
-            .map_err(|err| data_error(&err))?;
+        if progress {
+            let mut counted = ProgressWriter::new(&mut stuffer, content.len());
+            content
+                .write_to(&mut counted)
+                .map_err(|err| data_error(&err))?;
+            counted.finish();
+        } else {
+            content
+                .write_to(&mut stuffer)
+                .map_err(|err| data_error(&err))?;
+        }
         let lines = stuffer.lines;
         let mut writer = stuffer.finish().map_err(|err| data_error(&err))?;
         if quit_too {
