@@ -1,4 +1,5 @@
-//! Mailboxes as users type them: `addr`, `Name <addr>`, comma-separated lists.
+//! Mailboxes as users type them and as header fields hold them: `addr`, `Name <addr>`,
+//! comma-separated lists, with RFC 5322 comments and groups in header values.
 
 use std::str::FromStr;
 
@@ -33,8 +34,12 @@ impl Mailbox {
     }
 
     /// Parses a comma-separated list; commas inside quotes or angle brackets do not split.
+    /// Header syntax is understood too: comments `(…)` are dropped, and a group
+    /// `Name: a@x, b@x;` contributes its members (`undisclosed-recipients:;` none).
     pub fn parse_list(input: &str) -> anyhow::Result<Vec<Mailbox>> {
-        split_list(input)
+        reject_line_breaks("address", input)?;
+        let input = strip_comments(input);
+        split_list(&input)
             .into_iter()
             .filter(|item| !item.trim().is_empty())
             .map(Mailbox::parse)
@@ -97,17 +102,25 @@ fn unquote(name: &str) -> String {
     inner.replace("\\\"", "\"").replace("\\\\", "\\")
 }
 
+/// Splits at commas, and at the `:` and `;` that open and close a group (dropping the
+/// group's name), outside quotes, angle brackets and domain literals.
 fn split_list(input: &str) -> Vec<&str> {
     let mut items = Vec::new();
-    let (mut start, mut quoted, mut angle, mut escaped) = (0, false, false, false);
+    let (mut start, mut quoted, mut angle, mut literal, mut escaped) =
+        (0, false, false, false, false);
     for (index, ch) in input.char_indices() {
         match ch {
             _ if escaped => escaped = false,
             '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle = true,
-            '>' if !quoted => angle = false,
-            ',' if !quoted && !angle => {
+            '"' if !literal => quoted = !quoted,
+            _ if quoted => {}
+            '[' => literal = true,
+            ']' => literal = false,
+            _ if literal => {}
+            '<' => angle = true,
+            '>' => angle = false,
+            ':' if !angle => start = index + 1,
+            ',' | ';' if !angle => {
                 items.push(&input[start..index]);
                 start = index + 1;
             }
@@ -116,6 +129,44 @@ fn split_list(input: &str) -> Vec<&str> {
     }
     items.push(&input[start..]);
     items
+}
+
+/// Replaces each comment `(…)` (nested, with quoted-pairs) outside quoted strings and
+/// domain literals by a space.
+fn strip_comments(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let (mut depth, mut quoted, mut literal, mut escaped) = (0usize, false, false, false);
+    for ch in input.chars() {
+        if depth > 0 {
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        out.push(' ');
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match ch {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' if !literal => quoted = !quoted,
+            '[' if !quoted => literal = true,
+            ']' if !quoted => literal = false,
+            '(' if !quoted && !literal => {
+                depth = 1;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(ch);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -134,6 +185,27 @@ mod tests {
         let list = Mailbox::parse_list("a@x.org, \"B, b\" <b@x.org>,c@x.org").unwrap();
         let addresses: Vec<_> = list.iter().map(|m| m.address.as_str()).collect();
         assert_eq!(addresses, ["a@x.org", "b@x.org", "c@x.org"]);
+    }
+
+    #[test]
+    fn understands_header_comments_and_groups() {
+        let addresses = |input: &str| -> Vec<String> {
+            Mailbox::parse_list(input)
+                .unwrap()
+                .into_iter()
+                .map(|m| m.address)
+                .collect()
+        };
+        assert!(addresses("undisclosed-recipients:;").is_empty());
+        assert_eq!(
+            addresses("Team: a@x.org, \"B; b\" <b@x.org>;, c@x.org (Carol (the boss))"),
+            ["a@x.org", "b@x.org", "c@x.org"]
+        );
+        assert_eq!(
+            addresses("(comment) Dee <d@x.org>, \"(not a comment)\" <e@x.org>"),
+            ["d@x.org", "e@x.org"]
+        );
+        assert_eq!(addresses("f@[IPv6:::1]"), ["f@[IPv6:::1]"]);
     }
 
     #[test]

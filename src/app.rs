@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use anyhow::Context;
 
 use crate::address::Mailbox;
-use crate::cli::Cli;
+use crate::cli::{BodyType, Cli};
 use crate::compose::{self, Sender};
 use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
@@ -50,20 +50,64 @@ impl std::fmt::Display for JsonPrinted {
 impl std::error::Error for JsonPrinted {}
 
 fn run_command(cli: &Cli) -> anyhow::Result<()> {
-    let settings = Settings::from_cli(cli)?;
+    if let Some(target) = cli.generate {
+        return crate::generate::print(target);
+    }
     let sender = resolve_sender(cli)?;
+    if cli.show_config {
+        let hint = sender.as_ref().map(|s| s.mailbox.address.as_str());
+        let settings = Settings::resolve(cli, hint)?;
+        crate::output::print_stdout(settings.show().as_bytes());
+        return Ok(());
+    }
     let mut stdin = std::io::stdin().lock();
-    let (envelope, content) = if cli.stdin_is_message() {
-        raw_message(cli, sender, &mut stdin)?
+    let (settings, envelope, content) = if cli.stdin_is_message() {
+        let message = read_message(&mut stdin)?;
+        let header_from = message
+            .values("from")
+            .first()
+            .and_then(|value| Mailbox::parse_list(value).ok())
+            .and_then(|list| list.into_iter().next());
+        let hint = sender
+            .as_ref()
+            .map(|s| &s.mailbox)
+            .or(header_from.as_ref())
+            .map(|mailbox| mailbox.address.clone());
+        let settings = Settings::resolve(cli, hint.as_deref())?;
+        let sender = sender.unwrap_or_else(|| match header_from {
+            Some(mailbox) => Sender {
+                envelope: mailbox.address.clone(),
+                mailbox,
+            },
+            None => default_sender(cli, &settings),
+        });
+        let (envelope, content) = raw_message(cli, sender, message)?;
+        (settings, envelope, content)
     } else {
-        let sender = sender.unwrap_or_else(|| default_sender(cli));
-        compose::compose(cli, &sender, &mut stdin)?
+        let hint = sender.as_ref().map(|s| s.mailbox.address.clone());
+        let settings = Settings::resolve(cli, hint.as_deref())?;
+        let sender = sender.unwrap_or_else(|| default_sender(cli, &settings));
+        let (envelope, content) = compose::compose(cli, &sender, &mut stdin)?;
+        (settings, envelope, content)
     };
     if envelope.recipients.is_empty() {
         return Err(fail(
             Kind::Usage,
             "no recipients: give --to, --cc, --bcc or recipient arguments",
         ));
+    }
+    if cli.body_type == Some(BodyType::SevenBit) && content.has_8bit() {
+        return Err(fail(
+            Kind::Data,
+            "-B 7BIT was given but the message has 8-bit bytes: send it with -B 8BITMIME \
+             or encode it",
+        ));
+    }
+    if cli.dsn_notify.is_some() || cli.dsn_return.is_some() || cli.dsn_envid.is_some() {
+        eprintln!(
+            "smtpsend: warning: delivery status notifications (-N, -R, -V) are not requested \
+             from the server yet; sending without them"
+        );
     }
     if cli.dry_run {
         return dry_run(cli, &envelope, &content);
@@ -82,6 +126,7 @@ fn send(
         |mut session| {
             let policy = Policy {
                 partial: cli.partial,
+                declare_8bitmime: cli.body_type == Some(BodyType::EightBitMime),
             };
             let delivery = session.send(envelope, content, &policy, true);
             session.quit();
@@ -176,22 +221,24 @@ fn parse_envelope_from(value: &str) -> anyhow::Result<String> {
     Ok(Mailbox::parse(trimmed)?.address)
 }
 
-fn default_sender(cli: &Cli) -> Sender {
-    let mut mailbox = settings::default_sender();
-    mailbox.name = cli.from_name.clone();
+/// The sender when neither -f nor the message names one: the account's `from`, else
+/// `login@host`; -F gives the display name.
+fn default_sender(cli: &Cli, settings: &Settings) -> Sender {
+    let mut mailbox = settings
+        .account_from
+        .clone()
+        .unwrap_or_else(settings::default_sender);
+    if cli.from_name.is_some() {
+        mailbox.name = cli.from_name.clone();
+    }
     Sender {
         envelope: mailbox.address.clone(),
         mailbox,
     }
 }
 
-/// Raw mode: stdin is the whole message; positional arguments are the recipients.
-fn raw_message(
-    cli: &Cli,
-    sender: Option<Sender>,
-    stdin: &mut dyn Read,
-) -> anyhow::Result<(Envelope, Content)> {
-    let recipients = crate::address::parse_all(&cli.recipients)?;
+/// Reads a complete message from stdin.
+fn read_message(stdin: &mut dyn Read) -> anyhow::Result<RawMessage> {
     if std::io::stdin().is_terminal() {
         eprintln!("smtpsend: reading the message from the terminal; end it with Ctrl-D");
     }
@@ -202,19 +249,50 @@ fn raw_message(
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(fail(Kind::Data, "no message on stdin: the input is empty"));
     }
-    let mut message = RawMessage::parse(&input);
-    let header_from = message
-        .values("from")
-        .first()
-        .and_then(|value| Mailbox::parse_list(value).ok())
-        .and_then(|list| list.into_iter().next());
-    let sender = sender.unwrap_or_else(|| match header_from {
-        Some(mailbox) => Sender {
-            envelope: mailbox.address.clone(),
-            mailbox,
-        },
-        None => default_sender(cli),
-    });
+    Ok(RawMessage::parse(&input))
+}
+
+/// With -t: the recipients the message's header names (see [`RawMessage::recipient_fields`]).
+fn header_recipients(message: &RawMessage) -> anyhow::Result<Vec<Mailbox>> {
+    let chosen = message.recipient_fields();
+    let mut recipients = Vec::new();
+    for field in &chosen.fields {
+        let list = Mailbox::parse_list(&field.value()).map_err(|err| {
+            fail(
+                Kind::Data,
+                format!("{} field: {}", field.name, crate::exit::one_line(&err)),
+            )
+        })?;
+        recipients.extend(list);
+    }
+    Ok(recipients)
+}
+
+/// Raw mode: stdin is the whole message; the recipients are the arguments, and with -t
+/// those of the message's header too.
+fn raw_message(
+    cli: &Cli,
+    sender: Sender,
+    mut message: RawMessage,
+) -> anyhow::Result<(Envelope, Content)> {
+    let mut recipients = Vec::new();
+    if cli.read_recipients {
+        recipients = header_recipients(&message)?;
+    }
+    recipients.extend(crate::address::parse_all(&cli.recipients)?);
+    if cli.read_recipients && recipients.is_empty() {
+        let why = if message.recipient_fields().resent {
+            "its most recent Resent-* block has no Resent-To, Resent-Cc or Resent-Bcc address"
+        } else {
+            "it has no To, Cc or Bcc address"
+        };
+        return Err(fail(
+            Kind::Data,
+            format!(
+                "no recipients: with -t the message names the recipients, but {why}, and no recipient arguments were given"
+            ),
+        ));
+    }
     let mut from_field = Vec::new();
     {
         use mail_builder::headers::Header;

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser};
+use std::ffi::OsString;
+
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 /// Compose a message, or take one from stdin, and submit it over SMTP.
 ///
@@ -11,14 +13,20 @@ use clap::{ArgAction, Parser};
 /// body text. Exit codes follow sysexits.h: 0 sent, 75 temporary failure (retry later),
 /// 67 recipient refused, 69 server refused, 64 usage, 65 bad message, 66 unreadable file.
 #[derive(Debug, Parser)]
-#[command(name = "smtpsend", version, max_term_width = 100)]
+#[command(
+    name = "smtpsend",
+    version,
+    disable_version_flag = true,
+    max_term_width = 100,
+    after_long_help = SENDMAIL_NOTE
+)]
 pub struct Cli {
     /// Recipients (envelope); when composing they also go into To:
     #[arg(value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
     /// Sender for the envelope and the From: header; "Name <addr>" accepted
-    #[arg(short = 'f', long, value_name = "ADDR")]
+    #[arg(short = 'f', long, value_name = "ADDR", env = "SMTPSEND_FROM")]
     pub from: Option<String>,
 
     /// Display name for the From: header
@@ -73,24 +81,57 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "from_name"])]
     pub raw: bool,
 
+    /// Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its
+    /// most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed
+    #[arg(short = 't', long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to"])]
+    pub read_recipients: bool,
+
+    /// Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data
+    #[arg(short = 'B', long, value_name = "TYPE", value_enum, ignore_case = true)]
+    pub body_type: Option<BodyType>,
+
+    /// DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)
+    #[arg(short = 'N', long, value_name = "WHEN", value_parser = parse_dsn_notify)]
+    pub dsn_notify: Option<String>,
+
+    /// DSN: what a failure report returns, the full message or its headers (sendmail -R)
+    #[arg(short = 'R', long, value_name = "WHAT", value_enum, ignore_case = true)]
+    pub dsn_return: Option<DsnReturn>,
+
+    /// DSN: envelope identifier quoted back in reports (sendmail -V)
+    #[arg(short = 'V', long, value_name = "ID", value_parser = parse_dsn_envid)]
+    pub dsn_envid: Option<String>,
+
     /// Server: HOST[:PORT], [IPv6]:PORT or smtp://HOST[:PORT] (default localhost:25)
     #[arg(long, value_name = "SERVER", env = "SMTPSEND_SERVER")]
     pub server: Option<String>,
 
     /// Name to give in EHLO/HELO (default: this host's name, or its address literal)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "SMTPSEND_EHLO_NAME")]
     pub ehlo_name: Option<String>,
 
     /// Deadline in seconds for connecting and for each server reply
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", env = "SMTPSEND_TIMEOUT")]
     pub timeout: Option<f64>,
+
+    /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)
+    #[arg(long, value_name = "PATH", env = "SMTPSEND_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Use this account from the configuration file
+    #[arg(long, value_name = "NAME", env = "SMTPSEND_ACCOUNT")]
+    pub account: Option<String>,
+
+    /// Print the effective settings and where each comes from (password masked), then exit
+    #[arg(long)]
+    pub show_config: bool,
 
     /// Send when at least one recipient is accepted, reporting the refused ones
     #[arg(long)]
     pub partial: bool,
 
     /// Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data
-    #[arg(short = 'd', long, action = ArgAction::Count)]
+    #[arg(short = 'd', long, action = ArgAction::Count, visible_short_alias = 'v')]
     pub debug: u8,
 
     /// Print the envelope and the exact message that would be sent; connect to nothing
@@ -100,9 +141,95 @@ pub struct Cli {
     /// Print the outcome as JSON on stdout
     #[arg(long)]
     pub json: bool,
+
+    /// Print the man page or a shell completion script on stdout
+    #[arg(long, value_name = "WHAT", value_enum, hide = true)]
+    pub generate: Option<crate::generate::Target>,
+
+    /// Print version
+    #[arg(long, action = ArgAction::Version)]
+    version: Option<bool>,
+
+    /// Ids of the options whose value came from their environment variable, not argv.
+    #[arg(skip)]
+    pub from_env: Vec<String>,
+}
+
+/// What `-B` declares about the message body (RFC 6152 BODY=).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BodyType {
+    /// Declare BODY=8BITMIME when the server offers it
+    #[value(name = "8BITMIME")]
+    EightBitMime,
+    /// Plain 7-bit data: declare nothing, refuse a message with 8-bit bytes
+    #[value(name = "7BIT")]
+    SevenBit,
+}
+
+/// What a DSN failure report returns (RFC 3461 RET=).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DsnReturn {
+    /// The whole message
+    Full,
+    /// The headers only
+    Hdrs,
+}
+
+/// The sendmail-compatibility note at the end of `--help`.
+const SENDMAIL_NOTE: &str = "\
+sendmail compatibility: -t, -f ADDR, -F NAME, -r ADDR, -B TYPE, -N, -R, -V and -v work as in \
+sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi and every other \
+-oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
+-bs, -bd, -bi, -bp and -I are refused with exit code 64.";
+
+/// Parses `args` (argv[0] first) after rewriting sendmail's forms into smtpsend's own.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    let mut command = Cli::command();
+    command.build();
+    let args = crate::sendmail_args::normalize(args.into_iter().collect(), &command)
+        .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
+    let matches = command.try_get_matches_from_mut(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.from_env = command
+        .get_arguments()
+        .map(|arg| arg.get_id().as_str())
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::EnvVariable))
+        .map(str::to_string)
+        .collect();
+    Ok(cli)
+}
+
+/// Checks a DSN NOTIFY value: NEVER, or a list of SUCCESS, FAILURE and DELAY (RFC 3461 §4.1).
+fn parse_dsn_notify(value: &str) -> Result<String, String> {
+    let upper = value.to_ascii_uppercase();
+    let items: Vec<&str> = upper.split(',').map(str::trim).collect();
+    let valid = if items == ["NEVER"] {
+        true
+    } else {
+        items
+            .iter()
+            .all(|item| ["SUCCESS", "FAILURE", "DELAY"].contains(item))
+    };
+    if !valid {
+        return Err("give NEVER, or a comma list of SUCCESS, FAILURE and DELAY".to_string());
+    }
+    Ok(items.join(","))
+}
+
+/// Checks a DSN ENVID: printable ASCII, at most 100 characters (RFC 3461 §4.4).
+fn parse_dsn_envid(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.len() > 100 || !value.bytes().all(|b| (33..=126).contains(&b)) {
+        return Err("give 1 to 100 printable ASCII characters without spaces".to_string());
+    }
+    Ok(value.to_string())
 }
 
 impl Cli {
+    /// True when the option with this id got its value from its `SMTPSEND_*` variable.
+    pub fn is_from_env(&self, id: &str) -> bool {
+        self.from_env.iter().any(|known| known == id)
+    }
+
     /// True when any flag that composes a message was given.
     pub fn composes(&self) -> bool {
         self.subject.is_some()
@@ -119,7 +246,7 @@ impl Cli {
 
     /// True when stdin holds a complete message rather than body text.
     pub fn stdin_is_message(&self) -> bool {
-        self.raw || (!self.recipients.is_empty() && !self.composes())
+        self.raw || self.read_recipients || (!self.recipients.is_empty() && !self.composes())
     }
 }
 

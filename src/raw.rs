@@ -78,6 +78,33 @@ impl RawMessage {
             .collect()
     }
 
+    /// The fields that name recipients for `-t`: Resent-To, Resent-Cc and Resent-Bcc of the
+    /// most recent Resent-* block (the topmost run of Resent-* fields, RFC 5322 §3.6.6) when
+    /// the message has one; otherwise To, Cc and Bcc.
+    pub fn recipient_fields(&self) -> RecipientFields<'_> {
+        let is_resent = |field: &&Field| field.name.to_ascii_lowercase().starts_with("resent-");
+        match self.fields.iter().position(|field| is_resent(&field)) {
+            Some(start) => RecipientFields {
+                resent: true,
+                fields: self.fields[start..]
+                    .iter()
+                    .take_while(is_resent)
+                    .filter(|field| {
+                        field.is("resent-to") || field.is("resent-cc") || field.is("resent-bcc")
+                    })
+                    .collect(),
+            },
+            None => RecipientFields {
+                resent: false,
+                fields: self
+                    .fields
+                    .iter()
+                    .filter(|field| field.is("to") || field.is("cc") || field.is("bcc"))
+                    .collect(),
+            },
+        }
+    }
+
     pub fn remove(&mut self, name: &str) {
         self.fields.retain(|field| !field.is(name));
     }
@@ -108,6 +135,14 @@ impl RawMessage {
         out.extend_from_slice(&self.body);
         out
     }
+}
+
+/// The header fields `-t` takes recipients from.
+#[derive(Debug)]
+pub struct RecipientFields<'a> {
+    /// True when they come from a Resent-* block.
+    pub resent: bool,
+    pub fields: Vec<&'a Field>,
 }
 
 /// Turns bare LF and bare CR into CRLF, leaving CRLF alone.
@@ -177,6 +212,25 @@ mod tests {
         let mut message = RawMessage::parse(b"To: t@y.z\r\nBcc: x@y.z,\r\n w@y.z\r\n\r\nhi\r\n");
         message.remove("bcc");
         assert_eq!(message.to_bytes(), b"To: t@y.z\r\n\r\nhi\r\n");
+    }
+
+    #[test]
+    fn recipients_come_from_the_most_recent_resent_block() {
+        let message = RawMessage::parse(
+            b"Resent-From: r2@x.org\nResent-To: new@x.org\nResent-Bcc: hidden@x.org\n\
+              Received: by relay\nResent-To: older@x.org\nTo: orig@x.org\nCc: cc@x.org\n\nbody\n",
+        );
+        let chosen = message.recipient_fields();
+        assert!(chosen.resent);
+        let values: Vec<String> = chosen.fields.iter().map(|f| f.value()).collect();
+        assert_eq!(values, ["new@x.org", "hidden@x.org"]);
+
+        let plain =
+            RawMessage::parse(b"To: a@x.org\nSubject: s\nCc: b@x.org\nBcc: c@x.org\n\nhi\n");
+        let chosen = plain.recipient_fields();
+        assert!(!chosen.resent);
+        let values: Vec<String> = chosen.fields.iter().map(|f| f.value()).collect();
+        assert_eq!(values, ["a@x.org", "b@x.org", "c@x.org"]);
     }
 
     #[test]

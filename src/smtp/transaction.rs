@@ -16,11 +16,14 @@ use crate::smtp::{Session, command};
 /// Buffer for the message data: small messages, the end mark and QUIT leave in one write.
 const DATA_BUFFER: usize = 64 * 1024;
 
-/// What to do when only some recipients are accepted.
+/// How to run a transaction: the recipient rule and what to declare about the body.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Policy {
     /// Send when at least one recipient is accepted (smtplib's rule).
     pub partial: bool,
+    /// Declare BODY=8BITMIME when the server offers it even if the data is 7-bit
+    /// (sendmail's -B 8BITMIME); 8-bit data always declares it.
+    pub declare_8bitmime: bool,
 }
 
 /// The server's answer for one recipient.
@@ -64,7 +67,7 @@ pub(super) fn run(
     policy: &Policy,
     last: bool,
 ) -> anyhow::Result<Delivery> {
-    let mail_params = mail_parameters(session, content)?;
+    let mail_params = mail_parameters(session, content, policy)?;
     let pipelining = session.offers(EXT_PIPELINING);
     let timeout = session.options.timeouts.command;
     let no_params: [String; 0] = [];
@@ -179,7 +182,11 @@ pub(super) fn run(
 }
 
 /// SIZE= and BODY= for MAIL FROM, refusing what the server cannot take.
-fn mail_parameters(session: &Session, content: &Content) -> anyhow::Result<Vec<String>> {
+fn mail_parameters(
+    session: &Session,
+    content: &Content,
+    policy: &Policy,
+) -> anyhow::Result<Vec<String>> {
     let mut params = Vec::new();
     let size = content.len();
     if session.offers(EXT_SIZE) {
@@ -200,6 +207,8 @@ fn mail_parameters(session: &Session, content: &Content) -> anyhow::Result<Vec<S
                 "the message has 8-bit data and the server does not offer 8BITMIME",
             ));
         }
+        params.push("BODY=8BITMIME".to_string());
+    } else if policy.declare_8bitmime && session.offers(EXT_8BIT_MIME) {
         params.push("BODY=8BITMIME".to_string());
     }
     Ok(params)

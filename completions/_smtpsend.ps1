@@ -1,0 +1,75 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'smtpsend' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'smtpsend'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'smtpsend' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Sender for the envelope and the From: header; "Name <addr>" accepted')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Sender for the envelope and the From: header; "Name <addr>" accepted')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Display name for the From: header')
+            [CompletionResult]::new('--from-name', '--from-name', [CompletionResultType]::ParameterName, 'Display name for the From: header')
+            [CompletionResult]::new('--envelope-from', '--envelope-from', [CompletionResultType]::ParameterName, 'Envelope sender only (MAIL FROM); "<>" for the null sender')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'To: recipient; repeatable, comma-separated lists accepted')
+            [CompletionResult]::new('--cc', '--cc', [CompletionResultType]::ParameterName, 'Cc: recipient; repeatable, comma-separated lists accepted')
+            [CompletionResult]::new('--bcc', '--bcc', [CompletionResultType]::ParameterName, 'Blind copy: envelope only, never written as a header; repeatable')
+            [CompletionResult]::new('--reply-to', '--reply-to', [CompletionResultType]::ParameterName, 'Reply-To: address; repeatable, comma-separated lists accepted')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Subject: line; non-ASCII text is encoded (RFC 2047)')
+            [CompletionResult]::new('--subject', '--subject', [CompletionResultType]::ParameterName, 'Subject: line; non-ASCII text is encoded (RFC 2047)')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra header, ''Name: value''; repeatable')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra header, ''Name: value''; repeatable')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Body text (instead of stdin)')
+            [CompletionResult]::new('--body-file', '--body-file', [CompletionResultType]::ParameterName, 'Read the body text from a file (instead of stdin)')
+            [CompletionResult]::new('--html', '--html', [CompletionResultType]::ParameterName, 'HTML part from a file; with a text body the message is multipart/alternative')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable')
+            [CompletionResult]::new('--attach', '--attach', [CompletionResultType]::ParameterName, 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable')
+            [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
+            [CompletionResult]::new('--body-type', '--body-type', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
+            [CompletionResult]::new('-N', '-N ', [CompletionResultType]::ParameterName, 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)')
+            [CompletionResult]::new('--dsn-notify', '--dsn-notify', [CompletionResultType]::ParameterName, 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)')
+            [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'DSN: what a failure report returns, the full message or its headers (sendmail -R)')
+            [CompletionResult]::new('--dsn-return', '--dsn-return', [CompletionResultType]::ParameterName, 'DSN: what a failure report returns, the full message or its headers (sendmail -R)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'DSN: envelope identifier quoted back in reports (sendmail -V)')
+            [CompletionResult]::new('--dsn-envid', '--dsn-envid', [CompletionResultType]::ParameterName, 'DSN: envelope identifier quoted back in reports (sendmail -V)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server: HOST[:PORT], [IPv6]:PORT or smtp://HOST[:PORT] (default localhost:25)')
+            [CompletionResult]::new('--ehlo-name', '--ehlo-name', [CompletionResultType]::ParameterName, 'Name to give in EHLO/HELO (default: this host''s name, or its address literal)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline in seconds for connecting and for each server reply')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Use this account from the configuration file')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion script on stdout')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed')
+            [CompletionResult]::new('--read-recipients', '--read-recipients', [CompletionResultType]::ParameterName, 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed')
+            [CompletionResult]::new('--show-config', '--show-config', [CompletionResultType]::ParameterName, 'Print the effective settings and where each comes from (password masked), then exit')
+            [CompletionResult]::new('--partial', '--partial', [CompletionResultType]::ParameterName, 'Send when at least one recipient is accepted, reporting the refused ones')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the envelope and the exact message that would be sent; connect to nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the outcome as JSON on stdout')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

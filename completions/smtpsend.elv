@@ -1,0 +1,69 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[smtpsend] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'smtpsend'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'smtpsend'= {
+            cand -f 'Sender for the envelope and the From: header; "Name <addr>" accepted'
+            cand --from 'Sender for the envelope and the From: header; "Name <addr>" accepted'
+            cand -F 'Display name for the From: header'
+            cand --from-name 'Display name for the From: header'
+            cand --envelope-from 'Envelope sender only (MAIL FROM); "<>" for the null sender'
+            cand --to 'To: recipient; repeatable, comma-separated lists accepted'
+            cand --cc 'Cc: recipient; repeatable, comma-separated lists accepted'
+            cand --bcc 'Blind copy: envelope only, never written as a header; repeatable'
+            cand --reply-to 'Reply-To: address; repeatable, comma-separated lists accepted'
+            cand -s 'Subject: line; non-ASCII text is encoded (RFC 2047)'
+            cand --subject 'Subject: line; non-ASCII text is encoded (RFC 2047)'
+            cand -H 'Extra header, ''Name: value''; repeatable'
+            cand --header 'Extra header, ''Name: value''; repeatable'
+            cand --body 'Body text (instead of stdin)'
+            cand --body-file 'Read the body text from a file (instead of stdin)'
+            cand --html 'HTML part from a file; with a text body the message is multipart/alternative'
+            cand -a 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable'
+            cand --attach 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable'
+            cand -B 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'
+            cand --body-type 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'
+            cand -N 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)'
+            cand --dsn-notify 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)'
+            cand -R 'DSN: what a failure report returns, the full message or its headers (sendmail -R)'
+            cand --dsn-return 'DSN: what a failure report returns, the full message or its headers (sendmail -R)'
+            cand -V 'DSN: envelope identifier quoted back in reports (sendmail -V)'
+            cand --dsn-envid 'DSN: envelope identifier quoted back in reports (sendmail -V)'
+            cand --server 'Server: HOST[:PORT], [IPv6]:PORT or smtp://HOST[:PORT] (default localhost:25)'
+            cand --ehlo-name 'Name to give in EHLO/HELO (default: this host''s name, or its address literal)'
+            cand --timeout 'Deadline in seconds for connecting and for each server reply'
+            cand --config 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)'
+            cand --account 'Use this account from the configuration file'
+            cand --generate 'Print the man page or a shell completion script on stdout'
+            cand --raw 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
+            cand -t 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
+            cand --read-recipients 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
+            cand --show-config 'Print the effective settings and where each comes from (password masked), then exit'
+            cand --partial 'Send when at least one recipient is accepted, reporting the refused ones'
+            cand -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'
+            cand -v 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'
+            cand --debug 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'
+            cand --dry-run 'Print the envelope and the exact message that would be sent; connect to nothing'
+            cand --json 'Print the outcome as JSON on stdout'
+            cand --version 'Print version'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+    ]
+    $completions[$command]
+}

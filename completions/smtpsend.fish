@@ -1,0 +1,39 @@
+complete -c smtpsend -s f -l from -d 'Sender for the envelope and the From: header; "Name <addr>" accepted' -r
+complete -c smtpsend -s F -l from-name -d 'Display name for the From: header' -r
+complete -c smtpsend -l envelope-from -d 'Envelope sender only (MAIL FROM); "<>" for the null sender' -r
+complete -c smtpsend -l to -d 'To: recipient; repeatable, comma-separated lists accepted' -r
+complete -c smtpsend -l cc -d 'Cc: recipient; repeatable, comma-separated lists accepted' -r
+complete -c smtpsend -l bcc -d 'Blind copy: envelope only, never written as a header; repeatable' -r
+complete -c smtpsend -l reply-to -d 'Reply-To: address; repeatable, comma-separated lists accepted' -r
+complete -c smtpsend -s s -l subject -d 'Subject: line; non-ASCII text is encoded (RFC 2047)' -r
+complete -c smtpsend -s H -l header -d 'Extra header, \'Name: value\'; repeatable' -r
+complete -c smtpsend -l body -d 'Body text (instead of stdin)' -r
+complete -c smtpsend -l body-file -d 'Read the body text from a file (instead of stdin)' -r -F
+complete -c smtpsend -l html -d 'HTML part from a file; with a text body the message is multipart/alternative' -r -F
+complete -c smtpsend -s a -l attach -d 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable' -r -F
+complete -c smtpsend -s B -l body-type -d 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data' -r -f -a "8BITMIME\t'Declare BODY=8BITMIME when the server offers it'
+7BIT\t'Plain 7-bit data: declare nothing, refuse a message with 8-bit bytes'"
+complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)' -r
+complete -c smtpsend -s R -l dsn-return -d 'DSN: what a failure report returns, the full message or its headers (sendmail -R)' -r -f -a "full\t'The whole message'
+hdrs\t'The headers only'"
+complete -c smtpsend -s V -l dsn-envid -d 'DSN: envelope identifier quoted back in reports (sendmail -V)' -r
+complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT or smtp://HOST[:PORT] (default localhost:25)' -r
+complete -c smtpsend -l ehlo-name -d 'Name to give in EHLO/HELO (default: this host\'s name, or its address literal)' -r
+complete -c smtpsend -l timeout -d 'Deadline in seconds for connecting and for each server reply' -r
+complete -c smtpsend -l config -d 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)' -r -F
+complete -c smtpsend -l account -d 'Use this account from the configuration file' -r
+complete -c smtpsend -l generate -d 'Print the man page or a shell completion script on stdout' -r -f -a "man\t'The man page, smtpsend(1), in roff'
+bash\t''
+zsh\t''
+fish\t''
+elvish\t''
+powershell\t''"
+complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
+complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
+complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit'
+complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
+complete -c smtpsend -s d -s v -l debug -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'
+complete -c smtpsend -l dry-run -d 'Print the envelope and the exact message that would be sent; connect to nothing'
+complete -c smtpsend -l json -d 'Print the outcome as JSON on stdout'
+complete -c smtpsend -l version -d 'Print version'
+complete -c smtpsend -s h -l help -d 'Print help (see more with \'--help\')'

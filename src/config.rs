@@ -1,0 +1,559 @@
+//! The configuration file: where it is, its TOML format (named accounts and a default),
+//! validation with the line of every bad key or value, and choosing an account.
+//!
+//! ```toml
+//! default = "work"
+//!
+//! [accounts.work]
+//! server = "smtp.example.com:587"
+//! user = "me"
+//! password-command = "pass show mail/work"
+//! from = "*@example.com"
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::address::Mailbox;
+use crate::exit::{Kind, fail};
+
+/// `--tls` modes an account may name.
+pub const TLS_MODES: [&str; 4] = ["auto", "starttls", "implicit", "none"];
+/// `--auth` mechanisms an account may name.
+pub const AUTH_MECHANISMS: [&str; 7] = [
+    "auto",
+    "plain",
+    "login",
+    "cram-md5",
+    "xoauth2",
+    "oauthbearer",
+    "scram-sha-256",
+];
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileFormat {
+    default: Option<Spanned<String>>,
+    #[serde(default)]
+    accounts: BTreeMap<String, Account>,
+}
+
+/// One named account; every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Account {
+    pub server: Option<Spanned<String>>,
+    pub tls: Option<Spanned<String>>,
+    pub user: Option<Spanned<String>>,
+    pub password_command: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<PathBuf>>,
+    /// A password in clear; the file must then be readable by its owner only.
+    pub password: Option<Spanned<Secret>>,
+    /// The sender, `addr` or `Name <addr>`; or a pattern such as `*@example.com` that only
+    /// picks the account.
+    pub from: Option<Spanned<String>>,
+    pub ehlo_name: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<Seconds>>,
+    pub auth: Option<Spanned<String>>,
+}
+
+impl Account {
+    /// The sender the account gives when `from` is an address rather than a pattern.
+    pub fn sender(&self) -> Option<Mailbox> {
+        let from = self.from.as_ref()?.get_ref();
+        if is_pattern(from) {
+            return None;
+        }
+        Mailbox::parse(from).ok()
+    }
+
+    /// True when `address` matches `from` (an address, or a pattern with `*` and `?`).
+    pub fn matches_sender(&self, address: &str) -> Option<Match> {
+        let from = self.from.as_ref()?.get_ref();
+        if is_pattern(from) {
+            return glob_matches(from, address).then_some(Match::Pattern(from.len()));
+        }
+        let mailbox = Mailbox::parse(from).ok()?;
+        mailbox
+            .address
+            .eq_ignore_ascii_case(address)
+            .then_some(Match::Exact)
+    }
+}
+
+/// How well an account's `from` matched the sender: exact beats any pattern, a longer
+/// pattern beats a shorter one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Match {
+    Pattern(usize),
+    Exact,
+}
+
+/// A password from the file; never shown.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A number of seconds, written as an integer or a float.
+#[derive(Debug, Clone, Copy)]
+pub struct Seconds(pub f64);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Seconds;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of seconds")
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<Seconds, E> {
+                Ok(Seconds(value as f64))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<Seconds, E> {
+                Ok(Seconds(value as f64))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<Seconds, E> {
+                Ok(Seconds(value))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// Where the configuration file is and why.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub path: PathBuf,
+    /// Named by `--config` or `SMTPSEND_CONFIG`: it must exist.
+    pub explicit: bool,
+}
+
+/// The default path: `$XDG_CONFIG_HOME/smtpsend/config.toml`, else
+/// `$HOME/.config/smtpsend/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|home| !home.is_empty())
+                .map(|home| PathBuf::from(home).join(".config"))
+        })?;
+    Some(base.join("smtpsend").join("config.toml"))
+}
+
+/// A loaded, validated configuration file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub default: Option<String>,
+    pub accounts: BTreeMap<String, Account>,
+}
+
+/// The account chosen for a run, and why it was chosen.
+#[derive(Debug, Clone)]
+pub struct Chosen<'a> {
+    pub name: &'a str,
+    pub account: &'a Account,
+    pub reason: String,
+}
+
+impl Config {
+    /// Loads the file at `location`; `Ok(None)` when the default file does not exist.
+    pub fn load(location: &Location) -> anyhow::Result<Option<Config>> {
+        let path = &location.path;
+        let text = match fs::read(path) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+                fail(
+                    Kind::Config,
+                    format!("config {}: not UTF-8 text", path.display()),
+                )
+            })?,
+            Err(err) if err.kind() == io::ErrorKind::NotFound && !location.explicit => {
+                return Ok(None);
+            }
+            Err(err) => {
+                return Err(fail(
+                    Kind::Config,
+                    format!(
+                        "cannot read config {}: {}",
+                        path.display(),
+                        crate::compose::plain_io(&err)
+                    ),
+                ));
+            }
+        };
+        Config::parse(path, &text).map(Some)
+    }
+
+    /// Parses and validates the text of the file at `path`.
+    pub fn parse(path: &Path, text: &str) -> anyhow::Result<Config> {
+        let at = |span: Option<Range<usize>>, message: &str| {
+            let place = match span {
+                Some(span) => {
+                    let (line, key) = line_and_key(text, span.start);
+                    match key {
+                        Some(key) => format!("line {line}, key {key}"),
+                        None => format!("line {line}"),
+                    }
+                }
+                None => "".to_string(),
+            };
+            let place = if place.is_empty() {
+                String::new()
+            } else {
+                format!(" {place}")
+            };
+            fail(
+                Kind::Config,
+                format!("config {}{place}: {}", path.display(), one_line(message)),
+            )
+        };
+        let file: FileFormat = toml::from_str(text).map_err(|err| at(err.span(), err.message()))?;
+        for account in file.accounts.values() {
+            validate(account, &|span, message| at(Some(span), message))?;
+        }
+        if let Some(default) = &file.default
+            && !file.accounts.contains_key(default.get_ref())
+        {
+            return Err(at(
+                Some(default.span()),
+                &format!(
+                    "default names {:?}, which is not an account ({})",
+                    default.get_ref(),
+                    names(&file.accounts)
+                ),
+            ));
+        }
+        if let Some(span) = file
+            .accounts
+            .values()
+            .find_map(|account| account.password.as_ref().map(Spanned::span))
+        {
+            check_private(path, text, span)?;
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            default: file.default.map(Spanned::into_inner),
+            accounts: file.accounts,
+        })
+    }
+
+    /// Picks the account: the one named by `--account`/`SMTPSEND_ACCOUNT`, else the one whose
+    /// `from` matches the sender, else the default one.
+    pub fn choose(
+        &self,
+        named: Option<(&str, &str)>,
+        sender: Option<&str>,
+    ) -> anyhow::Result<Option<Chosen<'_>>> {
+        if let Some((name, origin)) = named {
+            let (name, account) = self.accounts.get_key_value(name).ok_or_else(|| {
+                fail(
+                    Kind::Config,
+                    format!(
+                        "{origin} {name:?}: no such account in {} ({})",
+                        self.path.display(),
+                        names(&self.accounts)
+                    ),
+                )
+            })?;
+            return Ok(Some(Chosen {
+                name,
+                account,
+                reason: origin.to_string(),
+            }));
+        }
+        if let Some(sender) = sender {
+            let best = self
+                .accounts
+                .iter()
+                .filter_map(|(name, account)| {
+                    account
+                        .matches_sender(sender)
+                        .map(|quality| (quality, name, account))
+                })
+                .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)));
+            if let Some((_, name, account)) = best {
+                return Ok(Some(Chosen {
+                    name,
+                    account,
+                    reason: format!("its from matches the sender {sender}"),
+                }));
+            }
+        }
+        Ok(self.default.as_deref().and_then(|name| {
+            let (name, account) = self.accounts.get_key_value(name)?;
+            Some(Chosen {
+                name,
+                account,
+                reason: "default".to_string(),
+            })
+        }))
+    }
+}
+
+/// Checks the values a type cannot: modes, addresses, the server, numbers.
+fn validate(
+    account: &Account,
+    at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
+) -> anyhow::Result<()> {
+    let one_of = |value: &Option<Spanned<String>>, allowed: &[&str]| {
+        if let Some(value) = value
+            && !allowed.contains(&value.get_ref().to_ascii_lowercase().as_str())
+        {
+            return Err(at(
+                value.span(),
+                &format!("{:?} is not one of {}", value.get_ref(), allowed.join(", ")),
+            ));
+        }
+        Ok(())
+    };
+    one_of(&account.tls, &TLS_MODES)?;
+    one_of(&account.auth, &AUTH_MECHANISMS)?;
+    if let Some(server) = &account.server {
+        crate::settings::parse_server(server.get_ref())
+            .map_err(|err| at(server.span(), &crate::exit::one_line(&err)))?;
+    }
+    if let Some(from) = &account.from {
+        let text = from.get_ref();
+        let valid = if is_pattern(text) {
+            text.contains('@') && !text.contains(char::is_whitespace)
+        } else {
+            Mailbox::parse(text).is_ok()
+        };
+        if !valid {
+            return Err(at(
+                from.span(),
+                &format!("{text:?} is not an address or a pattern such as *@example.com"),
+            ));
+        }
+    }
+    if let Some(name) = &account.ehlo_name {
+        let text = name.get_ref();
+        if text.is_empty() || text.contains(char::is_whitespace) || text.contains('\0') {
+            return Err(at(name.span(), "give a host name without spaces"));
+        }
+    }
+    if let Some(timeout) = &account.timeout {
+        let Seconds(seconds) = *timeout.get_ref();
+        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+            return Err(at(
+                timeout.span(),
+                "give a number of seconds above 0 (at most 86400)",
+            ));
+        }
+    }
+    for value in [&account.user, &account.password_command] {
+        if let Some(value) = value
+            && (value.get_ref().is_empty() || value.get_ref().contains(['\r', '\n', '\0']))
+        {
+            return Err(at(value.span(), "must be one non-empty line"));
+        }
+    }
+    if let (Some(_), Some(second)) = (
+        &account.password,
+        account
+            .password_file
+            .as_ref()
+            .map(Spanned::span)
+            .or(account.password_command.as_ref().map(Spanned::span)),
+    ) {
+        return Err(at(
+            second,
+            "give one of password, password-file and password-command",
+        ));
+    }
+    if let (Some(_), Some(command)) = (&account.password_file, &account.password_command) {
+        return Err(at(
+            command.span(),
+            "give one of password, password-file and password-command",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a file holding a password in clear when anyone but its owner may read it.
+#[cfg(unix)]
+fn check_private(path: &Path, text: &str, password_at: Range<usize>) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path)
+        .map(|metadata| metadata.permissions().mode() & 0o777)
+        .map_err(|err| {
+            fail(
+                Kind::Config,
+                format!(
+                    "cannot read config {}: {}",
+                    path.display(),
+                    crate::compose::plain_io(&err)
+                ),
+            )
+        })?;
+    if mode & 0o077 != 0 {
+        let (line, _) = line_and_key(text, password_at.start);
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "config {} holds a password (line {line}) but its mode is {mode:04o}: \
+                 make it private with chmod 600 {}",
+                path.display(),
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path, _: &str, _: Range<usize>) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// The 1-based line of `offset`, and the key written at the start of that line, if any.
+fn line_and_key(text: &str, offset: usize) -> (usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let line = text[..offset].matches('\n').count() + 1;
+    let start = text[..offset].rfind('\n').map_or(0, |at| at + 1);
+    let line_text = text[start..].lines().next().unwrap_or_default();
+    let key = line_text
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"').to_string())
+        .filter(|key| !key.is_empty() && !key.starts_with('['));
+    (line, key)
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn names(accounts: &BTreeMap<String, Account>) -> String {
+    if accounts.is_empty() {
+        return "it defines no accounts".to_string();
+    }
+    let list: Vec<&str> = accounts.keys().map(String::as_str).collect();
+    format!("accounts: {}", list.join(", "))
+}
+
+fn is_pattern(from: &str) -> bool {
+    from.contains(['*', '?'])
+}
+
+/// Case-insensitive glob: `*` matches any run of characters, `?` one character.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
+    let text: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                backtrack = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match backtrack {
+                Some((star, matched)) => {
+                    p = star + 1;
+                    t = matched + 1;
+                    backtrack = Some((star, matched + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Config> {
+        Config::parse(Path::new("/x/config.toml"), text)
+    }
+
+    fn error(text: &str) -> String {
+        let err = parse(text).unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), 78);
+        crate::exit::one_line(&err)
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("*@example.com", "Me@Example.com"));
+        assert!(glob_matches("a?c@*", "abc@x"));
+        assert!(!glob_matches("*@example.com", "me@example.org"));
+        assert!(!glob_matches("*@example.com", "me@sub.example.co"));
+        assert!(glob_matches("*", ""));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_key_and_line() {
+        let text = "default = \"a\"\n[accounts.a]\nserver = \"x:25\"\nsever = \"y\"\n";
+        let message = error(text);
+        assert!(message.contains("line 4"), "{message}");
+        assert!(message.contains("sever"), "{message}");
+
+        let message = error("[accounts.a]\n\ntimeout = \"soon\"\n");
+        assert!(message.contains("line 3, key timeout"), "{message}");
+        let message = error("[accounts.a]\ntls = \"sometimes\"\n");
+        assert!(message.contains("line 2, key tls"), "{message}");
+        let message = error("[accounts.a]\nfrom = \"not an address\"\n");
+        assert!(message.contains("line 2, key from"), "{message}");
+        let message = error("default = \"b\"\n[accounts.a]\n");
+        assert!(message.contains("line 1, key default"), "{message}");
+        let message = error("[accounts.a]\nserver = \"x:99999\"\n");
+        assert!(message.contains("line 2, key server"), "{message}");
+    }
+
+    #[test]
+    fn chooses_named_then_sender_then_default() {
+        let config = parse(
+            "default = \"home\"\n\
+             [accounts.home]\nfrom = \"me@home.org\"\n\
+             [accounts.work]\nfrom = \"*@example.com\"\n\
+             [accounts.boss]\nfrom = \"boss@example.com\"\n",
+        )
+        .unwrap();
+        let pick = |named, sender| {
+            config
+                .choose(named, sender)
+                .unwrap()
+                .map(|chosen| chosen.name.to_string())
+        };
+        assert_eq!(pick(None, None).as_deref(), Some("home"));
+        assert_eq!(pick(None, Some("me@example.com")).as_deref(), Some("work"));
+        assert_eq!(
+            pick(None, Some("BOSS@example.com")).as_deref(),
+            Some("boss")
+        );
+        assert_eq!(pick(None, Some("x@else.org")).as_deref(), Some("home"));
+        assert_eq!(
+            pick(Some(("work", "--account")), Some("me@home.org")).as_deref(),
+            Some("work")
+        );
+        assert!(config.choose(Some(("nope", "--account")), None).is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! The man page and shell completion scripts, generated from the clap definition
+//! (`--generate man|bash|zsh|fish|elvish|powershell`). The output carries no date, so the
+//! committed copies in man/ and completions/ can be checked for drift by a test.
+
+use std::io::{self, Write};
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+use clap_mangen::Man;
+use roff::{Roff, bold, italic, roman};
+
+use crate::cli::Cli;
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// The man page, smtpsend(1), in roff
+    Man,
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+/// Writes the man page or a completion script.
+pub fn write(target: Target, out: &mut dyn Write) -> io::Result<()> {
+    let mut command = Cli::command();
+    let shell = match target {
+        Target::Man => return man_page(out),
+        Target::Bash => Shell::Bash,
+        Target::Zsh => Shell::Zsh,
+        Target::Fish => Shell::Fish,
+        Target::Elvish => Shell::Elvish,
+        Target::Powershell => Shell::PowerShell,
+    };
+    let mut buffer = Vec::new();
+    clap_complete::generate(shell, &mut command, "smtpsend", &mut buffer);
+    out.write_all(&buffer)
+}
+
+/// Prints `--generate`'s output on stdout.
+pub fn print(target: Target) -> anyhow::Result<()> {
+    let mut text = Vec::new();
+    write(target, &mut text)?;
+    crate::output::print_stdout(&text);
+    Ok(())
+}
+
+/// Variables read directly rather than through an option's `env`.
+const OTHER_ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "XDG_CONFIG_HOME",
+        "Where the configuration file is looked for: $XDG_CONFIG_HOME/smtpsend/config.toml \
+         (default ~/.config/smtpsend/config.toml).",
+    ),
+    (
+        "HOME",
+        "Used for the configuration file path when XDG_CONFIG_HOME is unset.",
+    ),
+    (
+        "LOGNAME, USER",
+        "The login name for the default sender, login@host, when no sender is given.",
+    ),
+];
+
+const EXIT_STATUS: &[(&str, &str)] = &[
+    (
+        "0",
+        "Sent: every recipient accepted (or some, with --partial).",
+    ),
+    (
+        "64",
+        "Usage: a bad flag, a bad address, conflicting options, an unsupported sendmail mode.",
+    ),
+    (
+        "65",
+        "The input message is unusable (a header value with CR or LF, no recipients with -t, \
+         8-bit data with -B 7BIT).",
+    ),
+    (
+        "66",
+        "An input file cannot be read (attachment, body file, password file).",
+    ),
+    ("67", "Recipient(s) refused permanently."),
+    ("68", "The server's host name does not resolve."),
+    (
+        "69",
+        "The server refused permanently, or lacks a required extension.",
+    ),
+    ("70", "Internal error."),
+    ("74", "Local I/O error."),
+    (
+        "75",
+        "Temporary failure (4xx reply, connection refused or lost, timeout): safe to retry.",
+    ),
+    ("76", "The server broke the protocol."),
+    ("77", "Authentication refused."),
+    (
+        "78",
+        "Configuration error: an unknown key or a bad value in the configuration file, a \
+         missing file named by --config, a file holding a password that others can read.",
+    ),
+];
+
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "Compose a message with an attachment:",
+        "echo \"build 1432 failed\" | smtpsend --server relay.internal --from ci@example.com \
+         --to ops@example.com --subject \"CI: failed\" --attach build.log",
+    ),
+    (
+        "Send a complete message, recipients taken from its headers:",
+        "smtpsend -t < message.eml",
+    ),
+    (
+        "Called as sendmail, the way cron calls it:",
+        "sendmail -FCronDaemon -i -B8BITMIME -oem user@example.com < report",
+    ),
+    (
+        "Use the account named work from the configuration file:",
+        "smtpsend --account work --to you@example.com --body hi",
+    ),
+    (
+        "See the effective settings and the protocol exchange:",
+        "smtpsend --show-config; smtpsend -d --to you@example.com --body hi",
+    ),
+];
+
+fn man_page(out: &mut dyn Write) -> io::Result<()> {
+    let command = Cli::command();
+    let env_options: Vec<(String, String)> = command
+        .get_arguments()
+        .filter(|arg| !arg.is_hide_set())
+        .filter_map(|arg| {
+            let env = arg.get_env()?.to_string_lossy().into_owned();
+            let long = arg.get_long()?;
+            Some((env, format!("Same as --{long}.")))
+        })
+        .collect();
+    let man = Man::new(command).date("");
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+
+    let mut roff = Roff::new();
+    roff.control("SH", ["SENDMAIL COMPATIBILITY"]);
+    roff.text([roman(
+        "smtpsend can be installed as sendmail (ln -s /usr/bin/smtpsend /usr/sbin/sendmail); \
+         the name it is called by does not change what it does. sendmail's options are read \
+         as sendmail reads them: letters may be grouped (-ti) and a value may be attached \
+         (-FName, -faddr) or follow as the next word. -t, -f, -r, -F, -B, -N, -R, -V and -v \
+         work as in sendmail; -i, -oi, -oem, -odi and every other -o option, -bm, -m, -n, -U, \
+         -G, -O, -L, -X and -hN are accepted and ignored; -bs, -bd, -bi, -bp and -I are \
+         refused with exit status 64. -- ends the options.",
+    )]);
+    roff.control("PP", []);
+    roff.text([roman(
+        "With -t the recipients are those of the To, Cc and Bcc fields, or of the most recent \
+         Resent-* block when the message has one; recipient arguments are added to them. Bcc \
+         and Resent-Bcc fields are removed before the message is sent.",
+    )]);
+
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in EXIT_STATUS {
+        roff.control("TP", []);
+        roff.text([bold(*code)]);
+        roff.text([roman(*meaning)]);
+    }
+
+    roff.control("SH", ["ENVIRONMENT"]);
+    roff.text([roman(
+        "Settings are taken from options first, then SMTPSEND_* variables, then the selected \
+         account of the configuration file, then built-in defaults (server localhost:25).",
+    )]);
+    for (name, meaning) in env_options
+        .iter()
+        .map(|(name, meaning)| (name.as_str(), meaning.as_str()))
+        .chain(OTHER_ENVIRONMENT.iter().copied())
+    {
+        roff.control("TP", []);
+        roff.text([bold(name)]);
+        roff.text([roman(meaning)]);
+    }
+
+    roff.control("SH", ["FILES"]);
+    roff.control("TP", []);
+    roff.text([italic("$XDG_CONFIG_HOME/smtpsend/config.toml")]);
+    roff.text([roman(
+        "The configuration file (~/.config/smtpsend/config.toml when XDG_CONFIG_HOME is \
+         unset): a default account name and named accounts with the keys server, tls, user, \
+         password-command, password-file, password, from, ehlo-name, timeout and auth. An \
+         account is used when named by --account, when the sender matches its from \
+         (wildcards such as *@example.com allowed), or when it is the default. A file \
+         holding a password must be readable by its owner only (mode 0600).",
+    )]);
+
+    roff.control("SH", ["EXAMPLES"]);
+    for (what, example) in EXAMPLES {
+        roff.control("PP", []);
+        roff.text([roman(*what)]);
+        roff.control("RS", ["4"]);
+        roff.text([bold(*example)]);
+        roff.control("RE", []);
+    }
+
+    roff.control("SH", ["SEE ALSO"]);
+    roff.text([
+        bold("sendmail"),
+        roman("(8), "),
+        bold("msmtp"),
+        roman("(1), "),
+        bold("swaks"),
+        roman("(1)"),
+    ]);
+    roff.to_writer(&mut page)?;
+    out.write_all(single_preamble(&String::from_utf8_lossy(&page)).as_bytes())
+}
+
+/// Each rendered piece starts with roff's apostrophe preamble; the page needs it once.
+fn single_preamble(page: &str) -> String {
+    let preamble = Roff::new().render();
+    match page.split_once(preamble.as_str()) {
+        Some((before, after)) => format!("{before}{preamble}{}", after.replace(&preamble, "")),
+        None => page.to_string(),
+    }
+}

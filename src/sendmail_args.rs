@@ -1,0 +1,375 @@
+//! sendmail's command-line forms (`-oi`, `-bm`, `-B8BITMIME`, `-ti`, `-FName`, `-f addr`, …)
+//! rewritten into smtpsend's own options before clap parses them.
+//!
+//! Short options are read the way sendmail's getopt reads them: letters may be grouped
+//! (`-ti`), and a letter that takes a value takes the rest of its word or else the next word
+//! (`-FCronDaemon`, `-F 'Cron Daemon'`). Letters sendmail knows are rewritten to long options
+//! (or dropped when they have no meaning for a program that only submits mail); the letters
+//! smtpsend defines itself (`-s`, `-a`, `-H`, `-d`, …) are passed on one by one. `--` ends
+//! the options: everything after it is passed on untouched. argv[0] never changes anything,
+//! so a link named `sendmail` behaves exactly like `smtpsend`.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+
+use clap::Command;
+
+/// What a sendmail letter means here.
+#[derive(Debug, Clone, Copy)]
+enum Letter {
+    /// Accepted and ignored (`-i`, `-m`, `-n`, `-U`, `-G`).
+    Ignored,
+    /// Accepted with its value and ignored (`-oem`, `-O opt=val`, `-L tag`, `-X file`).
+    IgnoredWithValue,
+    /// A flag spelled as this long option (`-t`, `-v`).
+    Flag(&'static str),
+    /// An option with a value, spelled as this long option (`-f`, `-F`, `-B`, `-N`, …).
+    Value(&'static str),
+    /// `-b MODE`.
+    Mode,
+    /// `-I`: initialise the alias database (like `-bi`).
+    Aliases,
+}
+
+fn sendmail_letter(letter: char) -> Option<Letter> {
+    Some(match letter {
+        'i' | 'm' | 'n' | 'U' | 'G' => Letter::Ignored,
+        'o' | 'O' | 'L' | 'X' | 'e' | 'A' | 'M' | 'p' => Letter::IgnoredWithValue,
+        't' => Letter::Flag("--read-recipients"),
+        'v' => Letter::Flag("--debug"),
+        'f' | 'r' => Letter::Value("--from"),
+        'F' => Letter::Value("--from-name"),
+        'B' => Letter::Value("--body-type"),
+        'N' => Letter::Value("--dsn-notify"),
+        'R' => Letter::Value("--dsn-return"),
+        'V' => Letter::Value("--dsn-envid"),
+        'b' => Letter::Mode,
+        'I' => Letter::Aliases,
+        _ => return None,
+    })
+}
+
+/// The options clap knows: which short letters exist (and whether they take a value), and
+/// which long options take a value (so that value is never read as an option).
+struct Known {
+    shorts: HashMap<char, (bool, Option<String>)>,
+    long_values: HashSet<String>,
+    longs: HashSet<String>,
+}
+
+impl Known {
+    fn from_command(command: &Command) -> Known {
+        let mut known = Known {
+            shorts: HashMap::new(),
+            long_values: HashSet::new(),
+            longs: HashSet::new(),
+        };
+        for arg in command.get_arguments() {
+            let takes_value = arg.get_action().takes_values();
+            let long = arg.get_long().map(str::to_string);
+            for short in arg
+                .get_short()
+                .into_iter()
+                .chain(arg.get_all_short_aliases().unwrap_or_default())
+            {
+                known.shorts.insert(short, (takes_value, long.clone()));
+            }
+            for name in arg
+                .get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().unwrap_or_default())
+            {
+                known.longs.insert(name.to_string());
+                if takes_value {
+                    known.long_values.insert(name.to_string());
+                }
+            }
+        }
+        known
+    }
+}
+
+/// Rewrites `args` (argv[0] first). The error is a one-line message for a usage error (64).
+pub fn normalize(args: Vec<OsString>, command: &Command) -> Result<Vec<OsString>, String> {
+    let known = Known::from_command(command);
+    let mut args = args.into_iter();
+    let mut out: Vec<OsString> = args.next().into_iter().collect();
+    let rest: Vec<OsString> = args.collect();
+    if rest.len() == 1 && rest[0] == "-V" {
+        // A lone -V asks for the version (sendmail's -V always has an envelope id after it).
+        out.push("--version".into());
+        return Ok(out);
+    }
+    let mut index = 0;
+    while index < rest.len() {
+        let word = &rest[index];
+        index += 1;
+        let Some(text) = word.to_str() else {
+            out.push(word.clone());
+            continue;
+        };
+        if text == "--" {
+            out.extend(rest[index - 1..].iter().cloned());
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            out.push(word.clone());
+            if !long.contains('=') && known.long_values.contains(long) && index < rest.len() {
+                out.push(rest[index].clone());
+                index += 1;
+            }
+            continue;
+        }
+        match text.strip_prefix('-') {
+            Some(cluster) if !cluster.is_empty() => {
+                let next = rest.get(index).and_then(|next| next.to_str());
+                let used_next = rewrite_cluster(cluster, next, &known, &mut out)?;
+                if used_next {
+                    index += 1;
+                }
+            }
+            _ => out.push(word.clone()),
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrites one `-xyz` word; returns true when it consumed the next word as a value.
+fn rewrite_cluster(
+    cluster: &str,
+    next: Option<&str>,
+    known: &Known,
+    out: &mut Vec<OsString>,
+) -> Result<bool, String> {
+    for (at, letter) in cluster.char_indices() {
+        let attached = &cluster[at + letter.len_utf8()..];
+        // -hN is sendmail's hop count; a bare -h stays smtpsend's --help.
+        if letter == 'h' && !attached.is_empty() && attached.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(false);
+        }
+        let sendmail = sendmail_letter(letter);
+        let takes_value = match sendmail {
+            Some(Letter::IgnoredWithValue | Letter::Value(_) | Letter::Mode) => true,
+            Some(_) => false,
+            None => known.shorts.get(&letter).is_some_and(|(value, _)| *value),
+        };
+        if !takes_value {
+            match sendmail {
+                Some(Letter::Ignored) => {}
+                Some(Letter::Flag(long)) => out.push(long.into()),
+                Some(Letter::Aliases) => return Err(unsupported_mode("-I", known)),
+                _ => out.push(format!("-{letter}").into()),
+            }
+            continue;
+        }
+        let (value, used_next) = if attached.is_empty() {
+            match next {
+                Some(next) => (next, true),
+                None => return Err(format!("option -{letter} needs a value")),
+            }
+        } else {
+            (attached, false)
+        };
+        match sendmail {
+            Some(Letter::IgnoredWithValue) => {}
+            Some(Letter::Mode) => rewrite_mode(value, known, out)?,
+            Some(Letter::Value("--from")) if value.is_empty() || value.trim() == "<>" => {
+                out.push("--envelope-from=<>".into());
+            }
+            Some(Letter::Value(long)) => out.push(format!("{long}={value}").into()),
+            _ => match known.shorts.get(&letter) {
+                Some((_, Some(long))) => out.push(format!("--{long}={value}").into()),
+                _ => {
+                    out.push(format!("-{letter}").into());
+                    out.push(value.into());
+                }
+            },
+        }
+        return Ok(used_next);
+    }
+    Ok(false)
+}
+
+/// `-bm` delivers (what smtpsend always does); `-bp` lists the outbox when there is one;
+/// the daemon and alias modes are refused.
+fn rewrite_mode(mode: &str, known: &Known, out: &mut Vec<OsString>) -> Result<(), String> {
+    match mode {
+        "m" => Ok(()),
+        "p" if known.longs.contains("list-queue") => {
+            out.push("--list-queue".into());
+            Ok(())
+        }
+        _ => Err(unsupported_mode(&format!("-b{mode}"), known)),
+    }
+}
+
+fn unsupported_mode(flag: &str, known: &Known) -> String {
+    let what = match flag {
+        "-bs" => "SMTP on stdin and stdout",
+        "-bd" => "running as a daemon",
+        "-bi" | "-I" => "rebuilding the alias database",
+        "-bp" => "listing the mail queue",
+        "-bv" => "verifying addresses",
+        "-bt" => "address test mode",
+        _ => "this mode",
+    };
+    let supported = if known.longs.contains("list-queue") {
+        "-bm (submit a message, the default) and -bp (list the outbox)"
+    } else {
+        "-bm (submit a message, the default)"
+    };
+    format!("{flag} ({what}) is not supported: smtpsend only submits mail; supported: {supported}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn rewrite(args: &[&str]) -> Result<Vec<String>, String> {
+        let mut command = crate::cli::Cli::command();
+        command.build();
+        let mut all = vec![OsString::from("sendmail")];
+        all.extend(args.iter().map(OsString::from));
+        normalize(all, &command).map(|out| {
+            out.into_iter()
+                .skip(1)
+                .map(|arg| arg.into_string().unwrap())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn cron_call() {
+        assert_eq!(
+            rewrite(&[
+                "-FCronDaemon",
+                "-i",
+                "-B8BITMIME",
+                "-oem",
+                "user@example.com"
+            ])
+            .unwrap(),
+            [
+                "--from-name=CronDaemon",
+                "--body-type=8BITMIME",
+                "user@example.com"
+            ]
+        );
+    }
+
+    #[test]
+    fn ignored_options() {
+        for form in [
+            "-oi", "-oem", "-odi", "-odb", "-oee", "-om", "-i", "-bm", "-m", "-n", "-U", "-G",
+            "-h17",
+        ] {
+            assert_eq!(
+                rewrite(&[form, "a@example.com"]).unwrap(),
+                ["a@example.com"],
+                "{form}"
+            );
+        }
+        assert_eq!(
+            rewrite(&[
+                "-o",
+                "i",
+                "-O",
+                "DeliveryMode=b",
+                "-L",
+                "tag",
+                "-X",
+                "/tmp/log",
+                "b@x.org"
+            ])
+            .unwrap(),
+            ["b@x.org"]
+        );
+    }
+
+    #[test]
+    fn grouped_letters_and_values() {
+        assert_eq!(rewrite(&["-ti"]).unwrap(), ["--read-recipients"]);
+        assert_eq!(rewrite(&["-it"]).unwrap(), ["--read-recipients"]);
+        assert_eq!(rewrite(&["-oi", "-t"]).unwrap(), ["--read-recipients"]);
+        assert_eq!(
+            rewrite(&["-tif", "me@x.org"]).unwrap(),
+            ["--read-recipients", "--from=me@x.org"]
+        );
+        assert_eq!(rewrite(&["-fme@x.org"]).unwrap(), ["--from=me@x.org"]);
+        assert_eq!(rewrite(&["-f", "me@x.org"]).unwrap(), ["--from=me@x.org"]);
+        assert_eq!(rewrite(&["-r", "me@x.org"]).unwrap(), ["--from=me@x.org"]);
+        assert_eq!(
+            rewrite(&["-F", "Cron Daemon"]).unwrap(),
+            ["--from-name=Cron Daemon"]
+        );
+        assert_eq!(rewrite(&["-f", "<>"]).unwrap(), ["--envelope-from=<>"]);
+        assert_eq!(rewrite(&["-vv"]).unwrap(), ["--debug", "--debug"]);
+    }
+
+    #[test]
+    fn dsn_and_body_type() {
+        assert_eq!(
+            rewrite(&[
+                "-N",
+                "success,failure",
+                "-Rhdrs",
+                "-V",
+                "id42",
+                "-B",
+                "7BIT"
+            ])
+            .unwrap(),
+            [
+                "--dsn-notify=success,failure",
+                "--dsn-return=hdrs",
+                "--dsn-envid=id42",
+                "--body-type=7BIT"
+            ]
+        );
+        assert_eq!(rewrite(&["-V"]).unwrap(), ["--version"]);
+    }
+
+    #[test]
+    fn smtpsend_letters_pass_through() {
+        assert_eq!(
+            rewrite(&["-dd", "-sHello", "-a", "f.txt", "x@y.org"]).unwrap(),
+            ["-d", "-d", "--subject=Hello", "--attach=f.txt", "x@y.org"]
+        );
+        assert_eq!(rewrite(&["-s", "-oi"]).unwrap(), ["--subject=-oi"]);
+        assert_eq!(rewrite(&["-h"]).unwrap(), ["-h"]);
+    }
+
+    #[test]
+    fn long_option_values_are_not_rewritten() {
+        assert_eq!(
+            rewrite(&["--subject", "-oi", "--body=-t", "x@y.org"]).unwrap(),
+            ["--subject", "-oi", "--body=-t", "x@y.org"]
+        );
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        assert_eq!(
+            rewrite(&["-oi", "--", "-t", "-oi"]).unwrap(),
+            ["--", "-t", "-oi"]
+        );
+    }
+
+    #[test]
+    fn daemon_and_alias_modes_are_refused() {
+        for mode in ["-bs", "-bd", "-bi", "-bp", "-I", "-bt"] {
+            let err = rewrite(&[mode]).unwrap_err();
+            assert!(err.contains("not supported"), "{mode}: {err}");
+            assert!(err.contains("-bm"), "{mode}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_value_is_a_usage_error() {
+        assert_eq!(
+            rewrite(&["-t", "-f"]).unwrap_err(),
+            "option -f needs a value"
+        );
+    }
+}

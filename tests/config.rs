@@ -1,0 +1,345 @@
+//! The configuration file and the precedence flags > SMTPSEND_* environment > account >
+//! defaults, as a user sees them: where the message went, exit codes, --show-config.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use support::*;
+
+/// A config home holding `smtpsend/config.toml` with `text` and `mode`.
+struct ConfigHome {
+    dir: tempfile::TempDir,
+}
+
+impl ConfigHome {
+    fn new(text: &str, mode: u32) -> ConfigHome {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("smtpsend")).unwrap();
+        let home = ConfigHome { dir };
+        std::fs::write(home.file(), text).unwrap();
+        std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(mode)).unwrap();
+        home
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.path().join("smtpsend").join("config.toml")
+    }
+
+    fn xdg(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+
+    fn run(&self, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+        let mut all = vec![("XDG_CONFIG_HOME", self.xdg())];
+        all.extend_from_slice(env);
+        smtpsend_with_env(args, stdin, &all)
+    }
+}
+
+const MESSAGE: &[u8] = b"From: me@example.com\nSubject: x\n\nhi\n";
+
+#[test]
+fn flags_beat_environment_beat_account_beat_defaults() {
+    let refused = refused_addr();
+
+    // The account alone decides.
+    let server = Server::start();
+    let home = ConfigHome::new(
+        &format!(
+            "default = \"main\"\n[accounts.main]\nserver = \"{}\"\n",
+            server.addr()
+        ),
+        0o644,
+    );
+    let out = home.run(&["b@example.com"], MESSAGE, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(server.finish().completed().len(), 1);
+
+    // SMTPSEND_SERVER beats the account (which now names a dead port).
+    let server = Server::start();
+    let home = ConfigHome::new(
+        &format!("default = \"main\"\n[accounts.main]\nserver = \"{refused}\"\n"),
+        0o644,
+    );
+    let out = home.run(
+        &["b@example.com"],
+        MESSAGE,
+        &[("SMTPSEND_SERVER", &server.addr())],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(server.finish().completed().len(), 1);
+
+    // --server beats SMTPSEND_SERVER.
+    let server = Server::start();
+    let out = home.run(
+        &["--server", &server.addr(), "b@example.com"],
+        MESSAGE,
+        &[("SMTPSEND_SERVER", &refused)],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(server.finish().completed().len(), 1);
+
+    // And --show-config says where each value came from.
+    let out = home.run(
+        &["--show-config"],
+        b"",
+        &[("SMTPSEND_SERVER", "env.example:2525")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("env.example:2525  (SMTPSEND_SERVER)"),
+        "{}",
+        out.stdout
+    );
+    let out = home.run(&["--show-config", "--server", "flag.example"], b"", &[]);
+    assert!(
+        out.stdout.contains("flag.example:25  (--server)"),
+        "{}",
+        out.stdout
+    );
+    let out = home.run(&["--show-config"], b"", &[]);
+    assert!(
+        out.stdout.contains(&format!("{refused}  (account main)")),
+        "{}",
+        out.stdout
+    );
+    let out = smtpsend(&["--show-config"], b"");
+    assert!(
+        out.stdout.contains("localhost:25  (default)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_account_whose_from_matches_the_sender_is_used() {
+    let refused = refused_addr();
+    let server = Server::start();
+    let home = ConfigHome::new(
+        &format!(
+            "default = \"home\"\n\
+             [accounts.home]\nserver = \"{refused}\"\nfrom = \"me@home.example\"\n\
+             [accounts.work]\nserver = \"{}\"\nfrom = \"*@example.com\"\nehlo-name = \"work.example.com\"\n",
+            server.addr()
+        ),
+        0o600,
+    );
+    // The From header of a complete message picks "work".
+    let out = home.run(&["b@example.com"], MESSAGE, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.only_completed().sender(), "me@example.com");
+    assert!(
+        record
+            .commands()
+            .contains(&"EHLO work.example.com".to_string()),
+        "{:?}",
+        record.commands()
+    );
+
+    // So does -f when composing.
+    let server = Server::start();
+    let home = ConfigHome::new(
+        &format!(
+            "default = \"home\"\n\
+             [accounts.home]\nserver = \"{refused}\"\n\
+             [accounts.work]\nserver = \"{}\"\nfrom = \"*@Example.COM\"\n",
+            server.addr()
+        ),
+        0o600,
+    );
+    let out = home.run(
+        &[
+            "-f",
+            "ci@example.com",
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(server.finish().only_completed().sender(), "ci@example.com");
+
+    // Another sender falls back to the default account (whose port is dead: 75).
+    let out = home.run(
+        &["-f", "ci@other.org", "--to", "b@example.com", "--body", "x"],
+        b"",
+        &[],
+    );
+    assert_eq!(out.code, 75, "{}", out.stderr);
+}
+
+#[test]
+fn the_account_from_is_the_sender_when_none_is_given() {
+    let server = Server::start();
+    let home = ConfigHome::new(
+        &format!(
+            "[accounts.ops]\nserver = \"{}\"\nfrom = \"Ops Team <ops@example.com>\"\n",
+            server.addr()
+        ),
+        0o600,
+    );
+    let out = home.run(
+        &["--account", "ops", "--to", "b@example.com", "--body", "x"],
+        b"",
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    let transaction = record.only_completed();
+    assert_eq!(transaction.sender(), "ops@example.com");
+    assert!(
+        transaction
+            .message_text()
+            .contains("From: \"Ops Team\" <ops@example.com>"),
+        "{}",
+        transaction.message_text()
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_values_exit_78_with_the_line() {
+    for (text, mentions) in [
+        (
+            "default = \"a\"\n\n[accounts.a]\nserver = \"x\"\nsevrer = \"y\"\n",
+            &["line 5", "sevrer"][..],
+        ),
+        ("[accounts.a]\ntimeout = \"soon\"\n", &["line 2", "timeout"]),
+        (
+            "[accounts.a]\ntls = \"maybe\"\n",
+            &["line 2", "tls", "starttls"],
+        ),
+        ("colour = \"blue\"\n", &["line 1", "colour"]),
+        ("[accounts.a]\nserver = \"x:0\"\n", &["line 2", "server"]),
+        ("default = \"nope\"\n", &["line 1", "default", "nope"]),
+        ("[accounts.a\n", &["line 1"]),
+    ] {
+        let home = ConfigHome::new(text, 0o600);
+        let out = home.run(
+            &["--dry-run", "--to", "b@example.com", "--body", "x"],
+            b"",
+            &[],
+        );
+        assert_eq!(out.code, 78, "{text}: {}", out.stderr);
+        for mention in mentions {
+            assert!(out.stderr.contains(mention), "{text}: {}", out.stderr);
+        }
+        assert!(
+            out.stderr.contains(&home.file().display().to_string()),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+}
+
+#[test]
+fn a_readable_file_holding_a_password_is_refused() {
+    let text = "[accounts.a]\nuser = \"me\"\npassword = \"s3cret-Value\"\n";
+    let home = ConfigHome::new(text, 0o644);
+    let out = home.run(&["--show-config"], b"", &[]);
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
+    assert!(out.stderr.contains("line 3"), "{}", out.stderr);
+    assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+
+    let home = ConfigHome::new(text, 0o600);
+    let out = home.run(&["--show-config", "--account", "a"], b"", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("password   ********  (account a)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("user       me  (account a)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn config_file_locations() {
+    // A file named by --config or SMTPSEND_CONFIG must exist.
+    let missing = "/nonexistent/smtpsend.toml";
+    let out = smtpsend(&["--config", missing, "--show-config"], b"");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains(missing), "{}", out.stderr);
+    let out = smtpsend_with_env(&["--show-config"], b"", &[("SMTPSEND_CONFIG", missing)]);
+    assert_eq!(out.code, 78, "{}", out.stderr);
+
+    // The default file may be missing.
+    let out = smtpsend(&["--show-config"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("not found"), "{}", out.stdout);
+
+    // Without XDG_CONFIG_HOME it is ~/.config/smtpsend/config.toml.
+    let home = ConfigHome::new("[accounts.h]\nserver = \"home.example\"\n", 0o600);
+    let fake_home = home.dir.path().join("user");
+    std::fs::create_dir_all(fake_home.join(".config")).unwrap();
+    std::fs::rename(
+        home.dir.path().join("smtpsend"),
+        fake_home.join(".config/smtpsend"),
+    )
+    .unwrap();
+    let out = smtpsend_with_env(
+        &["--show-config", "--account", "h"],
+        b"",
+        &[
+            ("XDG_CONFIG_HOME", ""),
+            ("HOME", fake_home.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("home.example:25  (account h)"),
+        "{}",
+        out.stdout
+    );
+
+    // SMTPSEND_CONFIG names another file; SMTPSEND_ACCOUNT an account in it.
+    let other = ConfigHome::new(
+        "[accounts.x]\nserver = \"x.example:2525\"\n[accounts.y]\nserver = \"y.example\"\n",
+        0o600,
+    );
+    let path = other.file();
+    let out = smtpsend_with_env(
+        &["--show-config"],
+        b"",
+        &[
+            ("SMTPSEND_CONFIG", path.to_str().unwrap()),
+            ("SMTPSEND_ACCOUNT", "y"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("y.example:25  (account y)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("(SMTPSEND_CONFIG)"), "{}", out.stdout);
+    assert!(out.stdout.contains("(SMTPSEND_ACCOUNT)"), "{}", out.stdout);
+    assert_unknown_account_is_refused(&path);
+}
+
+fn assert_unknown_account_is_refused(path: &Path) {
+    let out = smtpsend(
+        &[
+            "--config",
+            path.to_str().unwrap(),
+            "--account",
+            "z",
+            "--show-config",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("\"z\""), "{}", out.stderr);
+    assert!(out.stderr.contains("x, y"), "{}", out.stderr);
+}

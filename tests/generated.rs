@@ -1,0 +1,101 @@
+//! The committed man page and completion scripts match what the binary generates now.
+
+use std::path::Path;
+use std::process::Command;
+
+const GENERATED: [(&str, &str); 6] = [
+    ("man", "man/smtpsend.1"),
+    ("bash", "completions/smtpsend.bash"),
+    ("zsh", "completions/_smtpsend"),
+    ("fish", "completions/smtpsend.fish"),
+    ("elvish", "completions/smtpsend.elv"),
+    ("powershell", "completions/_smtpsend.ps1"),
+];
+
+fn generate(what: &str) -> Vec<u8> {
+    let output = Command::new(env!("CARGO_BIN_EXE_smtpsend"))
+        .args(["--generate", what])
+        .output()
+        .expect("run smtpsend --generate");
+    assert!(
+        output.status.success(),
+        "smtpsend --generate {what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+#[test]
+fn man_page_and_completions_are_up_to_date() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stale = Vec::new();
+    for (what, file) in GENERATED {
+        let committed = std::fs::read(root.join(file)).unwrap_or_default();
+        if committed != generate(what) {
+            stale.push(file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out of date: {}. The options changed; rewrite these files with scripts/regenerate.sh \
+         (or: cargo run -- --generate man > man/smtpsend.1, and likewise for each shell) \
+         and commit them.",
+        stale.join(", ")
+    );
+}
+
+#[test]
+fn the_man_page_has_every_section_and_no_date() {
+    let page = String::from_utf8(generate("man")).expect("UTF-8 man page");
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            page.lines().any(
+                |line| line == format!(".SH {section}") || line == format!(".SH \"{section}\"")
+            ),
+            "no {section} section"
+        );
+    }
+    let title = page
+        .lines()
+        .find(|line| line.starts_with(".TH "))
+        .expect(".TH line");
+    let dated = title.split(['"', ' ']).any(|word| {
+        let bytes = word.as_bytes();
+        bytes.len() == 10
+            && bytes[4] == b'-'
+            && bytes[7] == b'-'
+            && word.chars().filter(char::is_ascii_digit).count() == 8
+    });
+    assert!(!dated, "the title line carries a date: {title}");
+    assert_eq!(
+        page.as_bytes(),
+        generate("man"),
+        "two runs give different pages"
+    );
+    for other in ["sendmail", "msmtp", "swaks"] {
+        assert!(page.contains(other), "SEE ALSO lacks {other}");
+    }
+}
+
+#[test]
+fn completions_know_the_sendmail_options() {
+    let bash = String::from_utf8(generate("bash")).expect("UTF-8");
+    for option in [
+        "--read-recipients",
+        "--config",
+        "--account",
+        "--show-config",
+    ] {
+        assert!(bash.contains(option), "bash completion lacks {option}");
+    }
+}
