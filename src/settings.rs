@@ -244,7 +244,7 @@ impl Settings {
         let password = if let Some(secret) = &account.password {
             Some(PasswordSource::Clear(secret.get_ref().clone()))
         } else if let Some(path) = &account.password_file {
-            Some(PasswordSource::File(path.get_ref().clone()))
+            Some(PasswordSource::File(expand_home(path.get_ref())))
         } else {
             account
                 .password_command
@@ -304,6 +304,14 @@ impl Settings {
                 )
             })
             .collect()
+    }
+}
+
+/// `~/…` in a path from the configuration file is the home directory.
+fn expand_home(path: &std::path::Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
     }
 }
 
