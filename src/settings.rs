@@ -112,14 +112,13 @@ impl Settings {
                 config.choose(named.map(|name| (name, account_source)), sender)?
             }
             (None, Some(name)) => {
+                let looked = location.as_ref().map_or_else(
+                    || "HOME is not set".to_string(),
+                    |(location, _)| format!("{} does not exist", location.path.display()),
+                );
                 return Err(fail(
                     Kind::Config,
-                    format!(
-                        "{account_source} {name:?}: no configuration file ({})",
-                        location
-                            .as_ref()
-                            .map_or("no HOME".to_string(), |(l, _)| l.path.display().to_string())
-                    ),
+                    format!("{account_source} {name:?}: no configuration file ({looked})"),
                 ));
             }
             (None, None) => None,
@@ -241,16 +240,7 @@ impl Settings {
             .auth
             .as_ref()
             .map(|a| a.get_ref().to_ascii_lowercase());
-        let password = if let Some(secret) = &account.password {
-            Some(PasswordSource::Clear(secret.get_ref().clone()))
-        } else if let Some(path) = &account.password_file {
-            Some(PasswordSource::File(expand_home(path.get_ref())))
-        } else {
-            account
-                .password_command
-                .as_ref()
-                .map(|command| PasswordSource::Command(command.get_ref().clone()))
-        };
+        let password = password_source(account);
         let or_default = |value: Option<String>, default: &str| -> (String, String) {
             match value {
                 Some(value) => (value, from_account().to_string()),
@@ -305,6 +295,20 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// The account's password source (the file allows at most one of the three keys).
+fn password_source(account: &Account) -> Option<PasswordSource> {
+    if let Some(secret) = &account.password {
+        return Some(PasswordSource::Clear(secret.get_ref().clone()));
+    }
+    if let Some(path) = &account.password_file {
+        return Some(PasswordSource::File(expand_home(path.get_ref())));
+    }
+    account
+        .password_command
+        .as_ref()
+        .map(|command| PasswordSource::Command(command.get_ref().clone()))
 }
 
 /// `~/…` in a path from the configuration file is the home directory.
