@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtpsend' -ScriptBlock {
             [CompletionResult]::new('--html', '--html', [CompletionResultType]::ParameterName, 'HTML part from a file; with a text body the message is multipart/alternative')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable')
             [CompletionResult]::new('--attach', '--attach', [CompletionResultType]::ParameterName, 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable')
+            [CompletionResult]::new('--bulk', '--bulk', [CompletionResultType]::ParameterName, 'Send each complete message in FILE, or each *.eml file in a directory, over one connection; recipients come from each message''s header (as with -t) plus any recipient arguments; repeatable')
             [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
             [CompletionResult]::new('--body-type', '--body-type', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
             [CompletionResult]::new('-N', '-N ', [CompletionResultType]::ParameterName, 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)')

@@ -23,7 +23,7 @@ _smtpsend() {
 
     case "${cmd}" in
         smtpsend)
-            opts="-f -F -s -H -a -t -B -N -R -V -v -d -h --from --from-name --envelope-from --to --cc --bcc --reply-to --subject --header --body --body-file --html --attach --raw --read-recipients --body-type --dsn-notify --dsn-return --dsn-envid --server --ehlo-name --timeout --config --account --show-config --partial --debug --dry-run --json --generate --version --help"
+            opts="-f -F -s -H -a -t -B -N -R -V -v -d -h --from --from-name --envelope-from --to --cc --bcc --reply-to --subject --header --body --body-file --html --attach --raw --read-recipients --bulk --body-type --dsn-notify --dsn-return --dsn-envid --server --ehlo-name --timeout --config --account --show-config --partial --debug --dry-run --json --generate --version --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -98,6 +98,10 @@ _smtpsend() {
                     return 0
                     ;;
                 -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bulk)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --html 'HTML part from a file; with a text body the message is multipart/alternative'
             cand -a 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable'
             cand --attach 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable'
+            cand --bulk 'Send each complete message in FILE, or each *.eml file in a directory, over one connection; recipients come from each message''s header (as with -t) plus any recipient arguments; repeatable'
             cand -B 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'
             cand --body-type 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'
             cand -N 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)'

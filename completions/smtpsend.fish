@@ -11,6 +11,7 @@ complete -c smtpsend -l body -d 'Body text (instead of stdin)' -r
 complete -c smtpsend -l body-file -d 'Read the body text from a file (instead of stdin)' -r -F
 complete -c smtpsend -l html -d 'HTML part from a file; with a text body the message is multipart/alternative' -r -F
 complete -c smtpsend -s a -l attach -d 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable' -r -F
+complete -c smtpsend -l bulk -d 'Send each complete message in FILE, or each *.eml file in a directory, over one connection; recipients come from each message\'s header (as with -t) plus any recipient arguments; repeatable' -r -F
 complete -c smtpsend -s B -l body-type -d 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data' -r -f -a "8BITMIME\t'Declare BODY=8BITMIME when the server offers it'
 7BIT\t'Plain 7-bit data: declare nothing, refuse a message with 8-bit bytes'"
 complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)' -r

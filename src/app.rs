@@ -60,28 +60,20 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
         crate::output::print_stdout(settings.show().as_bytes());
         return Ok(());
     }
+    if !cli.bulk.is_empty() {
+        return crate::bulk::run(cli, sender.as_ref());
+    }
     let mut stdin = std::io::stdin().lock();
     let (settings, envelope, content) = if cli.stdin_is_message() {
         let message = read_message(&mut stdin)?;
-        let header_from = message
-            .values("from")
-            .first()
-            .and_then(|value| Mailbox::parse_list(value).ok())
-            .and_then(|list| list.into_iter().next());
         let hint = sender
             .as_ref()
-            .map(|s| &s.mailbox)
-            .or(header_from.as_ref())
-            .map(|mailbox| mailbox.address.clone());
+            .map(|s| s.mailbox.clone())
+            .or_else(|| header_from(&message))
+            .map(|mailbox| mailbox.address);
         let settings = Settings::resolve(cli, hint.as_deref())?;
-        let sender = sender.unwrap_or_else(|| match header_from {
-            Some(mailbox) => Sender {
-                envelope: mailbox.address.clone(),
-                mailbox,
-            },
-            None => default_sender(cli, &settings),
-        });
-        let (envelope, content) = raw_message(cli, sender, message)?;
+        let (envelope, content) =
+            prepare_raw(cli, &settings, sender, message, cli.read_recipients)?;
         (settings, envelope, content)
     } else {
         let hint = sender.as_ref().map(|s| s.mailbox.address.clone());
@@ -128,9 +120,10 @@ fn send(
                 partial: cli.partial,
                 declare_8bitmime: cli.body_type == Some(BodyType::EightBitMime),
             };
-            let delivery = session.send(envelope, content, &policy, true);
+            // After an error the connection is in an unknown state: drop it, no QUIT.
+            let delivery = session.send(envelope, content, &policy, true)?;
             session.quit();
-            delivery
+            Ok(delivery)
         },
     );
     let (delivery, verdict) = match result {
@@ -160,7 +153,7 @@ fn send(
     verdict
 }
 
-fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyhow::Result<()> {
+pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyhow::Result<()> {
     if cli.json {
         JsonReport {
             status: "dry-run",
@@ -268,19 +261,41 @@ fn header_recipients(message: &RawMessage) -> anyhow::Result<Vec<Mailbox>> {
     Ok(recipients)
 }
 
-/// Raw mode: stdin is the whole message; the recipients are the arguments, and with -t
-/// those of the message's header too.
-fn raw_message(
+/// An envelope and the content to send.
+pub(crate) type Prepared = (Envelope, Content);
+
+/// The mailbox in a message's From field, if it parses.
+pub(crate) fn header_from(message: &RawMessage) -> Option<Mailbox> {
+    message
+        .values("from")
+        .first()
+        .and_then(|value| Mailbox::parse_list(value).ok())
+        .and_then(|list| list.into_iter().next())
+}
+
+/// Raw mode: a complete message. The sender is -f, else the message's From, else the
+/// default; the recipients are the arguments, and with `read_recipients` (-t) those of the
+/// message's header too.
+pub(crate) fn prepare_raw(
     cli: &Cli,
-    sender: Sender,
+    settings: &Settings,
+    sender: Option<Sender>,
     mut message: RawMessage,
-) -> anyhow::Result<(Envelope, Content)> {
+    read_recipients: bool,
+) -> anyhow::Result<Prepared> {
+    let sender = sender.unwrap_or_else(|| match header_from(&message) {
+        Some(mailbox) => Sender {
+            envelope: mailbox.address.clone(),
+            mailbox,
+        },
+        None => default_sender(cli, settings),
+    });
     let mut recipients = Vec::new();
-    if cli.read_recipients {
+    if read_recipients {
         recipients = header_recipients(&message)?;
     }
     recipients.extend(crate::address::parse_all(&cli.recipients)?);
-    if cli.read_recipients && recipients.is_empty() {
+    if read_recipients && recipients.is_empty() {
         let why = if message.recipient_fields().resent {
             "its most recent Resent-* block has no Resent-To, Resent-Cc or Resent-Bcc address"
         } else {

@@ -86,6 +86,12 @@ pub struct Cli {
     #[arg(short = 't', long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to"])]
     pub read_recipients: bool,
 
+    /// Send each complete message in FILE, or each *.eml file in a directory, over one
+    /// connection; recipients come from each message's header (as with -t) plus any
+    /// recipient arguments; repeatable
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "raw", "read_recipients"])]
+    pub bulk: Vec<PathBuf>,
+
     /// Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data
     #[arg(short = 'B', long, value_name = "TYPE", value_enum, ignore_case = true)]
     pub body_type: Option<BodyType>,

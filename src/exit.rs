@@ -33,6 +33,29 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Kind::Usage,
+        Kind::Data,
+        Kind::NoInput,
+        Kind::RecipientRefused,
+        Kind::NoHost,
+        Kind::Unavailable,
+        Kind::Software,
+        Kind::LocalIo,
+        Kind::TempFail,
+        Kind::Protocol,
+        Kind::AuthRefused,
+        Kind::Config,
+    ];
+
+    /// The kind whose exit code this is (70 for an unknown code).
+    pub fn from_code(code: u8) -> Kind {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| kind.code() == code)
+            .unwrap_or(Kind::Software)
+    }
+
     /// The sysexits.h code for this kind.
     pub fn code(self) -> u8 {
         match self {

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod app;
+pub mod bulk;
 pub mod cli;
 pub mod compose;
 pub mod config;

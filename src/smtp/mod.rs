@@ -166,6 +166,11 @@ impl Session {
         }
     }
 
+    /// False once a transaction was abandoned by closing the connection: open a new session.
+    pub fn is_usable(&self) -> bool {
+        !self.broken
+    }
+
     /// Runs one mail transaction. With `last`, QUIT is pipelined behind the data when the
     /// server offers PIPELINING.
     pub fn send(

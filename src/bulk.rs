@@ -1,0 +1,179 @@
+//! Bulk sending (`--bulk`): several complete messages over one connection.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::app::{self, Prepared};
+use crate::cli::Cli;
+use crate::exit::{Kind, fail};
+use crate::raw::RawMessage;
+use crate::report;
+use crate::settings::Settings;
+use crate::smtp::transcript::Transcript;
+use crate::smtp::{Policy, Session};
+
+/// One message file and what became of it.
+struct Item {
+    path: PathBuf,
+    message: Prepared,
+    result: Option<anyhow::Result<()>>,
+}
+
+/// Reads every message first (a bad file stops the run before anything is sent), then sends
+/// them in order over one session, reconnecting only when a connection is lost.
+pub fn run(cli: &Cli, sender: Option<&crate::compose::Sender>) -> anyhow::Result<()> {
+    let paths = message_files(&cli.bulk)?;
+    let hint = sender.map(|s| s.mailbox.address.clone());
+    let settings = Settings::resolve(cli, hint.as_deref())?;
+    let mut items = Vec::with_capacity(paths.len());
+    for path in paths {
+        let bytes = std::fs::read(&path).map_err(|err| {
+            fail(
+                Kind::NoInput,
+                format!(
+                    "cannot read message {}: {}",
+                    path.display(),
+                    crate::compose::plain_io(&err)
+                ),
+            )
+        })?;
+        let message = RawMessage::parse(&bytes);
+        let prepared = app::prepare_raw(cli, &settings, sender.cloned(), message, true)
+            .with_context(|| path.display().to_string())?;
+        items.push(Item {
+            path,
+            message: prepared,
+            result: None,
+        });
+    }
+    if cli.dry_run {
+        for item in &items {
+            app::dry_run(cli, &item.message.0, &item.message.1)?;
+        }
+        return Ok(());
+    }
+    send_all(cli, &settings, &mut items);
+    summarise(cli, &items)
+}
+
+fn send_all(cli: &Cli, settings: &Settings, items: &mut [Item]) {
+    let policy = Policy {
+        partial: cli.partial,
+        declare_8bitmime: cli.body_type == Some(crate::cli::BodyType::EightBitMime),
+    };
+    let count = items.len();
+    let mut session: Option<Session> = None;
+    for index in 0..count {
+        if session.as_ref().is_some_and(|open| !open.is_usable()) {
+            session = None;
+        }
+        if session.is_none() {
+            let transcript = Transcript::new(cli.debug);
+            match Session::open(&settings.target, settings.session.clone(), transcript) {
+                Ok(opened) => session = Some(opened),
+                Err(err) => {
+                    let text = crate::exit::one_line(&err);
+                    let code = crate::exit::code_for(&err);
+                    for item in &mut items[index..] {
+                        item.result = Some(Err(same_failure(code, &text)));
+                    }
+                    return;
+                }
+            }
+        }
+        let Some(open) = session.as_mut() else { return };
+        let item = &mut items[index];
+        let (envelope, content) = (&item.message.0, &item.message.1);
+        match open.send(envelope, content, &policy, index + 1 == count) {
+            Ok(delivery) => item.result = Some(report::judge(&delivery)),
+            Err(err) => {
+                item.result = Some(Err(err));
+                session = None;
+            }
+        }
+    }
+    if let Some(open) = session {
+        open.quit();
+    }
+}
+
+/// A copy of a connection failure for each message it stopped.
+fn same_failure(code: u8, text: &str) -> anyhow::Error {
+    fail(Kind::from_code(code), text.to_string())
+}
+
+fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    let mut documents = Vec::new();
+    for item in items {
+        let result = item.result.as_ref();
+        let error = result.and_then(|r| r.as_ref().err());
+        if let Some(err) = error {
+            eprintln!(
+                "smtpsend: {}: {}",
+                item.path.display(),
+                crate::exit::one_line(err)
+            );
+            failed.push((item, crate::exit::code_for(err)));
+        }
+        documents.push(serde_json::json!({
+            "file": item.path.display().to_string(),
+            "status": if error.is_some() { "failed" } else { "sent" },
+            "exit_code": error.map_or(0, crate::exit::code_for),
+            "envelope": &item.message.0,
+            "error": error.map(crate::exit::one_line),
+        }));
+    }
+    if cli.json {
+        let text = serde_json::to_string_pretty(&documents).unwrap_or_default();
+        crate::output::print_stdout(format!("{text}\n").as_bytes());
+    }
+    let Some((_, code)) = failed.first() else {
+        return Ok(());
+    };
+    Err(same_failure(
+        *code,
+        &format!(
+            "{} of {} messages not sent (each named above)",
+            failed.len(),
+            items.len()
+        ),
+    ))
+}
+
+/// The message files: each path itself, or a directory's `*.eml` files in name order.
+fn message_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|err| unreadable(path, &err))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|file| file.is_file() && file.extension().is_some_and(|e| e == "eml"))
+                .collect();
+            if found.is_empty() {
+                return Err(fail(
+                    Kind::NoInput,
+                    format!("{} holds no .eml files", path.display()),
+                ));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn unreadable(path: &Path, err: &std::io::Error) -> anyhow::Error {
+    fail(
+        Kind::NoInput,
+        format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::compose::plain_io(err)
+        ),
+    )
+}
