@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""aiosmtpd on 127.0.0.1 storing every message for the interop checks.
+
+Each message is written as N.eml (the exact bytes received) and N.json (envelope: mail_from,
+rcpt_tos, mail_options). The port is written to --port-file once the server listens.
+
+    aiosmtpd_server.py --dir DIR --port-file FILE [--starttls CERT KEY] [--require-starttls]
+                       [--implicit-tls CERT KEY] [--auth USER:PASSWORD] [--lmtp]
+"""
+
+import argparse
+import json
+import os
+import socket
+import ssl
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Store:
+    def __init__(self, directory):
+        self.directory = directory
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            number = len([n for n in os.listdir(self.directory) if n.endswith(".json")]) + 1
+            base = os.path.join(self.directory, str(number))
+            with open(base + ".eml", "wb") as f:
+                f.write(envelope.original_content)
+            with open(base + ".json.tmp", "w") as f:
+                json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                           "mail_options": envelope.mail_options}, f)
+            os.rename(base + ".json.tmp", base + ".json")
+        return "250 2.0.0 Ok: stored as %d" % number
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tls_context(cert, key):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--require-starttls", action="store_true")
+    parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--auth", metavar="USER:PASSWORD")
+    args = parser.parse_args()
+
+    options = {}
+    if args.starttls:
+        options["tls_context"] = tls_context(*args.starttls)
+        options["require_starttls"] = args.require_starttls
+    if args.implicit_tls:
+        options["ssl_context"] = tls_context(*args.implicit_tls)
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, LoginPassword)
+                  and auth_data.login.decode() == user
+                  and auth_data.password.decode() == password)
+            return AuthResult(success=ok)
+
+        options["authenticator"] = authenticator
+        options["auth_required"] = True
+        options["auth_require_tls"] = bool(args.starttls or args.implicit_tls)
+
+    port = free_port()
+    controller = Controller(Store(args.dir), hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write(str(port))
+    os.rename(args.port_file + ".tmp", args.port_file)
+    try:
+        threading.Event().wait()
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()

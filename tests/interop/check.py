@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Interop checks: the smtpsend binary against real servers on 127.0.0.1.
+
+Servers: Postfix's smtp-sink (dumping each message to a file) and aiosmtpd
+(tests/interop/aiosmtpd_server.py). Prints one line per check and ends with
+`interop: N passed, M failed`; exits 1 when any check failed.
+
+    check.py path/to/smtpsend [--out DIR]     (DIR keeps a --debug transcript for reports)
+"""
+
+import argparse
+import email
+import email.policy
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = []
+
+
+def check(name, condition, detail=""):
+    RESULTS.append(bool(condition))
+    print(f"{'PASS' if condition else 'FAIL'} {name}" + ("" if condition else f": {detail}"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(path_or_port, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if isinstance(path_or_port, Path):
+            if path_or_port.exists() and path_or_port.read_text().strip():
+                return int(path_or_port.read_text())
+        else:
+            try:
+                with socket.create_connection(("127.0.0.1", path_or_port), timeout=1):
+                    return path_or_port
+            except OSError:
+                pass
+        time.sleep(0.1)
+    raise SystemExit(f"interop: server did not start ({path_or_port})")
+
+
+class Servers:
+    def __init__(self, work):
+        self.work = work
+        self.procs = []
+
+    def smtp_sink(self):
+        dump = self.work / "sink"
+        dump.mkdir()
+        dump.chmod(0o777)
+        port = free_port()
+        self.procs.append(subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", "-d", f"{dump}/%M.", f"127.0.0.1:{port}", "16"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(port)
+        return port, dump
+
+    def aiosmtpd(self, name, *options):
+        store = self.work / name
+        store.mkdir()
+        port_file = self.work / f"{name}.port"
+        self.procs.append(subprocess.Popen(
+            [sys.executable, str(HERE / "aiosmtpd_server.py"), "--dir", str(store),
+             "--port-file", str(port_file), *options],
+            stdout=subprocess.DEVNULL, stderr=open(self.work / f"{name}.log", "w")))
+        return wait_for(port_file), store
+
+    def stop(self):
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def run(binary, args, stdin=b"", env=None):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPSEND_")}
+    full_env.update(env or {})
+    return subprocess.run([binary, *args], input=stdin, capture_output=True, env=full_env,
+                          timeout=120)
+
+
+def wait_files(directory, pattern, count, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = sorted(directory.glob(pattern))
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    return sorted(directory.glob(pattern))
+
+
+def sink_message(path):
+    """smtp-sink's dump: X-* envelope lines, its Received line, then the message (LF)."""
+    text = path.read_bytes()
+    lines = text.split(b"\n")
+    mail = [l.split(b": ", 1)[1].decode() for l in lines if l.startswith(b"X-Mail-Args: ")]
+    rcpts = [l.split(b": ", 1)[1].decode() for l in lines if l.startswith(b"X-Rcpt-Args: ")]
+    envelope = (b"X-Client-", b"X-Helo-Args: ", b"X-Mail-Args: ", b"X-Rcpt-Args: ")
+    message = b"\n".join(l for l in lines if not l.startswith(envelope))
+    return mail, rcpts, email.message_from_bytes(message, policy=email.policy.default)
+
+
+def check_composed(label, message, files, body_lines):
+    check(f"{label}: subject decoded", message["Subject"] == "Grüße – Übersicht ✓", message["Subject"])
+    check(f"{label}: To and Cc present", "bob@example.com" in str(message["To"])
+          and "carol@example.com" in str(message["Cc"]))
+    check(f"{label}: no Bcc header, Bcc address nowhere",
+          all(key.lower() != "bcc" for key in message.keys())
+          and b"dave@" not in message.as_bytes(), str(message.keys()))
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    check(f"{label}: body lines intact", all(line in text for line in body_lines), repr(text))
+    attachments = {part.get_filename(): part.get_payload(decode=True)
+                   for part in message.iter_attachments()}
+    for path in files:
+        got = attachments.get(path.name)
+        check(f"{label}: attachment {path.name} byte-identical",
+              got is not None and hashlib.sha256(got).digest() == hashlib.sha256(path.read_bytes()).digest(),
+              f"names {list(attachments)}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    binary = str(Path(args.binary).resolve())
+    work = Path(tempfile.mkdtemp(prefix="smtpsend-interop-"))
+    work.chmod(0o755)  # smtp-sink writes its dumps as nobody
+    out = Path(args.out) if args.out else work / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    servers = Servers(work)
+    try:
+        sink_port, sink_dump = servers.smtp_sink()
+        aio_port, aio_store = servers.aiosmtpd("aiosmtpd")
+
+        notes = work / "notes.txt"
+        notes.write_text("first line\nzweite Zeile: Grüße\n")
+        blob = work / "random.bin"
+        blob.write_bytes(os.urandom(100_000))
+        body = b"Hello\nsecond line\n.leading dot\n"
+        compose = ["--from", "alice@example.com", "--to", "bob@example.com",
+                   "--cc", "carol@example.com", "--bcc", "dave@example.com",
+                   "--subject", "Grüße – Übersicht ✓", "--attach", str(notes), "--attach", str(blob)]
+        body_lines = ["Hello", "second line", ".leading dot"]
+
+        # 1. Composed message with attachments, at both servers.
+        result = run(binary, ["--server", f"127.0.0.1:{sink_port}", *compose], body)
+        check("smtp-sink: composed send exits 0", result.returncode == 0, result.stderr.decode())
+        dumps = wait_files(sink_dump, "*", 1)
+        if dumps:
+            mail, rcpts, message = sink_message(dumps[0])
+            check("smtp-sink: envelope", mail and mail[0].startswith("<alice@example.com>")
+                  and rcpts == ["<bob@example.com>", "<carol@example.com>", "<dave@example.com>"],
+                  f"{mail} {rcpts}")
+            check_composed("smtp-sink", message, [notes, blob], body_lines)
+        else:
+            check("smtp-sink: message stored", False, "no dump file")
+
+        result = run(binary, ["--server", f"127.0.0.1:{aio_port}", *compose], body)
+        check("aiosmtpd: composed send exits 0", result.returncode == 0, result.stderr.decode())
+        stored = wait_files(aio_store, "*.json", 1)
+        if stored:
+            envelope = json.loads(stored[0].read_text())
+            check("aiosmtpd: envelope", envelope["mail_from"] == "alice@example.com"
+                  and envelope["rcpt_tos"] == ["bob@example.com", "carol@example.com", "dave@example.com"],
+                  str(envelope))
+            check("aiosmtpd: SIZE declared", any(o.startswith("SIZE=") for o in envelope["mail_options"]),
+                  str(envelope["mail_options"]))
+            message = email.message_from_bytes(stored[0].with_suffix(".eml").read_bytes(),
+                                               policy=email.policy.default)
+            check_composed("aiosmtpd", message, [notes, blob], body_lines)
+
+        # 2. Raw mode: LF input, Bcc, no Date/Message-ID.
+        raw = (b"From: Alice <alice@example.com>\nTo: bob@example.com\nBcc: secret@example.com\n"
+               b"Subject: raw\n\nline one\n.dot line\nlast\n")
+        result = run(binary, ["--server", f"127.0.0.1:{aio_port}", "bob@example.com"], raw)
+        check("raw mode: exits 0", result.returncode == 0, result.stderr.decode())
+        stored = wait_files(aio_store, "*.json", 2)
+        if len(stored) >= 2:
+            data = stored[1].with_suffix(".eml").read_bytes()
+            check("raw mode: CRLF line endings", b"\n" not in data.replace(b"\r\n", b""), repr(data[:200]))
+            head, _, rest = data.partition(b"\r\n\r\n")
+            check("raw mode: Date and Message-ID added", b"\r\nDate: " in head and b"\r\nMessage-ID: <" in head)
+            check("raw mode: Bcc removed", b"Bcc" not in data and b"secret@" not in data)
+            check("raw mode: body unchanged", rest == b"line one\r\n.dot line\r\nlast\r\n", repr(rest))
+            envelope = json.loads(stored[1].read_text())
+            check("raw mode: envelope sender from the From header",
+                  envelope["mail_from"] == "alice@example.com", str(envelope))
+
+        # 3. The --debug transcript.
+        result = run(binary, ["-d", "--server", f"127.0.0.1:{sink_port}", "--from", "alice@example.com",
+                              "--to", "bob@example.com", "--subject", "transcript", "--body", "hi"])
+        transcript = result.stderr.decode()
+        (out / "transcript.txt").write_text(transcript)
+        lines = transcript.splitlines()
+        check("transcript: connect/reply/EHLO/MAIL lines",
+              result.returncode == 0 and lines and lines[0].startswith("connect: 127.0.0.1:")
+              and lines[1].startswith("reply: '220 ")
+              and any(l.startswith("send: 'EHLO ") for l in lines)
+              and any(l.startswith("send: 'MAIL FROM:<alice@example.com>") for l in lines)
+              and any(l.startswith("send: <message: ") for l in lines)
+              and "send: '.\\r\\n'" in lines, transcript)
+
+        # 4. Nobody listening: temporary failure.
+        result = run(binary, ["--server", f"127.0.0.1:{free_port()}", "--to", "bob@example.com",
+                              "--body", "x"])
+        check("connection refused exits 75", result.returncode == 75, result.stderr.decode())
+    finally:
+        servers.stop()
+        if not args.out:
+            shutil.rmtree(work, ignore_errors=True)
+    passed = sum(RESULTS)
+    print(f"interop: {passed} passed, {len(RESULTS) - passed} failed")
+    return 0 if passed == len(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
