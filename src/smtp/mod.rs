@@ -54,7 +54,7 @@ impl Timeouts {
 }
 
 /// How to open a session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The name for EHLO/HELO; `None` picks this host's name or address literal.
     pub ehlo_name: Option<String>,
