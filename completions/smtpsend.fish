@@ -18,7 +18,24 @@ complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, 
 complete -c smtpsend -s R -l dsn-return -d 'DSN: what a failure report returns, the full message or its headers (sendmail -R)' -r -f -a "full\t'The whole message'
 hdrs\t'The headers only'"
 complete -c smtpsend -s V -l dsn-envid -d 'DSN: envelope identifier quoted back in reports (sendmail -V)' -r
-complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT or smtp://HOST[:PORT] (default localhost:25)' -r
+complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), /path/to/socket or unix:/path (default localhost:25)' -r
+complete -c smtpsend -l tls -d 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (except on a loopback address or unix socket)' -r -f -a "auto\t'Implicit TLS on port 465 and for smtps://; otherwise STARTTLS whenever the server offers it, except on a loopback address or a unix socket'
+starttls\t'STARTTLS, or fail (exit 69) when the server does not offer it'
+implicit\t'TLS from the first byte (SMTPS)'
+none\t'Never TLS; credentials then go only to a loopback address or a unix socket'"
+complete -c smtpsend -l tls-ca-file -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c smtpsend -l tls-cert -d 'Client certificate to present (PEM; needs --tls-key)' -r -F
+complete -c smtpsend -l tls-key -d 'Private key of the client certificate (PEM, PKCS#8; needs --tls-cert)' -r -F
+complete -c smtpsend -l user -d 'Log in as this user (the password comes from SMTPSEND_PASSWORD, --password-file, --password-command or a prompt)' -r
+complete -c smtpsend -l auth -d 'SASL mechanism; auto picks SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5. For xoauth2 and oauthbearer the password is the token' -r -f -a "auto\t'The strongest the server offers: SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5'
+plain\t''
+login\t''
+cram-md5\t''
+xoauth2\t''
+oauthbearer\t''
+scram-sha-256\t''"
+complete -c smtpsend -l password-file -d 'Read the password from the first line of this file (it must not be readable by group or others)' -r -F
+complete -c smtpsend -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
 complete -c smtpsend -l ehlo-name -d 'Name to give in EHLO/HELO (default: this host\'s name, or its address literal)' -r
 complete -c smtpsend -l timeout -d 'Deadline in seconds for connecting and for each server reply' -r
 complete -c smtpsend -l config -d 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)' -r -F
@@ -31,6 +48,7 @@ elvish\t''
 powershell\t''"
 complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
 complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
+complete -c smtpsend -l insecure-skip-verify -d 'Accept any server certificate and host name (insecure; prints a warning)'
 complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit'
 complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
 complete -c smtpsend -s d -s v -l debug -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'

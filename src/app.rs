@@ -114,18 +114,17 @@ fn send(
     content: &Content,
 ) -> anyhow::Result<()> {
     let transcript = Transcript::new(cli.debug);
-    let result = Session::open(&settings.target, settings.session.clone(), transcript).and_then(
-        |mut session| {
-            let policy = Policy {
-                partial: cli.partial,
-                declare_8bitmime: cli.body_type == Some(BodyType::EightBitMime),
-            };
-            // After an error the connection is in an unknown state: drop it, no QUIT.
-            let delivery = session.send(envelope, content, &policy, true)?;
-            session.quit();
-            Ok(delivery)
-        },
-    );
+    let options = settings.session_options()?;
+    let result = Session::open(&settings.target, options, transcript).and_then(|mut session| {
+        let policy = Policy {
+            partial: cli.partial,
+            declare_8bitmime: cli.body_type == Some(BodyType::EightBitMime),
+        };
+        // After an error the connection is in an unknown state: drop it, no QUIT.
+        let delivery = session.send(envelope, content, &policy, true)?;
+        session.quit();
+        Ok(delivery)
+    });
     let (delivery, verdict) = match result {
         Ok(delivery) => {
             let verdict = report::judge(&delivery);

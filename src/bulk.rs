@@ -10,8 +10,9 @@ use crate::exit::{Kind, fail};
 use crate::raw::RawMessage;
 use crate::report;
 use crate::settings::Settings;
+use crate::smtp::stream::Target;
 use crate::smtp::transcript::Transcript;
-use crate::smtp::{Policy, Session};
+use crate::smtp::{Options, Policy, Session};
 
 /// One message file and what became of it.
 struct Item {
@@ -53,11 +54,12 @@ pub fn run(cli: &Cli, sender: Option<&crate::compose::Sender>) -> anyhow::Result
         }
         return Ok(());
     }
-    send_all(cli, &settings, &mut items);
+    let options = settings.session_options()?;
+    send_all(cli, &settings.target, &options, &mut items);
     summarise(cli, &items)
 }
 
-fn send_all(cli: &Cli, settings: &Settings, items: &mut [Item]) {
+fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
     let policy = Policy {
         partial: cli.partial,
         declare_8bitmime: cli.body_type == Some(crate::cli::BodyType::EightBitMime),
@@ -70,7 +72,7 @@ fn send_all(cli: &Cli, settings: &Settings, items: &mut [Item]) {
         }
         if session.is_none() {
             let transcript = Transcript::new(cli.debug);
-            match Session::open(&settings.target, settings.session.clone(), transcript) {
+            match Session::open(target, options.clone(), transcript) {
                 Ok(opened) => session = Some(opened),
                 Err(err) => {
                     let text = crate::exit::one_line(&err);

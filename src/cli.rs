@@ -108,9 +108,57 @@ pub struct Cli {
     #[arg(short = 'V', long, value_name = "ID", value_parser = parse_dsn_envid)]
     pub dsn_envid: Option<String>,
 
-    /// Server: HOST[:PORT], [IPv6]:PORT or smtp://HOST[:PORT] (default localhost:25)
+    /// Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), /path/to/socket or unix:/path (default localhost:25)
     #[arg(long, value_name = "SERVER", env = "SMTPSEND_SERVER")]
     pub server: Option<String>,
+
+    /// When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (except on a loopback address or unix socket)
+    #[arg(
+        long,
+        value_name = "MODE",
+        value_enum,
+        ignore_case = true,
+        env = "SMTPSEND_TLS"
+    )]
+    pub tls: Option<crate::smtp::tls::TlsMode>,
+
+    /// Trust the CA certificates in this PEM file, besides the system's
+    #[arg(long, value_name = "PEM")]
+    pub tls_ca_file: Option<PathBuf>,
+
+    /// Client certificate to present (PEM; needs --tls-key)
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key of the client certificate (PEM, PKCS#8; needs --tls-cert)
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Accept any server certificate and host name (insecure; prints a warning)
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+
+    /// Log in as this user (the password comes from SMTPSEND_PASSWORD, --password-file, --password-command or a prompt)
+    #[arg(long, value_name = "NAME", env = "SMTPSEND_USER")]
+    pub user: Option<String>,
+
+    /// SASL mechanism; auto picks SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5. For xoauth2 and oauthbearer the password is the token
+    #[arg(
+        long,
+        value_name = "MECHANISM",
+        value_enum,
+        ignore_case = true,
+        env = "SMTPSEND_AUTH"
+    )]
+    pub auth: Option<crate::smtp::auth::Mechanism>,
+
+    /// Read the password from the first line of this file (it must not be readable by group or others)
+    #[arg(long, value_name = "PATH", conflicts_with = "password_command")]
+    pub password_file: Option<PathBuf>,
+
+    /// Run this shell command and use the first line it prints as the password
+    #[arg(long, value_name = "COMMAND")]
+    pub password_command: Option<String>,
 
     /// Name to give in EHLO/HELO (default: this host's name, or its address literal)
     #[arg(long, value_name = "NAME", env = "SMTPSEND_EHLO_NAME")]

@@ -19,6 +19,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::smtp::auth::Secret;
 use toml::Spanned;
 
 use crate::address::Mailbox;
@@ -95,23 +97,6 @@ impl Account {
 pub enum Match {
     Pattern(usize),
     Exact,
-}
-
-/// A password from the file; never shown.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// A number of seconds, written as an integer or a float.

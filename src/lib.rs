@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod cli;
 pub mod compose;
 pub mod config;
+pub mod credentials;
 pub mod exit;
 pub mod generate;
 pub mod message;

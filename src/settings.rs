@@ -10,8 +10,11 @@ use std::time::Duration;
 use crate::address::Mailbox;
 use crate::cli::Cli;
 use crate::config::{self, Account, Config, Location};
+use crate::credentials::{PASSWORD_VAR, PasswordSource};
 use crate::exit::{Kind, fail};
+use crate::smtp::auth::{Login, Mechanism, Secret};
 use crate::smtp::stream::Target;
+use crate::smtp::tls::{TlsConfig, TlsMode};
 use crate::smtp::{Options, Timeouts};
 
 /// The server used when none is given.
@@ -41,24 +44,24 @@ impl fmt::Display for Source {
     }
 }
 
-/// Where a password comes from. Its `Debug` never shows a password.
+/// A login whose password has not been read yet (reading may run a command or prompt).
 #[derive(Debug, Clone)]
-pub enum PasswordSource {
-    /// Run this shell command; its first line of output is the password.
-    Command(String),
-    /// Read the first line of this file.
-    File(PathBuf),
-    /// Given in clear in a private configuration file.
-    Clear(config::Secret),
+pub struct LoginPlan {
+    pub user: String,
+    pub password: PasswordSource,
+    /// The setting that named the password source, e.g. `--password-file`.
+    pub password_label: String,
+    pub mechanism: Mechanism,
 }
 
-impl fmt::Display for PasswordSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PasswordSource::Command(command) => write!(f, "from the command {command:?}"),
-            PasswordSource::File(path) => write!(f, "from the file {}", path.display()),
-            PasswordSource::Clear(_) => f.write_str("********"),
-        }
+impl LoginPlan {
+    /// Reads the password now.
+    pub fn read(&self) -> anyhow::Result<Login> {
+        Ok(Login {
+            user: self.user.clone(),
+            secret: self.password.read(&self.user, &self.password_label)?,
+            mechanism: self.mechanism,
+        })
     }
 }
 
@@ -82,14 +85,9 @@ pub struct Settings {
     /// The sender the account gives (its `from` when that is an address, not a pattern),
     /// used when neither `-f` nor the message names one.
     pub account_from: Option<Mailbox>,
-    /// The account's TLS mode (one of [`config::TLS_MODES`]).
-    pub tls: Option<String>,
-    /// The account's login name.
-    pub user: Option<String>,
-    /// The account's password source.
-    pub password: Option<PasswordSource>,
-    /// The account's SASL mechanism (one of [`config::AUTH_MECHANISMS`]).
-    pub auth: Option<String>,
+    /// Who to log in as, when anyone: the user, where the password comes from (and the
+    /// setting that named that source, for errors), the mechanism.
+    pub login: Option<LoginPlan>,
     shown: Vec<Shown>,
 }
 
@@ -231,30 +229,77 @@ impl Settings {
         };
         show("from", from_value, from_source);
 
-        let tls = account
-            .tls
-            .as_ref()
-            .map(|t| t.get_ref().to_ascii_lowercase());
-        let user = account.user.as_ref().map(|u| u.get_ref().clone());
-        let auth = account
-            .auth
-            .as_ref()
-            .map(|a| a.get_ref().to_ascii_lowercase());
-        let password = password_source(account);
-        let or_default = |value: Option<String>, default: &str| -> (String, String) {
-            match value {
-                Some(value) => (value, from_account().to_string()),
-                None => (default.to_string(), Source::Default.to_string()),
+        let (tls, tls_source) = pick(
+            cli,
+            "tls",
+            cli.tls,
+            account
+                .tls
+                .as_ref()
+                .and_then(|t| TlsMode::parse(t.get_ref())),
+            &from_account,
+        );
+        let tls = resolve_tls(tls.unwrap_or_default(), &server_text, &target)?;
+        show("tls", tls_description(tls), tls_source.to_string());
+
+        let (user, user_source) = pick(
+            cli,
+            "user",
+            cli.user.clone(),
+            account.user.as_ref().map(|u| u.get_ref().clone()),
+            &from_account,
+        );
+        if let Some(user) = &user {
+            crate::address::reject_line_breaks("--user", user)?;
+            if user.is_empty() {
+                return Err(fail(Kind::Usage, "--user: the user name is empty"));
             }
+        }
+        show(
+            "user",
+            user.clone()
+                .unwrap_or_else(|| "(none: no authentication)".into()),
+            user_source.to_string(),
+        );
+        let (password, password_label) = password_choice(cli, account, &from_account);
+        show(
+            "password",
+            match (&user, &password) {
+                (None, _) => "(not used without a user)".to_string(),
+                (Some(_), password) => password.to_string(),
+            },
+            password_label.clone(),
+        );
+        let (mechanism, auth_source) = pick(
+            cli,
+            "auth",
+            cli.auth,
+            account
+                .auth
+                .as_ref()
+                .and_then(|a| Mechanism::parse(a.get_ref())),
+            &from_account,
+        );
+        let mechanism = mechanism.unwrap_or_default();
+        show(
+            "auth",
+            match mechanism {
+                Mechanism::Auto => "auto (the strongest the server offers)".to_string(),
+                other => other.name().to_string(),
+            },
+            auth_source.to_string(),
+        );
+        let login = user.map(|user| LoginPlan {
+            user,
+            password,
+            password_label,
+            mechanism,
+        });
+        let tls_config = TlsConfig {
+            ca_file: cli.tls_ca_file.clone(),
+            client_cert: cli.tls_cert.clone().zip(cli.tls_key.clone()),
+            insecure: cli.insecure_skip_verify,
         };
-        let (value, source) = or_default(tls.clone(), "auto");
-        show("tls", value, source);
-        let (value, source) = or_default(user.clone(), "(none: no authentication)");
-        show("user", value, source);
-        let (value, source) = or_default(password.as_ref().map(ToString::to_string), "(none)");
-        show("password", value, source);
-        let (value, source) = or_default(auth.clone(), "auto");
-        show("auth", value, source);
 
         Ok(Settings {
             target,
@@ -262,16 +307,38 @@ impl Settings {
                 ehlo_name,
                 timeouts,
                 progress: !cli.json && cli.debug == 0 && std::io::stderr().is_terminal(),
+                tls,
+                tls_config,
+                login: None,
             },
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,
             account_from,
-            tls,
-            user,
-            password,
-            auth,
+            login,
             shown,
         })
+    }
+
+    /// The session options for sending now: reads the password (which may run a command or
+    /// ask on the terminal) and warns about switched-off certificate checks.
+    pub fn session_options(&self) -> anyhow::Result<Options> {
+        let mut options = self.session.clone();
+        let files = &options.tls_config;
+        if options.tls != TlsMode::None && (files.ca_file.is_some() || files.client_cert.is_some())
+        {
+            // Unreadable or malformed PEM files are reported before anything connects.
+            files.connector()?;
+        }
+        if let Some(plan) = &self.login {
+            options.login = Some(plan.read()?);
+        }
+        if options.tls_config.insecure && options.tls != TlsMode::None {
+            eprintln!(
+                "smtpsend: warning: --insecure-skip-verify: the server's certificate is not checked; \
+                 anyone on the network path could read and change this session"
+            );
+        }
+        Ok(options)
     }
 
     /// The `--show-config` text: one line per setting, with where its value came from.
@@ -294,6 +361,34 @@ impl Settings {
                 )
             })
             .collect()
+    }
+}
+
+/// Where the password comes from, and the setting that said so: `--password-file` or
+/// `--password-command`, else `SMTPSEND_PASSWORD`, else the account, else the terminal.
+fn password_choice(
+    cli: &Cli,
+    account: &Account,
+    from_account: &dyn Fn() -> Source,
+) -> (PasswordSource, String) {
+    if let Some(path) = &cli.password_file {
+        return (PasswordSource::File(path.clone()), "--password-file".into());
+    }
+    if let Some(command) = &cli.password_command {
+        return (
+            PasswordSource::Command(command.clone()),
+            "--password-command".into(),
+        );
+    }
+    if let Some(value) = std::env::var_os(PASSWORD_VAR) {
+        return (
+            PasswordSource::Clear(Secret::new(value.to_string_lossy().into_owned())),
+            PASSWORD_VAR.into(),
+        );
+    }
+    match password_source(account) {
+        Some(source) => (source, from_account().to_string()),
+        None => (PasswordSource::Prompt, Source::Default.to_string()),
     }
 }
 
@@ -350,6 +445,9 @@ fn flag_or_env(cli: &Cli, id: &str) -> Source {
         "from" => ("--from", "SMTPSEND_FROM"),
         "config" => ("--config", "SMTPSEND_CONFIG"),
         "account" => ("--account", "SMTPSEND_ACCOUNT"),
+        "tls" => ("--tls", "SMTPSEND_TLS"),
+        "user" => ("--user", "SMTPSEND_USER"),
+        "auth" => ("--auth", "SMTPSEND_AUTH"),
         _ => ("an option", "the environment"),
     };
     if cli.is_from_env(id) {
@@ -384,7 +482,44 @@ fn pick<T>(
     }
 }
 
-/// Parses `HOST[:PORT]`, `[IPv6]:PORT`, `smtp://HOST[:PORT]`, `/path`, `unix:/path`.
+/// Implicit TLS for smtps:// and port 465 under `auto`; an explicit mode that contradicts
+/// smtps:// is a usage error.
+fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
+    let smtps = server.starts_with("smtps://");
+    match mode {
+        TlsMode::Auto if smtps => Ok(TlsMode::Implicit),
+        TlsMode::Auto if matches!(target, Target::Tcp { port: 465, .. }) => Ok(TlsMode::Implicit),
+        TlsMode::Starttls | TlsMode::None if smtps => Err(fail(
+            Kind::Usage,
+            format!(
+                "--server {server} means implicit TLS; it cannot be combined with --tls {}",
+                tls_name(mode)
+            ),
+        )),
+        mode => Ok(mode),
+    }
+}
+
+fn tls_name(mode: TlsMode) -> &'static str {
+    match mode {
+        TlsMode::Auto => "auto",
+        TlsMode::Starttls => "starttls",
+        TlsMode::Implicit => "implicit",
+        TlsMode::None => "none",
+    }
+}
+
+fn tls_description(mode: TlsMode) -> String {
+    match mode {
+        TlsMode::Auto => {
+            "auto (STARTTLS when offered, except to a loopback address or unix socket)".into()
+        }
+        other => tls_name(other).to_string(),
+    }
+}
+
+/// Parses `HOST[:PORT]`, `[IPv6]:PORT`, `smtp://HOST[:PORT]`, `smtps://HOST[:PORT]` (port
+/// 465 by default), `/path`, `unix:/path`.
 pub fn parse_server(input: &str) -> anyhow::Result<Target> {
     let bad = |why: &str| fail(Kind::Usage, format!("--server {input:?}: {why}"));
     crate::address::reject_line_breaks("--server", input)?;
@@ -394,8 +529,13 @@ pub fn parse_server(input: &str) -> anyhow::Result<Target> {
     if input.starts_with('/') {
         return Ok(Target::Unix(PathBuf::from(input)));
     }
+    let mut default_port = 25;
     let rest = match input.split_once("://") {
         Some(("smtp", rest)) => rest.trim_end_matches('/'),
+        Some(("smtps", rest)) => {
+            default_port = 465;
+            rest.trim_end_matches('/')
+        }
         Some((scheme, _)) => return Err(bad(&format!("unsupported scheme {scheme}://"))),
         None => input,
     };
@@ -426,7 +566,7 @@ pub fn parse_server(input: &str) -> anyhow::Result<Target> {
         return Err(bad("missing or invalid host name"));
     }
     let port = match port {
-        None => 25,
+        None => default_port,
         Some(port) => port
             .parse::<u16>()
             .ok()

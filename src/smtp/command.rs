@@ -22,6 +22,7 @@ pub struct Data;
 pub struct Rset;
 pub struct Quit;
 pub struct Noop;
+pub struct StartTls;
 
 impl fmt::Display for Ehlo<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -82,5 +83,11 @@ impl fmt::Display for Quit {
 impl fmt::Display for Noop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("NOOP\r\n")
+    }
+}
+
+impl fmt::Display for StartTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("STARTTLS\r\n")
     }
 }

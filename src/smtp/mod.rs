@@ -4,20 +4,24 @@
 //! and RFC 3463 (enhanced status codes). Works over any [`stream::Stream`]; every line
 //! at the plain-text layer goes through the [`transcript::Transcript`].
 
+pub mod auth;
 pub mod command;
 pub mod connection;
 pub mod data;
 pub mod reply;
 pub mod stream;
+pub mod tls;
 pub mod transaction;
 pub mod transcript;
 
 use std::time::Duration;
 
 use crate::exit::{Kind, fail};
+use auth::{Login, Mechanism};
 use connection::Connection;
 use reply::{Capabilities, Reply};
 use stream::{Stream, Target};
+use tls::{TlsConfig, TlsInfo, TlsMode};
 use transcript::Transcript;
 
 pub use transaction::{Delivery, Outcome, Policy, RecipientResult};
@@ -61,6 +65,12 @@ pub struct Options {
     pub timeouts: Timeouts,
     /// Draw a progress bar on stderr while sending large messages.
     pub progress: bool,
+    /// When to use TLS; `Auto` here means STARTTLS when offered to a non-local server
+    /// (implicit TLS is decided by the settings: port 465 or smtps://).
+    pub tls: TlsMode,
+    pub tls_config: TlsConfig,
+    /// Log in after EHLO (and after TLS).
+    pub login: Option<Login>,
 }
 
 /// An open SMTP session, greeted and introduced.
@@ -71,6 +81,8 @@ pub struct Session {
     capabilities: Capabilities,
     /// The server refused EHLO and took HELO: no extensions at all.
     helo_only: bool,
+    tls: Option<TlsInfo>,
+    authenticated: Option<Mechanism>,
     /// QUIT was already written (pipelined behind the last message).
     quit_sent: bool,
     /// The connection can no longer be used (a transaction was abandoned mid-data).
@@ -78,15 +90,25 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects, reads the greeting and introduces the client.
+    /// Connects, reads the greeting, introduces the client, sets up TLS and logs in.
     pub fn open(
         target: &Target,
         options: Options,
         mut transcript: Transcript,
     ) -> anyhow::Result<Session> {
-        let stream = Stream::connect(target, options.timeouts.connect, &mut transcript)?;
-        let mut conn = Connection::new(stream, transcript, options.timeouts.command);
-        let greeting = conn.read_reply(options.timeouts.command, "the greeting")?;
+        let timeouts = options.timeouts;
+        let server_name = target.host_name();
+        let mut stream = Stream::connect(target, timeouts.connect, &mut transcript)?;
+        let mut tls_info = None;
+        if options.tls == TlsMode::Implicit {
+            let (secure, info) =
+                tls::handshake(stream, &server_name, &options.tls_config, timeouts.connect)?;
+            transcript.event("tls", &info.summary());
+            stream = secure;
+            tls_info = Some(info);
+        }
+        let mut conn = Connection::new(stream, transcript, timeouts.command);
+        let greeting = conn.read_reply(timeouts.command, "the greeting")?;
         if !greeting.is_positive() {
             let kind = if greeting.is_permanent() {
                 Kind::Unavailable
@@ -99,17 +121,80 @@ impl Session {
                 format!("server refused the connection: {greeting}"),
             ));
         }
-        let mut session = Session {
+        let name = ehlo_name(&options, &conn);
+        let (mut capabilities, mut helo_only) = hello(&mut conn, &name, timeouts.command)?;
+        if wants_starttls(&options, &conn, &capabilities, helo_only, &server_name)? {
+            let (upgraded, info) = starttls(conn, &options, &server_name)?;
+            conn = upgraded;
+            tls_info = Some(info);
+            (capabilities, helo_only) = hello(&mut conn, &name, timeouts.command)?;
+        }
+        let mut authenticated = None;
+        if let Some(login) = &options.login {
+            let encrypted = conn.stream().is_encrypted();
+            if !encrypted && !conn.stream().is_local() {
+                let _ = conn.send(command::Quit.to_string().as_bytes());
+                return Err(fail(
+                    if options.tls == TlsMode::None {
+                        Kind::Usage
+                    } else {
+                        Kind::Unavailable
+                    },
+                    format!(
+                        "will not send the password for {} to {server_name} over an unencrypted connection{}",
+                        login.user,
+                        if options.tls == TlsMode::None {
+                            " (--tls none; only loopback addresses and unix sockets are exempt)"
+                        } else {
+                            " (the server does not offer STARTTLS; try --tls implicit or port 465)"
+                        }
+                    ),
+                ));
+            }
+            let port = match target {
+                Target::Tcp { port, .. } => *port,
+                Target::Unix(_) => 0,
+            };
+            let channel = auth::Channel {
+                conn: &mut conn,
+                capabilities: &capabilities,
+                timeout: timeouts.command,
+                encrypted,
+                host: &server_name,
+                port,
+            };
+            let used = match auth::authenticate(channel, login) {
+                Ok(used) => used,
+                Err(err) => {
+                    if conn.send(command::Quit.to_string().as_bytes()).is_ok() {
+                        let _ = conn.read_reply(timeouts.command, "the reply to QUIT");
+                    }
+                    return Err(err);
+                }
+            };
+            authenticated = Some(used);
+        }
+        Ok(Session {
             conn,
             options,
             greeting,
-            capabilities: Capabilities::default(),
-            helo_only: false,
+            capabilities,
+            helo_only,
+            tls: tls_info,
+            authenticated,
             quit_sent: false,
             broken: false,
-        };
-        session.hello()?;
-        Ok(session)
+        })
+    }
+
+    /// What TLS negotiated, when the session is encrypted.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
+    }
+
+    /// The SASL mechanism used to log in, if any.
+    pub fn authenticated(&self) -> Option<Mechanism> {
+        self.authenticated
     }
 
     pub fn greeting(&self) -> &Reply {
@@ -123,47 +208,6 @@ impl Session {
     /// True when the server offers the extension (never after a HELO fallback).
     pub fn offers(&self, extension: u32) -> bool {
         !self.helo_only && self.capabilities.has(extension)
-    }
-
-    /// EHLO, falling back to HELO when the server does not know EHLO.
-    fn hello(&mut self) -> anyhow::Result<()> {
-        let name = self.ehlo_name();
-        let timeout = self.options.timeouts.command;
-        self.conn
-            .send(command::Ehlo(&name).to_string().as_bytes())?;
-        let reply = self.conn.read_reply(timeout, "the reply to EHLO")?;
-        if reply.is_positive() {
-            self.capabilities = Capabilities::from_ehlo(&reply);
-            return Ok(());
-        }
-        if reply.is_transient() && reply.code == 421 {
-            return Err(fail(Kind::TempFail, format!("server closing: {reply}")));
-        }
-        self.conn
-            .send(command::Helo(&name).to_string().as_bytes())?;
-        let reply = self.conn.read_reply(timeout, "the reply to HELO")?;
-        if !reply.is_positive() {
-            return Err(refusal(&reply, "HELO"));
-        }
-        self.helo_only = true;
-        self.capabilities = Capabilities::default();
-        Ok(())
-    }
-
-    fn ehlo_name(&self) -> String {
-        if let Some(name) = &self.options.ehlo_name {
-            return name.clone();
-        }
-        let host = crate::settings::hostname();
-        if host.contains('.') {
-            return host;
-        }
-        match self.conn.stream().local_ip() {
-            Some(std::net::IpAddr::V4(ip)) => format!("[{ip}]"),
-            Some(std::net::IpAddr::V6(ip)) => format!("[IPv6:{ip}]"),
-            None if !host.is_empty() => host,
-            None => "localhost".to_string(),
-        }
     }
 
     /// False once a transaction was abandoned by closing the connection: open a new session.
@@ -204,6 +248,100 @@ impl Session {
                 .read_reply(self.options.timeouts.command, "the reply to QUIT");
         }
     }
+}
+
+/// EHLO, falling back to HELO when the server does not know EHLO. Returns the
+/// capabilities and whether only HELO worked.
+fn hello(
+    conn: &mut Connection,
+    name: &str,
+    timeout: Duration,
+) -> anyhow::Result<(Capabilities, bool)> {
+    conn.send(command::Ehlo(name).to_string().as_bytes())?;
+    let reply = conn.read_reply(timeout, "the reply to EHLO")?;
+    if reply.is_positive() {
+        return Ok((Capabilities::from_ehlo(&reply), false));
+    }
+    if reply.is_transient() && reply.code == 421 {
+        return Err(fail(Kind::TempFail, format!("server closing: {reply}")));
+    }
+    conn.send(command::Helo(name).to_string().as_bytes())?;
+    let reply = conn.read_reply(timeout, "the reply to HELO")?;
+    if !reply.is_positive() {
+        return Err(refusal(&reply, "HELO"));
+    }
+    Ok((Capabilities::default(), true))
+}
+
+/// The EHLO name: `--ehlo-name`, else this host's name when it is qualified, else an
+/// address literal.
+fn ehlo_name(options: &Options, conn: &Connection) -> String {
+    if let Some(name) = &options.ehlo_name {
+        return name.clone();
+    }
+    let host = crate::settings::hostname();
+    if host.contains('.') {
+        return host;
+    }
+    match conn.stream().local_ip() {
+        Some(std::net::IpAddr::V4(ip)) => format!("[{ip}]"),
+        Some(std::net::IpAddr::V6(ip)) => format!("[IPv6:{ip}]"),
+        None if !host.is_empty() => host,
+        None => "localhost".to_string(),
+    }
+}
+
+/// Whether to issue STARTTLS now; an error when TLS is required and not offered.
+fn wants_starttls(
+    options: &Options,
+    conn: &Connection,
+    capabilities: &Capabilities,
+    helo_only: bool,
+    server_name: &str,
+) -> anyhow::Result<bool> {
+    if conn.stream().is_encrypted() {
+        return Ok(false);
+    }
+    let offered = !helo_only && capabilities.has(smtp_proto::EXT_START_TLS);
+    match options.tls {
+        TlsMode::None | TlsMode::Implicit => Ok(false),
+        TlsMode::Auto => Ok(offered && !conn.stream().is_local()),
+        TlsMode::Starttls if offered => Ok(true),
+        TlsMode::Starttls => Err(fail(
+            Kind::Unavailable,
+            format!("{server_name} does not offer STARTTLS (--tls starttls); nothing was sent"),
+        )),
+    }
+}
+
+/// STARTTLS (RFC 3207): the command, the handshake, and a fresh connection over TLS.
+/// What was learnt before TLS is forgotten; the caller says EHLO again.
+fn starttls(
+    mut conn: Connection,
+    options: &Options,
+    server_name: &str,
+) -> anyhow::Result<(Connection, TlsInfo)> {
+    let timeouts = options.timeouts;
+    conn.send(command::StartTls.to_string().as_bytes())?;
+    let reply = conn.read_reply(timeouts.command, "the reply to STARTTLS")?;
+    if reply.code != 220 {
+        let _ = conn.send(command::Quit.to_string().as_bytes());
+        return Err(fail(
+            Kind::Unavailable,
+            format!("{server_name} refused STARTTLS: {reply}; nothing was sent"),
+        ));
+    }
+    if conn.has_buffered_input() {
+        return Err(fail(
+            Kind::Protocol,
+            "the server sent data after its STARTTLS reply, before TLS began (a possible injection attack); nothing was sent",
+        ));
+    }
+    let (stream, mut transcript) = conn.into_parts();
+    let (stream, info) =
+        tls::handshake(stream, server_name, &options.tls_config, timeouts.connect)?;
+    transcript.event("tls", &info.summary());
+    Ok((Connection::new(stream, transcript, timeouts.command), info))
 }
 
 /// The error for a refused command: 4xx is temporary (75), 5xx permanent (69).

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::exit::{Kind, fail};
+use crate::smtp::tls::Tapped;
 use crate::smtp::transcript::Transcript;
 
 /// Where the server is.
@@ -14,6 +15,16 @@ use crate::smtp::transcript::Transcript;
 pub enum Target {
     Tcp { host: String, port: u16 },
     Unix(PathBuf),
+}
+
+impl Target {
+    /// The name a server certificate must carry (`localhost` for a unix socket).
+    pub fn host_name(&self) -> String {
+        match self {
+            Target::Tcp { host, .. } => host.clone(),
+            Target::Unix(_) => "localhost".to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for Target {
@@ -30,6 +41,8 @@ impl std::fmt::Display for Target {
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// TLS over one of the others (implicit TLS, or after STARTTLS).
+    Tls(Box<native_tls::TlsStream<Tapped>>),
 }
 
 impl Stream {
@@ -70,18 +83,20 @@ impl Stream {
     }
 
     pub fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
-        let timeout = Some(timeout.max(Duration::from_millis(1)));
+        let limit = Some(timeout.max(Duration::from_millis(1)));
         match self {
-            Stream::Tcp(stream) => stream.set_read_timeout(timeout),
-            Stream::Unix(stream) => stream.set_read_timeout(timeout),
+            Stream::Tcp(stream) => stream.set_read_timeout(limit),
+            Stream::Unix(stream) => stream.set_read_timeout(limit),
+            Stream::Tls(stream) => stream.get_ref().inner.set_read_timeout(timeout),
         }
     }
 
     pub fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
-        let timeout = Some(timeout.max(Duration::from_millis(1)));
+        let limit = Some(timeout.max(Duration::from_millis(1)));
         match self {
-            Stream::Tcp(stream) => stream.set_write_timeout(timeout),
-            Stream::Unix(stream) => stream.set_write_timeout(timeout),
+            Stream::Tcp(stream) => stream.set_write_timeout(limit),
+            Stream::Unix(stream) => stream.set_write_timeout(limit),
+            Stream::Tls(stream) => stream.get_ref().inner.set_write_timeout(timeout),
         }
     }
 
@@ -90,6 +105,7 @@ impl Stream {
         match self {
             Stream::Tcp(stream) => stream.local_addr().ok().map(|a| a.ip()),
             Stream::Unix(_) => None,
+            Stream::Tls(stream) => stream.get_ref().inner.local_ip(),
         }
     }
 
@@ -98,7 +114,13 @@ impl Stream {
         match self {
             Stream::Tcp(stream) => stream.peer_addr().is_ok_and(|a| a.ip().is_loopback()),
             Stream::Unix(_) => true,
+            Stream::Tls(stream) => stream.get_ref().inner.is_local(),
         }
+    }
+
+    /// True once TLS is active.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self, Stream::Tls(_))
     }
 }
 
@@ -107,6 +129,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(stream) => stream.read(buf),
             Stream::Unix(stream) => stream.read(buf),
+            Stream::Tls(stream) => stream.read(buf),
         }
     }
 }
@@ -116,6 +139,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(stream) => stream.write(buf),
             Stream::Unix(stream) => stream.write(buf),
+            Stream::Tls(stream) => stream.write(buf),
         }
     }
 
@@ -123,6 +147,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(stream) => stream.flush(),
             Stream::Unix(stream) => stream.flush(),
+            Stream::Tls(stream) => stream.flush(),
         }
     }
 }

@@ -72,7 +72,8 @@ def main():
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login.decode() == user
                   and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd then answers 535 itself (handled=True would send nothing).
+            return AuthResult(success=ok, handled=False)
 
         options["authenticator"] = authenticator
         options["auth_required"] = True

@@ -8,6 +8,7 @@
 
 mod record;
 mod run;
+mod sasl;
 mod script;
 mod server;
 mod session;

@@ -17,6 +17,8 @@ pub struct ConnectionRecord {
     pub round_trips: usize,
     /// A TLS handshake (implicit or STARTTLS) completed on this connection.
     pub tls: bool,
+    /// The mechanism and user of a login the server checked and accepted.
+    pub authenticated_as: Option<(String, String)>,
 }
 
 /// One mail transaction: from an accepted MAIL to the end of data, RSET, or the end of the

@@ -1,6 +1,7 @@
 //! Running the smtpsend binary: clean environment, pinned output, a cap on its run time.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -55,6 +56,15 @@ pub fn smtpsend_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> O
         command.env(name, value);
     }
 
+    // A new session without a controlling terminal, as under cron: a password prompt can
+    // never reach the developer's terminal, and "no terminal" paths are really taken.
+    // SAFETY: setsid is async-signal-safe and touches no memory of this process.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
     let mut child = command.spawn().expect("spawn smtpsend");
     let mut stdin_pipe = child.stdin.take().expect("stdin pipe");
     let input = stdin.to_vec();

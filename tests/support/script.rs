@@ -114,6 +114,11 @@ pub struct Script {
     pub implicit_tls: Option<TlsAcceptor>,
     /// Cap on every wait for the client (reads, silence).
     pub timeout: Duration,
+    /// Check logins against this user and password (or OAuth token); `None` accepts any.
+    pub credentials: Option<(String, String)>,
+    /// SCRAM-SHA-256: send a wrong server signature (an impostor that does not know the
+    /// password).
+    pub forge_scram_signature: bool,
 }
 
 impl Default for Script {
@@ -135,6 +140,8 @@ impl Default for Script {
             starttls: None,
             implicit_tls: None,
             timeout: Duration::from_secs(30),
+            credentials: None,
+            forge_scram_signature: false,
         }
     }
 }
@@ -222,6 +229,19 @@ impl Builder {
     /// TLS from the first byte (SMTPS, port-465 style).
     pub fn implicit_tls(mut self, identity: Identity) -> Builder {
         self.script.implicit_tls = Some(acceptor(identity));
+        self
+    }
+
+    /// Offer these SASL mechanisms (`"PLAIN LOGIN"`) and check logins against this user and
+    /// password; the record then says who logged in.
+    pub fn auth(mut self, mechanisms: &str, user: &str, password: &str) -> Builder {
+        self.script.credentials = Some((user.to_owned(), password.to_owned()));
+        self.capability(&format!("AUTH {mechanisms}"))
+    }
+
+    /// SCRAM-SHA-256 with a forged server signature.
+    pub fn forge_scram_signature(mut self) -> Builder {
+        self.script.forge_scram_signature = true;
         self
     }
 

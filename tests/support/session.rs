@@ -10,8 +10,7 @@ use super::record::{ConnectionRecord, Transaction, path_address, unstuff};
 use super::script::{Action, Reply, Script, Verb};
 use super::wire::Wire;
 
-/// The CRAM-MD5 challenge the server sends (base64-encoded on the wire).
-pub const CRAM_MD5_CHALLENGE: &str = "<1896.697170952@test.local>";
+pub use super::sasl::CRAM_MD5_CHALLENGE;
 
 enum Flow {
     Continue,
@@ -377,7 +376,76 @@ impl Session<'_> {
             return Ok(self.answer(None, refusal)?.flow());
         }
         let base64 = base64::engine::general_purpose::STANDARD;
-        let challenges = match (mechanism.as_str(), initial_response) {
+        let Some((user, password)) = script.credentials.clone() else {
+            return self.auth_without_check(&mechanism, initial_response);
+        };
+        let initial = match initial_response {
+            None => None,
+            Some("=") => Some(Vec::new()),
+            Some(data) => match base64.decode(data) {
+                Ok(bytes) => Some(bytes),
+                Err(_) => {
+                    let bad = Reply::new(501, "5.5.2 cannot decode the initial response");
+                    return Ok(self.answer(None, bad)?.flow());
+                }
+            },
+        };
+        let mut closed = false;
+        let mut talk = |challenge: &[u8]| -> io::Result<Option<Vec<u8>>> {
+            self.wire
+                .queue(&Reply::new(334, &base64.encode(challenge)).wire());
+            let Some((line, _)) = self.wire.read_line()? else {
+                closed = true;
+                return Ok(None);
+            };
+            self.record.lines.push(line.clone());
+            if line == b"*" {
+                return Ok(None);
+            }
+            Ok(Some(
+                base64
+                    .decode(&line)
+                    .unwrap_or_else(|_| b"\xff-undecodable".to_vec()),
+            ))
+        };
+        let verdict = super::sasl::verify(
+            &mechanism,
+            initial,
+            &user,
+            &password,
+            script.forge_scram_signature,
+            &mut talk,
+        )?;
+        if closed {
+            return Ok(Flow::Close);
+        }
+        let normal = match verdict {
+            super::sasl::Verdict::Accepted(who) => {
+                self.record.authenticated_as = Some((mechanism.clone(), who));
+                Reply::new(235, "2.7.0 Authentication successful")
+            }
+            super::sasl::Verdict::Refused => {
+                Reply::new(535, "5.7.8 Authentication credentials invalid")
+            }
+            super::sasl::Verdict::Abandoned => Reply::new(501, "5.7.0 authentication cancelled"),
+        };
+        let answer = self.answer(script.rule(Verb::Auth), normal)?;
+        self.authenticated = answer.is_2xx();
+        if !self.authenticated {
+            self.record.authenticated_as = None;
+        }
+        Ok(answer.flow())
+    }
+
+    /// AUTH with no credentials configured: any well-formed exchange is accepted.
+    fn auth_without_check(
+        &mut self,
+        mechanism: &str,
+        initial_response: Option<&str>,
+    ) -> io::Result<Flow> {
+        let script = self.script;
+        let base64 = base64::engine::general_purpose::STANDARD;
+        let challenges = match (mechanism, initial_response) {
             ("LOGIN", None) => vec!["VXNlcm5hbWU6".to_owned(), "UGFzc3dvcmQ6".to_owned()],
             ("LOGIN", Some(_)) => vec!["UGFzc3dvcmQ6".to_owned()],
             ("CRAM-MD5", _) => vec![base64.encode(CRAM_MD5_CHALLENGE)],

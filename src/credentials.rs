@@ -1,0 +1,152 @@
+//! Password sources: `--password-file`, `--password-command`, `SMTPSEND_PASSWORD`, the
+//! account's keys, or a prompt on the terminal. No option takes a password value.
+
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::exit::{Kind, fail};
+use crate::smtp::auth::Secret;
+
+/// The environment variable that may hold the password (for CI secrets).
+pub const PASSWORD_VAR: &str = "SMTPSEND_PASSWORD";
+
+/// Where a password comes from. Neither `Debug` nor `Display` shows a password.
+#[derive(Debug, Clone)]
+pub enum PasswordSource {
+    /// Run this shell command; its first line of output is the password.
+    Command(String),
+    /// Read the first line of this file (which must be private to its owner).
+    File(PathBuf),
+    /// Given in clear: `SMTPSEND_PASSWORD`, or a private configuration file.
+    Clear(Secret),
+    /// Ask on the terminal.
+    Prompt,
+}
+
+impl fmt::Display for PasswordSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PasswordSource::Command(command) => write!(f, "from the command {command:?}"),
+            PasswordSource::File(path) => write!(f, "from the file {}", path.display()),
+            PasswordSource::Clear(_) => f.write_str("********"),
+            PasswordSource::Prompt => f.write_str("asked on the terminal"),
+        }
+    }
+}
+
+impl PasswordSource {
+    /// Reads the password. `label` names where the source was configured, for errors.
+    pub fn read(&self, user: &str, label: &str) -> anyhow::Result<Secret> {
+        let secret = match self {
+            PasswordSource::Clear(secret) => secret.expose().to_string(),
+            PasswordSource::File(path) => from_file(path, label)?,
+            PasswordSource::Command(command) => from_command(command, label)?,
+            PasswordSource::Prompt => from_terminal(user)?,
+        };
+        if secret.is_empty() {
+            return Err(fail(
+                Kind::Config,
+                format!("{label}: the password is empty"),
+            ));
+        }
+        Ok(Secret::new(secret))
+    }
+}
+
+/// The first line of a file readable by its owner only.
+fn from_file(path: &PathBuf, label: &str) -> anyhow::Result<String> {
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|err| {
+        fail(
+            Kind::NoInput,
+            format!(
+                "{label} {shown}: cannot read it: {}",
+                crate::compose::plain_io(&err)
+            ),
+        )
+    })?;
+    let mode = file.metadata()?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "{label} {shown} is readable by others (mode {mode:04o}); run: chmod 600 {shown}"
+            ),
+        ));
+    }
+    let mut line = String::new();
+    BufReader::new(file).read_line(&mut line).map_err(|err| {
+        fail(
+            Kind::NoInput,
+            format!(
+                "{label} {shown}: cannot read it: {}",
+                crate::compose::plain_io(&err)
+            ),
+        )
+    })?;
+    Ok(strip_newline(line))
+}
+
+/// The first line of what a shell command prints. Its stdin is closed (so it cannot eat the
+/// message) and its stderr is ours (so its prompts and errors show).
+fn from_command(command: &str, label: &str) -> anyhow::Result<String> {
+    let output = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|err| {
+            fail(
+                Kind::Config,
+                format!(
+                    "{label} {command:?}: cannot run it: {}",
+                    crate::compose::plain_io(&err)
+                ),
+            )
+        })?;
+    if !output.status.success() {
+        return Err(fail(
+            Kind::Config,
+            format!("{label} {command:?} failed ({})", output.status),
+        ));
+    }
+    let text = String::from_utf8(output.stdout).map_err(|_| {
+        fail(
+            Kind::Config,
+            format!("{label} {command:?}: its output is not UTF-8"),
+        )
+    })?;
+    Ok(strip_newline(text.lines().next().unwrap_or("").to_string()))
+}
+
+/// Asks on the controlling terminal; without one, fails at once instead of hanging.
+fn from_terminal(user: &str) -> anyhow::Result<String> {
+    let no_password = || {
+        fail(
+            Kind::Config,
+            format!(
+                "no password for {user}: set {PASSWORD_VAR}, --password-file or --password-command (no terminal to ask on)"
+            ),
+        )
+    };
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_err()
+    {
+        return Err(no_password());
+    }
+    rpassword::prompt_password(format!("Password for {user}: ")).map_err(|_| no_password())
+}
+
+fn strip_newline(mut line: String) -> String {
+    while line.ends_with(['\n', '\r']) {
+        line.pop();
+    }
+    line
+}

@@ -1,0 +1,516 @@
+//! SASL login (RFC 4954): PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER (RFC 7628) and
+//! SCRAM-SHA-256 (RFC 5802, RFC 7677). Every line the client sends is shown as `<redacted>`.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use smtp_proto::{
+    AUTH_CRAM_MD5, AUTH_LOGIN, AUTH_OAUTHBEARER, AUTH_PLAIN, AUTH_SCRAM_SHA_256, AUTH_XOAUTH2,
+};
+
+use crate::exit::{Kind, fail};
+use crate::smtp::connection::Connection;
+use crate::smtp::reply::{Capabilities, Reply};
+
+/// A password or token. Its `Debug` never shows it, and it has no `Display`.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The SASL mechanism to use (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Mechanism {
+    /// The strongest the server offers: SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5.
+    #[default]
+    Auto,
+    Plain,
+    Login,
+    #[value(name = "cram-md5")]
+    CramMd5,
+    Xoauth2,
+    Oauthbearer,
+    #[value(name = "scram-sha-256")]
+    ScramSha256,
+}
+
+impl Mechanism {
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Auto => "auto",
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+            Mechanism::CramMd5 => "CRAM-MD5",
+            Mechanism::Xoauth2 => "XOAUTH2",
+            Mechanism::Oauthbearer => "OAUTHBEARER",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+        }
+    }
+
+    fn flag(self) -> u64 {
+        match self {
+            Mechanism::Auto => 0,
+            Mechanism::Plain => AUTH_PLAIN,
+            Mechanism::Login => AUTH_LOGIN,
+            Mechanism::CramMd5 => AUTH_CRAM_MD5,
+            Mechanism::Xoauth2 => AUTH_XOAUTH2,
+            Mechanism::Oauthbearer => AUTH_OAUTHBEARER,
+            Mechanism::ScramSha256 => AUTH_SCRAM_SHA_256,
+        }
+    }
+
+    /// Parses a config-file value such as `cram-md5`.
+    pub fn parse(value: &str) -> Option<Mechanism> {
+        <Mechanism as clap::ValueEnum>::from_str(value, true).ok()
+    }
+}
+
+/// Who to log in as, and how.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: String,
+    /// The password, or the OAuth token for XOAUTH2 and OAUTHBEARER.
+    pub secret: Secret,
+    pub mechanism: Mechanism,
+}
+
+/// Where the session stands when it is time to log in.
+pub(super) struct Channel<'a> {
+    pub conn: &'a mut Connection,
+    pub capabilities: &'a Capabilities,
+    pub timeout: Duration,
+    pub encrypted: bool,
+    /// The host name and port, for OAUTHBEARER.
+    pub host: &'a str,
+    pub port: u16,
+}
+
+/// Logs in; returns the mechanism used. Refusals: 5xx → 77, 4xx → 75.
+pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Result<Mechanism> {
+    let offered = channel.capabilities.ehlo.auth_mechanisms;
+    let mechanism = choose(
+        login.mechanism,
+        offered,
+        channel.encrypted,
+        channel.capabilities,
+    )?;
+    let mut exchange = Exchange::start(mechanism, login, channel.host, channel.port);
+    let conn = channel.conn;
+    let initial = exchange.initial_response();
+    let command = format!("AUTH {}", mechanism.name());
+    match &initial {
+        Some(response) => {
+            let encoded = if response.is_empty() {
+                "=".to_string()
+            } else {
+                BASE64.encode(response)
+            };
+            conn.send_secret(
+                format!("{command} {encoded}\r\n").as_bytes(),
+                &format!("{command} "),
+            )?;
+        }
+        None => conn.send(format!("{command}\r\n").as_bytes())?,
+    }
+    let waiting = format!("the reply to AUTH {}", mechanism.name());
+    let mut reply = conn.read_reply(channel.timeout, &waiting)?;
+    let mut rounds = 0;
+    while reply.code == 334 {
+        rounds += 1;
+        let challenge = reply.lines.first().map(String::as_str).unwrap_or("").trim();
+        let decoded = BASE64.decode(challenge);
+        let response = match decoded {
+            Ok(challenge) if rounds <= 8 => exchange.challenge(&challenge),
+            _ => Err(fail(
+                Kind::Protocol,
+                format!(
+                    "the server's AUTH {} challenge is not valid base64",
+                    mechanism.name()
+                ),
+            )),
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(err) => {
+                conn.send(b"*\r\n")?;
+                let _ = conn.read_reply(channel.timeout, &waiting);
+                return Err(err);
+            }
+        };
+        conn.send_secret(format!("{}\r\n", BASE64.encode(response)).as_bytes(), "")?;
+        reply = conn.read_reply(channel.timeout, &waiting)?;
+    }
+    if reply.is_positive() {
+        exchange.finished()?;
+        return Ok(mechanism);
+    }
+    let kind = if reply.is_transient() {
+        Kind::TempFail
+    } else {
+        Kind::AuthRefused
+    };
+    Err(fail(
+        kind,
+        format!(
+            "authentication as {} ({}) refused: {}",
+            login.user,
+            mechanism.name(),
+            reply_text(&reply, exchange.server_error.as_deref())
+        ),
+    ))
+}
+
+fn reply_text(reply: &Reply, server_error: Option<&str>) -> String {
+    match server_error {
+        Some(detail) => format!("{reply} ({detail})"),
+        None => reply.to_string(),
+    }
+}
+
+/// The mechanism to use: the one asked for when offered, or the strongest offered.
+fn choose(
+    wanted: Mechanism,
+    offered: u64,
+    encrypted: bool,
+    capabilities: &Capabilities,
+) -> anyhow::Result<Mechanism> {
+    let offered_names = || {
+        capabilities
+            .lines
+            .iter()
+            .find_map(|line| {
+                let (keyword, rest) = line.split_once(' ').unwrap_or((line, ""));
+                keyword
+                    .eq_ignore_ascii_case("AUTH")
+                    .then(|| rest.to_string())
+            })
+            .filter(|names| !names.trim().is_empty())
+    };
+    if wanted != Mechanism::Auto {
+        if offered & wanted.flag() != 0 {
+            return Ok(wanted);
+        }
+        return Err(fail(
+            Kind::Unavailable,
+            match offered_names() {
+                Some(names) => format!(
+                    "the server does not offer AUTH {} (it offers: {names})",
+                    wanted.name()
+                ),
+                None => format!(
+                    "the server offers no authentication (AUTH {} was asked for)",
+                    wanted.name()
+                ),
+            },
+        ));
+    }
+    let mut order = vec![Mechanism::ScramSha256];
+    if encrypted {
+        order.extend([Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5]);
+    } else {
+        // Only reached for a loopback address or a unix socket.
+        order.extend([Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]);
+    }
+    order
+        .into_iter()
+        .find(|m| offered & m.flag() != 0)
+        .ok_or_else(|| {
+            fail(
+                Kind::Unavailable,
+                match offered_names() {
+                    Some(names) => format!(
+                        "the server offers no usable authentication mechanism (it offers: {names}; smtpsend speaks SCRAM-SHA-256, PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER)"
+                    ),
+                    None => "a user name is set but the server offers no authentication (no AUTH in its EHLO reply)".to_string(),
+                },
+            )
+        })
+}
+
+/// One SASL conversation.
+struct Exchange<'a> {
+    mechanism: Mechanism,
+    login: &'a Login,
+    host: &'a str,
+    port: u16,
+    step: usize,
+    scram: Option<Scram>,
+    /// What the server said when it refused (XOAUTH2/OAUTHBEARER send JSON in a 334).
+    server_error: Option<String>,
+}
+
+impl<'a> Exchange<'a> {
+    fn start(mechanism: Mechanism, login: &'a Login, host: &'a str, port: u16) -> Exchange<'a> {
+        Exchange {
+            mechanism,
+            login,
+            host,
+            port,
+            step: 0,
+            scram: None,
+            server_error: None,
+        }
+    }
+
+    /// The initial response sent with the AUTH command, if the mechanism has one.
+    fn initial_response(&mut self) -> Option<Vec<u8>> {
+        let user = &self.login.user;
+        let secret = self.login.secret.expose();
+        match self.mechanism {
+            Mechanism::Plain => Some(format!("\0{user}\0{secret}").into_bytes()),
+            Mechanism::Xoauth2 => {
+                Some(format!("user={user}\x01auth=Bearer {secret}\x01\x01").into_bytes())
+            }
+            Mechanism::Oauthbearer => Some(
+                format!(
+                    "n,a={},\x01host={}\x01port={}\x01auth=Bearer {secret}\x01\x01",
+                    sasl_name(user),
+                    self.host,
+                    self.port
+                )
+                .into_bytes(),
+            ),
+            Mechanism::ScramSha256 => {
+                let scram = Scram::new(user, &client_nonce());
+                let first = scram.client_first();
+                self.scram = Some(scram);
+                Some(first.into_bytes())
+            }
+            Mechanism::Login | Mechanism::CramMd5 | Mechanism::Auto => None,
+        }
+    }
+
+    /// The answer to one 334 challenge.
+    fn challenge(&mut self, challenge: &[u8]) -> anyhow::Result<Vec<u8>> {
+        self.step += 1;
+        let user = &self.login.user;
+        let secret = self.login.secret.expose();
+        match (self.mechanism, self.step) {
+            (Mechanism::Login, 1) => Ok(user.as_bytes().to_vec()),
+            (Mechanism::Login, 2) => Ok(secret.as_bytes().to_vec()),
+            (Mechanism::CramMd5, 1) => Ok(cram_md5(user, secret, challenge).into_bytes()),
+            (Mechanism::Xoauth2, 1) => {
+                // The token was refused: the server explains in JSON and waits for an empty line.
+                self.server_error = Some(String::from_utf8_lossy(challenge).into_owned());
+                Ok(Vec::new())
+            }
+            (Mechanism::Oauthbearer, 1) => {
+                self.server_error = Some(String::from_utf8_lossy(challenge).into_owned());
+                Ok(b"\x01".to_vec())
+            }
+            (Mechanism::ScramSha256, step @ (1 | 2)) => {
+                let scram = self
+                    .scram
+                    .as_mut()
+                    .expect("SCRAM state from the first message");
+                let text = std::str::from_utf8(challenge)
+                    .map_err(|_| scram_error("a server message is not UTF-8"))?;
+                if step == 1 {
+                    Ok(scram.client_final(text, secret)?.into_bytes())
+                } else {
+                    scram.verify_server_final(text)?;
+                    Ok(Vec::new())
+                }
+            }
+            _ => Err(fail(
+                Kind::Protocol,
+                format!(
+                    "the server sent an unexpected AUTH {} challenge",
+                    self.mechanism.name()
+                ),
+            )),
+        }
+    }
+
+    /// Checks the exchange is complete once the server said 235.
+    fn finished(&self) -> anyhow::Result<()> {
+        match &self.scram {
+            Some(scram) if !scram.server_verified => Err(scram_error(
+                "the server accepted the login without proving it knows the password (no server signature)",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn scram_error(what: &str) -> anyhow::Error {
+    fail(Kind::Protocol, format!("SCRAM-SHA-256: {what}"))
+}
+
+/// CRAM-MD5 (RFC 2195): the user and the hex HMAC-MD5 of the challenge keyed by the password.
+fn cram_md5(user: &str, secret: &str, challenge: &[u8]) -> String {
+    let mut mac = Hmac::<md5::Md5>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(challenge);
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{user} {hex}")
+}
+
+/// A SASL name with `=` and `,` escaped (RFC 5802 §5.1).
+fn sasl_name(user: &str) -> String {
+    user.replace('=', "=3D").replace(',', "=2C")
+}
+
+fn client_nonce() -> String {
+    let mut bytes = [0u8; 18];
+    getrandom::fill(&mut bytes).expect("the system random source");
+    BASE64.encode(bytes)
+}
+
+/// Iteration counts above this are refused: a hostile server could ask for hours of work.
+const SCRAM_MAX_ITERATIONS: u32 = 1_000_000;
+
+/// The client side of SCRAM-SHA-256 (RFC 5802 §3, RFC 7677). Passwords are used as their
+/// UTF-8 bytes (no SASLprep normalisation, which changes nothing for ASCII passwords).
+struct Scram {
+    client_first_bare: String,
+    nonce: String,
+    server_signature: Option<Vec<u8>>,
+    server_verified: bool,
+}
+
+impl Scram {
+    fn new(user: &str, nonce: &str) -> Scram {
+        Scram {
+            client_first_bare: format!("n={},r={nonce}", sasl_name(user)),
+            nonce: nonce.to_string(),
+            server_signature: None,
+            server_verified: false,
+        }
+    }
+
+    fn client_first(&self) -> String {
+        format!("n,,{}", self.client_first_bare)
+    }
+
+    fn client_final(&mut self, server_first: &str, password: &str) -> anyhow::Result<String> {
+        let field = |name: &str| {
+            server_first
+                .split(',')
+                .find_map(|part| part.strip_prefix(name))
+                .ok_or_else(|| {
+                    scram_error(&format!("the server's first message has no {name} field"))
+                })
+        };
+        let nonce = field("r=")?;
+        if !nonce.starts_with(&self.nonce) || nonce.len() == self.nonce.len() {
+            return Err(scram_error("the server's nonce does not extend ours"));
+        }
+        let salt = BASE64
+            .decode(field("s=")?)
+            .map_err(|_| scram_error("the salt is not valid base64"))?;
+        let iterations: u32 = field("i=")?
+            .parse()
+            .ok()
+            .filter(|i| (1..=SCRAM_MAX_ITERATIONS).contains(i))
+            .ok_or_else(|| {
+                scram_error(&format!(
+                    "the iteration count must be from 1 to {SCRAM_MAX_ITERATIONS}"
+                ))
+            })?;
+        let mut salted = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut salted);
+        let client_key = hmac_sha256(&salted, b"Client Key");
+        let stored_key = Sha256::digest(&client_key);
+        let without_proof = format!("c=biws,r={nonce}");
+        let auth_message = format!("{},{server_first},{without_proof}", self.client_first_bare);
+        let client_signature = hmac_sha256(&stored_key, auth_message.as_bytes());
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(&client_signature)
+            .map(|(key, signature)| key ^ signature)
+            .collect();
+        let server_key = hmac_sha256(&salted, b"Server Key");
+        self.server_signature = Some(hmac_sha256(&server_key, auth_message.as_bytes()));
+        Ok(format!("{without_proof},p={}", BASE64.encode(proof)))
+    }
+
+    fn verify_server_final(&mut self, server_final: &str) -> anyhow::Result<()> {
+        if let Some(error) = server_final.strip_prefix("e=") {
+            return Err(fail(
+                Kind::AuthRefused,
+                format!("SCRAM-SHA-256: the server refused the login: {error}"),
+            ));
+        }
+        let signature = server_final
+            .split(',')
+            .find_map(|part| part.strip_prefix("v="))
+            .and_then(|v| BASE64.decode(v).ok())
+            .ok_or_else(|| scram_error("the server's final message has no signature"))?;
+        if Some(signature) != self.server_signature {
+            return Err(scram_error(
+                "the server's signature is wrong: it does not know the password (possible impostor)",
+            ));
+        }
+        self.server_verified = true;
+        Ok(())
+    }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scram_sha_256_matches_rfc_7677() {
+        let mut scram = Scram::new("user", "rOprNGfwEbeRWgbNEkqO");
+        assert_eq!(scram.client_first(), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+        let server_first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+        assert_eq!(
+            scram.client_final(server_first, "pencil").unwrap(),
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+        scram
+            .verify_server_final("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+            .unwrap();
+        assert!(scram.server_verified);
+    }
+
+    #[test]
+    fn scram_refuses_a_wrong_server_signature_and_a_foreign_nonce() {
+        let mut scram = Scram::new("user", "abc");
+        assert!(scram.client_final("r=xyz123,s=QUJD,i=1", "pw").is_err());
+        scram.client_final("r=abc123,s=QUJD,i=1", "pw").unwrap();
+        assert!(scram.verify_server_final("v=AAAA").is_err());
+        assert!(
+            scram
+                .client_final("r=abc123,s=QUJD,i=99999999", "pw")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn cram_md5_matches_rfc_2195() {
+        let challenge = b"<1896.697170952@postoffice.reston.mci.net>";
+        assert_eq!(
+            cram_md5("tim", "tanstaaftanstaaf", challenge),
+            "tim b913a602c7eda7a495b4e6e7334d3890"
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! TLS for a session (native-tls): the connector with its trust settings, the handshake under
+//! a deadline, and what was negotiated (version and cipher read from the server's hello,
+//! the peer certificate's subject, issuer, validity and fingerprint).
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use native_tls::{Certificate, HandshakeError, Identity, TlsConnector};
+use sha2::{Digest, Sha256};
+
+use crate::exit::{Kind, fail};
+use crate::smtp::stream::Stream;
+
+/// When to use TLS (`--tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TlsMode {
+    /// Implicit TLS on port 465 and for smtps://; otherwise STARTTLS whenever the server
+    /// offers it, except on a loopback address or a unix socket.
+    #[default]
+    Auto,
+    /// STARTTLS, or fail (exit 69) when the server does not offer it.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+    /// Never TLS; credentials then go only to a loopback address or a unix socket.
+    None,
+}
+
+impl TlsMode {
+    /// Parses a config-file value such as `starttls`.
+    pub fn parse(value: &str) -> Option<TlsMode> {
+        <TlsMode as clap::ValueEnum>::from_str(value, true).ok()
+    }
+}
+
+/// How to trust the server and whether to present a client certificate.
+#[derive(Debug, Clone, Default)]
+pub struct TlsConfig {
+    /// Trust the certificates in this PEM file in addition to the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate (PEM) and its PKCS#8 key (PEM).
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Accept any certificate and host name (`--insecure-skip-verify`).
+    pub insecure: bool,
+}
+
+/// What a finished handshake negotiated, for the transcript and `--server-info`.
+#[derive(Debug, Clone, Default)]
+pub struct TlsInfo {
+    /// e.g. `TLSv1.3`.
+    pub version: String,
+    /// The IANA cipher suite name, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    /// SHA-256 of the certificate's DER bytes, colon-separated hex.
+    pub sha256: String,
+    /// False when verification was switched off with `--insecure-skip-verify`.
+    pub verified: bool,
+}
+
+impl TlsInfo {
+    /// The one-line summary the transcript shows after a handshake.
+    pub fn summary(&self) -> String {
+        let check = if self.verified {
+            "verified"
+        } else {
+            "NOT verified"
+        };
+        format!(
+            "{} {}, certificate {} ({check})",
+            self.version, self.cipher, self.subject
+        )
+    }
+}
+
+impl TlsConfig {
+    /// Builds the connector: system roots, the extra CA file, the client identity.
+    pub fn connector(&self) -> anyhow::Result<TlsConnector> {
+        let mut builder = TlsConnector::builder();
+        if let Some(path) = &self.ca_file {
+            let pem = read_file(path, "--tls-ca-file")?;
+            let certificates = Certificate::stack_from_pem(&pem).unwrap_or_default();
+            if certificates.is_empty() {
+                return Err(fail(
+                    Kind::Config,
+                    format!(
+                        "--tls-ca-file {}: no PEM certificate in the file",
+                        path.display()
+                    ),
+                ));
+            }
+            for certificate in certificates {
+                builder.add_root_certificate(certificate);
+            }
+        }
+        if let Some((cert, key)) = &self.client_cert {
+            let cert_pem = read_file(cert, "--tls-cert")?;
+            let key_pem = read_file(key, "--tls-key")?;
+            let identity = Identity::from_pkcs8(&cert_pem, &key_pem).map_err(|err| {
+                fail(
+                    Kind::Config,
+                    format!(
+                        "--tls-cert {} / --tls-key {}: not a usable PEM certificate and PKCS#8 key: {err}",
+                        cert.display(),
+                        key.display()
+                    ),
+                )
+            })?;
+            builder.identity(identity);
+        }
+        if self.insecure {
+            builder.danger_accept_invalid_certs(true);
+            builder.danger_accept_invalid_hostnames(true);
+        }
+        builder
+            .build()
+            .map_err(|err| fail(Kind::Software, format!("cannot set up TLS: {err}")))
+    }
+}
+
+fn read_file(path: &PathBuf, flag: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|err| {
+        fail(
+            Kind::NoInput,
+            format!(
+                "{flag} {}: {}",
+                path.display(),
+                crate::compose::plain_io(&err)
+            ),
+        )
+    })
+}
+
+/// The plain stream under TLS; keeps what the server sent during the handshake so the
+/// negotiated version and cipher can be read from its ServerHello.
+pub struct Tapped {
+    pub inner: Stream,
+    seen: Option<Vec<u8>>,
+}
+
+/// Enough of the server's first flight to hold its ServerHello.
+const TAP_LIMIT: usize = 16 * 1024;
+
+impl Read for Tapped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(seen) = &mut self.seen {
+            let room = TAP_LIMIT.saturating_sub(seen.len());
+            seen.extend_from_slice(&buf[..n.min(room)]);
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Tapped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Runs the client handshake over `stream`, verifying the certificate for `server_name`
+/// (unless the config says not to), and gives up after `timeout` (a silent server cannot
+/// hang the command).
+pub fn handshake(
+    stream: Stream,
+    server_name: &str,
+    config: &TlsConfig,
+    timeout: Duration,
+) -> anyhow::Result<(Stream, TlsInfo)> {
+    let connector = config.connector()?;
+    let deadline = Instant::now() + timeout;
+    let set_deadline = |stream: &Tapped| -> io::Result<()> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        stream.inner.set_read_timeout(remaining)?;
+        stream.inner.set_write_timeout(remaining)
+    };
+    let tapped = Tapped {
+        inner: stream,
+        seen: Some(Vec::new()),
+    };
+    set_deadline(&tapped)?;
+    let mut attempt = connector.connect(server_name, tapped);
+    let mut tls = loop {
+        match attempt {
+            Ok(tls) => break tls,
+            Err(HandshakeError::WouldBlock(pending)) => {
+                if Instant::now() >= deadline {
+                    return Err(fail(
+                        Kind::TempFail,
+                        format!(
+                            "timed out after {}s in the TLS handshake with {server_name}",
+                            timeout.as_secs_f64()
+                        ),
+                    ));
+                }
+                set_deadline(pending.get_ref())?;
+                attempt = pending.handshake();
+            }
+            Err(HandshakeError::Failure(err)) => return Err(handshake_error(server_name, &err)),
+        }
+    };
+    let seen = tls.get_mut().seen.take().unwrap_or_default();
+    let mut info = describe_certificate(tls.peer_certificate().ok().flatten());
+    info.verified = !config.insecure;
+    let (version, cipher) = server_hello(&seen);
+    info.version = version;
+    info.cipher = cipher;
+    Ok((Stream::Tls(Box::new(tls)), info))
+}
+
+/// Sorts a handshake failure: an untrusted certificate or name cannot be fixed by retrying
+/// (69); a dropped connection can (75).
+fn handshake_error(server_name: &str, err: &native_tls::Error) -> anyhow::Error {
+    let text = err.to_string();
+    let lost = std::error::Error::source(err)
+        .and_then(|source| source.downcast_ref::<io::Error>())
+        .is_some()
+        || text.contains("unexpected EOF")
+        || text.contains("Connection reset");
+    if lost {
+        return fail(
+            Kind::TempFail,
+            format!("the TLS handshake with {server_name} was cut off: {text}"),
+        );
+    }
+    if text.contains("certificate verify failed") {
+        let reason = text
+            .rsplit_once('(')
+            .map(|(_, reason)| reason.trim_end_matches(')').to_string())
+            .unwrap_or_else(|| text.clone());
+        return fail(
+            Kind::Unavailable,
+            format!(
+                "the TLS certificate of {server_name} is not trusted: {reason} (use --tls-ca-file to trust a private CA)"
+            ),
+        );
+    }
+    fail(
+        Kind::Unavailable,
+        format!("the TLS handshake with {server_name} failed: {text}"),
+    )
+}
+
+/// The negotiated protocol version and cipher suite, from the ServerHello (sent in clear
+/// in TLS 1.2 and 1.3 alike); native-tls does not report them itself.
+fn server_hello(bytes: &[u8]) -> (String, String) {
+    use tls_parser::{
+        TlsCipherSuite, TlsExtension, TlsMessage, TlsMessageHandshake, TlsVersion,
+        parse_tls_plaintext, parse_tls_server_hello_extensions,
+    };
+    let unknown = || ("TLS (version unknown)".to_string(), "cipher unknown".into());
+    let Ok((_, record)) = parse_tls_plaintext(bytes) else {
+        return unknown();
+    };
+    let Some(hello) = record.msg.iter().find_map(|message| match message {
+        TlsMessage::Handshake(TlsMessageHandshake::ServerHello(hello)) => Some(hello),
+        _ => None,
+    }) else {
+        return unknown();
+    };
+    let mut version = hello.version;
+    if let Some(Ok((_, extensions))) = hello.ext.map(parse_tls_server_hello_extensions) {
+        for extension in extensions {
+            if let TlsExtension::SupportedVersions(versions) = extension {
+                if let Some(selected) = versions.first() {
+                    version = *selected;
+                }
+            }
+        }
+    }
+    let version = match version {
+        TlsVersion::Tls13 => "TLSv1.3".to_string(),
+        TlsVersion::Tls12 => "TLSv1.2".into(),
+        TlsVersion::Tls11 => "TLSv1.1".into(),
+        TlsVersion::Tls10 => "TLSv1.0".into(),
+        other => format!("TLS version 0x{:04x}", other.0),
+    };
+    let cipher = TlsCipherSuite::from_id(hello.cipher.0)
+        .map(|suite| suite.name.to_string())
+        .unwrap_or_else(|| format!("cipher 0x{:04x}", hello.cipher.0));
+    (version, cipher)
+}
+
+/// Subject, issuer, validity and fingerprint of the server's certificate.
+fn describe_certificate(certificate: Option<Certificate>) -> TlsInfo {
+    let mut info = TlsInfo {
+        subject: "(none)".into(),
+        ..TlsInfo::default()
+    };
+    let Some(der) = certificate.and_then(|c| c.to_der().ok()) else {
+        return info;
+    };
+    info.sha256 = Sha256::digest(&der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    if let Ok((_, parsed)) = x509_parser::parse_x509_certificate(&der) {
+        info.subject = parsed.subject().to_string();
+        info.issuer = parsed.issuer().to_string();
+        let validity = parsed.validity();
+        info.not_before = validity.not_before.to_string();
+        info.not_after = validity.not_after.to_string();
+    }
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_hello;
+
+    #[test]
+    fn reads_version_and_cipher_from_a_tls13_server_hello() {
+        // A TLS 1.3 ServerHello (RFC 8448 §3) trimmed to the fields read here.
+        let mut hello = vec![0x03, 0x03];
+        hello.extend([0u8; 32]); // random
+        hello.push(0); // empty session id
+        hello.extend([0x13, 0x01]); // TLS_AES_128_GCM_SHA256
+        hello.push(0); // no compression
+        let extensions = [0x00, 0x2b, 0x00, 0x02, 0x03, 0x04]; // supported_versions: 1.3
+        hello.extend((extensions.len() as u16).to_be_bytes());
+        hello.extend(extensions);
+        let mut handshake = vec![2, 0, 0, hello.len() as u8];
+        handshake.extend(&hello);
+        let mut record = vec![0x16, 0x03, 0x03];
+        record.extend((handshake.len() as u16).to_be_bytes());
+        record.extend(&handshake);
+        let (version, cipher) = server_hello(&record);
+        assert_eq!(version, "TLSv1.3");
+        assert_eq!(cipher, "TLS_AES_128_GCM_SHA256");
+    }
+
+    #[test]
+    fn garbage_is_unknown_not_a_panic() {
+        let (version, _) = server_hello(b"\x16\x03\x03\xff\xffjunk");
+        assert!(version.contains("unknown"));
+    }
+}

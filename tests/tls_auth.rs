@@ -1,0 +1,596 @@
+//! TLS and login as the user sees them: STARTTLS and implicit TLS with real certificates made
+//! at test time, certificate and host-name checks, every SASL mechanism against a server that
+//! checks the proof, and the password never showing anywhere.
+
+mod support;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use support::*;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "pässwörd-Correct-Horse-7";
+const ALL_MECHANISMS: &str = "PLAIN LOGIN CRAM-MD5 XOAUTH2 OAUTHBEARER SCRAM-SHA-256";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A STARTTLS server that checks logins for USER / PASSWORD.
+fn tls_server(certs: &TestCerts, mechanisms: &str) -> Server {
+    Server::builder()
+        .starttls(certs.identity.clone())
+        .auth(mechanisms, USER, PASSWORD)
+        .start()
+}
+
+fn send_args<'a>(addr: &'a str, certs: &'a TestCerts, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![
+        "--server",
+        addr,
+        "--tls",
+        "starttls",
+        "--tls-ca-file",
+        certs.ca_file(),
+        "--user",
+        USER,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--subject",
+        "hello",
+        "--body",
+        "body text",
+    ];
+    all.extend_from_slice(extra);
+    all
+}
+
+fn with_password(args: &[&str], password: &str) -> Output {
+    smtpsend_with_env(args, b"", &[("SMTPSEND_PASSWORD", password)])
+}
+
+/// Fails when the password, or any line the client sent while logging in, shows in the
+/// output: the password itself, its base64 form, and each base64 SASL response (PLAIN's
+/// `\0user\0password`, the XOAUTH2 string, the SCRAM proof…).
+fn assert_no_secret(out: &Output, record: &Record) {
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    let mut forms = vec![
+        PASSWORD.to_string(),
+        b64(PASSWORD.as_bytes()),
+        b64(format!("\0{USER}\0{PASSWORD}").as_bytes()),
+    ];
+    for connection in &record.connections {
+        let mut in_auth = false;
+        for line in &connection.lines {
+            let text = String::from_utf8_lossy(line).into_owned();
+            if text.to_ascii_uppercase().starts_with("AUTH ") {
+                in_auth = true;
+                if let Some(initial) = text.split_whitespace().nth(2) {
+                    forms.push(initial.to_string());
+                }
+                continue;
+            }
+            let is_command = text.len() >= 4 && text[..4].bytes().all(|b| b.is_ascii_uppercase());
+            if in_auth && text.len() > 2 && !text.contains(' ') && !is_command {
+                forms.push(text);
+            } else {
+                in_auth = false;
+            }
+        }
+    }
+    for form in forms {
+        assert!(!all.contains(&form), "secret form {form:?} leaked:\n{all}");
+    }
+}
+
+#[test]
+fn starttls_then_each_mechanism_logs_in_and_delivers() {
+    let certs = TestCerts::localhost();
+    for mechanism in [
+        "plain",
+        "login",
+        "cram-md5",
+        "xoauth2",
+        "oauthbearer",
+        "scram-sha-256",
+    ] {
+        let server = tls_server(&certs, ALL_MECHANISMS);
+        let addr = server.addr();
+        let out = with_password(
+            &send_args(&addr, &certs, &["--auth", mechanism, "-d", "--json"]),
+            PASSWORD,
+        );
+        let record = server.finish();
+        assert_eq!(out.code, 0, "{mechanism}: {}", out.stderr);
+        let connection = &record.connections[0];
+        assert!(connection.tls, "{mechanism}: not encrypted");
+        assert_eq!(
+            connection.authenticated_as,
+            Some((mechanism.to_ascii_uppercase(), USER.to_string())),
+            "{mechanism}"
+        );
+        assert_eq!(record.only_completed().recipients(), ["b@example.com"]);
+        let shown = format!("send: 'AUTH {}", mechanism.to_ascii_uppercase());
+        assert!(out.stderr.contains(&shown), "{mechanism}: {}", out.stderr);
+        assert!(out.stderr.contains("<redacted>"), "{}", out.stderr);
+        assert_no_secret(&out, &record);
+    }
+}
+
+#[test]
+fn a_wrong_password_is_refused_with_77_for_each_mechanism_and_never_shown() {
+    let certs = TestCerts::localhost();
+    for mechanism in [
+        "plain",
+        "login",
+        "cram-md5",
+        "xoauth2",
+        "oauthbearer",
+        "scram-sha-256",
+    ] {
+        let server = tls_server(&certs, ALL_MECHANISMS);
+        let addr = server.addr();
+        let wrong = "Wrong-Secret-991";
+        let out = with_password(
+            &send_args(&addr, &certs, &["--auth", mechanism, "-dd", "--json"]),
+            wrong,
+        );
+        let record = server.finish();
+        assert_eq!(out.code, 77, "{mechanism}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with("smtpsend: authentication as alice") && l.contains("535")),
+            "{mechanism}: {}",
+            out.stderr
+        );
+        assert!(
+            record.transactions().is_empty(),
+            "{mechanism}: mail was sent"
+        );
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(!all.contains(wrong) && !all.contains(&b64(wrong.as_bytes())));
+        assert_no_secret(&out, &record);
+    }
+}
+
+#[test]
+fn auto_picks_scram_then_plain_over_tls_then_cram_md5_in_clear_on_loopback() {
+    let certs = TestCerts::localhost();
+    for (offered, tls, expected) in [
+        (ALL_MECHANISMS, "starttls", "SCRAM-SHA-256"),
+        ("LOGIN PLAIN CRAM-MD5", "starttls", "PLAIN"),
+        ("LOGIN CRAM-MD5", "starttls", "LOGIN"),
+        ("PLAIN LOGIN CRAM-MD5", "none", "CRAM-MD5"),
+        ("PLAIN", "none", "PLAIN"),
+    ] {
+        let server = tls_server(&certs, offered);
+        let addr = server.addr();
+        let mut args = send_args(&addr, &certs, &[]);
+        args[3] = tls;
+        let out = with_password(&args, PASSWORD);
+        let record = server.finish();
+        assert_eq!(out.code, 0, "{offered}: {}", out.stderr);
+        assert_eq!(
+            record.connections[0].authenticated_as,
+            Some((expected.to_string(), USER.to_string())),
+            "{offered} over {tls}"
+        );
+    }
+}
+
+#[test]
+fn starttls_and_auth_plain_add_only_the_round_trips_the_protocol_needs() {
+    let certs = TestCerts::localhost();
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    // EHLO, STARTTLS, EHLO again, AUTH PLAIN with its initial response, MAIL+RCPT+DATA,
+    // data+QUIT.
+    assert_eq!(record.round_trips(), 6, "{:?}", record.commands());
+    let verbs: Vec<String> = record
+        .commands()
+        .iter()
+        .map(|c| c.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        verbs,
+        [
+            "EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"
+        ]
+    );
+}
+
+#[test]
+fn the_transcript_shows_tls_details_and_redacts_every_sasl_line() {
+    let certs = TestCerts::localhost();
+    let server = tls_server(&certs, "LOGIN");
+    let addr = server.addr();
+    let out = with_password(&send_args(&addr, &certs, &["-d"]), PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let tls_line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("tls: "))
+        .unwrap_or_else(|| panic!("no tls line: {}", out.stderr));
+    assert!(tls_line.starts_with("tls: TLSv1."), "{tls_line}");
+    assert!(tls_line.contains("TLS_"), "{tls_line}");
+    assert!(tls_line.contains("CN=localhost"), "{tls_line}");
+    assert!(tls_line.ends_with("(verified)"), "{tls_line}");
+    let sent: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("send: "))
+        .collect();
+    let auth_at = sent
+        .iter()
+        .position(|l| *l == r"send: 'AUTH LOGIN\r\n'")
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert_eq!(sent[auth_at + 1], r"send: '<redacted>\r\n'");
+    assert_eq!(sent[auth_at + 2], r"send: '<redacted>\r\n'");
+    assert_no_secret(&out, &record);
+}
+
+#[test]
+fn implicit_tls_for_smtps_urls() {
+    let certs = TestCerts::localhost();
+    let server = Server::builder()
+        .implicit_tls(certs.identity.clone())
+        .auth("PLAIN", USER, PASSWORD)
+        .start();
+    let url = format!("smtps://127.0.0.1:{}", server.port());
+    let mut args = send_args(&url, &certs, &["-d"]);
+    args.drain(2..4); // no --tls: smtps:// means implicit TLS
+    let out = with_password(&args, PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(record.connections[0].tls);
+    assert!(record.connections[0].authenticated_as.is_some());
+    let tls_at = out.stderr.find("tls: TLSv1.").expect("tls line");
+    let greeting_at = out.stderr.find("reply: '220").expect("greeting");
+    assert!(tls_at < greeting_at, "TLS must come before the greeting");
+    assert_eq!(record.only_completed().recipients(), ["b@example.com"]);
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused_before_anything_is_sent() {
+    let certs = TestCerts::localhost();
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let mut args = send_args(&addr, &certs, &[]);
+    args.drain(4..6); // no --tls-ca-file: the test CA is not a system root
+    let out = with_password(&args, PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("smtpsend: the TLS certificate of 127.0.0.1 is not trusted"),
+        "{}",
+        out.stderr
+    );
+    assert!(!record.commands().iter().any(|c| c.starts_with("AUTH")));
+    assert!(record.transactions().is_empty());
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    let certs = TestCerts::for_names(&["mail.example.org"]);
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
+    assert!(
+        out.stderr.to_lowercase().contains("mismatch"),
+        "{}",
+        out.stderr
+    );
+    assert!(record.transactions().is_empty());
+}
+
+#[test]
+fn insecure_skip_verify_sends_with_a_warning() {
+    let certs = TestCerts::for_names(&["mail.example.org"]);
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let mut args = send_args(&addr, &certs, &["--insecure-skip-verify", "-d"]);
+    args.drain(4..6);
+    let out = with_password(&args, PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("smtpsend: warning: --insecure-skip-verify"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("(NOT verified)"), "{}", out.stderr);
+    assert_eq!(record.completed().len(), 1);
+}
+
+#[test]
+fn starttls_required_but_not_offered_is_69_and_nothing_is_sent() {
+    let certs = TestCerts::localhost();
+    let server = Server::builder().auth("PLAIN", USER, PASSWORD).start();
+    let addr = server.addr();
+    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not offer STARTTLS"),
+        "{}",
+        out.stderr
+    );
+    let commands = record.commands();
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.starts_with("AUTH") || c.starts_with("MAIL")),
+        "{commands:?}"
+    );
+}
+
+#[test]
+fn starttls_refused_is_69() {
+    let certs = TestCerts::localhost();
+    let server = Server::builder()
+        .starttls(certs.identity.clone())
+        .on(
+            Verb::Starttls,
+            Action::reply(454, "4.7.0 TLS not available"),
+        )
+        .start();
+    let addr = server.addr();
+    let mut args = send_args(&addr, &certs, &[]);
+    args.drain(6..8); // no --user
+    let out = smtpsend(&args, b"");
+    let record = server.finish();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(out.stderr.contains("454"), "{}", out.stderr);
+    assert!(record.transactions().is_empty());
+}
+
+#[test]
+fn data_after_the_starttls_reply_is_treated_as_an_attack() {
+    let certs = TestCerts::localhost();
+    let server = Server::builder()
+        .starttls(certs.identity.clone())
+        .on(
+            Verb::Starttls,
+            Action::Raw(b"220 2.0.0 Ready\r\n250 injected\r\n".to_vec()),
+        )
+        .start();
+    let addr = server.addr();
+    let mut args = send_args(&addr, &certs, &[]);
+    args.drain(6..8);
+    let out = smtpsend(&args, b"");
+    let record = server.finish();
+    assert_eq!(out.code, 76, "{}", out.stderr);
+    assert!(out.stderr.contains("injection"), "{}", out.stderr);
+    assert!(record.transactions().is_empty());
+}
+
+#[test]
+fn a_silent_implicit_tls_server_times_out_with_75() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        // Accept and say nothing until the client leaves.
+        let (mut socket, _) = listener.accept().unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut sink = Vec::new();
+        let _ = socket.read_to_end(&mut sink);
+    });
+    let url = format!("smtps://127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = smtpsend(
+        &[
+            "--server",
+            &url,
+            "--timeout",
+            "1",
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("timed out") && out.stderr.contains("TLS handshake"),
+        "{}",
+        out.stderr
+    );
+    // A bound (deadline plus slack), not a speed measurement.
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    holder.join().unwrap();
+}
+
+#[test]
+fn a_scram_server_that_does_not_know_the_password_is_not_trusted() {
+    let certs = TestCerts::localhost();
+    let server = Server::builder()
+        .starttls(certs.identity.clone())
+        .auth("SCRAM-SHA-256", USER, PASSWORD)
+        .forge_scram_signature()
+        .start();
+    let addr = server.addr();
+    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 76, "{}", out.stderr);
+    assert!(out.stderr.contains("signature"), "{}", out.stderr);
+    assert!(record.transactions().is_empty());
+}
+
+#[test]
+fn no_usable_mechanism_or_no_auth_at_all_is_69() {
+    let certs = TestCerts::localhost();
+    for (offered, asked, expected) in [
+        (
+            Some("GSSAPI NTLM"),
+            "auto",
+            "no usable authentication mechanism",
+        ),
+        (
+            Some("PLAIN"),
+            "cram-md5",
+            "does not offer AUTH CRAM-MD5 (it offers: PLAIN)",
+        ),
+        (None, "auto", "offers no authentication"),
+    ] {
+        let mut builder = Server::builder().starttls(certs.identity.clone());
+        if let Some(offered) = offered {
+            builder = builder.auth(offered, USER, PASSWORD);
+        }
+        let server = builder.start();
+        let addr = server.addr();
+        let out = with_password(&send_args(&addr, &certs, &["--auth", asked]), PASSWORD);
+        let record = server.finish();
+        assert_eq!(out.code, 69, "{offered:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{}", out.stderr);
+        assert!(record.transactions().is_empty());
+    }
+}
+
+#[test]
+fn no_password_and_no_terminal_is_78_before_connecting() {
+    let certs = TestCerts::localhost();
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let out = smtpsend(&send_args(&addr, &certs, &[]), b"");
+    let record = server.finish();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("smtpsend: no password for alice: set SMTPSEND_PASSWORD"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(record.connection_count(), 0);
+}
+
+#[test]
+fn password_file_must_be_private() {
+    let certs = TestCerts::localhost();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pw");
+    std::fs::write(&path, format!("{PASSWORD}\n")).unwrap();
+    let path_text = path.to_str().unwrap();
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let out = smtpsend(
+        &send_args(&addr, &certs, &["--password-file", path_text]),
+        b"",
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
+    assert_eq!(server.finish().connection_count(), 0);
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let out = smtpsend(
+        &send_args(&addr, &certs, &["--password-file", path_text]),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(server.finish().connections[0].authenticated_as.is_some());
+
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let missing = dir.path().join("missing");
+    let out = smtpsend(
+        &send_args(
+            &addr,
+            &certs,
+            &["--password-file", missing.to_str().unwrap()],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 66, "{}", out.stderr);
+    assert_eq!(server.finish().connection_count(), 0);
+}
+
+#[test]
+fn password_command_gives_the_first_line_and_leaves_stdin_to_the_message() {
+    let certs = TestCerts::localhost();
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let command = format!("cat; printf '%s\\nsecond line\\n' '{PASSWORD}'");
+    let mut args = send_args(&addr, &certs, &[]);
+    args.truncate(args.len() - 2); // the body comes from stdin
+    args.extend(["--password-command", &command]);
+    let out = smtpsend(&args, b"the body from stdin\n");
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(record.connections[0].authenticated_as.is_some());
+    assert!(
+        record
+            .only_completed()
+            .message_text()
+            .contains("the body from stdin"),
+        "the command must not read the message"
+    );
+
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let out = smtpsend(
+        &send_args(&addr, &certs, &["--password-command", "exit 3"]),
+        b"",
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(out.stderr.contains("--password-command"), "{}", out.stderr);
+    assert_eq!(server.finish().connection_count(), 0);
+}
+
+#[test]
+fn no_flag_takes_a_password_value() {
+    let out = smtpsend(
+        &["--password", "x", "--dry-run", "--to", "b@example.com"],
+        b"",
+    );
+    assert_eq!(out.code, 64, "{}", out.stderr);
+}
+
+#[test]
+fn show_config_names_the_password_source_without_the_password() {
+    let out = smtpsend_with_env(
+        &["--show-config", "--user", USER, "--tls", "starttls"],
+        b"",
+        &[("SMTPSEND_PASSWORD", PASSWORD)],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains(PASSWORD), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("password") && l.contains("SMTPSEND_PASSWORD")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("tls") && l.contains("starttls")),
+        "{}",
+        out.stdout
+    );
+}
