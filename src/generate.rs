@@ -50,6 +50,11 @@ pub fn print(target: Target) -> anyhow::Result<()> {
 /// Variables read directly rather than through an option's `env`.
 const OTHER_ENVIRONMENT: &[(&str, &str)] = &[
     (
+        "SMTPSEND_PASSWORD",
+        "The password (or OAuth token) for --user, unless --password-file or \
+         --password-command is given. No option takes a password: argv is visible to every user.",
+    ),
+    (
         "XDG_CONFIG_HOME",
         "Where the configuration file is looked for: $XDG_CONFIG_HOME/smtpsend/config.toml \
          (default ~/.config/smtpsend/config.toml).",

@@ -9,6 +9,7 @@ rcpt_tos, mail_options). The port is written to --port-file once the server list
 """
 
 import argparse
+import hmac
 import json
 import os
 import socket
@@ -35,6 +36,26 @@ class Store:
                            "mail_options": envelope.mail_options}, f)
             os.rename(base + ".json.tmp", base + ".json")
         return "250 2.0.0 Ok: stored as %d" % number
+
+
+class CramMd5Store(Store):
+    """Store that also offers CRAM-MD5 (RFC 2195), checked against one user and password."""
+
+    def __init__(self, directory, user, password):
+        super().__init__(directory)
+        self.user = user
+        self.password = password
+
+    async def auth_CRAM__MD5(self, server, args):
+        challenge = "<%d.%d@127.0.0.1>" % (os.getpid(), int.from_bytes(os.urandom(4), "big"))
+        response = await server.challenge_auth(challenge)
+        if not isinstance(response, bytes):
+            return AuthResult(success=False, handled=False)
+        user, _, digest = response.decode(errors="replace").partition(" ")
+        expected = hmac.new(self.password.encode(), challenge.encode(), "md5").hexdigest()
+        ok = user == self.user and hmac.compare_digest(digest, expected)
+        return AuthResult(success=ok, handled=False,
+                          auth_data=LoginPassword(user.encode(), b""))
 
 
 def free_port():
@@ -77,10 +98,15 @@ def main():
 
         options["authenticator"] = authenticator
         options["auth_required"] = True
-        options["auth_require_tls"] = bool(args.starttls or args.implicit_tls)
+        # Under implicit TLS aiosmtpd does not know the session is encrypted and would hide
+        # AUTH; the whole connection is TLS there anyway.
+        options["auth_require_tls"] = bool(args.starttls)
 
+    handler = Store(args.dir)
+    if args.auth:
+        handler = CramMd5Store(args.dir, user, password)
     port = free_port()
-    controller = Controller(Store(args.dir), hostname="127.0.0.1", port=port, **options)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(port))

@@ -9,6 +9,7 @@ Servers: Postfix's smtp-sink (dumping each message to a file) and aiosmtpd
 """
 
 import argparse
+import base64
 import email
 import email.policy
 import hashlib
@@ -136,6 +137,81 @@ def check_composed(label, message, files, body_lines):
               f"names {list(attachments)}")
 
 
+PASSWORD = "Interop-Secret-42!"
+
+
+def make_certificate(work):
+    """A self-signed certificate for localhost and 127.0.0.1 (it is its own CA file)."""
+    cert, key = work / "cert.pem", work / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def secret_forms(user, password):
+    forms = [password]
+    for raw in (password, f"\0{user}\0{password}"):
+        forms.append(base64.b64encode(raw.encode()).decode())
+    return forms
+
+
+def check_tls_and_auth(binary, servers, work, out):
+    cert, key = make_certificate(work)
+    user = "alice"
+    starttls_port, starttls_store = servers.aiosmtpd(
+        "starttls", "--starttls", str(cert), str(key), "--require-starttls",
+        "--auth", f"{user}:{PASSWORD}")
+    smtps_port, smtps_store = servers.aiosmtpd(
+        "smtps", "--implicit-tls", str(cert), str(key), "--auth", f"{user}:{PASSWORD}")
+    message = ["--from", "alice@example.com", "--to", "bob@example.com", "--subject", "tls",
+               "--body", "over TLS"]
+    env = {"SMTPSEND_PASSWORD": PASSWORD}
+    delivered = 0
+    for mechanism in ("plain", "login", "cram-md5"):
+        result = run(binary, ["-d", "--server", f"127.0.0.1:{starttls_port}", "--tls", "starttls",
+                              "--tls-ca-file", str(cert), "--user", user, "--auth", mechanism,
+                              *message], env=env)
+        transcript = result.stderr.decode()
+        if mechanism == "plain":
+            (out / "starttls-auth-transcript.txt").write_text(transcript)
+        check(f"aiosmtpd STARTTLS + AUTH {mechanism}: exits 0", result.returncode == 0, transcript)
+        delivered += result.returncode == 0
+        stored = wait_files(starttls_store, "*.json", delivered)
+        check(f"aiosmtpd STARTTLS + AUTH {mechanism}: message arrived",
+              len(stored) == delivered and b"over TLS" in stored[-1].with_suffix(".eml").read_bytes())
+        check(f"aiosmtpd STARTTLS + AUTH {mechanism}: TLS line and redacted AUTH in transcript",
+              "tls: TLSv1." in transcript
+              and f"send: 'AUTH {mechanism.upper()}" in transcript and "<redacted>" in transcript,
+              transcript)
+        leaked = [form for form in secret_forms(user, PASSWORD)
+                  if form in transcript or form in result.stdout.decode()]
+        check(f"aiosmtpd STARTTLS + AUTH {mechanism}: password nowhere in the output", not leaked,
+              str(leaked))
+
+    result = run(binary, ["--server", f"smtps://127.0.0.1:{smtps_port}", "--tls-ca-file", str(cert),
+                          "--user", user, *message], env=env)
+    check("aiosmtpd implicit TLS (smtps://) + AUTH: exits 0", result.returncode == 0,
+          result.stderr.decode())
+    check("aiosmtpd implicit TLS: message arrived", len(wait_files(smtps_store, "*.json", 1)) == 1)
+
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", "--tls", "starttls",
+                          "--tls-ca-file", str(cert), "--user", user, *message],
+                 env={"SMTPSEND_PASSWORD": "wrong-password"})
+    (out / "wrong-password.txt").write_text(result.stderr.decode())
+    check("aiosmtpd: wrong password exits 77 with the server's 535",
+          result.returncode == 77 and b"535" in result.stderr
+          and b"wrong-password" not in result.stderr, result.stderr.decode())
+
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", "--tls", "starttls",
+                          "--user", user, *message], env=env)
+    (out / "untrusted-certificate.txt").write_text(result.stderr.decode())
+    check("aiosmtpd: untrusted certificate exits 69, nothing sent",
+          result.returncode == 69 and b"not trusted" in result.stderr
+          and len(list(starttls_store.glob("*.json"))) == delivered, result.stderr.decode())
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -219,7 +295,10 @@ def main():
               and any(l.startswith("send: <message: ") for l in lines)
               and "send: '.\\r\\n'" in lines, transcript)
 
-        # 4. Nobody listening: temporary failure.
+        # 4. TLS and login: STARTTLS required, implicit TLS, PLAIN, LOGIN and CRAM-MD5.
+        check_tls_and_auth(binary, servers, work, out)
+
+        # 5. Nobody listening: temporary failure.
         result = run(binary, ["--server", f"127.0.0.1:{free_port()}", "--to", "bob@example.com",
                               "--body", "x"])
         check("connection refused exits 75", result.returncode == 75, result.stderr.decode())
