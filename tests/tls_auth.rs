@@ -594,3 +594,58 @@ fn show_config_names_the_password_source_without_the_password() {
         out.stdout
     );
 }
+
+#[test]
+fn an_account_supplies_server_tls_user_mechanism_and_password_command() {
+    let certs = TestCerts::localhost();
+    let server = tls_server(&certs, "PLAIN LOGIN CRAM-MD5");
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default = \"work\"\n\n[accounts.work]\nserver = \"{}\"\ntls = \"starttls\"\n\
+             user = \"{USER}\"\nauth = \"cram-md5\"\npassword-command = \"echo '{PASSWORD}'\"\n",
+            server.addr()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let base = [
+        "--config",
+        config,
+        "--tls-ca-file",
+        certs.ca_file(),
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--body",
+        "x",
+    ];
+    let out = smtpsend(&base, b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert!(record.connections[0].tls);
+    assert_eq!(
+        record.connections[0].authenticated_as,
+        Some(("CRAM-MD5".to_string(), USER.to_string()))
+    );
+
+    // SMTPSEND_PASSWORD beats the account's password-command.
+    let server = tls_server(&certs, "PLAIN LOGIN CRAM-MD5");
+    let config_text = std::fs::read_to_string(config).unwrap();
+    let addr_line = config_text
+        .lines()
+        .find(|l| l.starts_with("server"))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        config,
+        config_text.replace(&addr_line, &format!("server = \"{}\"", server.addr())),
+    )
+    .unwrap();
+    let out = smtpsend_with_env(&base, b"", &[("SMTPSEND_PASSWORD", "not-the-password")]);
+    assert_eq!(out.code, 77, "{}", out.stderr);
+    assert_eq!(server.finish().connection_count(), 1);
+}
