@@ -649,3 +649,42 @@ fn an_account_supplies_server_tls_user_mechanism_and_password_command() {
     assert_eq!(out.code, 77, "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 1);
 }
+
+#[test]
+fn unusable_tls_files_are_reported_before_connecting() {
+    let certs = TestCerts::localhost();
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    let not_pem = not_pem.to_str().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    for (flags, code, says) in [
+        (vec!["--tls-ca-file", missing], 66, "--tls-ca-file"),
+        (vec!["--tls-ca-file", not_pem], 78, "no PEM certificate"),
+        (
+            vec!["--tls-cert", certs.ca_file(), "--tls-key", not_pem],
+            78,
+            "not a usable PEM certificate and PKCS#8 key",
+        ),
+    ] {
+        let server = Server::builder().starttls(certs.identity.clone()).start();
+        let addr = server.addr();
+        let mut args = vec![
+            "--server",
+            &addr,
+            "--tls",
+            "starttls",
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+        ];
+        args.extend(flags);
+        let out = smtpsend(&args, b"");
+        assert_eq!(out.code, code, "{}", out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert_eq!(server.finish().connection_count(), 0);
+    }
+}
