@@ -28,7 +28,7 @@ def main():
             and auth_data.login.decode() == user
             and auth_data.password.decode() == password
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # aiosmtpd then answers 535 itself
 
     controller = Controller(
         Discard(),
