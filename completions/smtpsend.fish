@@ -38,6 +38,11 @@ complete -c smtpsend -l password-file -d 'Read the password from the first line 
 complete -c smtpsend -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
 complete -c smtpsend -l ehlo-name -d 'Name to give in EHLO/HELO (default: this host\'s name, or its address literal)' -r
 complete -c smtpsend -l timeout -d 'Deadline in seconds for connecting and for each server reply' -r
+complete -c smtpsend -l retries -d 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at most 60s) in between; never once the message data was sent and its reply was lost' -r
+complete -c smtpsend -l queue -d 'Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued as ID"); always writes it there first and removes it once the server took it' -r -f -a "never\t'A temporary failure exits 75'
+on-failure\t'Keep the message after a temporary failure and exit 0'
+always\t'Write the message to the outbox first, send it, remove it once the server took it'"
+complete -c smtpsend -l drop-queue -d 'Remove a message from the outbox without sending it; repeatable' -r
 complete -c smtpsend -l config -d 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)' -r -F
 complete -c smtpsend -l account -d 'Use this account from the configuration file' -r
 complete -c smtpsend -l generate -d 'Print the man page or a shell completion script on stdout' -r -f -a "man\t'The man page, smtpsend(1), in roff'
@@ -49,6 +54,8 @@ powershell\t''"
 complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
 complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
 complete -c smtpsend -l insecure-skip-verify -d 'Accept any server certificate and host name (insecure; prints a warning)'
+complete -c smtpsend -s q -l flush-queue -d 'Deliver the messages in the outbox, one connection per server (sendmail -q)'
+complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipients, attempts, last error (sendmail -bp)'
 complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit'
 complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
 complete -c smtpsend -s d -s v -l debug -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'

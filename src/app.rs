@@ -12,8 +12,6 @@ use crate::message::{Content, Envelope};
 use crate::raw::{self, RawMessage};
 use crate::report::{self, JsonReport};
 use crate::settings::{self, Settings};
-use crate::smtp::transcript::Transcript;
-use crate::smtp::{Policy, Session};
 use crate::stamp::Stamp;
 
 /// Runs the command; the error, if any, decides the exit code. With `--json`, a failure
@@ -52,6 +50,15 @@ impl std::error::Error for JsonPrinted {}
 fn run_command(cli: &Cli) -> anyhow::Result<()> {
     if let Some(target) = cli.generate {
         return crate::generate::print(target);
+    }
+    if cli.list_queue {
+        return crate::flush::list(cli);
+    }
+    if !cli.drop_queue.is_empty() {
+        return crate::flush::drop_entries(cli);
+    }
+    if cli.flush_queue {
+        return crate::flush::flush(cli);
     }
     let sender = resolve_sender(cli)?;
     if cli.show_config {
@@ -113,38 +120,31 @@ fn send(
     envelope: &Envelope,
     content: &Content,
 ) -> anyhow::Result<()> {
-    let transcript = Transcript::new(cli.debug);
-    let options = settings.session_options()?;
-    let result = Session::open(&settings.target, options, transcript).and_then(|mut session| {
-        let policy = Policy {
-            partial: cli.partial,
-            declare_8bitmime: cli.body_type == Some(BodyType::EightBitMime),
-        };
-        // After an error the connection is in an unknown state: drop it, no QUIT.
-        let delivery = session.send(envelope, content, &policy, true)?;
-        session.quit();
-        Ok(delivery)
-    });
-    let (delivery, verdict) = match result {
-        Ok(delivery) => {
-            let verdict = report::judge(&delivery);
-            (Some(delivery), verdict)
-        }
-        Err(err) => (None, Err(err)),
-    };
+    let outcome = crate::deliver::send(cli, settings, envelope, content);
+    let delivery = outcome.delivery.as_ref();
+    let verdict = outcome.verdict;
     if cli.json {
         let exit_code = match &verdict {
             Ok(()) => 0,
             Err(err) => crate::exit::code_for(err),
         };
+        let status = match (&outcome.queued_as, delivery) {
+            (Some(_), _) => "queued",
+            (None, Some(delivery)) => report::status(delivery),
+            (None, None) => "failed",
+        };
         JsonReport {
-            status: delivery.as_ref().map_or("failed", report::status),
+            status,
             exit_code,
             envelope,
             size: content.len(),
-            recipients: delivery.as_ref().map_or(&[], |d| d.recipients.as_slice()),
-            reply: delivery.as_ref().and_then(report::final_reply),
-            error: verdict.as_ref().err().map(crate::exit::one_line),
+            recipients: delivery.map_or(&[], |d| d.recipients.as_slice()),
+            reply: delivery.and_then(report::final_reply),
+            error: match &verdict {
+                Err(err) => Some(crate::exit::one_line(err)),
+                Ok(()) => outcome.queued_because.clone(),
+            },
+            queued_as: outcome.queued_as.clone(),
         }
         .print();
         return verdict.map_err(|err| anyhow::Error::new(JsonPrinted(err)));
@@ -162,6 +162,7 @@ pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyh
             recipients: &[],
             reply: None,
             error: None,
+            queued_as: None,
         }
         .print();
         return Ok(());

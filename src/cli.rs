@@ -168,6 +168,35 @@ pub struct Cli {
     #[arg(long, value_name = "SECONDS", env = "SMTPSEND_TIMEOUT")]
     pub timeout: Option<f64>,
 
+    /// Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at
+    /// most 60s) in between; never once the message data was sent and its reply was lost
+    #[arg(long, value_name = "N", env = "SMTPSEND_RETRIES")]
+    pub retries: Option<u32>,
+
+    /// Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued
+    /// as ID"); always writes it there first and removes it once the server took it
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        env = "SMTPSEND_QUEUE",
+        conflicts_with = "bulk"
+    )]
+    pub queue: Option<QueueMode>,
+
+    /// Deliver the messages in the outbox, one connection per server (sendmail -q)
+    #[arg(short = 'q', long, conflicts_with_all = NOT_WITH_QUEUE_COMMANDS,
+          conflicts_with_all = ["list_queue", "drop_queue"])]
+    pub flush_queue: bool,
+
+    /// List the outbox: id, age, sender, recipients, attempts, last error (sendmail -bp)
+    #[arg(long, conflicts_with_all = NOT_WITH_QUEUE_COMMANDS, conflicts_with = "drop_queue")]
+    pub list_queue: bool,
+
+    /// Remove a message from the outbox without sending it; repeatable
+    #[arg(long, value_name = "ID", conflicts_with_all = NOT_WITH_QUEUE_COMMANDS)]
+    pub drop_queue: Vec<String>,
+
     /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)
     #[arg(long, value_name = "PATH", env = "SMTPSEND_CONFIG")]
     pub config: Option<PathBuf>,
@@ -207,6 +236,11 @@ pub struct Cli {
     /// Ids of the options whose value came from their environment variable, not argv.
     #[arg(skip)]
     pub from_env: Vec<String>,
+
+    /// The options given that choose and reach the server, as `--name=value`: a queued
+    /// message keeps them, and a flush sends it with them (see [`parse_stored`]).
+    #[arg(skip)]
+    pub server_options: Vec<String>,
 }
 
 /// What `-B` declares about the message body (RFC 6152 BODY=).
@@ -219,6 +253,55 @@ pub enum BodyType {
     #[value(name = "7BIT")]
     SevenBit,
 }
+
+/// When a message goes through the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueueMode {
+    /// A temporary failure exits 75
+    Never,
+    /// Keep the message after a temporary failure and exit 0
+    OnFailure,
+    /// Write the message to the outbox first, send it, remove it once the server took it
+    Always,
+}
+
+impl QueueMode {
+    /// The spelling used on the command line and in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueMode::Never => "never",
+            QueueMode::OnFailure => "on-failure",
+            QueueMode::Always => "always",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<QueueMode> {
+        QueueMode::value_variants()
+            .iter()
+            .copied()
+            .find(|mode| mode.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// What the outbox commands (-q, --list-queue, --drop-queue) cannot be combined with.
+const NOT_WITH_QUEUE_COMMANDS: [&str; 16] = [
+    "recipients",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "headers",
+    "body",
+    "body_file",
+    "html",
+    "attachments",
+    "raw",
+    "read_recipients",
+    "bulk",
+    "dry_run",
+    "show_config",
+];
 
 /// What a DSN failure report returns (RFC 3461 RET=).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,7 +317,7 @@ const SENDMAIL_NOTE: &str = "\
 sendmail compatibility: -t, -f ADDR, -F NAME, -r ADDR, -B TYPE, -N, -R, -V and -v work as in \
 sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi and every other \
 -oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
--bs, -bd, -bi, -bp and -I are refused with exit code 64.";
+-q delivers the outbox and -bp lists it. -bs, -bd, -bi and -I are refused with exit code 64.";
 
 /// Parses `args` (argv[0] first) after rewriting sendmail's forms into smtpsend's own.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
@@ -250,6 +333,100 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
         .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::EnvVariable))
         .map(str::to_string)
         .collect();
+    cli.server_options = server_options(&command, &matches);
+    Ok(cli)
+}
+
+/// Options about the message itself or about this run, which a queued message does not
+/// keep. Every other option given is kept, so options added later for reaching the server
+/// go with queued messages without a change here. The account is kept by name separately.
+const NOT_KEPT_IN_THE_OUTBOX: [&str; 35] = [
+    "recipients",
+    "from",
+    "from_name",
+    "envelope_from",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "headers",
+    "body",
+    "body_file",
+    "html",
+    "attachments",
+    "raw",
+    "read_recipients",
+    "bulk",
+    "body_type",
+    "dsn_notify",
+    "dsn_return",
+    "dsn_envid",
+    "partial",
+    "debug",
+    "dry_run",
+    "json",
+    "generate",
+    "version",
+    "help",
+    "show_config",
+    "queue",
+    "retries",
+    "flush_queue",
+    "list_queue",
+    "drop_queue",
+    "account",
+];
+
+/// The options given on the command line or through `SMTPSEND_*` that a queued message
+/// keeps, as `--name=value` (a flag as `--name`). Never a secret: an option whose name
+/// says password, other than a file or command that yields one, is left out.
+fn server_options(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<String> {
+    use clap::parser::ValueSource;
+    let mut options = Vec::new();
+    for arg in command.get_arguments() {
+        let id = arg.get_id().as_str();
+        let secret = ["password", "secret", "token"]
+            .iter()
+            .any(|word| id.contains(word))
+            && !(id.ends_with("_file") || id.ends_with("_command"));
+        let (Some(long), false, false) =
+            (arg.get_long(), NOT_KEPT_IN_THE_OUTBOX.contains(&id), secret)
+        else {
+            continue;
+        };
+        if !matches!(
+            matches.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        match arg.get_action() {
+            ArgAction::SetTrue => options.push(format!("--{long}")),
+            ArgAction::Count => {
+                for _ in 0..matches.get_count(id) {
+                    options.push(format!("--{long}"));
+                }
+            }
+            _ => {
+                for value in matches.get_raw(id).into_iter().flatten() {
+                    options.push(format!("--{long}={}", value.to_string_lossy()));
+                }
+            }
+        }
+    }
+    options
+}
+
+/// Parses options a queued message kept ([`Cli::server_options`] plus `--account=NAME`).
+/// `SMTPSEND_*` variables are not read: the options already hold those that applied.
+pub fn parse_stored(options: &[String]) -> Result<Cli, clap::Error> {
+    let mut command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
+    command.build();
+    let args = std::iter::once("smtpsend".to_string()).chain(options.iter().cloned());
+    let matches = command.try_get_matches_from_mut(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.server_options = options.to_vec();
     Ok(cli)
 }
 

@@ -39,6 +39,11 @@ pub const AUTH_MECHANISMS: [&str; 7] = [
     "scram-sha-256",
 ];
 
+/// `queue` values an account may name.
+pub const QUEUE_MODES: [&str; 3] = ["never", "on-failure", "always"];
+/// The most retries `retries` and `--retries` accept.
+pub const MAX_RETRIES: u32 = 100;
+
 /// The file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -65,6 +70,10 @@ pub struct Account {
     pub ehlo_name: Option<Spanned<String>>,
     pub timeout: Option<Spanned<Seconds>>,
     pub auth: Option<Spanned<String>>,
+    /// When messages go through the outbox: `never`, `on-failure` or `always`.
+    pub queue: Option<Spanned<String>>,
+    /// How many times to try again after a temporary failure.
+    pub retries: Option<Spanned<u32>>,
 }
 
 impl Account {
@@ -315,6 +324,12 @@ fn validate(
     };
     one_of(&account.tls, &TLS_MODES)?;
     one_of(&account.auth, &AUTH_MECHANISMS)?;
+    one_of(&account.queue, &QUEUE_MODES)?;
+    if let Some(retries) = &account.retries
+        && *retries.get_ref() > MAX_RETRIES
+    {
+        return Err(at(retries.span(), &format!("give at most {MAX_RETRIES}")));
+    }
     if let Some(server) = &account.server {
         crate::settings::parse_server(server.get_ref())
             .map_err(|err| at(server.span(), &crate::exit::one_line(&err)))?;

@@ -12,7 +12,7 @@ const BASE64_LINE_INPUT: usize = 57;
 const BASE64_LINES_PER_READ: usize = 1024;
 
 /// MAIL FROM and RCPT TO.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Envelope {
     /// The reverse path; empty for the null sender `<>`.
     pub from: String,

@@ -35,6 +35,9 @@ pub struct JsonReport<'a> {
     pub recipients: &'a [RecipientResult],
     pub reply: Option<ReplySummary>,
     pub error: Option<String>,
+    /// The outbox id when the message was queued instead of sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_as: Option<String>,
 }
 
 impl JsonReport<'_> {

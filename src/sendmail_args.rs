@@ -29,6 +29,8 @@ enum Letter {
     Mode,
     /// `-I`: initialise the alias database (like `-bi`).
     Aliases,
+    /// `-q`: process the queue (here: deliver the outbox once).
+    Queue,
 }
 
 fn sendmail_letter(letter: char) -> Option<Letter> {
@@ -45,6 +47,7 @@ fn sendmail_letter(letter: char) -> Option<Letter> {
         'V' => Letter::Value("--dsn-envid"),
         'b' => Letter::Mode,
         'I' => Letter::Aliases,
+        'q' => Letter::Queue,
         _ => return None,
     })
 }
@@ -158,6 +161,13 @@ fn rewrite_cluster(
                 Some(Letter::Ignored) => {}
                 Some(Letter::Flag(long)) => out.push(long.into()),
                 Some(Letter::Aliases) => return Err(unsupported_mode("-I", known)),
+                Some(Letter::Queue) if !attached.is_empty() => {
+                    return Err(format!(
+                        "-q{attached} is not supported: smtpsend -q delivers the outbox once; \
+                         run it from cron for periodic queue runs"
+                    ));
+                }
+                Some(Letter::Queue) => out.push("--flush-queue".into()),
                 _ => out.push(format!("-{letter}").into()),
             }
             continue;
@@ -358,11 +368,23 @@ mod tests {
 
     #[test]
     fn daemon_and_alias_modes_are_refused() {
-        for mode in ["-bs", "-bd", "-bi", "-bp", "-I", "-bt"] {
+        for mode in ["-bs", "-bd", "-bi", "-I", "-bt"] {
             let err = rewrite(&[mode]).unwrap_err();
             assert!(err.contains("not supported"), "{mode}: {err}");
             assert!(err.contains("-bm"), "{mode}: {err}");
         }
+    }
+
+    #[test]
+    fn queue_letters_reach_the_outbox() {
+        assert_eq!(rewrite(&["-q"]).unwrap(), ["--flush-queue"]);
+        assert_eq!(rewrite(&["-bp"]).unwrap(), ["--list-queue"]);
+        assert_eq!(
+            rewrite(&["-v", "-q"]).unwrap(),
+            ["--debug", "--flush-queue"]
+        );
+        let err = rewrite(&["-q30m"]).unwrap_err();
+        assert!(err.contains("cron"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::address::Mailbox;
-use crate::cli::Cli;
+use crate::cli::{Cli, QueueMode};
 use crate::config::{self, Account, Config, Location};
 use crate::credentials::{PASSWORD_VAR, PasswordSource};
 use crate::exit::{Kind, fail};
@@ -88,6 +88,10 @@ pub struct Settings {
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
+    /// When messages go through the outbox.
+    pub queue: QueueMode,
+    /// How many times a temporary failure is tried again.
+    pub retries: u32,
     shown: Vec<Shown>,
 }
 
@@ -218,6 +222,35 @@ impl Settings {
             ehlo_source.to_string(),
         );
 
+        let (queue, queue_source) = pick(
+            cli,
+            "queue",
+            cli.queue,
+            account
+                .queue
+                .as_ref()
+                .and_then(|q| QueueMode::from_name(q.get_ref())),
+            &from_account,
+        );
+        let queue = queue.unwrap_or(QueueMode::Never);
+        show("queue", queue.name().to_string(), queue_source.to_string());
+
+        let (retries, retries_source) = pick(
+            cli,
+            "retries",
+            cli.retries,
+            account.retries.as_ref().map(|r| *r.get_ref()),
+            &from_account,
+        );
+        let retries = retries.unwrap_or(0);
+        if retries > config::MAX_RETRIES {
+            return Err(fail(
+                Kind::Usage,
+                format!("--retries {retries}: give at most {}", config::MAX_RETRIES),
+            ));
+        }
+        show("retries", retries.to_string(), retries_source.to_string());
+
         let account_from = account.sender();
         let (from_value, from_source) = match (&cli.from, &account.from) {
             (Some(from), _) => (from.clone(), flag_or_env(cli, "from").to_string()),
@@ -315,6 +348,8 @@ impl Settings {
             account: account_name,
             account_from,
             login,
+            queue,
+            retries,
             shown,
         })
     }
@@ -448,6 +483,8 @@ fn flag_or_env(cli: &Cli, id: &str) -> Source {
         "tls" => ("--tls", "SMTPSEND_TLS"),
         "user" => ("--user", "SMTPSEND_USER"),
         "auth" => ("--auth", "SMTPSEND_AUTH"),
+        "queue" => ("--queue", "SMTPSEND_QUEUE"),
+        "retries" => ("--retries", "SMTPSEND_RETRIES"),
         _ => ("an option", "the environment"),
     };
     if cli.is_from_env(id) {

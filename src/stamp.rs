@@ -63,7 +63,7 @@ impl Default for Stamp {
     }
 }
 
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u128(
         SystemTime::now()

@@ -90,37 +90,30 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects, reads the greeting, introduces the client, sets up TLS and logs in.
+    /// Connects, reads the greeting, introduces the client, sets up TLS and logs in. Each
+    /// resolved address is tried in turn: one that refuses the connection, or fails
+    /// temporarily before greeting (421 or another 4xx, a hang-up, no greeting in time),
+    /// passes to the next.
     pub fn open(
         target: &Target,
         options: Options,
-        mut transcript: Transcript,
+        transcript: Transcript,
+    ) -> anyhow::Result<Session> {
+        let endpoints = target.endpoints()?;
+        Session::open_at(target, &endpoints, options, transcript)
+    }
+
+    /// [`Session::open`] with the target's addresses already resolved.
+    fn open_at(
+        target: &Target,
+        endpoints: &[stream::Endpoint],
+        options: Options,
+        transcript: Transcript,
     ) -> anyhow::Result<Session> {
         let timeouts = options.timeouts;
         let server_name = target.host_name();
-        let mut stream = Stream::connect(target, timeouts.connect, &mut transcript)?;
-        let mut tls_info = None;
-        if options.tls == TlsMode::Implicit {
-            let (secure, info) =
-                tls::handshake(stream, &server_name, &options.tls_config, timeouts.connect)?;
-            transcript.event("tls", &info.summary());
-            stream = secure;
-            tls_info = Some(info);
-        }
-        let mut conn = Connection::new(stream, transcript, timeouts.command);
-        let greeting = conn.read_reply(timeouts.command, "the greeting")?;
-        if !greeting.is_positive() {
-            let kind = if greeting.is_permanent() {
-                Kind::Unavailable
-            } else {
-                Kind::TempFail
-            };
-            let _ = conn.send(command::Quit.to_string().as_bytes());
-            return Err(fail(
-                kind,
-                format!("server refused the connection: {greeting}"),
-            ));
-        }
+        let (mut conn, greeting, mut tls_info) =
+            connect_and_greet(target, endpoints, &options, &server_name, transcript)?;
         let name = ehlo_name(&options, &conn);
         let (mut capabilities, mut helo_only) = hello(&mut conn, &name, timeouts.command)?;
         if wants_starttls(&options, &conn, &capabilities, helo_only, &server_name)? {
@@ -250,6 +243,106 @@ impl Session {
     }
 }
 
+/// Marks an error that came after the whole message data, end mark included, was written
+/// and before the server's reply to it was read: the server may have accepted the message
+/// without the client learning it (RFC 1047). It is a temporary failure, but sending the
+/// message again may deliver it twice, so it is never retried at once.
+#[derive(Debug)]
+pub struct MaybeAccepted;
+
+impl std::fmt::Display for MaybeAccepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the server may have accepted the message (its reply was lost)")
+    }
+}
+
+/// True when the error came in the window where the server may have accepted the message.
+pub fn maybe_accepted(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<MaybeAccepted>().is_some()
+}
+
+/// Connects to the addresses in turn until one greets with 2xx (after the implicit TLS
+/// handshake when asked for). A temporary failure passes to the next address; the last
+/// failure is the error.
+fn connect_and_greet(
+    target: &Target,
+    endpoints: &[stream::Endpoint],
+    options: &Options,
+    server_name: &str,
+    mut transcript: Transcript,
+) -> anyhow::Result<(Connection, Reply, Option<TlsInfo>)> {
+    let timeouts = options.timeouts;
+    let mut failure = None;
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        let more = index + 1 < endpoints.len();
+        let passes_on =
+            |err: &anyhow::Error| more && crate::exit::code_for(err) == Kind::TempFail.code();
+        let mut stream = match Stream::connect_endpoint(endpoint, timeouts.connect, &mut transcript)
+        {
+            Ok(stream) => stream,
+            Err(err) => {
+                failure = Some(stream::connect_error(target, &err));
+                continue;
+            }
+        };
+        let mut tls_info = None;
+        if options.tls == TlsMode::Implicit {
+            match tls::handshake(stream, server_name, &options.tls_config, timeouts.connect) {
+                Ok((secure, info)) => {
+                    transcript.event("tls", &info.summary());
+                    stream = secure;
+                    tls_info = Some(info);
+                }
+                Err(err) if passes_on(&err) => {
+                    next_address(&mut transcript, endpoint, &err);
+                    failure = Some(err);
+                    continue;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let mut conn = Connection::new(stream, transcript, timeouts.command);
+        match greet(&mut conn, timeouts.command) {
+            Ok(greeting) => return Ok((conn, greeting, tls_info)),
+            Err(err) if passes_on(&err) => {
+                next_address(&mut conn.transcript, endpoint, &err);
+                transcript = conn.into_parts().1;
+                failure = Some(err);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Err(failure.unwrap_or_else(|| fail(Kind::NoHost, format!("{target} has no address"))))
+}
+
+fn next_address(transcript: &mut Transcript, endpoint: &stream::Endpoint, err: &anyhow::Error) {
+    transcript.event(
+        "connect",
+        &format!(
+            "{endpoint}: {}; trying the next address",
+            crate::exit::one_line(err)
+        ),
+    );
+}
+
+/// Reads the greeting; anything but 2xx is an error (QUIT is sent after a refusal).
+fn greet(conn: &mut Connection, timeout: Duration) -> anyhow::Result<Reply> {
+    let greeting = conn.read_reply(timeout, "the greeting")?;
+    if greeting.is_positive() {
+        return Ok(greeting);
+    }
+    let kind = if greeting.is_permanent() {
+        Kind::Unavailable
+    } else {
+        Kind::TempFail
+    };
+    let _ = conn.send(command::Quit.to_string().as_bytes());
+    Err(fail(
+        kind,
+        format!("server refused the connection: {greeting}"),
+    ))
+}
+
 /// EHLO, falling back to HELO when the server does not know EHLO. Returns the
 /// capabilities and whether only HELO worked.
 fn hello(
@@ -352,4 +445,86 @@ pub fn refusal(reply: &Reply, command: &str) -> anyhow::Error {
         Kind::Unavailable
     };
     fail(kind, format!("server refused {command}: {reply}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// A one-connection server that writes `greeting`, then answers each line from `replies`.
+    fn one_shot(greeting: &'static str, replies: &'static [&'static str]) -> stream::Endpoint {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut tcp, _) = listener.accept().unwrap();
+            tcp.write_all(greeting.as_bytes()).unwrap();
+            let mut reader = BufReader::new(tcp.try_clone().unwrap());
+            for reply in replies {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let _ = tcp.write_all(reply.as_bytes());
+            }
+        });
+        stream::Endpoint::Tcp(address)
+    }
+
+    fn target() -> Target {
+        Target::Tcp {
+            host: "mx.test".into(),
+            port: 25,
+        }
+    }
+
+    #[test]
+    fn a_4xx_greeting_passes_to_the_next_address() {
+        let busy = one_shot("421 4.3.2 busy\r\n", &[]);
+        let ready = one_shot("220 ready\r\n", &["250 ok\r\n", "221 bye\r\n"]);
+        let session = Session::open_at(
+            &target(),
+            &[busy, ready],
+            Options::default(),
+            Transcript::silent(),
+        )
+        .unwrap();
+        assert_eq!(session.greeting().code, 220);
+        session.quit();
+    }
+
+    #[test]
+    fn the_last_address_greeting_4xx_is_the_error() {
+        let first = one_shot("421 4.3.2 busy\r\n", &[]);
+        let second = one_shot("450 4.7.1 later\r\n", &[]);
+        let err = Session::open_at(
+            &target(),
+            &[first, second],
+            Options::default(),
+            Transcript::silent(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(crate::exit::code_for(&err), 75);
+        assert!(
+            crate::exit::one_line(&err).contains("450 4.7.1 later"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn a_5xx_greeting_stops_at_once() {
+        let refusing = one_shot("554 5.7.1 go away\r\n", &[]);
+        let ready = one_shot("220 ready\r\n", &["250 ok\r\n", "221 bye\r\n"]);
+        let err = Session::open_at(
+            &target(),
+            &[refusing, ready],
+            Options::default(),
+            Transcript::silent(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(crate::exit::code_for(&err), 69);
+    }
 }

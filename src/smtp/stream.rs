@@ -45,6 +45,35 @@ pub enum Stream {
     Tls(Box<native_tls::TlsStream<Tapped>>),
 }
 
+/// One address to connect to: a resolved TCP address or a unix socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Tcp(address) => write!(f, "{address}"),
+            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl Target {
+    /// Every address to try, in the resolver's order (a unix socket is one).
+    pub fn endpoints(&self) -> anyhow::Result<Vec<Endpoint>> {
+        match self {
+            Target::Unix(path) => Ok(vec![Endpoint::Unix(path.clone())]),
+            Target::Tcp { host, port } => Ok(resolve(host, *port)?
+                .into_iter()
+                .map(Endpoint::Tcp)
+                .collect()),
+        }
+    }
+}
+
 impl Stream {
     /// Connects to the target, trying every resolved address in turn.
     pub fn connect(
@@ -52,34 +81,33 @@ impl Stream {
         timeout: Duration,
         transcript: &mut Transcript,
     ) -> anyhow::Result<Stream> {
-        match target {
-            Target::Unix(path) => {
-                transcript.event("connect", &format!("unix:{}", path.display()));
-                let stream = UnixStream::connect(path).map_err(|err| {
-                    connect_error(&format!("unix socket {}", path.display()), &err)
-                })?;
-                Ok(Stream::Unix(stream))
-            }
-            Target::Tcp { host, port } => {
-                let addresses = resolve(host, *port)?;
-                let mut last_error = None;
-                for address in addresses {
-                    transcript.event("connect", &address.to_string());
-                    match TcpStream::connect_timeout(&address, timeout) {
-                        Ok(stream) => {
-                            stream.set_nodelay(true)?;
-                            return Ok(Stream::Tcp(stream));
-                        }
-                        Err(err) => {
-                            transcript.event("connect", &format!("{address}: {err}"));
-                            last_error = Some(err);
-                        }
-                    }
-                }
-                let err = last_error.unwrap_or_else(|| io::Error::other("no address"));
-                Err(connect_error(&target.to_string(), &err))
+        let mut last_error = None;
+        for endpoint in target.endpoints()? {
+            match Stream::connect_endpoint(&endpoint, timeout, transcript) {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last_error = Some(err),
             }
         }
+        let err = last_error.unwrap_or_else(|| io::Error::other("no address"));
+        Err(connect_error(target, &err))
+    }
+
+    /// Connects to one address; a failure is logged and returned as is.
+    pub fn connect_endpoint(
+        endpoint: &Endpoint,
+        timeout: Duration,
+        transcript: &mut Transcript,
+    ) -> io::Result<Stream> {
+        transcript.event("connect", &endpoint.to_string());
+        let result = match endpoint {
+            Endpoint::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
+            Endpoint::Tcp(address) => TcpStream::connect_timeout(address, timeout)
+                .and_then(|stream| stream.set_nodelay(true).map(|()| Stream::Tcp(stream))),
+        };
+        if let Err(err) = &result {
+            transcript.event("connect", &format!("{endpoint}: {err}"));
+        }
+        result
     }
 
     pub fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
@@ -168,10 +196,15 @@ fn resolve(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
     Ok(addresses)
 }
 
-fn connect_error(what: &str, err: &io::Error) -> anyhow::Error {
+/// The error when no address of the target could be connected to.
+pub fn connect_error(target: &Target, err: &io::Error) -> anyhow::Error {
     let kind = match err.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied => Kind::Unavailable,
         _ => Kind::TempFail,
+    };
+    let what = match target {
+        Target::Unix(path) => format!("unix socket {}", path.display()),
+        Target::Tcp { .. } => target.to_string(),
     };
     fail(kind, format!("cannot connect to {what}: {}", plain(err)))
 }

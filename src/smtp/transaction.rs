@@ -159,10 +159,12 @@ pub(super) fn run(
     let quit_too = last && pipelining;
     write_data(session, content, quit_too)?;
     let conn = &mut session.conn;
-    let final_reply = conn.read_reply(
-        session.options.timeouts.data_end,
-        "the reply after the message data",
-    )?;
+    let final_reply = conn
+        .read_reply(
+            session.options.timeouts.data_end,
+            "the reply after the message data",
+        )
+        .map_err(|err| err.context(super::MaybeAccepted))?;
     if quit_too {
         session.quit_sent = true;
         let _ = conn.read_reply(timeout, "the reply to QUIT");

@@ -1,0 +1,249 @@
+//! Sending one message: tries again after temporary failures (`--retries`) and keeps the
+//! message in the outbox when it cannot go now (`--queue`).
+
+use std::time::Duration;
+
+use crate::cli::{BodyType, Cli, QueueMode};
+use crate::exit::{Kind, code_for, fail, one_line};
+use crate::message::{Content, Envelope};
+use crate::outbox::{self, Claim, Meta, Outbox};
+use crate::report;
+use crate::settings::Settings;
+use crate::smtp::stream::Target;
+use crate::smtp::transcript::Transcript;
+use crate::smtp::{Delivery, Options, Policy, Session, maybe_accepted};
+
+/// The longest wait between two tries.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// What became of a message.
+pub struct Outcome {
+    /// What the server said, when a transaction ran to its end.
+    pub delivery: Option<Delivery>,
+    /// Sent (or queued), or the failure that decides the exit code.
+    pub verdict: anyhow::Result<()>,
+    /// The outbox id when the message was queued instead of sent.
+    pub queued_as: Option<String>,
+    /// Why it was queued (the temporary failure).
+    pub queued_because: Option<String>,
+}
+
+/// The wait before retry number `retry` (from 1): 1s, 2s, 4s, … at most [`MAX_BACKOFF`].
+pub fn backoff(retry: u32) -> Duration {
+    Duration::from_secs(1u64 << retry.saturating_sub(1).min(6)).min(MAX_BACKOFF)
+}
+
+/// True for a failure worth trying again at once: temporary (75), and not one where the
+/// data was sent and the reply lost, since the server may have the message (RFC 1047).
+pub fn retryable(err: &anyhow::Error) -> bool {
+    code_for(err) == Kind::TempFail.code() && !maybe_accepted(err)
+}
+
+/// Sends the message as the settings say: with `--queue always` through the outbox, with
+/// retries after temporary failures, and with `--queue on-failure` into the outbox when the
+/// last try failed temporarily.
+pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Content) -> Outcome {
+    let policy = Policy {
+        partial: cli.partial,
+        declare_8bitmime: cli.body_type == Some(BodyType::EightBitMime),
+    };
+    // The password is read once, before anything is queued or sent.
+    let options = match settings.session_options() {
+        Ok(options) => options,
+        Err(err) => {
+            return Outcome {
+                delivery: None,
+                verdict: Err(err),
+                queued_as: None,
+                queued_because: None,
+            };
+        }
+    };
+    let mut queued = None;
+    if settings.queue == QueueMode::Always {
+        let meta = new_meta(cli, settings, envelope, &policy);
+        match Outbox::locate().and_then(|outbox| outbox.add(&meta, content)) {
+            Ok(claim) => queued = Some((claim, meta)),
+            Err(err) => eprintln!(
+                "smtpsend: warning: {}; sending without the outbox",
+                one_line(&err)
+            ),
+        }
+    }
+    let (delivery, verdict, tries) =
+        send_with_retries(cli.debug, settings, &options, envelope, content, &policy);
+    let mut outcome = Outcome {
+        delivery,
+        verdict: Ok(()),
+        queued_as: None,
+        queued_because: None,
+    };
+    match verdict {
+        Ok(()) => {
+            if let Some((claim, _)) = queued {
+                remove_sent(claim);
+            }
+        }
+        Err(err)
+            if code_for(&err) == Kind::TempFail.code() && settings.queue != QueueMode::Never =>
+        {
+            let kept = match queued {
+                Some((claim, mut meta)) => {
+                    meta.attempts = tries - 1;
+                    meta.record_failure(&err);
+                    claim.update(&meta).map(|()| claim.id().to_string())
+                }
+                None => {
+                    let mut meta = new_meta(cli, settings, envelope, &policy);
+                    meta.attempts = tries - 1;
+                    meta.record_failure(&err);
+                    Outbox::locate()
+                        .and_then(|outbox| outbox.add(&meta, content))
+                        .map(|claim| claim.id().to_string())
+                }
+            };
+            match kept {
+                Ok(id) => {
+                    eprintln!("smtpsend: queued as {id} ({})", one_line(&err));
+                    outcome.queued_as = Some(id);
+                    outcome.queued_because = Some(one_line(&err));
+                }
+                Err(queue_err) => {
+                    outcome.verdict = Err(fail(
+                        Kind::TempFail,
+                        format!(
+                            "{}; and the outbox could not keep the message: {}",
+                            one_line(&err),
+                            one_line(&queue_err)
+                        ),
+                    ));
+                }
+            }
+        }
+        Err(err) => {
+            // A permanent failure is never queued: the caller has the error.
+            if let Some((claim, _)) = queued {
+                let id = claim.id().to_string();
+                if let Err(remove_err) = claim.remove() {
+                    eprintln!(
+                        "smtpsend: warning: {}; drop it with --drop-queue {id}",
+                        one_line(&remove_err)
+                    );
+                }
+            }
+            outcome.verdict = Err(err);
+        }
+    }
+    outcome
+}
+
+/// Tries up to `1 + settings.retries` times; returns the last result and the number of tries.
+fn send_with_retries(
+    debug: u8,
+    settings: &Settings,
+    options: &Options,
+    envelope: &Envelope,
+    content: &Content,
+    policy: &Policy,
+) -> (Option<Delivery>, anyhow::Result<()>, u32) {
+    let mut tries = 1;
+    loop {
+        let (delivery, verdict) =
+            send_once(debug, &settings.target, options, envelope, content, policy);
+        match &verdict {
+            Err(err) if tries <= settings.retries && retryable(err) => {
+                let wait = backoff(tries);
+                eprintln!(
+                    "smtpsend: {}; trying again in {}s (retry {tries} of {})",
+                    one_line(err),
+                    wait.as_secs(),
+                    settings.retries
+                );
+                std::thread::sleep(wait);
+                tries += 1;
+            }
+            _ => return (delivery, verdict, tries),
+        }
+    }
+}
+
+/// One connection, one transaction, QUIT.
+fn send_once(
+    debug: u8,
+    target: &Target,
+    options: &Options,
+    envelope: &Envelope,
+    content: &Content,
+    policy: &Policy,
+) -> (Option<Delivery>, anyhow::Result<()>) {
+    let transcript = Transcript::new(debug);
+    let result = Session::open(target, options.clone(), transcript).and_then(|mut session| {
+        // After an error the connection is in an unknown state: drop it, no QUIT.
+        let delivery = session.send(envelope, content, policy, true)?;
+        session.quit();
+        Ok(delivery)
+    });
+    match result {
+        Ok(delivery) => {
+            let verdict = report::judge(&delivery);
+            (Some(delivery), verdict)
+        }
+        Err(err) => (None, Err(err)),
+    }
+}
+
+/// The outbox entry for a message about to be tried.
+fn new_meta(cli: &Cli, settings: &Settings, envelope: &Envelope, policy: &Policy) -> Meta {
+    let mut options = cli.server_options.clone();
+    if let Some(account) = &settings.account {
+        options.push(format!("--account={account}"));
+    }
+    Meta {
+        format: outbox::FORMAT,
+        created: outbox::now(),
+        envelope: envelope.clone(),
+        size: 0,
+        server: settings.target.to_string(),
+        account: settings.account.clone(),
+        options,
+        partial: policy.partial,
+        declare_8bitmime: policy.declare_8bitmime,
+        attempts: 0,
+        last_attempt: None,
+        last_error: None,
+        last_exit_code: None,
+    }
+}
+
+/// Removes a sent message from the outbox; if that fails, says so (a flush would send it
+/// again).
+fn remove_sent(claim: Claim) {
+    let id = claim.id().to_string();
+    if let Err(err) = claim.remove() {
+        eprintln!(
+            "smtpsend: warning: the message was sent, but {}; drop it with --drop-queue {id} \
+             or a flush sends it again",
+            one_line(&err)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        let waits: Vec<u64> = (1..=9).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+
+    #[test]
+    fn a_lost_reply_after_the_data_is_not_retried() {
+        let lost = fail(Kind::TempFail, "timed out").context(crate::smtp::MaybeAccepted);
+        assert_eq!(code_for(&lost), 75);
+        assert!(!retryable(&lost));
+        assert!(retryable(&fail(Kind::TempFail, "451 later")));
+        assert!(!retryable(&fail(Kind::Unavailable, "554 no")));
+    }
+}

@@ -1,0 +1,395 @@
+//! The outbox commands: `-q`/`--flush-queue` delivers what is queued, `--list-queue`/`-bp`
+//! lists it, `--drop-queue ID` removes an entry.
+
+use serde::Serialize;
+
+use crate::cli::Cli;
+use crate::exit::{Kind, code_for, fail, one_line};
+use crate::outbox::{Claim, Claimed, Listed, Meta, Outbox};
+use crate::report;
+use crate::settings::Settings;
+use crate::smtp::transcript::Transcript;
+use crate::smtp::{Policy, Session};
+
+/// What a flush did with one entry.
+#[derive(Debug, Serialize)]
+struct Flushed {
+    id: String,
+    /// `sent`, `queued` (kept after a temporary failure) or `failed` (kept after a
+    /// permanent one).
+    status: &'static str,
+    exit_code: u8,
+    error: Option<String>,
+}
+
+/// Delivers every queued message, one session per server and account, oldest first. An
+/// entry is removed only after the server accepted it; a failure is recorded in it.
+pub fn flush(cli: &Cli) -> anyhow::Result<()> {
+    let outbox = Outbox::locate()?;
+    if !outbox.dir().exists() {
+        return finish(cli, Vec::new());
+    }
+    let _lock = outbox.lock_flush()?;
+    outbox.remove_leftovers();
+    let mut results = Vec::new();
+    // Entries with the same stored options go to the same server as the same account.
+    let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for (id, meta) in outbox.entries()? {
+        match meta {
+            Ok(meta) => match groups
+                .iter_mut()
+                .find(|(options, _)| *options == meta.options)
+            {
+                Some((_, ids)) => ids.push(id),
+                None => groups.push((meta.options, vec![id])),
+            },
+            Err(err) => results.push(failed(&id, &err)),
+        }
+    }
+    for (options, ids) in groups {
+        flush_group(cli, &outbox, &options, &ids, &mut results);
+    }
+    finish(cli, results)
+}
+
+/// Sends the entries of one group over one session (reopened only when it was lost).
+fn flush_group(
+    cli: &Cli,
+    outbox: &Outbox,
+    options: &[String],
+    ids: &[String],
+    results: &mut Vec<Flushed>,
+) {
+    let mut claims = Vec::new();
+    for id in ids {
+        match outbox.claim(id) {
+            Ok(Claimed::Mine(claim)) => claims.push(claim),
+            // Being sent by another smtpsend, or just removed: not this flush's business.
+            Ok(Claimed::Busy | Claimed::Gone) => {}
+            Err(err) => results.push(failed(id, &err)),
+        }
+    }
+    let Some(first) = claims.first() else { return };
+    let settings = first.meta().and_then(|meta| {
+        let settings = settings_for(cli, options, &meta)?;
+        let session_options = settings.session_options()?;
+        Ok((settings.target, session_options))
+    });
+    let (target, session_options) = match settings {
+        Ok(settings) => settings,
+        Err(err) => {
+            for claim in &claims {
+                results.push(record(claim, &err));
+            }
+            return;
+        }
+    };
+    let count = claims.len();
+    let mut session: Option<Session> = None;
+    let mut unreachable: Option<anyhow::Error> = None;
+    for (index, claim) in claims.into_iter().enumerate() {
+        if let Some(err) = &unreachable {
+            // The server could not be reached: the same for every entry left.
+            results.push(record(&claim, &same_failure(err)));
+            continue;
+        }
+        let loaded = claim.meta().and_then(|meta| Ok((claim.content()?, meta)));
+        let (content, meta) = match loaded {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                results.push(failed(claim.id(), &err));
+                continue;
+            }
+        };
+        if session.as_ref().is_some_and(|open| !open.is_usable()) {
+            session = None;
+        }
+        let open = match session.as_mut() {
+            Some(open) => open,
+            None => {
+                let transcript = Transcript::new(cli.debug);
+                match Session::open(&target, session_options.clone(), transcript) {
+                    Ok(opened) => session.insert(opened),
+                    Err(err) => {
+                        results.push(record(&claim, &err));
+                        unreachable = Some(err);
+                        continue;
+                    }
+                }
+            }
+        };
+        let policy = Policy {
+            partial: meta.partial,
+            declare_8bitmime: meta.declare_8bitmime,
+        };
+        let verdict = match open.send(&meta.envelope, &content, &policy, index + 1 == count) {
+            Ok(delivery) => report::judge(&delivery),
+            Err(err) => {
+                session = None;
+                Err(err)
+            }
+        };
+        results.push(match verdict {
+            Ok(()) => sent(claim),
+            Err(err) => record(&claim, &err),
+        });
+    }
+    if let Some(open) = session {
+        open.quit();
+    }
+}
+
+/// The settings a queued message is sent with: its stored options (server, account, …),
+/// the configuration file as it is now, and this run's `--debug`.
+fn settings_for(cli: &Cli, options: &[String], meta: &Meta) -> anyhow::Result<Settings> {
+    let mut stored = crate::cli::parse_stored(options).map_err(|err| {
+        fail(
+            Kind::Config,
+            format!(
+                "the options it was queued with are no longer valid ({}): {}",
+                options.join(" "),
+                crate::cli::one_line(&err)
+            ),
+        )
+    })?;
+    stored.debug = cli.debug;
+    stored.json = cli.json;
+    Settings::resolve(&stored, Some(&meta.envelope.from))
+}
+
+/// A copy of an error, with its exit code and text.
+fn same_failure(err: &anyhow::Error) -> anyhow::Error {
+    fail(Kind::from_code(code_for(err)), one_line(err))
+}
+
+fn sent(claim: Claim) -> Flushed {
+    let id = claim.id().to_string();
+    if let Err(err) = claim.remove() {
+        eprintln!(
+            "smtpsend: warning: {id} was sent, but {}; drop it with --drop-queue {id} or the \
+             next flush sends it again",
+            one_line(&err)
+        );
+    }
+    Flushed {
+        id,
+        status: "sent",
+        exit_code: 0,
+        error: None,
+    }
+}
+
+/// Records a failed attempt in the entry, which stays queued.
+fn record(claim: &Claim, err: &anyhow::Error) -> Flushed {
+    match claim.meta() {
+        Ok(mut meta) => {
+            meta.record_failure(err);
+            if let Err(update_err) = claim.update(&meta) {
+                eprintln!("smtpsend: warning: {}", one_line(&update_err));
+            }
+        }
+        Err(meta_err) => eprintln!("smtpsend: warning: {}", one_line(&meta_err)),
+    }
+    failed(claim.id(), err)
+}
+
+fn failed(id: &str, err: &anyhow::Error) -> Flushed {
+    let exit_code = code_for(err);
+    Flushed {
+        id: id.to_string(),
+        status: if exit_code == Kind::TempFail.code() {
+            "queued"
+        } else {
+            "failed"
+        },
+        exit_code,
+        error: Some(one_line(err)),
+    }
+}
+
+/// Names every entry not sent on stderr (or prints them all with `--json`); the exit code
+/// is that of the first failure.
+fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
+    if cli.json {
+        let text = serde_json::to_string_pretty(&results).unwrap_or_default();
+        crate::output::print_stdout(format!("{text}\n").as_bytes());
+    }
+    let failures: Vec<&Flushed> = results.iter().filter(|r| r.status != "sent").collect();
+    if !cli.json {
+        for failure in &failures {
+            let what = if failure.status == "queued" {
+                "still queued"
+            } else {
+                "not sent, kept in the outbox (drop it with --drop-queue)"
+            };
+            eprintln!(
+                "smtpsend: {}: {what}: {}",
+                failure.id,
+                failure.error.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    let Some(first) = failures.first() else {
+        return Ok(());
+    };
+    Err(fail(
+        Kind::from_code(first.exit_code),
+        format!(
+            "{} of {} queued messages not sent (each named above)",
+            failures.len(),
+            results.len()
+        ),
+    ))
+}
+
+/// One entry of `--list-queue --json`.
+#[derive(Debug, Serialize)]
+struct ListedJson<'a> {
+    id: &'a str,
+    age_seconds: u64,
+    #[serde(flatten)]
+    meta: &'a Meta,
+}
+
+/// Prints the outbox: id, age, size, attempts and sender; recipients; server; last error.
+pub fn list(cli: &Cli) -> anyhow::Result<()> {
+    let outbox = Outbox::locate()?;
+    let entries = outbox.entries()?;
+    let now = crate::outbox::now();
+    if cli.json {
+        let documents: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(id, meta)| match meta {
+                Ok(meta) => serde_json::to_value(ListedJson {
+                    id,
+                    age_seconds: now.saturating_sub(meta.created),
+                    meta,
+                })
+                .unwrap_or_default(),
+                Err(err) => serde_json::json!({"id": id, "error": one_line(err)}),
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&documents).unwrap_or_default();
+        crate::output::print_stdout(format!("{text}\n").as_bytes());
+        return Ok(());
+    }
+    crate::output::print_stdout(listing(&entries, now, outbox.dir()).as_bytes());
+    Ok(())
+}
+
+fn listing(entries: &[Listed], now: u64, dir: &std::path::Path) -> String {
+    if entries.is_empty() {
+        return format!("the outbox is empty ({})\n", dir.display());
+    }
+    let mut out = String::new();
+    for (id, meta) in entries {
+        let meta = match meta {
+            Ok(meta) => meta,
+            Err(err) => {
+                out.push_str(&format!("{id}  unreadable: {}\n", one_line(err)));
+                continue;
+            }
+        };
+        let attempts = match meta.attempts {
+            1 => "1 attempt".to_string(),
+            n => format!("{n} attempts"),
+        };
+        out.push_str(&format!(
+            "{id}  {}  {} bytes  {attempts}  from <{}>\n",
+            age(now.saturating_sub(meta.created)),
+            meta.size,
+            meta.envelope.from,
+        ));
+        let recipients: Vec<String> = meta
+            .envelope
+            .recipients
+            .iter()
+            .map(|r| format!("<{r}>"))
+            .collect();
+        out.push_str(&format!("    to {}\n", recipients.join(", ")));
+        match &meta.account {
+            Some(account) => {
+                out.push_str(&format!("    via {} (account {account})\n", meta.server))
+            }
+            None => out.push_str(&format!("    via {}\n", meta.server)),
+        }
+        if let Some(error) = &meta.last_error {
+            let kind = match meta.last_exit_code {
+                Some(75) | None => "temporary".to_string(),
+                Some(code) => format!("permanent, exit {code}"),
+            };
+            let when = meta
+                .last_attempt
+                .map(|t| format!(" {} ago", age(now.saturating_sub(t))))
+                .unwrap_or_default();
+            out.push_str(&format!("    last error{when} ({kind}): {error}\n"));
+        }
+    }
+    let count = entries.len();
+    let noun = if count == 1 { "message" } else { "messages" };
+    out.push_str(&format!("{count} {noun} in {}\n", dir.display()));
+    out
+}
+
+/// A short age: 42s, 5m, 3h, 2d.
+fn age(seconds: u64) -> String {
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m", seconds / 60),
+        3600..86_400 => format!("{}h", seconds / 3600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}
+
+/// Removes the named entries without sending them.
+pub fn drop_entries(cli: &Cli) -> anyhow::Result<()> {
+    let outbox = Outbox::locate()?;
+    for id in &cli.drop_queue {
+        match outbox.claim(id)? {
+            Claimed::Mine(claim) => {
+                let meta = claim.meta()?;
+                claim.remove()?;
+                let recipients: Vec<String> = meta
+                    .envelope
+                    .recipients
+                    .iter()
+                    .map(|r| format!("<{r}>"))
+                    .collect();
+                eprintln!(
+                    "smtpsend: dropped {id} (from <{}> to {})",
+                    meta.envelope.from,
+                    recipients.join(", ")
+                );
+            }
+            Claimed::Busy => {
+                return Err(fail(
+                    Kind::TempFail,
+                    format!("{id} is being sent right now; try again when that is over"),
+                ));
+            }
+            Claimed::Gone => {
+                return Err(fail(
+                    Kind::Usage,
+                    format!(
+                        "{id}: no such message in the outbox {} (see --list-queue)",
+                        outbox.dir().display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_short() {
+        assert_eq!(age(5), "5s");
+        assert_eq!(age(300), "5m");
+        assert_eq!(age(7200), "2h");
+        assert_eq!(age(200_000), "2d");
+    }
+}
