@@ -64,7 +64,8 @@ impl Connection {
         Ok(&mut self.stream)
     }
 
-    /// Reads one complete reply within `timeout`; `waiting_for` names it in errors.
+    /// Reads one complete reply within `timeout`; `waiting_for` names it in errors. A 421
+    /// reply is returned as a temporary error (75): the server is closing the connection.
     pub fn read_reply(&mut self, timeout: Duration, waiting_for: &str) -> anyhow::Result<Reply> {
         let deadline = Instant::now() + timeout;
         let mut lines = Vec::new();
@@ -93,10 +94,21 @@ impl Connection {
             }
             lines.push(line.text.to_string());
             if line.last {
-                return Ok(Reply {
+                let reply = Reply {
                     code: line.code,
                     lines,
-                });
+                };
+                if reply.code == 421 {
+                    // RFC 5321 §3.8: whatever the command, 421 means the server is closing
+                    // the channel; the session is over and the next read would find it shut.
+                    return Err(fail(
+                        Kind::TempFail,
+                        format!(
+                            "the server closed the connection with {reply} (waiting for {waiting_for})"
+                        ),
+                    ));
+                }
+                return Ok(reply);
             }
             if lines.len() >= MAX_LINES {
                 return Err(fail(

@@ -4,6 +4,50 @@ use std::io::{self, Write};
 
 use crate::smtp::transcript::Transcript;
 
+/// Passes writes through until one fails, then fails every later write at once, so that
+/// the buffers above it (a `BufWriter` flushes when dropped) do not wait out the write
+/// deadline a second time on a connection that is already lost.
+pub struct FailFast<W: Write> {
+    inner: W,
+    failed: Option<io::ErrorKind>,
+}
+
+impl<W: Write> FailFast<W> {
+    pub fn new(inner: W) -> Self {
+        FailFast {
+            inner,
+            failed: None,
+        }
+    }
+
+    fn check<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(err) = &result
+            && err.kind() != io::ErrorKind::Interrupted
+        {
+            self.failed = Some(err.kind());
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for FailFast<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(kind) = self.failed {
+            return Err(kind.into());
+        }
+        let result = self.inner.write(buf);
+        self.check(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(kind) = self.failed {
+            return Err(kind.into());
+        }
+        let result = self.inner.flush();
+        self.check(result)
+    }
+}
+
 /// Wraps a writer, doubling every `.` that starts a line and counting lines.
 pub struct DotStuffer<'a, W: Write> {
     inner: W,

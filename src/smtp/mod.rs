@@ -355,9 +355,6 @@ fn hello(
     if reply.is_positive() {
         return Ok((Capabilities::from_ehlo(&reply), false));
     }
-    if reply.is_transient() && reply.code == 421 {
-        return Err(fail(Kind::TempFail, format!("server closing: {reply}")));
-    }
     conn.send(command::Helo(name).to_string().as_bytes())?;
     let reply = conn.read_reply(timeout, "the reply to HELO")?;
     if !reply.is_positive() {

@@ -9,7 +9,7 @@ use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 use crate::progress::ProgressWriter;
 use crate::smtp::command::{Data, Mail, Rcpt, Rset};
-use crate::smtp::data::DotStuffer;
+use crate::smtp::data::{DotStuffer, FailFast};
 use crate::smtp::reply::Reply;
 use crate::smtp::{Session, command};
 
@@ -219,6 +219,7 @@ fn mail_parameters(
 /// Streams the dot-stuffed data and the end mark (and QUIT) through one buffer.
 fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyhow::Result<()> {
     let conn = &mut session.conn;
+    let write_timeout = conn.write_timeout;
     let shows_data = conn.transcript.shows_data();
     let mut transcript = std::mem::replace(
         &mut conn.transcript,
@@ -226,28 +227,32 @@ fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyho
     );
     let progress = session.options.progress && content.len() > crate::progress::THRESHOLD;
     let result = (|| -> anyhow::Result<u64> {
-        let writer = BufWriter::with_capacity(DATA_BUFFER, conn.writer()?);
+        let writer = BufWriter::with_capacity(DATA_BUFFER, FailFast::new(conn.writer()?));
         let echo = shows_data.then_some(&mut transcript);
         let mut stuffer = DotStuffer::new(writer, echo);
         if progress {
             let mut counted = ProgressWriter::new(&mut stuffer, content.len());
             content
                 .write_to(&mut counted)
-                .map_err(|err| data_error(&err))?;
+                .map_err(|err| data_error(&err, write_timeout))?;
             counted.finish();
         } else {
             content
                 .write_to(&mut stuffer)
-                .map_err(|err| data_error(&err))?;
+                .map_err(|err| data_error(&err, write_timeout))?;
         }
         let lines = stuffer.lines;
-        let mut writer = stuffer.finish().map_err(|err| data_error(&err))?;
+        let mut writer = stuffer
+            .finish()
+            .map_err(|err| data_error(&err, write_timeout))?;
         if quit_too {
             writer
                 .write_all(command::Quit.to_string().as_bytes())
-                .map_err(|err| data_error(&err))?;
+                .map_err(|err| data_error(&err, write_timeout))?;
         }
-        writer.flush().map_err(|err| data_error(&err))?;
+        writer
+            .flush()
+            .map_err(|err| data_error(&err, write_timeout))?;
         Ok(lines)
     })();
     conn.transcript = transcript;
@@ -263,9 +268,17 @@ fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyho
 }
 
 /// A failure while writing the data: the connection (temporary) or a local file.
-fn data_error(err: &std::io::Error) -> anyhow::Error {
+fn data_error(err: &std::io::Error, timeout: std::time::Duration) -> anyhow::Error {
     let kind = crate::exit::io_kind(err);
-    let text = if kind == Kind::TempFail {
+    let text = if matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ) {
+        format!(
+            "timed out after {}s writing the message data to the server (it stopped reading)",
+            timeout.as_secs_f64()
+        )
+    } else if kind == Kind::TempFail {
         format!(
             "connection lost while sending the message data: {}",
             crate::compose::plain_io(err)
