@@ -480,3 +480,102 @@ fn unstuff_keeps_the_final_crlf() {
         b"no terminator.\r\n"
     );
 }
+
+#[test]
+fn reply_then_hang_up_long_line_and_endless_reply() {
+    let server = Server::builder()
+        .on(Verb::Ehlo, Action::long_line(250, 200_000))
+        .start();
+    let mut client = connect(&server);
+    client.reply().unwrap();
+    client.send("EHLO x\r\n");
+    let line = client.reply().unwrap();
+    assert!(line.starts_with("250 xxx") && line.ends_with("x\r\n"));
+    assert_eq!(
+        line.len(),
+        "250 ".len() + 4 * 64 * 1024 + 2,
+        "whole 64 KiB fills"
+    );
+    assert!(client.reply().is_none(), "closed after the line");
+    drop(client);
+    server.finish();
+
+    let server = Server::builder()
+        .on(Verb::Mail, Action::endless_reply(250))
+        .start();
+    let mut client = connect(&server);
+    client.reply().unwrap();
+    client.send("EHLO x\r\n");
+    client.reply().unwrap();
+    client.send("MAIL FROM:<a@x>\r\n");
+    let mut endless = Vec::new();
+    let mut chunk = [0; 64 * 1024];
+    while endless.len() < 1024 * 1024 {
+        let n = client.stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "the endless reply ended");
+        endless.extend_from_slice(&chunk[..n]);
+    }
+    assert!(endless.starts_with(b"250-more\r\n250-more\r\n"));
+    drop(client);
+    assert!(server.finish().transactions().is_empty());
+
+    let server = Server::builder()
+        .on(Verb::Rcpt, Action::reply_then_hang_up(421, "4.3.2 bye"))
+        .start();
+    let mut client = connect(&server);
+    client.reply().unwrap();
+    client.send("EHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n");
+    let replies = client.replies(3);
+    assert_eq!(replies[2], "421 4.3.2 bye\r\n");
+    assert!(client.reply().is_none(), "closed after the 421");
+    drop(client);
+    server.finish();
+}
+
+#[test]
+fn mid_data_reply_comes_early_and_the_rest_of_the_data_is_dropped() {
+    let server = Server::builder()
+        .on(Verb::MidData, Action::reply(552, "5.3.4 too big"))
+        .start();
+    let mut client = connect(&server);
+    client.reply().unwrap();
+    client.send("EHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n");
+    client.replies(4);
+    client.send("first piece\r\n");
+    assert_eq!(client.reply().unwrap(), "552 5.3.4 too big\r\n");
+    client.send("second piece\r\n.\r\nQUIT\r\n");
+    assert_eq!(
+        client.reply().unwrap(),
+        "221 2.0.0 Bye\r\n",
+        "no reply to the data"
+    );
+    drop(client);
+    let record = server.finish();
+    assert!(record.completed().is_empty());
+    assert_eq!(
+        record.transactions()[0].data_wire,
+        b"first piece\r\nsecond piece\r\n.\r\n"
+    );
+
+    let server = Server::builder().on(Verb::MidData, Action::Silent).start();
+    let mut client = connect(&server);
+    client.reply().unwrap();
+    client.send("EHLO x\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n");
+    client.replies(4);
+    client.stream.set_nonblocking(true).unwrap();
+    let piece = vec![b'x'; 64 * 1024];
+    let mut written = 0usize;
+    let blocked = loop {
+        match client.stream.write(&piece) {
+            Ok(n) => written += n,
+            Err(err) if err.kind() == ErrorKind::WouldBlock => break true,
+            Err(err) => panic!("{err}"),
+        }
+        if written > 256 * 1024 * 1024 {
+            break false;
+        }
+    };
+    assert!(blocked, "a silent server mid-data stops reading");
+    drop(client);
+    assert!(server.finish().completed().is_empty());
+}

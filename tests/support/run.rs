@@ -5,10 +5,12 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The binary is killed if it runs longer than this.
 const RUN_CAP: Duration = Duration::from_secs(60);
+/// How often the binary's peak memory is sampled while it runs.
+const PEAK_SAMPLE: Duration = Duration::from_millis(5);
 
 /// What one run of smtpsend produced.
 #[derive(Clone, Debug)]
@@ -18,6 +20,11 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub stdout_bytes: Vec<u8>,
+    /// The most memory the process held at once (its peak resident set, sampled every few
+    /// milliseconds while it ran), in KiB.
+    pub peak_rss_kib: u64,
+    /// How long it ran.
+    pub elapsed: Duration,
 }
 
 /// Run smtpsend with `args`, feeding `stdin`.
@@ -65,6 +72,7 @@ pub fn smtpsend_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> O
             Ok(())
         });
     }
+    let started = Instant::now();
     let mut child = command.spawn().expect("spawn smtpsend");
     let mut stdin_pipe = child.stdin.take().expect("stdin pipe");
     let input = stdin.to_vec();
@@ -75,20 +83,41 @@ pub fn smtpsend_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> O
     let pid = child.id() as libc::pid_t;
     let (done, finished) = mpsc::channel::<()>();
     let watchdog = thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(RUN_CAP) {
-            // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet
-            // (wait_with_output below is still blocked on it).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+        let mut peak = 0;
+        let deadline = started + RUN_CAP;
+        loop {
+            // VmHWM is the high-water mark of the process's resident memory since exec.
+            peak = peak.max(high_water_kib(pid).unwrap_or(0));
+            match finished.recv_timeout(PEAK_SAMPLE) {
+                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // SAFETY: kill(2) on the pid of our own child, which has not been
+                    // reaped yet (wait_with_output below is still blocked on it).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    return peak;
+                }
+                _ => return peak,
+            }
         }
     });
     let output = child.wait_with_output().expect("wait for smtpsend");
+    let elapsed = started.elapsed();
     drop(done);
-    watchdog.join().expect("watchdog thread");
+    let peak_rss_kib = watchdog.join().expect("watchdog thread");
     writer.join().expect("stdin writer thread");
     Output {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         stdout_bytes: output.stdout,
+        peak_rss_kib,
+        elapsed,
     }
+}
+
+/// The process's peak resident memory so far (VmHWM in /proc/PID/status), in KiB.
+fn high_water_kib(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

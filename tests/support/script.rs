@@ -15,6 +15,11 @@ pub enum Verb {
     Mail,
     Rcpt,
     Data,
+    /// In the middle of the data: after the 354 and the first piece of the data.
+    /// `HangUp` closes; a reply (`Reply`, `ReplyThenHangUp`, `Raw`) is written at once, then
+    /// the rest of the data is read and dropped with no further reply (the transaction does
+    /// not complete); `Silent` stops reading, so the client's writes block.
+    MidData,
     /// The reply after the final dot (or after `BDAT … LAST` when no Bdat rule is set).
     EndOfData,
     Rset,
@@ -28,7 +33,7 @@ pub enum Verb {
 }
 
 impl Verb {
-    pub const ALL: [Verb; 16] = [
+    pub const ALL: [Verb; 17] = [
         Verb::Greeting,
         Verb::Ehlo,
         Verb::Helo,
@@ -36,6 +41,7 @@ impl Verb {
         Verb::Mail,
         Verb::Rcpt,
         Verb::Data,
+        Verb::MidData,
         Verb::EndOfData,
         Verb::Rset,
         Verb::Quit,
@@ -84,6 +90,17 @@ pub enum Action {
     DelayedReply(Duration, Reply),
     /// Write these exact bytes instead of a reply (for protocol violations).
     Raw(Vec<u8>),
+    /// This reply, then close the connection (what a server does after a 421).
+    ReplyThenHangUp(Reply),
+    /// Write `head`, then `fill` `times` times (`None`: without end), then `tail`, and close.
+    /// Stops early when the client leaves or the cap passes. For multi-megabyte lines and
+    /// endless multiline replies; see [`Action::long_line`] and [`Action::endless_reply`].
+    Flood {
+        head: Vec<u8>,
+        fill: Vec<u8>,
+        times: Option<usize>,
+        tail: Vec<u8>,
+    },
     /// Close the connection instead of replying (replies already due are sent first).
     HangUp,
     /// Never reply; keep the connection open until the client leaves (or the cap).
@@ -96,6 +113,32 @@ pub enum Action {
 impl Action {
     pub fn reply(code: u16, text: &str) -> Action {
         Action::Reply(Reply::new(code, text))
+    }
+
+    /// This reply, then close the connection.
+    pub fn reply_then_hang_up(code: u16, text: &str) -> Action {
+        Action::ReplyThenHangUp(Reply::new(code, text))
+    }
+
+    /// One reply line `CODE ` followed by `bytes` bytes of text and CRLF, streamed.
+    pub fn long_line(code: u16, bytes: usize) -> Action {
+        const FILL: usize = 64 * 1024;
+        Action::Flood {
+            head: format!("{code} ").into_bytes(),
+            fill: vec![b'x'; FILL],
+            times: Some(bytes.div_ceil(FILL)),
+            tail: b"\r\n".to_vec(),
+        }
+    }
+
+    /// `CODE-more` lines without end: a multiline reply whose last line never comes.
+    pub fn endless_reply(code: u16) -> Action {
+        Action::Flood {
+            head: Vec::new(),
+            fill: format!("{code}-more\r\n").repeat(1024).into_bytes(),
+            times: None,
+            tail: Vec::new(),
+        }
     }
 }
 

@@ -43,7 +43,7 @@ impl Server {
         let stop_signal = Arc::clone(&stop);
         let accept_thread = thread::Builder::new()
             .name(format!("smtp-test-server-{}", addr.port()))
-            .spawn(move || accept_loop(listener, Arc::new(script), &stop_signal))
+            .spawn(move || accept_loop(listener, Arc::new(script), stop_signal))
             .expect("spawn the accept thread");
         Server {
             addr,
@@ -61,8 +61,9 @@ impl Server {
         self.addr.port()
     }
 
-    /// Stop accepting (connections already made are still served), wait until every client
-    /// has left (each wait is capped by the script's timeout), and return the record.
+    /// Stop accepting (connections already made are still served, but a server that stopped
+    /// reading mid-data gives up), wait until every client has left (each wait is capped by
+    /// the script's timeout), and return the record.
     pub fn finish(mut self) -> Record {
         self.stop.store(true, Ordering::SeqCst);
         let accept_thread = self.accept_thread.take().expect("finish runs once");
@@ -85,7 +86,7 @@ impl Drop for Server {
 fn accept_loop(
     listener: TcpListener,
     script: Arc<Script>,
-    stop: &AtomicBool,
+    stop: Arc<AtomicBool>,
 ) -> Vec<JoinHandle<ConnectionRecord>> {
     let started = Instant::now();
     let mut connections = Vec::new();
@@ -95,7 +96,8 @@ fn accept_loop(
         match listener.accept() {
             Ok((tcp, _peer)) => {
                 let script = Arc::clone(&script);
-                connections.push(thread::spawn(move || session::serve(tcp, &script)));
+                let stop = Arc::clone(&stop);
+                connections.push(thread::spawn(move || session::serve(tcp, &script, stop)));
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if stopping {

@@ -2,6 +2,8 @@
 
 use std::io;
 use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::thread;
 
 use base64::Engine;
@@ -48,9 +50,9 @@ struct Session<'a> {
 
 /// Serve one accepted connection until the client leaves, a rule closes it, or a wait hits
 /// the cap; then return what was recorded.
-pub fn serve(tcp: TcpStream, script: &Script) -> ConnectionRecord {
+pub fn serve(tcp: TcpStream, script: &Script, stop: Arc<AtomicBool>) -> ConnectionRecord {
     let _ = tcp.set_nonblocking(false);
-    let wire = match Wire::new(tcp, script.timeout) {
+    let wire = match Wire::new(tcp, script.timeout, stop) {
         Ok(wire) => wire,
         Err(_) => return ConnectionRecord::default(),
     };
@@ -129,6 +131,21 @@ impl Session<'_> {
             Some(Action::Raw(bytes)) => {
                 self.wire.queue(bytes);
                 return Ok(Answer::Raw);
+            }
+            Some(Action::ReplyThenHangUp(reply)) => {
+                self.wire.queue(&reply.wire());
+                self.wire.close();
+                return Ok(Answer::Closed);
+            }
+            Some(Action::Flood {
+                head,
+                fill,
+                times,
+                tail,
+            }) => {
+                self.wire.flood(head, fill, *times, tail);
+                self.wire.close();
+                return Ok(Answer::Closed);
             }
             Some(Action::HangUp | Action::HangUpDuringData) => {
                 self.wire.close();
@@ -263,11 +280,53 @@ impl Session<'_> {
         if !matches!(answer, Answer::Code(354)) {
             return Ok(answer.flow());
         }
+        if let Some(action) = self.script.rule(Verb::MidData) {
+            return self.mid_data(action);
+        }
         let transaction = self.transaction.get_or_insert_default();
         if !self.wire.read_data(&mut transaction.data_wire)? {
             return Ok(Flow::Close);
         }
         self.end_of_data()
+    }
+
+    /// A fault in the middle of the data (see [`Verb::MidData`]).
+    fn mid_data(&mut self, action: &Action) -> io::Result<Flow> {
+        let transaction = self.transaction.get_or_insert_default();
+        self.wire.read_some(&mut transaction.data_wire)?;
+        let close_after = match action {
+            Action::HangUp | Action::HangUpDuringData => {
+                self.wire.close();
+                return Ok(Flow::Close);
+            }
+            Action::Silent => {
+                self.wire.stall();
+                self.wire.close();
+                return Ok(Flow::Close);
+            }
+            Action::Reply(reply) => {
+                self.wire.queue(&reply.wire());
+                false
+            }
+            Action::ReplyThenHangUp(reply) => {
+                self.wire.queue(&reply.wire());
+                true
+            }
+            Action::Raw(bytes) => {
+                self.wire.queue(bytes);
+                false
+            }
+            other => panic!("{other:?} is not supported in the middle of the data"),
+        };
+        self.wire.flush(false)?;
+        let transaction = self.transaction.get_or_insert_default();
+        let whole = self.wire.read_data(&mut transaction.data_wire)?;
+        self.finish_transaction(false);
+        if close_after || !whole {
+            self.wire.close();
+            return Ok(Flow::Close);
+        }
+        Ok(Flow::Continue)
     }
 
     fn bdat(&mut self, arg: &str) -> io::Result<Flow> {

@@ -6,6 +6,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use native_tls::{TlsAcceptor, TlsStream};
@@ -64,6 +67,8 @@ pub struct Wire {
     output: Vec<u8>,
     pub round_trips: usize,
     timeout: Duration,
+    /// Set by `Server::finish`: a stalled connection stops waiting.
+    stop: Arc<AtomicBool>,
 }
 
 /// Where the data terminator ends, if `data` holds one; `from` skips what was searched before.
@@ -79,7 +84,7 @@ pub fn find_data_end(data: &[u8], from: usize) -> Option<usize> {
 }
 
 impl Wire {
-    pub fn new(tcp: TcpStream, timeout: Duration) -> io::Result<Wire> {
+    pub fn new(tcp: TcpStream, timeout: Duration, stop: Arc<AtomicBool>) -> io::Result<Wire> {
         tcp.set_read_timeout(Some(timeout))?;
         tcp.set_write_timeout(Some(timeout))?;
         tcp.set_nodelay(true)?;
@@ -89,6 +94,7 @@ impl Wire {
             output: Vec::new(),
             round_trips: 0,
             timeout,
+            stop,
         })
     }
 
@@ -183,6 +189,60 @@ impl Wire {
                 _ => return,
             }
         }
+    }
+
+    /// Stop reading: wait until the client closes its end, `Server::finish` is called, or
+    /// the cap passes, leaving its data unread so that its writes block once the socket
+    /// buffers are full. (A client that leaves with data still unsent cannot send its FIN
+    /// into a full window, hence `finish`.)
+    pub fn stall(&mut self) {
+        let _ = self.flush(true);
+        let Some(tcp) = self.stream.tcp() else {
+            return;
+        };
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let mut poll = libc::pollfd {
+                fd: tcp.as_raw_fd(),
+                events: libc::POLLRDHUP,
+                revents: 0,
+            };
+            let millis = left.as_millis().clamp(1, 20) as libc::c_int;
+            // SAFETY: one pollfd for a socket this Wire owns, valid for the whole call.
+            let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+            let gone = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
+            if ready > 0 && poll.revents & gone != 0 {
+                return;
+            }
+            if ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+
+    /// Write `head`, `fill` `times` times (or until the cap when `None`), then `tail`;
+    /// stops quietly when the client leaves or stops reading past the cap.
+    pub fn flood(&mut self, head: &[u8], fill: &[u8], times: Option<usize>, tail: &[u8]) {
+        let deadline = Instant::now() + self.timeout;
+        let _ = self.flush(true);
+        if self.stream.write_all(head).is_err() {
+            return;
+        }
+        let mut written = 0;
+        while times.is_none_or(|times| written < times) && Instant::now() < deadline {
+            if self.stream.write_all(fill).is_err() {
+                return;
+            }
+            written += 1;
+        }
+        let _ = self
+            .stream
+            .write_all(tail)
+            .and_then(|()| self.stream.flush());
     }
 
     /// STARTTLS / implicit TLS: handshake on the same socket. Buffered plaintext is dropped,

@@ -1,0 +1,501 @@
+//! The fault matrix: a server that fails at each stage of a session in each way a server can
+//! fail, and what smtpsend then does — its exit code (DESIGN §6), its one-line message, how
+//! long it took, how much memory it used, and whether the message got through.
+//!
+//! docs/faults.md is generated from the same case list; `the_doc_matches_the_matrix` fails
+//! when it is out of date. Regenerate it with
+//! `SMTPSEND_REGENERATE_DOCS=1 cargo test --test faults the_doc_matches_the_matrix`.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use support::*;
+
+/// `--timeout` for every case: the deadline of each wait.
+const TIMEOUT_SECS: u64 = 1;
+/// Slack on top of the deadline before a run counts as hung. Generous: the machine may be
+/// busy; this bounds the run, it does not measure speed.
+const SLACK_SECS: u64 = 10;
+/// Peak memory allowed to one run. The server sends 64 MiB lines and endless replies; a
+/// client that kept what it read would pass this long before the server stopped.
+const PEAK_RSS_LIMIT_KIB: u64 = 48 * 1024;
+/// Bytes in the reply line of the "long line" fault.
+const LONG_LINE: usize = 64 * 1024 * 1024;
+/// Size of the attachment sent in the mid-data cases: larger than the socket buffers of
+/// both ends together, so a server that stops reading blocks the client's writes.
+const BIG_ATTACHMENT: usize = 12 * 1024 * 1024;
+
+/// Where in the session the server fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Greeting,
+    Ehlo,
+    Mail,
+    Rcpt,
+    Data,
+    MidData,
+    EndOfData,
+    Quit,
+}
+
+impl Stage {
+    const ALL: [Stage; 8] = [
+        Stage::Greeting,
+        Stage::Ehlo,
+        Stage::Mail,
+        Stage::Rcpt,
+        Stage::Data,
+        Stage::MidData,
+        Stage::EndOfData,
+        Stage::Quit,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Stage::Greeting => "greeting",
+            Stage::Ehlo => "EHLO (and the HELO fallback)",
+            Stage::Mail => "MAIL FROM",
+            Stage::Rcpt => "RCPT TO",
+            Stage::Data => "DATA",
+            Stage::MidData => "in the middle of the data",
+            Stage::EndOfData => "after the final dot, before the reply",
+            Stage::Quit => "QUIT, after the message was accepted",
+        }
+    }
+
+    /// The verbs the fault is attached to.
+    fn verbs(self) -> &'static [Verb] {
+        match self {
+            Stage::Greeting => &[Verb::Greeting],
+            Stage::Ehlo => &[Verb::Ehlo, Verb::Helo],
+            Stage::Mail => &[Verb::Mail],
+            Stage::Rcpt => &[Verb::Rcpt],
+            Stage::Data => &[Verb::Data],
+            Stage::MidData => &[Verb::MidData],
+            Stage::EndOfData => &[Verb::EndOfData],
+            Stage::Quit => &[Verb::Quit],
+        }
+    }
+
+    /// The temporary and the permanent refusal a server gives at this stage.
+    fn refusals(self) -> ((u16, &'static str), (u16, &'static str)) {
+        match self {
+            Stage::Greeting => (
+                (450, "4.3.2 try again later"),
+                (554, "5.3.2 no service here"),
+            ),
+            Stage::Ehlo => ((451, "4.3.0 not now"), (550, "5.7.1 not welcome")),
+            Stage::Mail => ((451, "4.3.0 local error"), (550, "5.7.1 sender refused")),
+            Stage::Rcpt => ((450, "4.2.1 mailbox busy"), (550, "5.1.1 no such user")),
+            Stage::Data => ((451, "4.3.0 not now"), (554, "5.5.1 no data today")),
+            Stage::MidData => ((451, "4.3.0 disk full"), (552, "5.3.4 message too big")),
+            Stage::EndOfData => ((451, "4.3.0 scanner busy"), (554, "5.6.0 content refused")),
+            Stage::Quit => ((451, "4.3.0 odd"), (554, "5.5.1 odd")),
+        }
+    }
+
+    /// What smtpsend was waiting for when the server failed, as its messages name it.
+    fn waiting_for(self) -> &'static str {
+        match self {
+            Stage::Greeting => "the greeting",
+            Stage::Ehlo => "the reply to EHLO",
+            Stage::Mail => "the reply to MAIL FROM",
+            Stage::Rcpt => "the reply to RCPT TO",
+            Stage::Data => "the reply to DATA",
+            Stage::MidData | Stage::EndOfData => "the reply after the message data",
+            Stage::Quit => "the reply to QUIT",
+        }
+    }
+}
+
+/// How the server fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    HangUp,
+    Closing421,
+    Temporary,
+    Permanent,
+    Silent,
+    Garbage,
+    LongLine,
+    EndlessReply,
+}
+
+impl Fault {
+    const ALL: [Fault; 8] = [
+        Fault::HangUp,
+        Fault::Closing421,
+        Fault::Temporary,
+        Fault::Permanent,
+        Fault::Silent,
+        Fault::Garbage,
+        Fault::LongLine,
+        Fault::EndlessReply,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Fault::HangUp => "hang-up",
+            Fault::Closing421 => "421, close",
+            Fault::Temporary => "other 4xx",
+            Fault::Permanent => "5xx",
+            Fault::Silent => "no reply",
+            Fault::Garbage => "garbage",
+            Fault::LongLine => "64 MiB line",
+            Fault::EndlessReply => "endless reply",
+        }
+    }
+
+    fn action(self, stage: Stage) -> Option<Action> {
+        let ((temp_code, temp_text), (perm_code, perm_text)) = stage.refusals();
+        let mid_data = stage == Stage::MidData;
+        Some(match self {
+            Fault::HangUp => Action::HangUp,
+            Fault::Closing421 => Action::reply_then_hang_up(421, "4.3.2 shutting down"),
+            Fault::Temporary => Action::reply(temp_code, temp_text),
+            Fault::Permanent => Action::reply(perm_code, perm_text),
+            Fault::Silent => Action::Silent,
+            Fault::Garbage => Action::Raw(b"HTTP/1.1 400 Bad Request\r\n".to_vec()),
+            // While smtpsend writes the data it reads nothing: what a server sends then is
+            // read as the reply after the final dot, which the rows below cover.
+            Fault::LongLine | Fault::EndlessReply if mid_data => return None,
+            Fault::LongLine => Action::long_line(250, LONG_LINE),
+            Fault::EndlessReply => Action::endless_reply(250),
+        })
+    }
+
+    /// What the server does, for the doc.
+    fn description(self, stage: Stage) -> String {
+        let ((temp_code, temp_text), (perm_code, perm_text)) = stage.refusals();
+        match (self, stage) {
+            (Fault::HangUp, _) => "closes the connection".into(),
+            (Fault::Closing421, _) => "`421 4.3.2 shutting down`, then closes".into(),
+            (Fault::Temporary, _) => format!("`{temp_code} {temp_text}`"),
+            (Fault::Permanent, _) => format!("`{perm_code} {perm_text}`"),
+            (Fault::Silent, Stage::MidData) => "stops reading the data".into(),
+            (Fault::Silent, _) => "says nothing, keeps the connection open".into(),
+            (Fault::Garbage, _) => "`HTTP/1.1 400 Bad Request`".into(),
+            (Fault::LongLine, _) => "`250 xxx…` 64 MiB long".into(),
+            (Fault::EndlessReply, _) => "`250-more` lines without end".into(),
+        }
+    }
+}
+
+/// What must happen.
+struct Expected {
+    /// Exit code (DESIGN §6).
+    code: i32,
+    /// A part of the one-line message on stderr; empty when there is none (exit 0).
+    says: String,
+    /// The server accepted the message (exactly once).
+    delivered: bool,
+}
+
+fn expected(stage: Stage, fault: Fault) -> Expected {
+    let ((temp_code, temp_text), (perm_code, perm_text)) = stage.refusals();
+    let waiting = stage.waiting_for();
+    let failed = |code: i32, says: String| Expected {
+        code,
+        says,
+        delivered: false,
+    };
+    if stage == Stage::Quit {
+        return Expected {
+            code: 0,
+            says: String::new(),
+            delivered: true,
+        };
+    }
+    let refused = match stage {
+        Stage::Greeting => "server refused the connection",
+        Stage::Ehlo => "server refused HELO",
+        Stage::Mail => "server refused MAIL FROM",
+        Stage::Data => "server refused DATA",
+        _ => "server refused the message data",
+    };
+    match fault {
+        Fault::HangUp if stage == Stage::MidData => {
+            failed(75, "connection lost while sending the message data".into())
+        }
+        Fault::HangUp => failed(
+            75,
+            format!("the server closed the connection while smtpsend was waiting for {waiting}"),
+        ),
+        Fault::Closing421 => failed(
+            75,
+            format!(
+                "the server closed the connection with 421 4.3.2 shutting down (waiting for {waiting})"
+            ),
+        ),
+        Fault::Temporary if stage == Stage::Rcpt => failed(
+            75,
+            format!(
+                "nothing sent: the server refused 1 of 1 recipients: <b@example.com> ({temp_code} {temp_text})"
+            ),
+        ),
+        Fault::Temporary => failed(75, format!("{refused}: {temp_code} {temp_text}")),
+        Fault::Permanent if stage == Stage::Rcpt => failed(
+            67,
+            format!(
+                "nothing sent: the server refused 1 of 1 recipients: <b@example.com> ({perm_code} {perm_text})"
+            ),
+        ),
+        Fault::Permanent => failed(69, format!("{refused}: {perm_code} {perm_text}")),
+        Fault::Silent if stage == Stage::MidData => failed(
+            75,
+            format!("timed out after {TIMEOUT_SECS}s writing the message data to the server"),
+        ),
+        Fault::Silent => failed(
+            75,
+            format!("timed out after {TIMEOUT_SECS}s waiting for {waiting}"),
+        ),
+        Fault::Garbage => failed(
+            76,
+            format!("malformed reply from the server (waiting for {waiting})"),
+        ),
+        Fault::LongLine => failed(
+            76,
+            format!("the server sent a reply line longer than 8192 bytes (waiting for {waiting})"),
+        ),
+        Fault::EndlessReply => failed(
+            76,
+            format!("the server's reply has more than 512 lines (waiting for {waiting})"),
+        ),
+    }
+}
+
+/// Runs one case and checks everything a user would notice.
+fn run_case(stage: Stage, fault: Fault, attachment: Option<&Path>) {
+    let Some(action) = fault.action(stage) else {
+        return;
+    };
+    let expected = expected(stage, fault);
+    let mut builder = Server::builder().timeout(Duration::from_secs(SLACK_SECS));
+    if attachment.is_some() {
+        builder = builder.capabilities(&["PIPELINING", "8BITMIME", "SIZE 104857600"]);
+    }
+    for verb in stage.verbs() {
+        builder = builder.on(*verb, action.clone());
+    }
+    let server = builder.start();
+    let addr = server.addr();
+    let timeout = TIMEOUT_SECS.to_string();
+    let mut args = vec![
+        "--server",
+        addr.as_str(),
+        "--timeout",
+        timeout.as_str(),
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--subject",
+        "fault matrix",
+        "--body",
+        "hello",
+    ];
+    if let Some(path) = attachment {
+        args.extend(["--attach", path.to_str().expect("UTF-8 temp path")]);
+    }
+    let out = smtpsend(&args, b"");
+    let record = server.finish();
+    let case = format!("{} / {}", stage.title(), fault.title());
+
+    assert_eq!(out.code, expected.code, "{case}: {}", out.stderr);
+    if expected.says.is_empty() {
+        assert_eq!(out.stderr, "", "{case}");
+    } else {
+        assert!(
+            out.stderr.starts_with("smtpsend: ") && out.stderr.lines().count() == 1,
+            "{case}: not one line: {:?}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains(&expected.says),
+            "{case}: expected {:?} in {:?}",
+            expected.says,
+            out.stderr
+        );
+    }
+    let bound = Duration::from_secs(TIMEOUT_SECS + SLACK_SECS);
+    assert!(
+        out.elapsed < bound,
+        "{case}: ran {:?}, past its deadline",
+        out.elapsed
+    );
+    assert!(
+        out.peak_rss_kib < PEAK_RSS_LIMIT_KIB,
+        "{case}: used {} KiB",
+        out.peak_rss_kib
+    );
+    let delivered = record.completed().len();
+    assert_eq!(
+        delivered,
+        usize::from(expected.delivered),
+        "{case}: delivered {delivered} times"
+    );
+    assert_eq!(record.connection_count(), 1, "{case}: connections");
+}
+
+fn run_stage(stage: Stage) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let attachment = (stage == Stage::MidData).then(|| {
+        let path = dir.path().join("big.bin");
+        let data: Vec<u8> = (0..BIG_ATTACHMENT).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, data).expect("write the attachment");
+        path
+    });
+    for fault in Fault::ALL {
+        run_case(stage, fault, attachment.as_deref());
+    }
+}
+
+#[test]
+fn faults_at_the_greeting() {
+    run_stage(Stage::Greeting);
+}
+
+#[test]
+fn faults_at_ehlo() {
+    run_stage(Stage::Ehlo);
+}
+
+#[test]
+fn faults_at_mail_from() {
+    run_stage(Stage::Mail);
+}
+
+#[test]
+fn faults_at_rcpt_to() {
+    run_stage(Stage::Rcpt);
+}
+
+#[test]
+fn faults_at_data() {
+    run_stage(Stage::Data);
+}
+
+#[test]
+fn faults_in_the_middle_of_the_data() {
+    run_stage(Stage::MidData);
+}
+
+#[test]
+fn faults_after_the_final_dot() {
+    run_stage(Stage::EndOfData);
+}
+
+#[test]
+fn faults_at_quit_after_acceptance() {
+    run_stage(Stage::Quit);
+}
+
+/// docs/faults.md as generated from the case list.
+fn render_doc() -> String {
+    let mut doc = String::new();
+    doc.push_str(
+        "# What smtpsend does when the server fails\n\
+         \n\
+         <!-- Generated by tests/faults.rs from its case list; do not edit by hand. Regenerate:\n     \
+         SMTPSEND_REGENERATE_DOCS=1 cargo test --test faults the_doc_matches_the_matrix -->\n\
+         \n\
+         Every cell is a test: tests/faults.rs runs smtpsend against the scripted test server,\n\
+         which fails at one stage of the session in one way, and checks the exit code, the\n\
+         one-line message on stderr, that the run ended within its deadline (`--timeout 1`)\n\
+         plus slack, that its peak memory (sampled while it ran) stayed under 48 MiB, and\n\
+         whether the server got the message.\n\
+         \n\
+         Exit codes (sysexits.h): 0 sent, 67 recipient refused, 69 server refused, 75 temporary\n\
+         failure (safe to retry), 76 the server broke the protocol. See the README.\n\
+         \n\
+         Reading is bounded: a reply line may be at most 8192 bytes and a reply at most 512\n\
+         lines, so a server that sends a 64 MiB line or a reply without end costs a few\n\
+         kilobytes. A fault after the server accepted the message (the QUIT row) does not\n\
+         fail the run: the message was delivered, and retrying would send it twice.\n\
+         \n\
+         Deadlines: `--timeout` bounds every wait for a reply and every write. While the\n\
+         data is written the deadline is on progress: a server that stops reading makes a\n\
+         write wait at most that long, but one that still takes a few bytes now and then\n\
+         keeps the transfer going (as RFC 5321 §4.5.3.2 times the server's side too).\n\
+         \n\
+         The window RFC 1047 describes remains: when the connection breaks after the final\n\
+         dot and before the server's reply (\"after the final dot\", hang-up and no reply),\n\
+         the server may have accepted the message; smtpsend cannot know and exits 75.\n\
+         \n\
+         ## Exit codes\n\
+         \n",
+    );
+    doc.push_str("| stage |");
+    for fault in Fault::ALL {
+        let _ = write!(doc, " {} |", fault.title());
+    }
+    doc.push_str("\n| --- |");
+    for _ in Fault::ALL {
+        doc.push_str(" --- |");
+    }
+    doc.push('\n');
+    for stage in Stage::ALL {
+        let _ = write!(doc, "| {} |", stage.title());
+        for fault in Fault::ALL {
+            match fault.action(stage) {
+                Some(_) => {
+                    let _ = write!(doc, " {} |", expected(stage, fault).code);
+                }
+                None => doc.push_str(" — |"),
+            }
+        }
+        doc.push('\n');
+    }
+    doc.push_str(
+        "\n— : while smtpsend writes the data it reads nothing; what a server sends then is\n\
+         read as the reply after the final dot (that row).\n\
+         \n\
+         ## Every case\n\
+         \n\
+         | stage | the server | exit | smtpsend says (part of the message) | delivered |\n\
+         | --- | --- | --- | --- | --- |\n",
+    );
+    for stage in Stage::ALL {
+        for fault in Fault::ALL {
+            if fault.action(stage).is_none() {
+                continue;
+            }
+            let expected = expected(stage, fault);
+            let says = if expected.says.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                format!("`{}`", expected.says)
+            };
+            let _ = writeln!(
+                doc,
+                "| {} | {} | {} | {} | {} |",
+                stage.title(),
+                fault.description(stage),
+                expected.code,
+                says,
+                if expected.delivered { "once" } else { "no" }
+            );
+        }
+    }
+    doc
+}
+
+#[test]
+fn the_doc_matches_the_matrix() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/faults.md");
+    let doc = render_doc();
+    if std::env::var_os("SMTPSEND_REGENERATE_DOCS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("docs/")).expect("create docs/");
+        std::fs::write(&path, &doc).expect("write docs/faults.md");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "docs/faults.md is out of date; regenerate it with \
+         SMTPSEND_REGENERATE_DOCS=1 cargo test --test faults the_doc_matches_the_matrix"
+    );
+}
