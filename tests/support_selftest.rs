@@ -204,6 +204,24 @@ fn per_recipient_rule_and_state_checks() {
 }
 
 #[test]
+fn early_rules_apply_to_the_first_connections_only() {
+    let server = Server::builder()
+        .on_first(2, Verb::Greeting, Action::reply(421, "4.3.2 busy"))
+        .start();
+    for _ in 0..2 {
+        let mut client = connect(&server);
+        assert_eq!(client.reply().unwrap(), "421 4.3.2 busy\r\n");
+        assert!(client.closed());
+    }
+    let mut client = connect(&server);
+    assert_eq!(client.reply().unwrap(), "220 test.local ESMTP\r\n");
+    client.send("QUIT\r\n");
+    assert!(client.reply().unwrap().starts_with("221 "));
+    drop(client);
+    assert_eq!(server.finish().connection_count(), 3);
+}
+
+#[test]
 fn greeting_421_closes_and_ehlo_502_allows_helo() {
     let busy = Server::builder().greeting(421, "4.3.2 busy").start();
     let mut client = connect(&busy);

@@ -4,7 +4,7 @@
 Each message is written as N.eml (the exact bytes received) and N.json (envelope: mail_from,
 rcpt_tos, mail_options). The port is written to --port-file once the server listens.
 
-    aiosmtpd_server.py --dir DIR --port-file FILE [--starttls CERT KEY] [--require-starttls]
+    aiosmtpd_server.py --dir DIR --port-file FILE [--port N] [--starttls CERT KEY] [--require-starttls]
                        [--implicit-tls CERT KEY] [--auth USER:PASSWORD] [--lmtp]
 """
 
@@ -74,6 +74,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port-file", required=True)
+    parser.add_argument("--port", type=int, help="listen on this port (default: a free one)")
     parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--require-starttls", action="store_true")
     parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
@@ -105,7 +106,7 @@ def main():
     handler = Store(args.dir)
     if args.auth:
         handler = CramMd5Store(args.dir, user, password)
-    port = free_port()
+    port = args.port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     with open(args.port_file + ".tmp", "w") as f:

@@ -212,6 +212,51 @@ def check_tls_and_auth(binary, servers, work, out):
           and len(list(starttls_store.glob("*.json"))) == delivered, result.stderr.decode())
 
 
+def check_queue_round_trip(binary, servers, work, out):
+    """Queue with --queue on-failure to a port where nothing listens, start aiosmtpd on that
+    port, flush with -q: the message arrives exactly once and the outbox is empty."""
+    port = free_port()
+    env = {"HOME": str(work / "queue-home"), "XDG_STATE_HOME": str(work / "queue-state")}
+    send = ["--server", f"127.0.0.1:{port}", "--queue", "on-failure", "--from", "alice@example.com",
+            "--to", "bob@example.com", "--subject", "queued while down", "--body", "kept for later"]
+    transcript = []
+    result = run(binary, send, env=env)
+    stderr = result.stderr.decode()
+    transcript.append(f"$ smtpsend {' '.join(send)}\n{stderr}exit {result.returncode}\n")
+    check("outbox: refused connection queues and exits 0",
+          result.returncode == 0 and "smtpsend: queued as " in stderr, stderr)
+    listed = run(binary, ["--list-queue"], env=env)
+    transcript.append(f"$ smtpsend --list-queue\n{listed.stdout.decode()}")
+    check("outbox: --list-queue shows the entry with its error",
+          "from <alice@example.com>" in listed.stdout.decode()
+          and "Connection refused" in listed.stdout.decode(), listed.stdout.decode())
+
+    _, store = servers.aiosmtpd("queue-aiosmtpd", "--port", str(port))
+    result = run(binary, ["-q"], env=env)
+    transcript.append(f"$ # aiosmtpd now listens on 127.0.0.1:{port}\n$ smtpsend -q\n"
+                      f"{result.stderr.decode()}exit {result.returncode}\n")
+    check("outbox: -q exits 0 once the server is up", result.returncode == 0, result.stderr.decode())
+    again = run(binary, ["-q"], env=env)
+    check("outbox: a second -q sends nothing more", again.returncode == 0, again.stderr.decode())
+    stored = wait_files(store, "*.json", 1)
+    time.sleep(0.5)
+    stored = sorted(store.glob("*.json"))
+    check("outbox: the message arrived exactly once", len(stored) == 1, str(stored))
+    if stored:
+        envelope = json.loads(stored[0].read_text())
+        message = stored[0].with_suffix(".eml").read_bytes()
+        check("outbox: envelope and body intact",
+              envelope["mail_from"] == "alice@example.com"
+              and envelope["rcpt_tos"] == ["bob@example.com"]
+              and b"Subject: queued while down" in message and b"kept for later" in message,
+              f"{envelope} {message[:300]!r}")
+    listed = run(binary, ["--list-queue"], env=env)
+    transcript.append(f"$ smtpsend --list-queue\n{listed.stdout.decode()}")
+    check("outbox: empty after the flush", listed.stdout.decode().startswith("the outbox is empty"),
+          listed.stdout.decode())
+    (out / "queue-round-trip.txt").write_text("".join(transcript))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -302,6 +347,9 @@ def main():
         result = run(binary, ["--server", f"127.0.0.1:{free_port()}", "--to", "bob@example.com",
                               "--body", "x"])
         check("connection refused exits 75", result.returncode == 75, result.stderr.decode())
+
+        # 6. The outbox: queued while the server is down, delivered once when it is up.
+        check_queue_round_trip(binary, servers, work, out)
     finally:
         servers.stop()
         if not args.out:

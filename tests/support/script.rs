@@ -162,6 +162,9 @@ pub struct Script {
     /// SCRAM-SHA-256: send a wrong server signature (an impostor that does not know the
     /// password).
     pub forge_scram_signature: bool,
+    /// Rules for the first connections only: `(n, verb, action)` applies to connections
+    /// 0..n, replacing the verb's rule (a server that fails, then recovers).
+    pub early_rules: Vec<(usize, Verb, Action)>,
 }
 
 impl Default for Script {
@@ -185,11 +188,30 @@ impl Default for Script {
             timeout: Duration::from_secs(30),
             credentials: None,
             forge_scram_signature: false,
+            early_rules: Vec::new(),
         }
     }
 }
 
 impl Script {
+    /// The script for the connection with this index (from 0): with the early rules that
+    /// still apply to it, or `None` when none does.
+    pub fn for_connection(&self, index: usize) -> Option<Script> {
+        let early: Vec<&(usize, Verb, Action)> = self
+            .early_rules
+            .iter()
+            .filter(|(count, _, _)| index < *count)
+            .collect();
+        if early.is_empty() {
+            return None;
+        }
+        let mut script = self.clone();
+        for (_, verb, action) in early {
+            script.rules.insert(*verb, action.clone());
+        }
+        Some(script)
+    }
+
     pub fn rule(&self, verb: Verb) -> Option<&Action> {
         self.rules.get(&verb)
     }
@@ -239,6 +261,13 @@ impl Builder {
     /// Speak LMTP: LHLO instead of EHLO/HELO, one reply per accepted recipient after the data.
     pub fn lmtp(mut self) -> Builder {
         self.script.lmtp = true;
+        self
+    }
+
+    /// The first `connections` connections get `action` at `verb` instead of its rule;
+    /// later ones behave normally (a server that fails, then recovers).
+    pub fn on_first(mut self, connections: usize, verb: Verb, action: Action) -> Builder {
+        self.script.early_rules.push((connections, verb, action));
         self
     }
 

@@ -95,7 +95,10 @@ fn accept_loop(
         let stopping = stop.load(Ordering::SeqCst) || started.elapsed() > ACCEPT_CAP;
         match listener.accept() {
             Ok((tcp, _peer)) => {
-                let script = Arc::clone(&script);
+                let script = match script.for_connection(connections.len()) {
+                    Some(early) => Arc::new(early),
+                    None => Arc::clone(&script),
+                };
                 let stop = Arc::clone(&stop);
                 connections.push(thread::spawn(move || session::serve(tcp, &script, stop)));
             }

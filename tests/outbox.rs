@@ -1,0 +1,632 @@
+//! The outbox (`--queue`, `-q`, `--list-queue`, `--drop-queue`) and `--retries`, as a user
+//! sees them: exit codes, stderr, the files on disk, and what reached the server.
+
+mod support;
+
+use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::PathBuf;
+
+use support::*;
+
+/// A home directory shared by several runs, so they all see the same outbox.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, relative: &str) -> String {
+        self.dir.path().join(relative).to_str().unwrap().to_string()
+    }
+
+    fn run_with_env(&self, args: &[&str], stdin: &[u8], extra: &[(&str, &str)]) -> Output {
+        let home = self.path("");
+        let state = self.path("state");
+        let config = self.path("config");
+        let mut env = vec![
+            ("HOME", home.as_str()),
+            ("XDG_STATE_HOME", state.as_str()),
+            ("XDG_CONFIG_HOME", config.as_str()),
+        ];
+        env.extend_from_slice(extra);
+        smtpsend_with_env(args, stdin, &env)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, b"", &[])
+    }
+
+    fn queue_dir(&self) -> PathBuf {
+        self.dir.path().join("state/smtpsend/queue")
+    }
+
+    /// The ids of the entries on disk (those with a `.json`), sorted.
+    fn ids(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.queue_dir()) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Every file in the outbox but the flush lock, sorted.
+    fn files(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.queue_dir()) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter(|name| name != ".flush.lock")
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn meta(&self, id: &str) -> serde_json::Value {
+        let text = std::fs::read(self.queue_dir().join(format!("{id}.json"))).unwrap();
+        serde_json::from_slice(&text).unwrap()
+    }
+
+    fn message(&self, id: &str) -> Vec<u8> {
+        std::fs::read(self.queue_dir().join(format!("{id}.eml"))).unwrap()
+    }
+}
+
+fn message_args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--server",
+        server,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--subject",
+        "queued",
+        "--body",
+        "hello",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// The id in `smtpsend: queued as ID (reason)`.
+fn queued_id(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("smtpsend: queued as "))
+        .unwrap_or_else(|| panic!("no 'queued as' line in: {stderr}"));
+    let rest = line.strip_prefix("smtpsend: queued as ").unwrap();
+    let (id, reason) = rest.split_once(' ').unwrap();
+    assert!(reason.starts_with('(') && reason.ends_with(')'), "{line}");
+    id.to_string()
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn temporary_failures_are_queued_privately_and_exit_0() {
+    let cases = [
+        (
+            "RCPT",
+            Server::builder().on(Verb::Rcpt, Action::reply(451, "4.3.0 later")),
+        ),
+        (
+            "DATA",
+            Server::builder().on(Verb::Data, Action::reply(451, "4.3.0 later")),
+        ),
+        (
+            "end of data",
+            Server::builder().on(Verb::EndOfData, Action::reply(452, "4.3.1 full")),
+        ),
+        ("greeting", Server::builder().greeting(421, "4.3.2 busy")),
+    ];
+    for (stage, builder) in cases {
+        let home = Home::new();
+        let server = builder.start();
+        let addr = server.addr();
+        let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+        assert_eq!(out.code, 0, "{stage}: {}", out.stderr);
+        let id = queued_id(&out.stderr);
+        assert!(out.stderr.contains(" 4."), "{stage}: {}", out.stderr);
+        assert!(server.finish().completed().is_empty(), "{stage}");
+
+        assert_eq!(mode(&home.queue_dir()), 0o700, "{stage}");
+        assert_eq!(home.files(), [format!("{id}.eml"), format!("{id}.json")]);
+        for file in home.files() {
+            assert_eq!(mode(&home.queue_dir().join(&file)), 0o600, "{stage} {file}");
+        }
+        let meta = home.meta(&id);
+        assert_eq!(meta["attempts"], 1, "{stage}");
+        assert_eq!(meta["last_exit_code"], 75, "{stage}");
+        assert_eq!(meta["envelope"]["recipients"][0], "b@example.com");
+        let message = String::from_utf8(home.message(&id)).unwrap();
+        assert!(message.contains("Subject: queued\r\n"), "{message}");
+        assert!(message.ends_with("\r\n\r\nhello"), "{message}");
+    }
+}
+
+#[test]
+fn connection_refused_is_queued() {
+    let home = Home::new();
+    let nobody = refused_addr();
+    let out = home.run(&message_args(&nobody, &["--queue", "on-failure"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
+    assert_eq!(home.ids(), [id]);
+}
+
+#[test]
+fn without_queue_a_temporary_failure_exits_75_and_writes_nothing() {
+    let home = Home::new();
+    let out = home.run(&message_args(&refused_addr(), &[]));
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(!out.stderr.contains("queued"), "{}", out.stderr);
+    assert!(!home.queue_dir().exists());
+}
+
+#[test]
+fn permanent_failures_are_never_queued() {
+    let cases = [
+        (Verb::Rcpt, 550, 67),
+        (Verb::Mail, 553, 69),
+        (Verb::Data, 554, 69),
+        (Verb::EndOfData, 554, 69),
+    ];
+    for (verb, reply, code) in cases {
+        for queue in ["on-failure", "always"] {
+            let home = Home::new();
+            let server = Server::builder()
+                .on(verb, Action::reply(reply, "5.7.1 no"))
+                .start();
+            let addr = server.addr();
+            let out = home.run(&message_args(&addr, &["--queue", queue]));
+            assert_eq!(out.code, code, "{verb:?} {queue}: {}", out.stderr);
+            assert!(!out.stderr.contains("queued as"), "{}", out.stderr);
+            assert!(
+                home.files().is_empty(),
+                "{verb:?} {queue}: {:?}",
+                home.files()
+            );
+            assert!(server.finish().completed().is_empty());
+        }
+    }
+}
+
+#[test]
+fn flush_delivers_a_queued_message_once_and_removes_it() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
+        .start();
+    let addr = server.addr();
+    let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    let queued_bytes = home.message(&id);
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    assert!(home.files().is_empty(), "{:?}", home.files());
+
+    // Nothing left: a second flush connects to nothing.
+    let out = home.run(&["--flush-queue"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 2);
+    let delivered = record.only_completed();
+    assert_eq!(delivered.sender(), "a@example.com");
+    assert_eq!(delivered.recipients(), ["b@example.com"]);
+    // The queued bytes, plus the CRLF that ends the data on the wire.
+    assert_eq!(delivered.message, [&queued_bytes[..], b"\r\n"].concat());
+}
+
+#[test]
+fn flush_keeps_what_the_server_still_refuses_and_records_the_attempt() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on(Verb::Rcpt, Action::reply(451, "4.3.0 try later"))
+        .start();
+    let addr = server.addr();
+    let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+    let id = queued_id(&out.stderr);
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("{id}: still queued")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(home.ids(), std::slice::from_ref(&id));
+    let meta = home.meta(&id);
+    assert_eq!(meta["attempts"], 2);
+    assert!(
+        meta["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("451 4.3.0 try later"),
+        "{meta}"
+    );
+    assert_eq!(meta["last_exit_code"], 75);
+    assert!(server.finish().completed().is_empty());
+}
+
+#[test]
+fn a_permanent_refusal_at_flush_keeps_the_entry_marked_failed() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
+        .on(Verb::Rcpt, Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let id = queued_id(
+        &home
+            .run(&message_args(&addr, &["--queue", "on-failure"]))
+            .stderr,
+    );
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    assert!(out.stderr.contains("--drop-queue"), "{}", out.stderr);
+    assert_eq!(home.ids(), std::slice::from_ref(&id));
+    assert_eq!(home.meta(&id)["last_exit_code"], 67);
+    let listed = home.run(&["--list-queue"]);
+    assert!(
+        listed.stdout.contains("permanent, exit 67"),
+        "{}",
+        listed.stdout
+    );
+    assert!(server.finish().completed().is_empty());
+}
+
+#[test]
+fn a_flush_sends_every_queued_message_over_one_connection() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on_first(2, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
+        .start();
+    let addr = server.addr();
+    for subject in ["first", "second"] {
+        let out = home.run(&[
+            "--server",
+            &addr,
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--subject",
+            subject,
+            "--body",
+            "x",
+            "--queue",
+            "on-failure",
+        ]);
+        queued_id(&out.stderr);
+    }
+    assert_eq!(home.ids().len(), 2);
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(home.ids().is_empty());
+
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 3);
+    let flush = &record.connections[2];
+    let subjects: Vec<bool> = flush
+        .transactions
+        .iter()
+        .map(|t| t.completed && t.message_text().contains("Subject: "))
+        .collect();
+    assert_eq!(subjects, [true, true]);
+    assert!(
+        flush.transactions[0]
+            .message_text()
+            .contains("Subject: first")
+    );
+    assert!(
+        flush.transactions[1]
+            .message_text()
+            .contains("Subject: second")
+    );
+}
+
+#[test]
+fn a_second_flush_is_refused_while_one_runs() {
+    let home = Home::new();
+    let id = queued_id(
+        &home
+            .run(&message_args(&refused_addr(), &["--queue", "on-failure"]))
+            .stderr,
+    );
+    let lock = File::create(home.queue_dir().join(".flush.lock")).unwrap();
+    // SAFETY: flock(2) on a descriptor this test owns.
+    assert_eq!(
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("another flush of the outbox is running"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(home.meta(&id)["attempts"], 1);
+    drop(lock);
+}
+
+#[test]
+fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
+    let home = Home::new();
+    let out = home.run(&["--list-queue"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("the outbox is empty"),
+        "{}",
+        out.stdout
+    );
+
+    let nobody = refused_addr();
+    let out = home.run(&[
+        "--server",
+        &nobody,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--cc",
+        "c@example.com",
+        "--body",
+        "x",
+        "--queue",
+        "on-failure",
+    ]);
+    let id = queued_id(&out.stderr);
+    for flag in ["--list-queue", "-bp"] {
+        let out = home.run(&[flag]);
+        assert_eq!(out.code, 0, "{flag}: {}", out.stderr);
+        let text = &out.stdout;
+        let first = text.lines().next().unwrap();
+        assert!(first.starts_with(&format!("{id}  ")), "{text}");
+        assert!(first.contains("1 attempt"), "{text}");
+        assert!(first.ends_with("from <a@example.com>"), "{text}");
+        assert!(
+            text.contains("    to <b@example.com>, <c@example.com>\n"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("    via {nobody}\n")), "{text}");
+        assert!(text.contains("(temporary): cannot connect to"), "{text}");
+        assert!(
+            text.ends_with("1 message in ") || text.contains("\n1 message in "),
+            "{text}"
+        );
+    }
+    let out = home.run(&["--list-queue", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["attempts"], 1);
+    assert_eq!(listed[0]["envelope"]["from"], "a@example.com");
+}
+
+#[test]
+fn drop_queue_removes_an_entry_without_sending_it() {
+    let home = Home::new();
+    let id = queued_id(
+        &home
+            .run(&message_args(&refused_addr(), &["--queue", "on-failure"]))
+            .stderr,
+    );
+    let out = home.run(&["--drop-queue", &id]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("dropped {id}")),
+        "{}",
+        out.stderr
+    );
+    assert!(home.files().is_empty(), "{:?}", home.files());
+
+    let out = home.run(&["--drop-queue", &id]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("no such message"), "{}", out.stderr);
+    let out = home.run(&["--drop-queue", "../../etc/passwd"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+}
+
+#[test]
+fn queue_always_sends_at_once_and_keeps_nothing_after_success() {
+    let home = Home::new();
+    let server = Server::start();
+    let addr = server.addr();
+    let out = home.run(&message_args(&addr, &["--queue", "always"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    assert!(home.files().is_empty(), "{:?}", home.files());
+    assert_eq!(server.finish().completed().len(), 1);
+
+    let server = Server::builder()
+        .on(Verb::Data, Action::reply(421, "4.3.2 closing"))
+        .start();
+    let addr = server.addr();
+    let out = home.run(&message_args(&addr, &["--queue", "always"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert_eq!(home.meta(&id)["attempts"], 1);
+    assert!(server.finish().completed().is_empty());
+}
+
+#[test]
+fn retries_try_the_whole_send_again_after_a_temporary_failure() {
+    let server = Server::builder()
+        .on_first(1, Verb::Greeting, Action::reply(421, "4.3.2 busy"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(&message_args(&addr, &["--retries", "2"]), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("trying again in 1s (retry 1 of 2)"),
+        "{}",
+        out.stderr
+    );
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 2);
+    assert_eq!(record.completed().len(), 1);
+}
+
+#[test]
+fn retries_give_up_after_n_and_skip_permanent_failures() {
+    let server = Server::builder().greeting(421, "4.3.2 busy").start();
+    let addr = server.addr();
+    let out = smtpsend(&message_args(&addr, &["--retries", "1"]), b"");
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(server.finish().connection_count(), 2);
+
+    let server = Server::builder()
+        .on(Verb::Rcpt, Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(&message_args(&addr, &["--retries", "3"]), b"");
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    assert_eq!(server.finish().connection_count(), 1);
+}
+
+#[test]
+fn a_lost_reply_after_the_data_is_never_retried_at_once() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on(Verb::EndOfData, Action::HangUp)
+        .start();
+    let addr = server.addr();
+    let out = home.run(&message_args(&addr, &["--retries", "3"]));
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the server may have accepted the message"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
+
+    // With the outbox on it is kept: a later flush may deliver it a second time (RFC 1047).
+    let out = home.run(&message_args(
+        &addr,
+        &["--retries", "3", "--queue", "on-failure"],
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert!(
+        home.meta(&id)["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("may have accepted"),
+    );
+    assert_eq!(server.finish().connection_count(), 2);
+}
+
+#[test]
+fn an_account_queue_key_queues_and_the_flush_uses_the_account() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on_first(1, Verb::Data, Action::reply(451, "4.3.0 later"))
+        .start();
+    std::fs::create_dir_all(home.path("config/smtpsend")).unwrap();
+    std::fs::write(
+        home.path("config/smtpsend/config.toml"),
+        format!(
+            "default = \"relay\"\n[accounts.relay]\nserver = \"{}\"\nqueue = \"on-failure\"\n\
+             retries = 0\nfrom = \"ci@example.com\"\n",
+            server.addr()
+        ),
+    )
+    .unwrap();
+    let out = home.run(&["--to", "ops@example.com", "--body", "build failed"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert_eq!(
+        home.meta(&id)["options"],
+        serde_json::json!(["--account=relay"])
+    );
+    let listed = home.run(&["-bp"]).stdout;
+    assert!(listed.contains("(account relay)"), "{listed}");
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.only_completed().sender(), "ci@example.com");
+}
+
+#[test]
+fn settings_from_the_environment_are_kept_for_the_flush() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
+        .start();
+    let addr = server.addr();
+    let out = home.run_with_env(
+        &[
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+        ],
+        b"",
+        &[
+            ("SMTPSEND_SERVER", addr.as_str()),
+            ("SMTPSEND_QUEUE", "on-failure"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    let server_option = format!("--server={addr}");
+    assert_eq!(
+        home.meta(&id)["options"],
+        serde_json::json!([server_option])
+    );
+
+    // The flush runs without those variables (cron), and without reading them.
+    let elsewhere = refused_addr();
+    let out = home.run_with_env(&["-q"], b"", &[("SMTPSEND_SERVER", elsewhere.as_str())]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(server.finish().completed().len(), 1);
+}
+
+#[test]
+fn json_reports_a_queued_message() {
+    let home = Home::new();
+    let out = home.run(&message_args(
+        &refused_addr(),
+        &["--queue", "on-failure", "--json"],
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["status"], "queued");
+    assert_eq!(report["exit_code"], 0);
+    assert_eq!(report["queued_as"], queued_id(&out.stderr).as_str());
+}
+
+#[test]
+fn queue_commands_refuse_message_flags() {
+    let out = smtpsend(&["-q", "--to", "b@example.com"], b"");
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    let out = smtpsend(&["-q30m"], b"");
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("cron"), "{}", out.stderr);
+}
