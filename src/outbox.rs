@@ -13,14 +13,16 @@
 //! file is the commit point, so an entry exists exactly when its `.json` does. Removing goes
 //! the other way round (`.json` first). A process working on an entry holds an flock on its
 //! `.eml` from the moment it is created, so a flush never sends a message that another
-//! process is sending; `.flush.lock` keeps two flushes apart.
+//! process is sending, and what a killed process left half-written (a temporary file, a
+//! `.eml` without its `.json`) is known as such and removed; `.flush.lock` keeps two flushes
+//! apart.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +31,6 @@ use crate::message::{Content, Envelope};
 
 /// Version of the `.json` format.
 pub const FORMAT: u32 = 1;
-/// Temporary files of an interrupted write older than this are removed by a flush.
-const STALE: Duration = Duration::from_secs(3600);
 /// The file whose lock keeps two flushes apart.
 const FLUSH_LOCK: &str = ".flush.lock";
 
@@ -247,30 +247,33 @@ impl Outbox {
         Ok(FlushLock { _file: file })
     }
 
-    /// Removes what interrupted writes and removals left behind: a message file without its
-    /// meta file that nobody holds, and temporary files older than an hour.
+    /// Removes what an interrupted write or removal left behind (a killed process): files
+    /// of an id that is no entry (no `.json`), and temporary files, when no process holds
+    /// the id's lock. A process writing or updating an entry holds it the whole time.
     pub fn remove_leftovers(&self) {
         let Ok(names) = self.file_names() else { return };
         for name in &names {
-            let path = self.dir.join(name);
-            if name.ends_with(".tmp") {
-                let old = fs::metadata(&path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age > STALE);
-                if old {
-                    let _ = fs::remove_file(&path);
-                }
-            } else if let Some(id) = name.strip_suffix(".eml")
-                && !names.contains(&format!("{id}.json"))
-                && let Ok(file) = File::open(&path)
-                && try_lock(&file).unwrap_or(false)
-                && !self.dir.join(format!("{id}.json")).exists()
-            {
-                let _ = fs::remove_file(&path);
+            let Some((id, _)) = name.split_once('.') else {
+                continue;
+            };
+            let temporary = name.ends_with(".tmp");
+            let orphan = name.ends_with(".eml") && !names.contains(&format!("{id}.json"));
+            if !valid_id(id) || !(temporary || orphan) || self.held(id) {
+                continue;
+            }
+            let is_entry_now = self.dir.join(format!("{id}.json")).exists();
+            if temporary || !is_entry_now {
+                let _ = fs::remove_file(self.dir.join(name));
             }
         }
+    }
+
+    /// True when a process holds the lock of this id (on `ID.eml` or `ID.eml.tmp`).
+    fn held(&self, id: &str) -> bool {
+        [format!("{id}.eml"), format!("{id}.eml.tmp")]
+            .iter()
+            .filter_map(|name| File::open(self.dir.join(name)).ok())
+            .any(|file| !try_lock(&file).unwrap_or(false))
     }
 
     fn create_dir(&self) -> anyhow::Result<()> {
@@ -589,10 +592,26 @@ mod tests {
         let kept_id = kept.id().to_string();
         drop(kept);
         fs::write(outbox.dir().join("deadbeef-00000001.eml"), "orphan").unwrap();
+        fs::write(outbox.dir().join("deadbeef-00000002.eml.tmp"), "half").unwrap();
+        fs::write(outbox.dir().join(format!("{kept_id}.json.tmp")), "{").unwrap();
+        let busy = outbox
+            .add(&meta(), &Content::from_bytes(b"y\r\n".to_vec()))
+            .unwrap();
+        let busy_id = busy.id().to_string();
+        fs::write(outbox.dir().join(format!("{busy_id}.json.tmp")), "{").unwrap();
         outbox.remove_leftovers();
         let mut names = outbox.file_names().unwrap();
         names.sort();
-        assert_eq!(names, [format!("{kept_id}.eml"), format!("{kept_id}.json")]);
+        let mut expected = vec![
+            format!("{kept_id}.eml"),
+            format!("{kept_id}.json"),
+            format!("{busy_id}.eml"),
+            format!("{busy_id}.json"),
+            format!("{busy_id}.json.tmp"),
+        ];
+        expected.sort();
+        assert_eq!(names, expected);
+        drop(busy);
     }
 
     #[test]

@@ -630,3 +630,48 @@ fn queue_commands_refuse_message_flags() {
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("cron"), "{}", out.stderr);
 }
+
+#[test]
+fn killing_a_send_with_queue_always_loses_nothing() {
+    let home = Home::new();
+    // The first connection never answers the end of the data; the next one works.
+    let server = Server::builder()
+        .on_first(1, Verb::EndOfData, Action::Silent)
+        .start();
+    let addr = server.addr();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsend"))
+        .args(message_args(&addr, &["--queue", "always"]))
+        .env("HOME", home.path(""))
+        .env("XDG_STATE_HOME", home.path("state"))
+        .env("XDG_CONFIG_HOME", home.path("config"))
+        .env("SMTPSEND_TEST_PIN", "1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the entry is committed, give the send a moment, then kill it. Wherever
+    // the kill lands, the entry must survive whole.
+    for _ in 0..500 {
+        if !home.ids().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ids = home.ids();
+    assert_eq!(ids.len(), 1, "{:?}", home.files());
+    assert_eq!(
+        home.files(),
+        [format!("{}.eml", ids[0]), format!("{}.json", ids[0])]
+    );
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(home.files().is_empty(), "{:?}", home.files());
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 2);
+    let delivered = record.only_completed();
+    assert!(delivered.message_text().contains("Subject: queued"));
+}
