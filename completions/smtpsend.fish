@@ -18,7 +18,7 @@ complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, 
 complete -c smtpsend -s R -l dsn-return -d 'DSN: what a failure report returns, the full message or its headers (sendmail -R)' -r -f -a "full\t'The whole message'
 hdrs\t'The headers only'"
 complete -c smtpsend -s V -l dsn-envid -d 'DSN: envelope identifier quoted back in reports (sendmail -V)' -r
-complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), /path/to/socket or unix:/path (default localhost:25)' -r
+complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)' -r
 complete -c smtpsend -l tls -d 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (except on a loopback address or unix socket)' -r -f -a "auto\t'Implicit TLS on port 465 and for smtps://; otherwise STARTTLS whenever the server offers it, except on a loopback address or a unix socket'
 starttls\t'STARTTLS, or fail (exit 69) when the server does not offer it'
 implicit\t'TLS from the first byte (SMTPS)'
@@ -53,6 +53,7 @@ elvish\t''
 powershell\t''"
 complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
 complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
+complete -c smtpsend -l lmtp -d 'Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the data; exit 0 only when every recipient got the message (port 24 unless given)'
 complete -c smtpsend -l insecure-skip-verify -d 'Accept any server certificate and host name (insecure; prints a warning)'
 complete -c smtpsend -s q -l flush-queue -d 'Deliver the messages in the outbox, one connection per server (sendmail -q)'
 complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipients, attempts, last error (sendmail -bp)'

@@ -88,7 +88,7 @@ fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
         let item = &mut items[index];
         let (envelope, content) = (&item.message.0, &item.message.1);
         match open.send(envelope, content, &policy, index + 1 == count) {
-            Ok(delivery) => item.result = Some(report::judge(&delivery)),
+            Ok(delivery) => item.result = Some(report::judge(&delivery, cli.partial)),
             Err(err) => {
                 item.result = Some(Err(err));
                 session = None;

@@ -108,9 +108,14 @@ pub struct Cli {
     #[arg(short = 'V', long, value_name = "ID", value_parser = parse_dsn_envid)]
     pub dsn_envid: Option<String>,
 
-    /// Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), /path/to/socket or unix:/path (default localhost:25)
+    /// Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)
     #[arg(long, value_name = "SERVER", env = "SMTPSEND_SERVER")]
     pub server: Option<String>,
+
+    /// Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the
+    /// data; exit 0 only when every recipient got the message (port 24 unless given)
+    #[arg(long)]
+    pub lmtp: bool,
 
     /// When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (except on a loopback address or unix socket)
     #[arg(

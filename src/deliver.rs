@@ -185,7 +185,7 @@ fn send_once(
     });
     match result {
         Ok(delivery) => {
-            let verdict = report::judge(&delivery);
+            let verdict = report::judge(&delivery, policy.partial);
             (Some(delivery), verdict)
         }
         Err(err) => (None, Err(err)),

@@ -123,7 +123,7 @@ fn flush_group(
             declare_8bitmime: meta.declare_8bitmime,
         };
         let verdict = match open.send(&meta.envelope, &content, &policy, index + 1 == count) {
-            Ok(delivery) => report::judge(&delivery),
+            Ok(delivery) => report::judge(&delivery, policy.partial),
             Err(err) => {
                 session = None;
                 Err(err)

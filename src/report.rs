@@ -4,26 +4,8 @@ use serde::Serialize;
 
 use crate::exit::{Kind, fail};
 use crate::message::Envelope;
-use crate::smtp::reply::Reply;
+pub use crate::smtp::reply::ReplySummary;
 use crate::smtp::{Delivery, Outcome, RecipientResult};
-
-/// A server reply as shown in `--json`.
-#[derive(Debug, Serialize)]
-pub struct ReplySummary {
-    pub code: u16,
-    pub enhanced_code: Option<String>,
-    pub text: String,
-}
-
-impl From<&Reply> for ReplySummary {
-    fn from(reply: &Reply) -> Self {
-        ReplySummary {
-            code: reply.code,
-            enhanced_code: reply.enhanced_code(),
-            text: reply.text(),
-        }
-    }
-}
 
 /// The `--json` document.
 #[derive(Debug, Serialize)]
@@ -48,37 +30,59 @@ impl JsonReport<'_> {
     }
 }
 
-/// Turns a delivery into success or the error that decides the exit code, printing a
-/// note on stderr for every recipient refused under `--partial`.
-pub fn judge(delivery: &Delivery) -> anyhow::Result<()> {
+/// Turns a delivery into success or the error that decides the exit code. Under `partial`,
+/// a note on stderr names each recipient the message did not reach, and reaching one is
+/// success; otherwise every recipient must have it (LMTP answers for each one after the data).
+pub fn judge(delivery: &Delivery, partial: bool) -> anyhow::Result<()> {
     match &delivery.outcome {
         Outcome::Sent(_) => {
-            for refused in delivery.refused() {
-                eprintln!(
-                    "smtpsend: recipient <{}> refused, sent to the others: {} {}",
-                    refused.address, refused.code, refused.text
-                );
+            let undelivered: Vec<&RecipientResult> = delivery.undelivered().collect();
+            if undelivered.is_empty() {
+                return Ok(());
             }
-            Ok(())
+            let delivered = delivery.delivered_count();
+            if partial && delivered > 0 {
+                for recipient in undelivered {
+                    let what = if recipient.accepted {
+                        "not delivered, delivered to the others"
+                    } else {
+                        "refused, sent to the others"
+                    };
+                    eprintln!(
+                        "smtpsend: recipient <{}> {what}: {}",
+                        recipient.address,
+                        recipient.deciding_reply()
+                    );
+                }
+                return Ok(());
+            }
+            let total = delivery.recipients.len();
+            let named = names(&undelivered);
+            let text = if delivered == 0 {
+                format!("the message reached none of the {total} recipients: {named}")
+            } else {
+                let reached: Vec<String> = delivery
+                    .recipients
+                    .iter()
+                    .filter(|r| r.delivered)
+                    .map(|r| format!("<{}>", r.address))
+                    .collect();
+                format!(
+                    "delivered to {delivered} of {total} recipients ({}); not to {named}",
+                    reached.join(", ")
+                )
+            };
+            Err(fail(kind_for(&undelivered), text))
         }
         Outcome::RecipientsRefused => {
             let refused: Vec<&RecipientResult> = delivery.refused().collect();
-            let kind = if refused.iter().any(|r| r.code >= 500) {
-                Kind::RecipientRefused
-            } else {
-                Kind::TempFail
-            };
-            let names: Vec<String> = refused
-                .iter()
-                .map(|r| format!("<{}> ({} {})", r.address, r.code, r.text))
-                .collect();
             Err(fail(
-                kind,
+                kind_for(&refused),
                 format!(
                     "nothing sent: the server refused {} of {} recipients: {}",
                     refused.len(),
                     delivery.recipients.len(),
-                    names.join(", ")
+                    names(&refused)
                 ),
             ))
         }
@@ -86,19 +90,38 @@ pub fn judge(delivery: &Delivery) -> anyhow::Result<()> {
     }
 }
 
+/// 67 when any of them was refused permanently, else 75 (all temporary: retry later).
+fn kind_for(recipients: &[&RecipientResult]) -> Kind {
+    if recipients.iter().any(|r| r.deciding_code() >= 500) {
+        Kind::RecipientRefused
+    } else {
+        Kind::TempFail
+    }
+}
+
+/// `<a@x> (550 5.1.1 no such user), <b@x> (…)`.
+fn names(recipients: &[&RecipientResult]) -> String {
+    recipients
+        .iter()
+        .map(|r| format!("<{}> ({})", r.address, r.deciding_reply()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The status word for `--json`.
 pub fn status(delivery: &Delivery) -> &'static str {
     match delivery.outcome {
-        Outcome::Sent(_) if delivery.refused().next().is_some() => "partial",
-        Outcome::Sent(_) => "sent",
+        Outcome::Sent(_) if delivery.undelivered().next().is_none() => "sent",
+        Outcome::Sent(_) if delivery.delivered_count() > 0 => "partial",
         _ => "failed",
     }
 }
 
-/// The final reply shown in `--json`.
+/// The final reply shown in `--json` (none under LMTP: each recipient has its own).
 pub fn final_reply(delivery: &Delivery) -> Option<ReplySummary> {
     match &delivery.outcome {
-        Outcome::Sent(reply) | Outcome::Refused { reply, .. } => Some(reply.into()),
+        Outcome::Sent(reply) => reply.as_ref().map(Into::into),
+        Outcome::Refused { reply, .. } => Some(reply.into()),
         Outcome::RecipientsRefused => None,
     }
 }

@@ -159,8 +159,21 @@ impl Settings {
             &from_account,
         );
         let server_text = server.unwrap_or_else(|| DEFAULT_SERVER.to_string());
-        let target = parse_server(&server_text)?;
+        let lmtp_scheme = server_text.starts_with("lmtp://");
+        let lmtp = cli.lmtp || lmtp_scheme;
+        let target = parse_server_for(&server_text, lmtp)?;
         show("server", target.to_string(), server_source.to_string());
+        show(
+            "protocol",
+            if lmtp { "LMTP" } else { "SMTP" }.to_string(),
+            if cli.lmtp {
+                "--lmtp".to_string()
+            } else if lmtp_scheme {
+                format!("{server_source}: lmtp://")
+            } else {
+                Source::Default.to_string()
+            },
+        );
 
         let (timeout, timeout_source) = pick(
             cli,
@@ -343,6 +356,7 @@ impl Settings {
                 tls,
                 tls_config,
                 login: None,
+                lmtp,
             },
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,
@@ -556,8 +570,14 @@ fn tls_description(mode: TlsMode) -> String {
 }
 
 /// Parses `HOST[:PORT]`, `[IPv6]:PORT`, `smtp://HOST[:PORT]`, `smtps://HOST[:PORT]` (port
-/// 465 by default), `/path`, `unix:/path`.
+/// 465 by default), `lmtp://HOST[:PORT]` (port 24), `/path`, `unix:/path`.
 pub fn parse_server(input: &str) -> anyhow::Result<Target> {
+    parse_server_for(input, false)
+}
+
+/// [`parse_server`]; with `lmtp` a host without a port means port 24 (RFC 2033 forbids
+/// LMTP on port 25).
+pub fn parse_server_for(input: &str, lmtp: bool) -> anyhow::Result<Target> {
     let bad = |why: &str| fail(Kind::Usage, format!("--server {input:?}: {why}"));
     crate::address::reject_line_breaks("--server", input)?;
     if let Some(path) = input.strip_prefix("unix:") {
@@ -566,9 +586,13 @@ pub fn parse_server(input: &str) -> anyhow::Result<Target> {
     if input.starts_with('/') {
         return Ok(Target::Unix(PathBuf::from(input)));
     }
-    let mut default_port = 25;
+    let mut default_port = if lmtp { 24 } else { 25 };
     let rest = match input.split_once("://") {
         Some(("smtp", rest)) => rest.trim_end_matches('/'),
+        Some(("lmtp", rest)) => {
+            default_port = 24;
+            rest.trim_end_matches('/')
+        }
         Some(("smtps", rest)) => {
             default_port = 465;
             rest.trim_end_matches('/')
@@ -671,5 +695,25 @@ mod tests {
         );
         assert!(parse_server("mx.example:0").is_err());
         assert!(parse_server("gopher://x").is_err());
+    }
+
+    #[test]
+    fn lmtp_defaults_to_port_24() {
+        assert_eq!(
+            parse_server("lmtp://mx.example").unwrap(),
+            tcp("mx.example", 24)
+        );
+        assert_eq!(
+            parse_server_for("mx.example", true).unwrap(),
+            tcp("mx.example", 24)
+        );
+        assert_eq!(
+            parse_server_for("mx.example:2424", true).unwrap(),
+            tcp("mx.example", 2424)
+        );
+        assert_eq!(
+            parse_server_for("unix:/run/dovecot/lmtp", true).unwrap(),
+            Target::Unix("/run/dovecot/lmtp".into())
+        );
     }
 }

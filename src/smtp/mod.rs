@@ -1,7 +1,7 @@
-//! The session engine: connect, greet, EHLO/HELO, transactions, QUIT.
+//! The session engine: connect, greet, EHLO/HELO (LHLO), transactions, QUIT.
 //!
-//! Follows RFC 5321 (SMTP), RFC 2920 (PIPELINING), RFC 1870 (SIZE), RFC 6152 (8BITMIME)
-//! and RFC 3463 (enhanced status codes). Works over any [`stream::Stream`]; every line
+//! Follows RFC 5321 (SMTP), RFC 2033 (LMTP), RFC 2920 (PIPELINING), RFC 1870 (SIZE),
+//! RFC 6152 (8BITMIME) and RFC 3463 (enhanced status codes). Works over any [`stream::Stream`]; every line
 //! at the plain-text layer goes through the [`transcript::Transcript`].
 
 pub mod auth;
@@ -71,6 +71,8 @@ pub struct Options {
     pub tls_config: TlsConfig,
     /// Log in after EHLO (and after TLS).
     pub login: Option<Login>,
+    /// Speak LMTP (RFC 2033): LHLO instead of EHLO, one reply per recipient after the data.
+    pub lmtp: bool,
 }
 
 /// An open SMTP session, greeted and introduced.
@@ -115,12 +117,12 @@ impl Session {
         let (mut conn, greeting, mut tls_info) =
             connect_and_greet(target, endpoints, &options, &server_name, transcript)?;
         let name = ehlo_name(&options, &conn);
-        let (mut capabilities, mut helo_only) = hello(&mut conn, &name, timeouts.command)?;
+        let (mut capabilities, mut helo_only) = hello(&mut conn, &name, &options)?;
         if wants_starttls(&options, &conn, &capabilities, helo_only, &server_name)? {
             let (upgraded, info) = starttls(conn, &options, &server_name)?;
             conn = upgraded;
             tls_info = Some(info);
-            (capabilities, helo_only) = hello(&mut conn, &name, timeouts.command)?;
+            (capabilities, helo_only) = hello(&mut conn, &name, &options)?;
         }
         let mut authenticated = None;
         if let Some(login) = &options.login {
@@ -343,13 +345,22 @@ fn greet(conn: &mut Connection, timeout: Duration) -> anyhow::Result<Reply> {
     ))
 }
 
-/// EHLO, falling back to HELO when the server does not know EHLO. Returns the
-/// capabilities and whether only HELO worked.
+/// EHLO, falling back to HELO when the server does not know EHLO (LMTP: LHLO, which has
+/// no fallback). Returns the capabilities and whether only HELO worked.
 fn hello(
     conn: &mut Connection,
     name: &str,
-    timeout: Duration,
+    options: &Options,
 ) -> anyhow::Result<(Capabilities, bool)> {
+    let timeout = options.timeouts.command;
+    if options.lmtp {
+        conn.send(command::Lhlo(name).to_string().as_bytes())?;
+        let reply = conn.read_reply(timeout, "the reply to LHLO")?;
+        if !reply.is_positive() {
+            return Err(refusal(&reply, "LHLO"));
+        }
+        return Ok((Capabilities::from_ehlo(&reply), false));
+    }
     conn.send(command::Ehlo(name).to_string().as_bytes())?;
     let reply = conn.read_reply(timeout, "the reply to EHLO")?;
     if reply.is_positive() {

@@ -97,6 +97,24 @@ impl fmt::Display for Reply {
     }
 }
 
+/// A reply as shown in `--json`: the code, the enhanced status code, the text.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReplySummary {
+    pub code: u16,
+    pub enhanced_code: Option<String>,
+    pub text: String,
+}
+
+impl From<&Reply> for ReplySummary {
+    fn from(reply: &Reply) -> Self {
+        ReplySummary {
+            code: reply.code,
+            enhanced_code: reply.enhanced_code(),
+            text: reply.text(),
+        }
+    }
+}
+
 /// What the server offered in its EHLO reply.
 #[derive(Debug, Clone, Default)]
 pub struct Capabilities {

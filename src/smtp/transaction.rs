@@ -10,7 +10,7 @@ use crate::message::{Content, Envelope};
 use crate::progress::ProgressWriter;
 use crate::smtp::command::{Data, Mail, Rcpt, Rset};
 use crate::smtp::data::{DotStuffer, FailFast};
-use crate::smtp::reply::Reply;
+use crate::smtp::reply::{Reply, ReplySummary};
 use crate::smtp::{Session, command};
 
 /// Buffer for the message data: small messages, the end mark and QUIT leave in one write.
@@ -30,17 +30,58 @@ pub struct Policy {
 #[derive(Debug, Clone, Serialize)]
 pub struct RecipientResult {
     pub address: String,
+    /// The reply to RCPT TO.
     pub code: u16,
     pub enhanced_code: Option<String>,
     pub text: String,
     pub accepted: bool,
+    /// The reply after the data that settled this recipient: LMTP gives one per recipient,
+    /// SMTP one per transaction. `None` when the data never went to this recipient.
+    pub delivery: Option<ReplySummary>,
+    /// The server took the message for this recipient.
+    pub delivered: bool,
+}
+
+impl RecipientResult {
+    fn new(address: &str, reply: &Reply) -> RecipientResult {
+        RecipientResult {
+            address: address.to_string(),
+            code: reply.code,
+            enhanced_code: reply.enhanced_code(),
+            text: reply.text(),
+            accepted: reply.is_positive(),
+            delivery: None,
+            delivered: false,
+        }
+    }
+
+    /// Records the reply after the data for this (accepted) recipient.
+    fn settle(&mut self, reply: &Reply) {
+        self.delivery = Some(reply.into());
+        self.delivered = reply.is_positive();
+    }
+
+    /// The reply that decided this recipient's fate: after the data when there was one,
+    /// else the one to RCPT.
+    pub fn deciding_code(&self) -> u16 {
+        self.delivery.as_ref().map_or(self.code, |reply| reply.code)
+    }
+
+    /// `code text` of the deciding reply, for messages.
+    pub fn deciding_reply(&self) -> String {
+        match &self.delivery {
+            Some(reply) => format!("{} {}", reply.code, reply.text),
+            None => format!("{} {}", self.code, self.text),
+        }
+    }
 }
 
 /// How the transaction ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// The server took the message; its reply after the data.
-    Sent(Reply),
+    /// The data went out and the server answered it. SMTP: its reply after the data;
+    /// LMTP: `None`, each recipient's [`RecipientResult::delivery`] holds its own.
+    Sent(Option<Reply>),
     /// Some recipients were refused and the rule said not to send; nothing was sent.
     RecipientsRefused,
     /// The server refused a command (MAIL, DATA, or the data itself).
@@ -55,8 +96,18 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Recipients refused at RCPT.
     pub fn refused(&self) -> impl Iterator<Item = &RecipientResult> {
         self.recipients.iter().filter(|r| !r.accepted)
+    }
+
+    /// Recipients the message did not reach (refused at RCPT or after the data).
+    pub fn undelivered(&self) -> impl Iterator<Item = &RecipientResult> {
+        self.recipients.iter().filter(|r| !r.delivered)
+    }
+
+    pub fn delivered_count(&self) -> usize {
+        self.recipients.iter().filter(|r| r.delivered).count()
     }
 }
 
@@ -102,7 +153,7 @@ pub(super) fn run(
         mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
         for address in &envelope.recipients {
             let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
-            recipients.push(result(address, &reply));
+            recipients.push(RecipientResult::new(address, &reply));
         }
         data_reply = Some(conn.read_reply(timeout, "the reply to DATA")?);
     } else {
@@ -112,7 +163,7 @@ pub(super) fn run(
             for (address, rcpt) in envelope.recipients.iter().zip(&rcpts) {
                 conn.send(rcpt.as_bytes())?;
                 let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
-                recipients.push(result(address, &reply));
+                recipients.push(RecipientResult::new(address, &reply));
             }
         }
     }
@@ -158,29 +209,76 @@ pub(super) fn run(
 
     let quit_too = last && pipelining;
     write_data(session, content, quit_too)?;
-    let conn = &mut session.conn;
-    let final_reply = conn
-        .read_reply(
-            session.options.timeouts.data_end,
-            "the reply after the message data",
-        )
-        .map_err(|err| err.context(super::MaybeAccepted))?;
-    if quit_too {
-        session.quit_sent = true;
-        let _ = conn.read_reply(timeout, "the reply to QUIT");
-    }
-    let outcome = if final_reply.is_positive() {
-        Outcome::Sent(final_reply)
+    let outcome = if session.options.lmtp {
+        read_lmtp_replies(session, &mut recipients)?;
+        Outcome::Sent(None)
     } else {
-        Outcome::Refused {
-            command: "the message data",
-            reply: final_reply,
+        let final_reply = session
+            .conn
+            .read_reply(
+                session.options.timeouts.data_end,
+                "the reply after the message data",
+            )
+            .map_err(|err| err.context(super::MaybeAccepted))?;
+        for recipient in recipients.iter_mut().filter(|r| r.accepted) {
+            recipient.settle(&final_reply);
+        }
+        if final_reply.is_positive() {
+            Outcome::Sent(Some(final_reply))
+        } else {
+            Outcome::Refused {
+                command: "the message data",
+                reply: final_reply,
+            }
         }
     };
+    if quit_too {
+        session.quit_sent = true;
+        let _ = session.conn.read_reply(timeout, "the reply to QUIT");
+    }
     Ok(Delivery {
         recipients,
         outcome,
     })
+}
+
+/// LMTP (RFC 2033 §4.2): after the data, one reply per accepted recipient, in RCPT order.
+/// A reply lost means the server may have the message; when some recipients already have
+/// it, the error names them.
+fn read_lmtp_replies(
+    session: &mut Session,
+    recipients: &mut [RecipientResult],
+) -> anyhow::Result<()> {
+    let timeout = session.options.timeouts.data_end;
+    let accepted: Vec<usize> = (0..recipients.len())
+        .filter(|&i| recipients[i].accepted)
+        .collect();
+    for &index in &accepted {
+        let waiting_for = format!("the LMTP reply for <{}>", recipients[index].address);
+        match session.conn.read_reply(timeout, &waiting_for) {
+            Ok(reply) => recipients[index].settle(&reply),
+            Err(err) => {
+                let delivered: Vec<String> = recipients
+                    .iter()
+                    .filter(|r| r.delivered)
+                    .map(|r| format!("<{}>", r.address))
+                    .collect();
+                if delivered.is_empty() {
+                    return Err(err.context(super::MaybeAccepted));
+                }
+                let named = fail(
+                    Kind::from_code(crate::exit::code_for(&err)),
+                    format!(
+                        "{}; the message was already delivered to {} (do not send it to them again)",
+                        crate::exit::one_line(&err),
+                        delivered.join(", ")
+                    ),
+                );
+                return Err(named.context(super::MaybeAccepted));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// SIZE= and BODY= for MAIL FROM, refusing what the server cannot take.
@@ -309,14 +407,4 @@ fn reset(session: &mut Session) -> anyhow::Result<()> {
         .conn
         .read_reply(session.options.timeouts.command, "the reply to RSET")?;
     Ok(())
-}
-
-fn result(address: &str, reply: &Reply) -> RecipientResult {
-    RecipientResult {
-        address: address.to_string(),
-        code: reply.code,
-        enhanced_code: reply.enhanced_code(),
-        text: reply.text(),
-        accepted: reply.is_positive(),
-    }
 }

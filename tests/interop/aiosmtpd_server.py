@@ -5,7 +5,12 @@ Each message is written as N.eml (the exact bytes received) and N.json (envelope
 rcpt_tos, mail_options). The port is written to --port-file once the server listens.
 
     aiosmtpd_server.py --dir DIR --port-file FILE [--port N] [--starttls CERT KEY] [--require-starttls]
-                       [--implicit-tls CERT KEY] [--auth USER:PASSWORD] [--lmtp]
+                       [--implicit-tls CERT KEY] [--auth USER:PASSWORD]
+                       [--lmtp [--lmtp-full SUBSTRING]] [--unix PATH]
+
+--lmtp speaks LMTP (LHLO; one reply per recipient after the data); recipients whose address
+contains the --lmtp-full text get "452 4.2.2 Mailbox full" instead of 250. --unix listens on
+a unix socket at PATH instead of a TCP port (the port file then holds 0).
 """
 
 import argparse
@@ -16,7 +21,8 @@ import socket
 import ssl
 import threading
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.controller import Controller, UnixSocketController
+from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
@@ -38,6 +44,21 @@ class Store:
         return "250 2.0.0 Ok: stored as %d" % number
 
 
+class LmtpStore(Store):
+    """LMTP: one reply per recipient after the data (RFC 2033 §4.2), joined by CRLF."""
+
+    def __init__(self, directory, full):
+        super().__init__(directory)
+        self.full = full
+
+    async def handle_DATA(self, server, session, envelope):
+        stored = await super().handle_DATA(server, session, envelope)
+        return "\r\n".join(
+            "452 4.2.2 <%s> Mailbox full" % rcpt if self.full and self.full in rcpt
+            else "250 2.0.0 <%s> %s" % (rcpt, stored[10:])
+            for rcpt in envelope.rcpt_tos)
+
+
 class CramMd5Store(Store):
     """Store that also offers CRAM-MD5 (RFC 2195), checked against one user and password."""
 
@@ -56,6 +77,16 @@ class CramMd5Store(Store):
         ok = user == self.user and hmac.compare_digest(digest, expected)
         return AuthResult(success=ok, handled=False,
                           auth_data=LoginPassword(user.encode(), b""))
+
+
+class LmtpController(Controller):
+    def factory(self):
+        return LMTP(self.handler, **self.SMTP_kwargs)
+
+
+class LmtpUnixController(UnixSocketController):
+    def factory(self):
+        return LMTP(self.handler, **self.SMTP_kwargs)
 
 
 def free_port():
@@ -79,6 +110,9 @@ def main():
     parser.add_argument("--require-starttls", action="store_true")
     parser.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--auth", metavar="USER:PASSWORD")
+    parser.add_argument("--lmtp", action="store_true")
+    parser.add_argument("--lmtp-full", metavar="SUBSTRING")
+    parser.add_argument("--unix", metavar="PATH")
     args = parser.parse_args()
 
     options = {}
@@ -106,8 +140,16 @@ def main():
     handler = Store(args.dir)
     if args.auth:
         handler = CramMd5Store(args.dir, user, password)
-    port = args.port or free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    if args.lmtp:
+        handler = LmtpStore(args.dir, args.lmtp_full)
+    kind = LmtpUnixController if args.lmtp and args.unix else (
+        UnixSocketController if args.unix else LmtpController if args.lmtp else Controller)
+    if args.unix:
+        port = 0
+        controller = kind(handler, unix_socket=args.unix, **options)
+    else:
+        port = args.port or free_port()
+        controller = kind(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(port))

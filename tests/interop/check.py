@@ -257,6 +257,51 @@ def check_queue_round_trip(binary, servers, work, out):
     (out / "queue-round-trip.txt").write_text("".join(transcript))
 
 
+def check_lmtp(binary, servers, work, out):
+    """aiosmtpd speaking LMTP, over TCP and over a unix socket: per-recipient replies."""
+    tcp_port, tcp_store = servers.aiosmtpd("lmtp", "--lmtp", "--lmtp-full", "full")
+    socket_path = work / "lmtp.sock"
+    servers.aiosmtpd("lmtp-unix", "--lmtp", "--unix", str(socket_path))
+    unix_store = work / "lmtp-unix"
+    message = ["--from", "alice@example.com", "--subject", "lmtp", "--body", "via LMTP"]
+
+    result = run(binary, ["--lmtp", "--server", f"127.0.0.1:{tcp_port}", "--to", "bob@example.com",
+                          "--to", "carol@example.com", *message])
+    check("aiosmtpd LMTP over TCP: both delivered, exits 0", result.returncode == 0,
+          result.stderr.decode())
+    stored = wait_files(tcp_store, "*.json", 1)
+    check("aiosmtpd LMTP over TCP: envelope", stored and json.loads(stored[0].read_text())["rcpt_tos"]
+          == ["bob@example.com", "carol@example.com"])
+
+    result = run(binary, ["-d", "--server", f"lmtp://127.0.0.1:{tcp_port}", "--to", "bob@example.com",
+                          "--to", "full@example.com", *message])
+    transcript = result.stderr.decode()
+    (out / "lmtp-transcript.txt").write_text(transcript)
+    check("aiosmtpd LMTP: one recipient full exits 75 and names both",
+          result.returncode == 75 and "delivered to 1 of 2 recipients (<bob@example.com>)" in transcript
+          and "not to <full@example.com> (452 4.2.2" in transcript, transcript)
+    check("aiosmtpd LMTP: transcript has LHLO and one reply per recipient",
+          "send: 'LHLO " in transcript and "reply: '250 2.0.0 <bob@example.com>" in transcript
+          and "reply: '452 4.2.2 <full@example.com> Mailbox full\\r\\n'" in transcript, transcript)
+
+    result = run(binary, ["--lmtp", "--server", f"127.0.0.1:{tcp_port}", "--to", "bob@example.com",
+                          "--to", "full@example.com", "--partial", "--json", *message])
+    report = json.loads(result.stdout or b"{}")
+    recipients = report.get("recipients", [])
+    check("aiosmtpd LMTP --partial --json: exit 0, per-recipient delivery",
+          result.returncode == 0 and report.get("status") == "partial"
+          and [r.get("delivered") for r in recipients] == [True, False]
+          and recipients[1]["delivery"]["code"] == 452, result.stdout.decode())
+
+    for label, server in (("path", str(socket_path)), ("unix:", f"unix:{socket_path}")):
+        result = run(binary, ["--lmtp", "--server", server, "--to", "dave@example.com", *message])
+        check(f"aiosmtpd LMTP over a unix socket ({label}): exits 0", result.returncode == 0,
+              result.stderr.decode())
+    stored = wait_files(unix_store, "*.json", 2)
+    check("aiosmtpd LMTP over a unix socket: both messages arrived", len(stored) == 2
+          and b"via LMTP" in stored[0].with_suffix(".eml").read_bytes())
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -343,12 +388,15 @@ def main():
         # 4. TLS and login: STARTTLS required, implicit TLS, PLAIN, LOGIN and CRAM-MD5.
         check_tls_and_auth(binary, servers, work, out)
 
-        # 5. Nobody listening: temporary failure.
+        # 5. LMTP over TCP and a unix socket.
+        check_lmtp(binary, servers, work, out)
+
+        # 6. Nobody listening: temporary failure.
         result = run(binary, ["--server", f"127.0.0.1:{free_port()}", "--to", "bob@example.com",
                               "--body", "x"])
         check("connection refused exits 75", result.returncode == 75, result.stderr.decode())
 
-        # 6. The outbox: queued while the server is down, delivered once when it is up.
+        # 7. The outbox: queued while the server is down, delivered once when it is up.
         check_queue_round_trip(binary, servers, work, out)
     finally:
         servers.stop()

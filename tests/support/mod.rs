@@ -13,6 +13,7 @@ mod script;
 mod server;
 mod session;
 mod tls;
+mod unix;
 mod wire;
 
 use std::net::TcpListener;
@@ -23,6 +24,7 @@ pub use script::{Action, Builder, Reply, Script, Verb};
 pub use server::Server;
 pub use session::CRAM_MD5_CHALLENGE;
 pub use tls::TestCerts;
+pub use unix::UnixRelay;
 
 /// `"127.0.0.1:PORT"` where nothing listens (the port was just free), for refused connects.
 pub fn refused_addr() -> String {
