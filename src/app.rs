@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Wraps an error whose JSON report was already printed.
 #[derive(Debug)]
-struct JsonPrinted(anyhow::Error);
+pub(crate) struct JsonPrinted(pub(crate) anyhow::Error);
 
 impl std::fmt::Display for JsonPrinted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -134,14 +134,19 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
     let Some((_, code)) = failed.first() else {
         return Ok(());
     };
-    Err(same_failure(
+    let err = same_failure(
         *code,
         &format!(
             "{} of {} messages not sent (each named above)",
             failed.len(),
             items.len()
         ),
-    ))
+    );
+    if cli.json {
+        // The array above is the report; no second JSON document for this error.
+        return Err(anyhow::Error::new(crate::app::JsonPrinted(err)));
+    }
+    Err(err)
 }
 
 /// The message files: each path itself, or a directory's `*.eml` files in name order.

@@ -232,14 +232,23 @@ fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
     let Some(first) = failures.first() else {
         return Ok(());
     };
-    Err(fail(
+    let err = fail(
         Kind::from_code(first.exit_code),
         format!(
-            "{} of {} queued messages not sent (each named above)",
+            "{} of {} queued messages not sent ({})",
             failures.len(),
-            results.len()
+            results.len(),
+            if cli.json {
+                "see the JSON report"
+            } else {
+                "each named above"
+            }
         ),
-    ))
+    );
+    if cli.json {
+        return Err(anyhow::Error::new(crate::app::JsonPrinted(err)));
+    }
+    Err(err)
 }
 
 /// One entry of `--list-queue --json`.

@@ -105,3 +105,27 @@ fn a_message_without_recipients_stops_the_run_before_connecting() {
     assert!(out.stderr.contains("01.eml"), "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 0);
 }
+
+#[test]
+fn json_is_one_array_even_when_a_message_is_refused() {
+    let dir = batch(&[ONE, TWO]);
+    let server = Server::builder()
+        .on_rcpt("two@", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let out = smtpsend(
+        &[
+            "--server",
+            &server.addr(),
+            "--json",
+            "--bulk",
+            dir.path().to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", out.stdout));
+    assert_eq!(report[0]["status"], "sent");
+    assert_eq!(report[1]["status"], "failed");
+    assert_eq!(report[1]["exit_code"], 67);
+}

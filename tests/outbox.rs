@@ -623,6 +623,20 @@ fn json_reports_a_queued_message() {
 }
 
 #[test]
+fn flush_json_is_one_array_with_each_entry() {
+    let home = Home::new();
+    let out = home.run(&message_args(&refused_addr(), &["--queue", "on-failure"]));
+    let id = queued_id(&out.stderr);
+    let out = home.run(&["-q", "--json"]);
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", out.stdout));
+    assert_eq!(report[0]["id"], id.as_str());
+    assert_eq!(report[0]["status"], "queued");
+    assert_eq!(report[0]["exit_code"], 75);
+}
+
+#[test]
 fn queue_commands_refuse_message_flags() {
     let out = smtpsend(&["-q", "--to", "b@example.com"], b"");
     assert_eq!(out.code, 64, "{}", out.stderr);
