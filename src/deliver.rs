@@ -70,7 +70,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             ),
         }
     }
-    let (delivery, verdict, tries) =
+    let (delivery, verdict, tries, remaining) =
         send_with_retries(cli.debug, settings, &options, envelope, content, &policy);
     let mut outcome = Outcome {
         delivery,
@@ -89,12 +89,13 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
         {
             let kept = match queued {
                 Some((claim, mut meta)) => {
+                    meta.envelope = remaining;
                     meta.attempts = tries - 1;
                     meta.record_failure(&err);
                     claim.update(&meta).map(|()| claim.id().to_string())
                 }
                 None => {
-                    let mut meta = new_meta(cli, settings, envelope, &policy);
+                    let mut meta = new_meta(cli, settings, &remaining, &policy);
                     meta.attempts = tries - 1;
                     meta.record_failure(&err);
                     Outbox::locate()
@@ -137,7 +138,9 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
     outcome
 }
 
-/// Tries up to `1 + settings.retries` times; returns the last result and the number of tries.
+/// Tries up to `1 + settings.retries` times; returns the last result, the number of tries
+/// and the envelope still to send (recipients an LMTP server already delivered to are left
+/// out of later tries).
 fn send_with_retries(
     debug: u8,
     settings: &Settings,
@@ -145,11 +148,15 @@ fn send_with_retries(
     envelope: &Envelope,
     content: &Content,
     policy: &Policy,
-) -> (Option<Delivery>, anyhow::Result<()>, u32) {
+) -> (Option<Delivery>, anyhow::Result<()>, u32, Envelope) {
     let mut tries = 1;
+    let mut envelope = envelope.clone();
     loop {
         let (delivery, verdict) =
-            send_once(debug, &settings.target, options, envelope, content, policy);
+            send_once(debug, &settings.target, options, &envelope, content, policy);
+        if verdict.is_err() {
+            envelope = still_to_send(&envelope, delivery.as_ref());
+        }
         match &verdict {
             Err(err) if tries <= settings.retries && retryable(err) => {
                 let wait = backoff(tries);
@@ -162,8 +169,24 @@ fn send_with_retries(
                 std::thread::sleep(wait);
                 tries += 1;
             }
-            _ => return (delivery, verdict, tries),
+            _ => return (delivery, verdict, tries, envelope),
         }
+    }
+}
+
+/// The envelope still to send after a failed try: when the server delivered the message to
+/// some recipients (LMTP gives one reply per recipient), only the others, so that trying
+/// again never delivers it twice to anyone.
+pub fn still_to_send(envelope: &Envelope, delivery: Option<&Delivery>) -> Envelope {
+    match delivery {
+        Some(delivery) if delivery.delivered_count() > 0 => Envelope {
+            from: envelope.from.clone(),
+            recipients: delivery
+                .undelivered()
+                .map(|recipient| recipient.address.clone())
+                .collect(),
+        },
+        _ => envelope.clone(),
     }
 }
 

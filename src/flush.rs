@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::cli::Cli;
+use crate::deliver::still_to_send;
 use crate::exit::{Kind, code_for, fail, one_line};
+use crate::message::Envelope;
 use crate::outbox::{Claim, Claimed, Listed, Meta, Outbox};
 use crate::report;
 use crate::settings::Settings;
@@ -122,16 +124,20 @@ fn flush_group(
             partial: meta.partial,
             declare_8bitmime: meta.declare_8bitmime,
         };
-        let verdict = match open.send(&meta.envelope, &content, &policy, index + 1 == count) {
-            Ok(delivery) => report::judge(&delivery, policy.partial),
-            Err(err) => {
-                session = None;
-                Err(err)
-            }
-        };
+        let (verdict, remaining) =
+            match open.send(&meta.envelope, &content, &policy, index + 1 == count) {
+                Ok(delivery) => (
+                    report::judge(&delivery, policy.partial),
+                    still_to_send(&meta.envelope, Some(&delivery)),
+                ),
+                Err(err) => {
+                    session = None;
+                    (Err(err), meta.envelope.clone())
+                }
+            };
         results.push(match verdict {
             Ok(()) => sent(claim),
-            Err(err) => record(&claim, &err),
+            Err(err) => record_for(&claim, &err, Some(remaining)),
         });
     }
     if let Some(open) = session {
@@ -181,8 +187,17 @@ fn sent(claim: Claim) -> Flushed {
 
 /// Records a failed attempt in the entry, which stays queued.
 fn record(claim: &Claim, err: &anyhow::Error) -> Flushed {
+    record_for(claim, err, None)
+}
+
+/// Records a failed attempt; `remaining`, when given, is the envelope still to send (the
+/// recipients that did not get the message yet).
+fn record_for(claim: &Claim, err: &anyhow::Error, remaining: Option<Envelope>) -> Flushed {
     match claim.meta() {
         Ok(mut meta) => {
+            if let Some(remaining) = remaining {
+                meta.envelope = remaining;
+            }
             meta.record_failure(err);
             if let Err(update_err) = claim.update(&meta) {
                 eprintln!("smtpsend: warning: {}", one_line(&update_err));

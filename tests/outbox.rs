@@ -689,3 +689,59 @@ fn killing_a_send_with_queue_always_loses_nothing() {
     let delivered = record.only_completed();
     assert!(delivered.message_text().contains("Subject: queued"));
 }
+
+#[test]
+fn lmtp_recipients_already_delivered_are_not_sent_again() {
+    let home = Home::new();
+    let server = Server::builder()
+        .lmtp()
+        .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
+        .start();
+    let addr = server.addr();
+    let out = home.run(&[
+        "--lmtp",
+        "--server",
+        &addr,
+        "--from",
+        "a@example.com",
+        "--to",
+        "ok@example.com",
+        "--to",
+        "full@example.com",
+        "--body",
+        "x",
+        "--retries",
+        "1",
+        "--queue",
+        "on-failure",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert_eq!(
+        home.meta(&id)["envelope"]["recipients"],
+        serde_json::json!(["full@example.com"])
+    );
+    assert_eq!(home.meta(&id)["attempts"], 2);
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        home.meta(&id)["envelope"]["recipients"],
+        serde_json::json!(["full@example.com"])
+    );
+
+    let record = server.finish();
+    let recipients: Vec<Vec<&str>> = record
+        .transactions()
+        .iter()
+        .map(|t| t.recipients())
+        .collect();
+    assert_eq!(
+        recipients,
+        [
+            vec!["ok@example.com", "full@example.com"],
+            vec!["full@example.com"],
+            vec!["full@example.com"],
+        ]
+    );
+}
