@@ -63,7 +63,8 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
     if settings.queue == QueueMode::Always {
         let meta = new_meta(cli, settings, envelope, &policy);
         match Outbox::locate().and_then(|outbox| outbox.add(&meta, content)) {
-            Ok(claim) => queued = Some((claim, meta)),
+            // Read back: the stored meta knows the message's size.
+            Ok(claim) => queued = Some((claim.meta().unwrap_or(meta), claim)),
             Err(err) => eprintln!(
                 "smtpsend: warning: {}; sending without the outbox",
                 one_line(&err)
@@ -80,7 +81,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
     };
     match verdict {
         Ok(()) => {
-            if let Some((claim, _)) = queued {
+            if let Some((_, claim)) = queued {
                 remove_sent(claim);
             }
         }
@@ -88,7 +89,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             if code_for(&err) == Kind::TempFail.code() && settings.queue != QueueMode::Never =>
         {
             let kept = match queued {
-                Some((claim, mut meta)) => {
+                Some((mut meta, claim)) => {
                     meta.envelope = remaining;
                     meta.attempts = tries - 1;
                     meta.record_failure(&err);
@@ -123,7 +124,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
         }
         Err(err) => {
             // A permanent failure is never queued: the caller has the error.
-            if let Some((claim, _)) = queued {
+            if let Some((_, claim)) = queued {
                 let id = claim.id().to_string();
                 if let Err(remove_err) = claim.remove() {
                     eprintln!(

@@ -468,6 +468,7 @@ fn queue_always_sends_at_once_and_keeps_nothing_after_success() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(home.meta(&id)["attempts"], 1);
+    assert_eq!(home.meta(&id)["size"], home.message(&id).len());
     assert!(server.finish().completed().is_empty());
 }
 
