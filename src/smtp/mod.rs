@@ -9,6 +9,7 @@ pub mod command;
 pub mod connection;
 pub mod data;
 pub mod reply;
+pub mod status;
 pub mod stream;
 pub mod tls;
 pub mod transaction;

@@ -70,19 +70,35 @@ impl Reply {
     /// The RFC 3463 enhanced status code at the start of the first line, e.g. `5.1.1`.
     pub fn enhanced_code(&self) -> Option<String> {
         let first = self.lines.first()?;
-        let word = first.split(' ').next()?;
-        let parts: Vec<&str> = word.split('.').collect();
-        let class_ok = matches!(parts.first(), Some(&"2" | &"4" | &"5"));
-        let numbers_ok = parts.len() == 3
-            && parts[1..]
-                .iter()
-                .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
-        (class_ok && numbers_ok).then(|| word.to_string())
+        crate::smtp::status::parse(self.code, first).map(str::to_string)
     }
 
-    /// The text of every line joined by spaces, enhanced codes included.
+    /// What the enhanced status code means, e.g. "bad destination mailbox address".
+    pub fn enhanced_meaning(&self) -> Option<&'static str> {
+        crate::smtp::status::meaning(&self.enhanced_code()?)
+    }
+
+    /// The text of every line joined by spaces. The enhanced code stays at the start; the
+    /// copies servers repeat on every further line (RFC 2034 §3) are left out.
     pub fn text(&self) -> String {
-        self.lines.join(" ")
+        let code = self.enhanced_code();
+        let mut text = String::new();
+        for (index, line) in self.lines.iter().enumerate() {
+            let line = match &code {
+                Some(code) if index > 0 => line
+                    .strip_prefix(code.as_str())
+                    .map_or(line.as_str(), str::trim_start),
+                _ => line.as_str(),
+            };
+            if line.is_empty() {
+                continue;
+            }
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(line);
+        }
+        text
     }
 }
 
@@ -97,11 +113,13 @@ impl fmt::Display for Reply {
     }
 }
 
-/// A reply as shown in `--json`: the code, the enhanced status code, the text.
+/// A reply as shown in `--json`: the code, the enhanced status code and what it means, the
+/// text.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReplySummary {
     pub code: u16,
     pub enhanced_code: Option<String>,
+    pub enhanced_meaning: Option<&'static str>,
     pub text: String,
 }
 
@@ -110,6 +128,7 @@ impl From<&Reply> for ReplySummary {
         ReplySummary {
             code: reply.code,
             enhanced_code: reply.enhanced_code(),
+            enhanced_meaning: reply.enhanced_meaning(),
             text: reply.text(),
         }
     }
@@ -182,6 +201,28 @@ mod tests {
             Some("5.1.1")
         );
         assert_eq!(reply(250, &["Ok"]).enhanced_code(), None);
+        assert_eq!(reply(550, &["2.0.0 wrong class"]).enhanced_code(), None);
+    }
+
+    #[test]
+    fn text_leaves_out_repeated_enhanced_codes() {
+        let multi = reply(
+            550,
+            &[
+                "5.1.1 The account does not exist.",
+                "5.1.1 Please check the address",
+                "5.1.1",
+            ],
+        );
+        assert_eq!(
+            multi.text(),
+            "5.1.1 The account does not exist. Please check the address"
+        );
+        assert_eq!(
+            multi.to_string(),
+            "550 5.1.1 The account does not exist. Please check the address"
+        );
+        assert_eq!(reply(250, &["a", "b"]).text(), "a b");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct RecipientResult {
     /// The reply to RCPT TO.
     pub code: u16,
     pub enhanced_code: Option<String>,
+    /// What the enhanced code means (RFC 3463), e.g. "bad destination mailbox address".
+    pub enhanced_meaning: Option<&'static str>,
     pub text: String,
     pub accepted: bool,
     /// The reply after the data that settled this recipient: LMTP gives one per recipient,
@@ -48,6 +50,7 @@ impl RecipientResult {
             address: address.to_string(),
             code: reply.code,
             enhanced_code: reply.enhanced_code(),
+            enhanced_meaning: reply.enhanced_meaning(),
             text: reply.text(),
             accepted: reply.is_positive(),
             delivery: None,
