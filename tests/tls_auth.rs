@@ -347,7 +347,7 @@ fn starttls_refused_is_69() {
         .starttls(certs.identity.clone())
         .on(
             Verb::Starttls,
-            Action::reply(454, "4.7.0 TLS not available"),
+            Action::reply(554, "5.7.3 TLS not available"),
         )
         .start();
     let addr = server.addr();
@@ -356,7 +356,7 @@ fn starttls_refused_is_69() {
     let out = smtpsend(&args, b"");
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
-    assert!(out.stderr.contains("454"), "{}", out.stderr);
+    assert!(out.stderr.contains("554"), "{}", out.stderr);
     assert!(record.transactions().is_empty());
 }
 

@@ -428,8 +428,14 @@ fn starttls(
     let reply = conn.read_reply(timeouts.command, "the reply to STARTTLS")?;
     if reply.code != 220 {
         let _ = conn.send(command::Quit.to_string().as_bytes());
+        // 454 is "TLS not available due to temporary reason" (RFC 3207): try again later.
+        let kind = if reply.is_transient() {
+            Kind::TempFail
+        } else {
+            Kind::Unavailable
+        };
         return Err(fail(
-            Kind::Unavailable,
+            kind,
             format!("{server_name} refused STARTTLS: {reply}; nothing was sent"),
         ));
     }
