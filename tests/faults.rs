@@ -24,15 +24,22 @@ const SLACK_SECS: u64 = 10;
 const PEAK_RSS_LIMIT_KIB: u64 = 48 * 1024;
 /// Bytes in the reply line of the "long line" fault.
 const LONG_LINE: usize = 64 * 1024 * 1024;
-/// Size of the attachment sent in the mid-data cases: larger than the socket buffers of
-/// both ends together, so a server that stops reading blocks the client's writes.
+/// Size of the attachment sent in the mid-data cases: larger than one read of the server,
+/// so its fault comes while the client is still writing.
+const ATTACHMENT: usize = 1024 * 1024;
+/// Size of the attachment when the server stops reading mid-data: larger than the socket
+/// buffers of both ends together, so the client's writes block.
 const BIG_ATTACHMENT: usize = 12 * 1024 * 1024;
 
 /// Where in the session the server fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
+    ImplicitTls,
     Greeting,
     Ehlo,
+    Starttls,
+    StarttlsHandshake,
+    Auth,
     Mail,
     Rcpt,
     Data,
@@ -42,9 +49,13 @@ enum Stage {
 }
 
 impl Stage {
-    const ALL: [Stage; 8] = [
+    const ALL: [Stage; 12] = [
+        Stage::ImplicitTls,
         Stage::Greeting,
         Stage::Ehlo,
+        Stage::Starttls,
+        Stage::StarttlsHandshake,
+        Stage::Auth,
         Stage::Mail,
         Stage::Rcpt,
         Stage::Data,
@@ -55,8 +66,12 @@ impl Stage {
 
     fn title(self) -> &'static str {
         match self {
+            Stage::ImplicitTls => "TLS handshake of implicit TLS (smtps://)",
             Stage::Greeting => "greeting",
             Stage::Ehlo => "EHLO (and the HELO fallback)",
+            Stage::Starttls => "STARTTLS (`--tls starttls`)",
+            Stage::StarttlsHandshake => "TLS handshake after the 220 to STARTTLS",
+            Stage::Auth => "AUTH PLAIN (`--user`)",
             Stage::Mail => "MAIL FROM",
             Stage::Rcpt => "RCPT TO",
             Stage::Data => "DATA",
@@ -69,8 +84,11 @@ impl Stage {
     /// The verbs the fault is attached to.
     fn verbs(self) -> &'static [Verb] {
         match self {
+            Stage::ImplicitTls | Stage::StarttlsHandshake => &[Verb::TlsHandshake],
             Stage::Greeting => &[Verb::Greeting],
             Stage::Ehlo => &[Verb::Ehlo, Verb::Helo],
+            Stage::Starttls => &[Verb::Starttls],
+            Stage::Auth => &[Verb::Auth],
             Stage::Mail => &[Verb::Mail],
             Stage::Rcpt => &[Verb::Rcpt],
             Stage::Data => &[Verb::Data],
@@ -88,6 +106,16 @@ impl Stage {
                 (554, "5.3.2 no service here"),
             ),
             Stage::Ehlo => ((451, "4.3.0 not now"), (550, "5.7.1 not welcome")),
+            Stage::Starttls => (
+                (454, "4.7.0 TLS not available now"),
+                (554, "5.7.3 no TLS here"),
+            ),
+            Stage::Auth => (
+                (454, "4.7.0 temporary authentication failure"),
+                (535, "5.7.8 authentication credentials invalid"),
+            ),
+            // No reply is involved in a TLS handshake.
+            Stage::ImplicitTls | Stage::StarttlsHandshake => ((0, ""), (0, "")),
             Stage::Mail => ((451, "4.3.0 local error"), (550, "5.7.1 sender refused")),
             Stage::Rcpt => ((450, "4.2.1 mailbox busy"), (550, "5.1.1 no such user")),
             Stage::Data => ((451, "4.3.0 not now"), (554, "5.5.1 no data today")),
@@ -100,8 +128,11 @@ impl Stage {
     /// What smtpsend was waiting for when the server failed, as its messages name it.
     fn waiting_for(self) -> &'static str {
         match self {
+            Stage::ImplicitTls | Stage::StarttlsHandshake => "the TLS handshake",
             Stage::Greeting => "the greeting",
             Stage::Ehlo => "the reply to EHLO",
+            Stage::Starttls => "the reply to STARTTLS",
+            Stage::Auth => "the reply to AUTH PLAIN",
             Stage::Mail => "the reply to MAIL FROM",
             Stage::Rcpt => "the reply to RCPT TO",
             Stage::Data => "the reply to DATA",
@@ -152,6 +183,16 @@ impl Fault {
     fn action(self, stage: Stage) -> Option<Action> {
         let ((temp_code, temp_text), (perm_code, perm_text)) = stage.refusals();
         let mid_data = stage == Stage::MidData;
+        if matches!(stage, Stage::ImplicitTls | Stage::StarttlsHandshake) {
+            // Instead of the handshake the server can only close, say nothing, or send bytes
+            // that are not TLS.
+            return match self {
+                Fault::HangUp => Some(Action::HangUp),
+                Fault::Silent => Some(Action::Silent),
+                Fault::Garbage => Some(Action::Raw(b"HTTP/1.1 400 Bad Request\r\n".to_vec())),
+                _ => None,
+            };
+        }
         Some(match self {
             Fault::HangUp => Action::HangUp,
             Fault::Closing421 => Action::reply_then_hang_up(421, "4.3.2 shutting down"),
@@ -171,10 +212,19 @@ impl Fault {
     fn description(self, stage: Stage) -> String {
         let ((temp_code, temp_text), (perm_code, perm_text)) = stage.refusals();
         match (self, stage) {
-            (Fault::HangUp, _) => "closes the connection".into(),
             (Fault::Closing421, _) => "`421 4.3.2 shutting down`, then closes".into(),
             (Fault::Temporary, _) => format!("`{temp_code} {temp_text}`"),
             (Fault::Permanent, _) => format!("`{perm_code} {perm_text}`"),
+            (Fault::HangUp, Stage::ImplicitTls | Stage::StarttlsHandshake) => {
+                "closes the connection instead of the handshake".into()
+            }
+            (Fault::Silent, Stage::ImplicitTls | Stage::StarttlsHandshake) => {
+                "never answers the ClientHello".into()
+            }
+            (Fault::Garbage, Stage::ImplicitTls | Stage::StarttlsHandshake) => {
+                "answers the ClientHello with `HTTP/1.1 400 Bad Request`".into()
+            }
+            (Fault::HangUp, _) => "closes the connection".into(),
             (Fault::Silent, Stage::MidData) => "stops reading the data".into(),
             (Fault::Silent, _) => "says nothing, keeps the connection open".into(),
             (Fault::Garbage, _) => "`HTTP/1.1 400 Bad Request`".into(),
@@ -194,6 +244,22 @@ struct Expected {
     delivered: bool,
 }
 
+impl Expected {
+    /// With `--queue on-failure` the message is queued: the failure is temporary.
+    fn queued(&self) -> bool {
+        self.code == 75
+    }
+
+    /// The outbox column of the doc.
+    fn with_outbox(&self) -> String {
+        match (self.queued(), self.delivered) {
+            (true, _) => "exit 0, queued; `-q` delivers it once".into(),
+            (false, true) => "exit 0, sent, not queued".into(),
+            (false, false) => format!("exit {}, not queued", self.code),
+        }
+    }
+}
+
 fn expected(stage: Stage, fault: Fault) -> Expected {
     let ((temp_code, temp_text), (perm_code, perm_text)) = stage.refusals();
     let waiting = stage.waiting_for();
@@ -209,7 +275,19 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
             delivered: true,
         };
     }
+    if matches!(stage, Stage::ImplicitTls | Stage::StarttlsHandshake) {
+        return match fault {
+            Fault::HangUp => failed(75, "the TLS handshake with 127.0.0.1 was cut off".into()),
+            Fault::Silent => failed(
+                75,
+                format!("timed out after {TIMEOUT_SECS}s in the TLS handshake with 127.0.0.1"),
+            ),
+            _ => failed(69, "the TLS handshake with 127.0.0.1 failed".into()),
+        };
+    }
     let refused = match stage {
+        Stage::Starttls => "127.0.0.1 refused STARTTLS",
+        Stage::Auth => "authentication as alice (PLAIN) refused",
         Stage::Greeting => "server refused the connection",
         Stage::Ehlo => "server refused HELO",
         Stage::Mail => "server refused MAIL FROM",
@@ -237,6 +315,9 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
             ),
         ),
         Fault::Temporary => failed(75, format!("{refused}: {temp_code} {temp_text}")),
+        Fault::Permanent if stage == Stage::Auth => {
+            failed(77, format!("{refused}: {perm_code} {perm_text}"))
+        }
         Fault::Permanent if stage == Stage::Rcpt => failed(
             67,
             format!(
@@ -267,59 +348,140 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
     }
 }
 
+/// What the cases of one stage share: a big attachment (mid-data), certificates (TLS).
+struct Fixture {
+    stage: Stage,
+    _dir: tempfile::TempDir,
+    /// The attachment (mid-data), and a larger one for the server that stops reading.
+    attachments: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    certs: Option<TestCerts>,
+}
+
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse";
+
+impl Fixture {
+    fn new(stage: Stage) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |name: &str, size: usize| {
+            let path = dir.path().join(name);
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            std::fs::write(&path, data).expect("write the attachment");
+            path
+        };
+        let attachments = (stage == Stage::MidData).then(|| {
+            (
+                write("one.bin", ATTACHMENT),
+                write("big.bin", BIG_ATTACHMENT),
+            )
+        });
+        let tls = matches!(
+            stage,
+            Stage::ImplicitTls | Stage::Starttls | Stage::StarttlsHandshake
+        );
+        Fixture {
+            stage,
+            _dir: dir,
+            attachments,
+            certs: tls.then(TestCerts::localhost),
+        }
+    }
+
+    /// The server: `action` at the stage's verbs, on the first `faulty` connections (all of
+    /// them when `None`).
+    fn server(&self, action: &Action, faulty: Option<usize>) -> Server {
+        let mut builder = Server::builder().timeout(Duration::from_secs(SLACK_SECS));
+        if self.attachments.is_some() {
+            builder = builder.capabilities(&["PIPELINING", "8BITMIME", "SIZE 104857600"]);
+        }
+        match (self.stage, &self.certs) {
+            (Stage::ImplicitTls, Some(certs)) => {
+                builder = builder.implicit_tls(certs.identity.clone());
+            }
+            (_, Some(certs)) => builder = builder.starttls(certs.identity.clone()),
+            (Stage::Auth, None) => builder = builder.auth("PLAIN", USER, PASSWORD),
+            _ => {}
+        }
+        for verb in self.stage.verbs() {
+            builder = match faulty {
+                Some(n) => builder.on_first(n, *verb, action.clone()),
+                None => builder.on(*verb, action.clone()),
+            };
+        }
+        builder.start()
+    }
+
+    /// Runs smtpsend against `server` with the case's options and `extra`.
+    fn send(&self, fault: Fault, server: &Server, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let addr = match self.stage {
+            Stage::ImplicitTls => format!("smtps://{}", server.addr()),
+            _ => server.addr(),
+        };
+        let timeout = TIMEOUT_SECS.to_string();
+        let mut args = vec![
+            "--server",
+            addr.as_str(),
+            "--timeout",
+            timeout.as_str(),
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--subject",
+            "fault matrix",
+            "--body",
+            "hello",
+        ];
+        if let Some((one, big)) = &self.attachments {
+            let path = if fault == Fault::Silent { big } else { one };
+            args.extend(["--attach", path.to_str().expect("UTF-8 temp path")]);
+        }
+        if let Some(certs) = &self.certs {
+            args.extend(["--tls-ca-file", certs.ca_file()]);
+            if self.stage != Stage::ImplicitTls {
+                args.extend(["--tls", "starttls"]);
+            }
+        }
+        if self.stage == Stage::Auth {
+            args.extend(["--user", USER]);
+        }
+        args.extend_from_slice(extra);
+        let mut env = env.to_vec();
+        env.push(("SMTPSEND_PASSWORD", PASSWORD));
+        smtpsend_with_env(&args, b"", &env)
+    }
+}
+
+/// Checks stderr: one line starting `smtpsend: ` holding `says`, or nothing at all.
+fn assert_says(case: &str, stderr: &str, prefix: &str, says: &str) {
+    if says.is_empty() {
+        assert_eq!(stderr, "", "{case}");
+        return;
+    }
+    assert!(
+        stderr.starts_with(&format!("smtpsend: {prefix}")) && stderr.lines().count() == 1,
+        "{case}: expected one line starting {prefix:?}: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(says),
+        "{case}: expected {says:?} in {stderr:?}"
+    );
+}
+
 /// Runs one case and checks everything a user would notice.
-fn run_case(stage: Stage, fault: Fault, attachment: Option<&Path>) {
+fn run_case(fixture: &Fixture, fault: Fault) {
+    let stage = fixture.stage;
     let Some(action) = fault.action(stage) else {
         return;
     };
     let expected = expected(stage, fault);
-    let mut builder = Server::builder().timeout(Duration::from_secs(SLACK_SECS));
-    if attachment.is_some() {
-        builder = builder.capabilities(&["PIPELINING", "8BITMIME", "SIZE 104857600"]);
-    }
-    for verb in stage.verbs() {
-        builder = builder.on(*verb, action.clone());
-    }
-    let server = builder.start();
-    let addr = server.addr();
-    let timeout = TIMEOUT_SECS.to_string();
-    let mut args = vec![
-        "--server",
-        addr.as_str(),
-        "--timeout",
-        timeout.as_str(),
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "fault matrix",
-        "--body",
-        "hello",
-    ];
-    if let Some(path) = attachment {
-        args.extend(["--attach", path.to_str().expect("UTF-8 temp path")]);
-    }
-    let out = smtpsend(&args, b"");
-    let record = server.finish();
     let case = format!("{} / {}", stage.title(), fault.title());
+    let server = fixture.server(&action, None);
+    let out = fixture.send(fault, &server, &[], &[]);
+    let record = server.finish();
 
     assert_eq!(out.code, expected.code, "{case}: {}", out.stderr);
-    if expected.says.is_empty() {
-        assert_eq!(out.stderr, "", "{case}");
-    } else {
-        assert!(
-            out.stderr.starts_with("smtpsend: ") && out.stderr.lines().count() == 1,
-            "{case}: not one line: {:?}",
-            out.stderr
-        );
-        assert!(
-            out.stderr.contains(&expected.says),
-            "{case}: expected {:?} in {:?}",
-            expected.says,
-            out.stderr
-        );
-    }
+    assert_says(&case, &out.stderr, "", &expected.says);
     let bound = Duration::from_secs(TIMEOUT_SECS + SLACK_SECS);
     assert!(
         out.elapsed < bound,
@@ -338,19 +500,87 @@ fn run_case(stage: Stage, fault: Fault, attachment: Option<&Path>) {
         "{case}: delivered {delivered} times"
     );
     assert_eq!(record.connection_count(), 1, "{case}: connections");
+
+    run_case_with_outbox(fixture, fault, &action, &case, &expected);
 }
 
-fn run_stage(stage: Stage) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let attachment = (stage == Stage::MidData).then(|| {
-        let path = dir.path().join("big.bin");
-        let data: Vec<u8> = (0..BIG_ATTACHMENT).map(|i| (i * 7 % 251) as u8).collect();
-        std::fs::write(&path, data).expect("write the attachment");
-        path
-    });
-    for fault in Fault::ALL {
-        run_case(stage, fault, attachment.as_deref());
+/// The same case with `--queue on-failure`: a temporary failure (75) is queued and the run
+/// exits 0; anything else is not queued. Then the server comes back up and a flush (`-q`)
+/// delivers what was queued, once; a second flush finds nothing.
+fn run_case_with_outbox(
+    fixture: &Fixture,
+    fault: Fault,
+    action: &Action,
+    case: &str,
+    expected: &Expected,
+) {
+    let state = tempfile::tempdir().expect("temp state dir");
+    let state_dir = state.path().to_str().expect("UTF-8 temp path");
+    let env = [
+        ("XDG_STATE_HOME", state_dir),
+        ("SMTPSEND_PASSWORD", PASSWORD),
+    ];
+    let server = fixture.server(action, Some(1));
+    let out = fixture.send(fault, &server, &["--queue", "on-failure"], &env);
+    let queued = expected.queued();
+    if queued {
+        assert_eq!(out.code, 0, "{case}, queued: {}", out.stderr);
+        assert_says(case, &out.stderr, "queued as ", &expected.says);
+    } else {
+        assert_eq!(
+            out.code, expected.code,
+            "{case}, not queued: {}",
+            out.stderr
+        );
+        assert_says(case, &out.stderr, "", &expected.says);
     }
+    let flush = smtpsend_with_env(&["-q"], b"", &env);
+    assert_eq!(flush.code, 0, "{case}, flush: {}", flush.stderr);
+    let again = smtpsend_with_env(&["-q"], b"", &env);
+    assert_eq!(again.code, 0, "{case}, second flush: {}", again.stderr);
+    let record = server.finish();
+    assert_eq!(
+        record.connection_count(),
+        1 + usize::from(queued),
+        "{case}: the flush connects exactly when something was queued"
+    );
+    assert_eq!(
+        record.completed().len(),
+        usize::from(queued || expected.delivered),
+        "{case}: delivered once in all"
+    );
+}
+
+/// Runs every fault of one stage, side by side: most of the time is spent waiting for
+/// deadlines, not computing.
+fn run_stage(stage: Stage) {
+    let fixture = Fixture::new(stage);
+    std::thread::scope(|scope| {
+        for fault in Fault::ALL {
+            let fixture = &fixture;
+            scope.spawn(move || run_case(fixture, fault));
+        }
+    });
+}
+
+#[test]
+fn faults_in_the_implicit_tls_handshake() {
+    run_stage(Stage::ImplicitTls);
+}
+
+#[test]
+fn faults_at_starttls() {
+    run_stage(Stage::Starttls);
+}
+
+#[test]
+fn faults_in_the_starttls_handshake() {
+    run_stage(Stage::StarttlsHandshake);
+}
+
+#[test]
+fn faults_at_auth() {
+    run_stage(Stage::Auth);
 }
 
 #[test]
@@ -408,6 +638,12 @@ fn render_doc() -> String {
          plus slack, that its peak memory (sampled while it ran) stayed under 48 MiB, and\n\
          whether the server got the message.\n\
          \n\
+         Each case runs a second time with `--queue on-failure` against a server that fails\n\
+         once and then comes back up: a temporary failure (75) is queued and the run exits 0\n\
+         with `queued as ID (the failure)`; anything else is not queued and exits as before.\n\
+         Then `smtpsend -q` delivers what was queued, exactly once, and a second `-q` finds\n\
+         nothing to send.\n\
+         \n\
          Exit codes (sysexits.h): 0 sent, 67 recipient refused, 69 server refused, 75 temporary\n\
          failure (safe to retry), 76 the server broke the protocol. See the README.\n\
          \n\
@@ -455,8 +691,8 @@ fn render_doc() -> String {
          \n\
          ## Every case\n\
          \n\
-         | stage | the server | exit | smtpsend says (part of the message) | delivered |\n\
-         | --- | --- | --- | --- | --- |\n",
+         | stage | the server | exit | smtpsend says (part of the message) | delivered | with `--queue on-failure` |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
     );
     for stage in Stage::ALL {
         for fault in Fault::ALL {
@@ -471,12 +707,13 @@ fn render_doc() -> String {
             };
             let _ = writeln!(
                 doc,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 stage.title(),
                 fault.description(stage),
                 expected.code,
                 says,
-                if expected.delivered { "once" } else { "no" }
+                if expected.delivered { "once" } else { "no" },
+                expected.with_outbox()
             );
         }
     }

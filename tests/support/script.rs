@@ -29,11 +29,14 @@ pub enum Verb {
     Expn,
     Auth,
     Starttls,
+    /// Instead of the TLS handshake (implicit TLS, or after the 220 to STARTTLS):
+    /// `HangUp` closes, `Silent` says nothing, `Raw` sends these bytes instead of TLS.
+    TlsHandshake,
     Bdat,
 }
 
 impl Verb {
-    pub const ALL: [Verb; 17] = [
+    pub const ALL: [Verb; 18] = [
         Verb::Greeting,
         Verb::Ehlo,
         Verb::Helo,
@@ -50,6 +53,7 @@ impl Verb {
         Verb::Expn,
         Verb::Auth,
         Verb::Starttls,
+        Verb::TlsHandshake,
         Verb::Bdat,
     ];
 }

@@ -88,6 +88,10 @@ impl Session<'_> {
     fn run(&mut self) -> io::Result<()> {
         let script = self.script;
         if let Some(acceptor) = &script.implicit_tls {
+            if let Some(action) = script.rule(Verb::TlsHandshake) {
+                self.instead_of_handshake(action);
+                return Ok(());
+            }
             self.wire.upgrade(acceptor)?;
             self.record.tls = true;
         }
@@ -541,6 +545,10 @@ impl Session<'_> {
             (&answer, &script.starttls, self.record.tls)
         {
             self.wire.flush(true)?;
+            if let Some(action) = script.rule(Verb::TlsHandshake) {
+                self.instead_of_handshake(action);
+                return Ok(Flow::Close);
+            }
             self.wire.upgrade(acceptor)?;
             self.record.tls = true;
             self.greeted = false;
@@ -548,6 +556,24 @@ impl Session<'_> {
             self.end_transaction();
         }
         Ok(answer.flow())
+    }
+
+    /// A fault where the TLS handshake should be (see [`Verb::TlsHandshake`]); the
+    /// connection is closed afterwards.
+    fn instead_of_handshake(&mut self, action: &Action) {
+        match action {
+            Action::HangUp => {}
+            Action::Silent => self.wire.wait_for_close(),
+            Action::Raw(bytes) => {
+                // Answer the ClientHello, so the bytes cannot arrive with the 220.
+                let _ = self.wire.read_some(&mut Vec::new());
+                self.wire.queue(bytes);
+                let _ = self.wire.flush(true);
+                self.wire.wait_for_close();
+            }
+            other => panic!("{other:?} is not supported instead of the TLS handshake"),
+        }
+        self.wire.close();
     }
 
     fn finish_transaction(&mut self, completed: bool) {
