@@ -23,7 +23,7 @@ complete -c smtpsend -l tls -d 'When to use TLS: auto = implicit TLS on port 465
 starttls\t'STARTTLS, or fail (exit 69) when the server does not offer it'
 implicit\t'TLS from the first byte (SMTPS)'
 none\t'Never TLS; credentials then go only to a loopback address or a unix socket'"
-complete -c smtpsend -l tls-ca-file -d 'Trust the CA certificates in this PEM file, besides the system\'s' -r -F
+complete -c smtpsend -l tls-ca-file -d 'Trust only the CA certificates in this PEM file (instead of the system\'s)' -r -F
 complete -c smtpsend -l tls-cert -d 'Client certificate to present (PEM; needs --tls-key)' -r -F
 complete -c smtpsend -l tls-key -d 'Private key of the client certificate (PEM, PKCS#8; needs --tls-cert)' -r -F
 complete -c smtpsend -l user -d 'Log in as this user (the password comes from SMTPSEND_PASSWORD, --password-file, --password-command or a prompt)' -r

@@ -127,7 +127,7 @@ pub struct Cli {
     )]
     pub tls: Option<crate::smtp::tls::TlsMode>,
 
-    /// Trust the CA certificates in this PEM file, besides the system's
+    /// Trust only the CA certificates in this PEM file (instead of the system's)
     #[arg(long, value_name = "PEM")]
     pub tls_ca_file: Option<PathBuf>,
 

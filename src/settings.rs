@@ -341,11 +341,11 @@ impl Settings {
             password_label,
             mechanism,
         });
-        let tls_config = TlsConfig {
-            ca_file: cli.tls_ca_file.clone(),
-            client_cert: cli.tls_cert.clone().zip(cli.tls_key.clone()),
-            insecure: cli.insecure_skip_verify,
-        };
+        let tls_config = TlsConfig::new(
+            cli.tls_ca_file.clone(),
+            cli.tls_cert.clone().zip(cli.tls_key.clone()),
+            cli.insecure_skip_verify,
+        );
 
         Ok(Settings {
             target,

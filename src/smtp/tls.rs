@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use native_tls::{Certificate, HandshakeError, Identity, TlsConnector};
@@ -37,12 +38,15 @@ impl TlsMode {
 /// How to trust the server and whether to present a client certificate.
 #[derive(Debug, Clone, Default)]
 pub struct TlsConfig {
-    /// Trust the certificates in this PEM file in addition to the system roots.
+    /// Trust only the certificates in this PEM file instead of the system roots (as curl's
+    /// `--cacert` and msmtp's `tls_trust_file` do).
     pub ca_file: Option<PathBuf>,
     /// A client certificate (PEM) and its PKCS#8 key (PEM).
     pub client_cert: Option<(PathBuf, PathBuf)>,
     /// Accept any certificate and host name (`--insecure-skip-verify`).
     pub insecure: bool,
+    /// The connector, built once on first use (loading trust roots costs milliseconds).
+    built: OnceLock<TlsConnector>,
 }
 
 /// What a finished handshake negotiated, for the transcript and `--server-info`.
@@ -78,8 +82,30 @@ impl TlsInfo {
 }
 
 impl TlsConfig {
-    /// Builds the connector: system roots, the extra CA file, the client identity.
+    pub fn new(
+        ca_file: Option<PathBuf>,
+        client_cert: Option<(PathBuf, PathBuf)>,
+        insecure: bool,
+    ) -> TlsConfig {
+        TlsConfig {
+            ca_file,
+            client_cert,
+            insecure,
+            built: OnceLock::new(),
+        }
+    }
+
+    /// The connector (built on first use): the system roots or the CA file, the client
+    /// identity. Reading the files fails here, so callers can check them before connecting.
     pub fn connector(&self) -> anyhow::Result<TlsConnector> {
+        if let Some(connector) = self.built.get() {
+            return Ok(connector.clone());
+        }
+        let connector = self.build()?;
+        Ok(self.built.get_or_init(|| connector).clone())
+    }
+
+    fn build(&self) -> anyhow::Result<TlsConnector> {
         let mut builder = TlsConnector::builder();
         if let Some(path) = &self.ca_file {
             let pem = read_file(path, "--tls-ca-file")?;
@@ -93,6 +119,7 @@ impl TlsConfig {
                     ),
                 ));
             }
+            builder.disable_built_in_roots(true);
             for certificate in certificates {
                 builder.add_root_certificate(certificate);
             }
@@ -116,9 +143,45 @@ impl TlsConfig {
             builder.danger_accept_invalid_certs(true);
             builder.danger_accept_invalid_hostnames(true);
         }
+        let _skip_system_roots = self.ca_file.as_deref().map(SystemRootsPointedAt::new);
         builder
             .build()
             .map_err(|err| fail(Kind::Software, format!("cannot set up TLS: {err}")))
+    }
+}
+
+/// While alive, points OpenSSL's `SSL_CERT_FILE`/`SSL_CERT_DIR` at the CA file, so building
+/// a connector that will not use the system roots does not parse the system bundle (twice,
+/// in native-tls: tens of milliseconds). The variables are restored on drop. Only called
+/// before any thread of this process starts.
+struct SystemRootsPointedAt {
+    saved: Vec<(&'static str, Option<std::ffi::OsString>)>,
+}
+
+impl SystemRootsPointedAt {
+    fn new(ca_file: &std::path::Path) -> SystemRootsPointedAt {
+        let names = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
+        let saved = names.map(|name| (name, std::env::var_os(name))).to_vec();
+        for name in names {
+            // SAFETY: smtpsend builds its connector before starting any thread, so nothing
+            // reads the environment concurrently.
+            unsafe { std::env::set_var(name, ca_file) };
+        }
+        SystemRootsPointedAt { saved }
+    }
+}
+
+impl Drop for SystemRootsPointedAt {
+    fn drop(&mut self) {
+        for (name, value) in &self.saved {
+            // SAFETY: as in `new`.
+            unsafe {
+                match value {
+                    Some(value) => std::env::set_var(name, value),
+                    None => std::env::remove_var(name),
+                }
+            }
+        }
     }
 }
 
