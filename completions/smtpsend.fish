@@ -14,7 +14,7 @@ complete -c smtpsend -s a -l attach -d 'Attach a file (type guessed from its nam
 complete -c smtpsend -l bulk -d 'Send each complete message in FILE, or each *.eml file in a directory, over one connection; recipients come from each message\'s header (as with -t) plus any recipient arguments; repeatable' -r -F
 complete -c smtpsend -s B -l body-type -d 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data' -r -f -a "8BITMIME\t'Declare BODY=8BITMIME when the server offers it'
 7BIT\t'Plain 7-bit data: declare nothing, refuse a message with 8-bit bytes'"
-complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)' -r
+complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N); sent only when the server offers DSN, else a warning' -r
 complete -c smtpsend -s R -l dsn-return -d 'DSN: what a failure report returns, the full message or its headers (sendmail -R)' -r -f -a "full\t'The whole message'
 hdrs\t'The headers only'"
 complete -c smtpsend -s V -l dsn-envid -d 'DSN: envelope identifier quoted back in reports (sendmail -V)' -r

@@ -102,12 +102,6 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
              or encode it",
         ));
     }
-    if cli.dsn_notify.is_some() || cli.dsn_return.is_some() || cli.dsn_envid.is_some() {
-        eprintln!(
-            "smtpsend: warning: delivery status notifications (-N, -R, -V) are not requested \
-             from the server yet; sending without them"
-        );
-    }
     if cli.dry_run {
         return dry_run(cli, &envelope, &content);
     }

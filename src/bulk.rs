@@ -63,6 +63,7 @@ fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
     let policy = Policy {
         partial: cli.partial,
         declare_8bitmime: cli.body_type == Some(crate::cli::BodyType::EightBitMime),
+        dsn: cli.dsn(),
     };
     let count = items.len();
     let mut session: Option<Session> = None;

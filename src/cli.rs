@@ -96,7 +96,8 @@ pub struct Cli {
     #[arg(short = 'B', long, value_name = "TYPE", value_enum, ignore_case = true)]
     pub body_type: Option<BodyType>,
 
-    /// DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N)
+    /// DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N);
+    /// sent only when the server offers DSN, else a warning
     #[arg(short = 'N', long, value_name = "WHEN", value_parser = parse_dsn_notify)]
     pub dsn_notify: Option<String>,
 
@@ -478,6 +479,18 @@ impl Cli {
             || !self.cc.is_empty()
             || !self.bcc.is_empty()
             || !self.reply_to.is_empty()
+    }
+
+    /// The delivery status notifications asked for with -N, -R and -V.
+    pub fn dsn(&self) -> crate::smtp::dsn::Dsn {
+        crate::smtp::dsn::Dsn {
+            notify: self.dsn_notify.clone(),
+            ret: self.dsn_return.map(|ret| match ret {
+                DsnReturn::Full => "FULL".to_string(),
+                DsnReturn::Hdrs => "HDRS".to_string(),
+            }),
+            envid: self.dsn_envid.clone(),
+        }
     }
 
     /// True when stdin holds a complete message rather than body text.

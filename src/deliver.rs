@@ -46,6 +46,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
     let policy = Policy {
         partial: cli.partial,
         declare_8bitmime: cli.body_type == Some(BodyType::EightBitMime),
+        dsn: cli.dsn(),
     };
     // The password is read once, before anything is queued or sent.
     let options = match settings.session_options() {
@@ -232,6 +233,7 @@ fn new_meta(cli: &Cli, settings: &Settings, envelope: &Envelope, policy: &Policy
         options,
         partial: policy.partial,
         declare_8bitmime: policy.declare_8bitmime,
+        dsn: policy.dsn.clone(),
         attempts: 0,
         last_attempt: None,
         last_error: None,

@@ -123,6 +123,7 @@ fn flush_group(
         let policy = Policy {
             partial: meta.partial,
             declare_8bitmime: meta.declare_8bitmime,
+            dsn: meta.dsn.clone(),
         };
         let (verdict, remaining) =
             match open.send(&meta.envelope, &content, &policy, index + 1 == count) {

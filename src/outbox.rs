@@ -56,6 +56,9 @@ pub struct Meta {
     /// Declare BODY=8BITMIME (`-B 8BITMIME`).
     #[serde(default)]
     pub declare_8bitmime: bool,
+    /// Delivery status notifications asked for (`-N`, `-R`, `-V`).
+    #[serde(default, skip_serializing_if = "crate::smtp::dsn::Dsn::is_empty")]
+    pub dsn: crate::smtp::dsn::Dsn,
     /// Attempts to send it so far.
     #[serde(default)]
     pub attempts: u32,
@@ -528,6 +531,7 @@ mod tests {
             options: vec!["--server=mx.test:25".into()],
             partial: false,
             declare_8bitmime: false,
+            dsn: Default::default(),
             attempts: 0,
             last_attempt: None,
             last_error: None,

@@ -87,3 +87,157 @@ fn a_code_of_the_wrong_class_is_not_taken_for_an_enhanced_code() {
         serde_json::Value::Null
     );
 }
+
+// --- DSN (RFC 3461) ---
+
+#[test]
+fn dsn_parameters_go_on_mail_and_every_rcpt_when_offered() {
+    let server = Server::builder().capability("DSN").start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[
+                "-N",
+                "success,failure",
+                "-R",
+                "hdrs",
+                "-V",
+                "run=42",
+                "--to",
+                "b+tag@example.com",
+                "--to",
+                "c@example.com",
+                "--body",
+                "x",
+            ],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    let record = server.finish();
+    let mail = record.only_completed();
+    let params = mail.mail_params();
+    assert_eq!(params[1..], ["RET=HDRS", "ENVID=run+3D42"], "{params:?}");
+    assert_eq!(
+        mail.rcpt_to,
+        [
+            "<b+tag@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Btag@example.com",
+            "<c@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@example.com",
+        ]
+    );
+}
+
+#[test]
+fn sendmail_spelling_never_and_return_full() {
+    let server = Server::builder().capability("DSN").start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &[
+            "-f",
+            "a@example.com",
+            "--server",
+            &addr,
+            "-Nnever",
+            "-RFULL",
+            "b@example.com",
+        ],
+        b"Subject: x\n\nbody\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    let mail = record.only_completed();
+    assert!(mail.mail_params().contains(&"RET=FULL"));
+    assert_eq!(
+        mail.rcpt_to,
+        ["<b@example.com> NOTIFY=NEVER ORCPT=rfc822;b@example.com"]
+    );
+}
+
+#[test]
+fn without_dsn_on_offer_a_warning_and_the_message_goes_without() {
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[
+                "-N",
+                "failure",
+                "-V",
+                "x1",
+                "--to",
+                "b@example.com",
+                "--body",
+                "x",
+            ],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: warning: the server does not offer DSN, so no delivery status \
+         notifications are requested (-N, -R, -V are left out); sending without them\n"
+    );
+    let record = server.finish();
+    let mail = record.only_completed();
+    assert!(mail.mail_params().iter().all(|p| !p.starts_with("ENVID")));
+    assert_eq!(mail.rcpt_to, ["<b@example.com>"]);
+}
+
+#[test]
+fn no_dsn_flags_no_dsn_parameters() {
+    let server = Server::builder().capability("DSN").start();
+    let addr = server.addr();
+    let out = smtpsend(&args(&addr, &["--to", "b@example.com", "--body", "x"]), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        server.finish().only_completed().rcpt_to,
+        ["<b@example.com>"]
+    );
+}
+
+#[test]
+fn a_queued_message_keeps_its_dsn_request() {
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_string();
+    let env = [("XDG_STATE_HOME", state_dir.as_str())];
+    let server = Server::builder()
+        .capability("DSN")
+        .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
+        .start();
+    let addr = server.addr();
+    let send = args(
+        &addr,
+        &[
+            "-N",
+            "delay",
+            "-R",
+            "hdrs",
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+            "--queue",
+            "on-failure",
+        ],
+    );
+    let out = smtpsend_with_env(&send, b"", &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("queued as"), "{}", out.stderr);
+    let out = smtpsend_with_env(&["-q"], b"", &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    let mail = record.only_completed();
+    assert!(
+        mail.mail_params().contains(&"RET=HDRS"),
+        "{:?}",
+        mail.mail_params()
+    );
+    assert_eq!(
+        mail.rcpt_to,
+        ["<b@example.com> NOTIFY=DELAY ORCPT=rfc822;b@example.com"]
+    );
+}

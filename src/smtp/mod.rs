@@ -8,6 +8,7 @@ pub mod auth;
 pub mod command;
 pub mod connection;
 pub mod data;
+pub mod dsn;
 pub mod reply;
 pub mod status;
 pub mod stream;
@@ -88,6 +89,8 @@ pub struct Session {
     authenticated: Option<Mechanism>,
     /// QUIT was already written (pipelined behind the last message).
     quit_sent: bool,
+    /// The warning that the server does not offer DSN was already printed.
+    warned_no_dsn: bool,
     /// The connection can no longer be used (a transaction was abandoned mid-data).
     broken: bool,
 }
@@ -179,6 +182,7 @@ impl Session {
             tls: tls_info,
             authenticated,
             quit_sent: false,
+            warned_no_dsn: false,
             broken: false,
         })
     }

@@ -3,13 +3,14 @@
 use std::io::{BufWriter, Write};
 
 use serde::Serialize;
-use smtp_proto::{EXT_8BIT_MIME, EXT_PIPELINING, EXT_SIZE};
+use smtp_proto::{EXT_8BIT_MIME, EXT_DSN, EXT_PIPELINING, EXT_SIZE};
 
 use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 use crate::progress::ProgressWriter;
 use crate::smtp::command::{Data, Mail, Rcpt, Rset};
 use crate::smtp::data::{DotStuffer, FailFast};
+use crate::smtp::dsn::Dsn;
 use crate::smtp::reply::{Reply, ReplySummary};
 use crate::smtp::{Session, command};
 
@@ -17,13 +18,15 @@ use crate::smtp::{Session, command};
 const DATA_BUFFER: usize = 64 * 1024;
 
 /// How to run a transaction: the recipient rule and what to declare about the body.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Policy {
     /// Send when at least one recipient is accepted (smtplib's rule).
     pub partial: bool,
     /// Declare BODY=8BITMIME when the server offers it even if the data is 7-bit
     /// (sendmail's -B 8BITMIME); 8-bit data always declares it.
     pub declare_8bitmime: bool,
+    /// Delivery status notifications asked for (-N, -R, -V); sent when the server offers DSN.
+    pub dsn: Dsn,
 }
 
 /// The server's answer for one recipient.
@@ -121,10 +124,13 @@ pub(super) fn run(
     policy: &Policy,
     last: bool,
 ) -> anyhow::Result<Delivery> {
-    let mail_params = mail_parameters(session, content, policy)?;
+    let mut mail_params = mail_parameters(session, content, policy)?;
+    let dsn = dsn_request(session, &policy.dsn);
+    if let Some(dsn) = dsn {
+        mail_params.extend(dsn.mail_params());
+    }
     let pipelining = session.offers(EXT_PIPELINING);
     let timeout = session.options.timeouts.command;
-    let no_params: [String; 0] = [];
     let mail = Mail {
         from: &envelope.from,
         params: &mail_params,
@@ -134,9 +140,10 @@ pub(super) fn run(
         .recipients
         .iter()
         .map(|to| {
+            let params = dsn.map(|dsn| dsn.rcpt_params(to)).unwrap_or_default();
             Rcpt {
                 to,
-                params: &no_params,
+                params: &params,
             }
             .to_string()
         })
@@ -282,6 +289,29 @@ fn read_lmtp_replies(
         }
     }
     Ok(())
+}
+
+/// The DSN request to send: `None` when there is none, or when the server does not offer
+/// DSN (RFC 3461), which a warning on stderr says once per session.
+fn dsn_request<'a>(session: &mut Session, dsn: &'a Dsn) -> Option<&'a Dsn> {
+    if dsn.is_empty() {
+        return None;
+    }
+    if session.offers(EXT_DSN) {
+        return Some(dsn);
+    }
+    if !session.warned_no_dsn {
+        session.warned_no_dsn = true;
+        session.conn.transcript.event(
+            "dsn",
+            "the server does not offer DSN; sending without NOTIFY, RET, ENVID, ORCPT",
+        );
+        eprintln!(
+            "smtpsend: warning: the server does not offer DSN, so no delivery status \
+             notifications are requested (-N, -R, -V are left out); sending without them"
+        );
+    }
+    None
 }
 
 /// SIZE= and BODY= for MAIL FROM, refusing what the server cannot take.

@@ -60,8 +60,8 @@ class Servers:
         self.work = work
         self.procs = []
 
-    def smtp_sink(self):
-        dump = self.work / "sink"
+    def smtp_sink(self, name="sink"):
+        dump = self.work / name
         dump.mkdir()
         dump.chmod(0o777)
         port = free_port()
@@ -257,6 +257,24 @@ def check_queue_round_trip(binary, servers, work, out):
     (out / "queue-round-trip.txt").write_text("".join(transcript))
 
 
+def check_dsn(binary, servers):
+    """DSN (RFC 3461) at smtp-sink, which offers it: RET/ENVID on MAIL, NOTIFY/ORCPT on RCPT."""
+    port, dump = servers.smtp_sink("sink-dsn")
+    result = run(binary, ["--server", f"127.0.0.1:{port}", "-N", "success,failure", "-R", "hdrs",
+                          "-V", "build=1432", "--from", "alice@example.com",
+                          "--to", "bob+ci@example.com", "--subject", "dsn", "--body", "x"])
+    check("smtp-sink DSN: exits 0 without a warning", result.returncode == 0 and not result.stderr,
+          result.stderr.decode())
+    dumps = wait_files(dump, "*", 1)
+    mail, rcpts, _ = sink_message(dumps[0]) if dumps else ([], [], None)
+    check("smtp-sink DSN: RET and ENVID (xtext) on MAIL",
+          mail and mail[0].startswith("<alice@example.com>")
+          and "RET=HDRS" in mail[0] and "ENVID=build+3D1432" in mail[0], str(mail))
+    check("smtp-sink DSN: NOTIFY and ORCPT (xtext) on RCPT",
+          rcpts == ["<bob+ci@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bci@example.com"],
+          str(rcpts))
+
+
 def check_lmtp(binary, servers, work, out):
     """aiosmtpd speaking LMTP, over TCP and over a unix socket: per-recipient replies."""
     tcp_port, tcp_store = servers.aiosmtpd("lmtp", "--lmtp", "--lmtp-full", "full")
@@ -388,7 +406,8 @@ def main():
         # 4. TLS and login: STARTTLS required, implicit TLS, PLAIN, LOGIN and CRAM-MD5.
         check_tls_and_auth(binary, servers, work, out)
 
-        # 5. LMTP over TCP and a unix socket.
+        # 5. DSN at smtp-sink; LMTP over TCP and a unix socket.
+        check_dsn(binary, servers)
         check_lmtp(binary, servers, work, out)
 
         # 6. Nobody listening: temporary failure.
