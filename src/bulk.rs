@@ -86,6 +86,9 @@ fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
             }
         }
         let Some(open) = session.as_mut() else { return };
+        if let Some(next) = items.get(index + 1) {
+            open.pipeline_next(&next.message.0, &next.message.1, &policy);
+        }
         let item = &mut items[index];
         let (envelope, content) = (&item.message.0, &item.message.1);
         match open.send(envelope, content, &policy, index + 1 == count) {

@@ -129,3 +129,65 @@ fn json_is_one_array_even_when_a_message_is_refused() {
     assert_eq!(report[1]["status"], "failed");
     assert_eq!(report[1]["exit_code"], 67);
 }
+
+#[test]
+fn each_next_message_is_pipelined_behind_the_previous_end_mark() {
+    let dir = batch(&[ONE, TWO, THREE, ONE, TWO]);
+    let server = Server::start();
+    let out = smtpsend(
+        &[
+            "--server",
+            &server.addr(),
+            "--bulk",
+            dir.path().to_str().unwrap(),
+            "-d",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.completed().len(), 5);
+    // EHLO; the first MAIL+RCPT+DATA; then one per message: its data, the end mark and the
+    // next message's MAIL+RCPT+DATA (QUIT after the last) in one write.
+    assert_eq!(record.round_trips(), 2 + 5, "{:?}", record.commands());
+    let sent: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("send: "))
+        .collect();
+    let first_end = sent
+        .iter()
+        .position(|l| *l == r"send: '.\r\n'")
+        .expect("an end mark");
+    assert!(
+        sent[first_end + 1].starts_with("send: 'MAIL FROM:<b@example.com>"),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn without_pipelining_the_next_message_waits_for_the_reply() {
+    let dir = batch(&[ONE, TWO]);
+    let server = Server::builder()
+        .capabilities(&["8BITMIME", "SIZE 1000000"])
+        .start();
+    let out = smtpsend(
+        &[
+            "--server",
+            &server.addr(),
+            "--bulk",
+            dir.path().to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.completed().len(), 2);
+    // EHLO; per message MAIL, RCPT (×1 or ×2), DATA, end of data; QUIT.
+    assert_eq!(
+        record.round_trips(),
+        1 + 4 + 5 + 1,
+        "{:?}",
+        record.commands()
+    );
+}

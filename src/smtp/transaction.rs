@@ -124,42 +124,28 @@ pub(super) fn run(
     policy: &Policy,
     last: bool,
 ) -> anyhow::Result<Delivery> {
-    let mut mail_params = mail_parameters(session, content, policy)?;
-    let dsn = dsn_request(session, &policy.dsn);
-    if let Some(dsn) = dsn {
-        mail_params.extend(dsn.mail_params());
-    }
     let pipelining = session.offers(EXT_PIPELINING);
     let timeout = session.options.timeouts.command;
-    let mail = Mail {
-        from: &envelope.from,
-        params: &mail_params,
-    }
-    .to_string();
-    let rcpts: Vec<String> = envelope
-        .recipients
-        .iter()
-        .map(|to| {
-            let params = dsn.map(|dsn| dsn.rcpt_params(to)).unwrap_or_default();
-            Rcpt {
-                to,
-                params: &params,
-            }
-            .to_string()
-        })
-        .collect();
-
-    let conn = &mut session.conn;
-    let mut recipients = Vec::with_capacity(rcpts.len());
+    // The message announced to follow this one; dropped unless this one's data goes out.
+    let announced = session.next_group.take();
+    let group = command_group(session, envelope, content, policy)?;
+    let mut recipients = Vec::with_capacity(envelope.recipients.len());
     let mail_reply;
     let mut data_reply = None;
     if pipelining {
-        let mut group = mail.clone().into_bytes();
-        for rcpt in &rcpts {
-            group.extend_from_slice(rcpt.as_bytes());
+        match session.sent_ahead.take() {
+            // Written behind the previous message's end mark: only the replies are due.
+            Some(ahead) if ahead == group => {}
+            Some(_) => {
+                session.broken = true;
+                return Err(fail(
+                    Kind::Software,
+                    "a different message was announced for pipelining than the one sent",
+                ));
+            }
+            None => session.conn.send(&group)?,
         }
-        group.extend_from_slice(Data.to_string().as_bytes());
-        conn.send(&group)?;
+        let conn = &mut session.conn;
         mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
         for address in &envelope.recipients {
             let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
@@ -167,11 +153,13 @@ pub(super) fn run(
         }
         data_reply = Some(conn.read_reply(timeout, "the reply to DATA")?);
     } else {
-        conn.send(mail.as_bytes())?;
+        let conn = &mut session.conn;
+        let mut lines = group.split_inclusive(|b| *b == b'\n');
+        conn.send(lines.next().unwrap_or_default())?;
         mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
         if mail_reply.is_positive() {
-            for (address, rcpt) in envelope.recipients.iter().zip(&rcpts) {
-                conn.send(rcpt.as_bytes())?;
+            for (address, rcpt) in envelope.recipients.iter().zip(lines) {
+                conn.send(rcpt)?;
                 let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
                 recipients.push(RecipientResult::new(address, &reply));
             }
@@ -217,8 +205,17 @@ pub(super) fn run(
         });
     }
 
+    // Behind the end mark in the same write: QUIT after the last message, else the next
+    // message's commands when it was announced.
+    let next_group = announced.filter(|_| pipelining && !last);
     let quit_too = last && pipelining;
-    write_data(session, content, quit_too)?;
+    let trailer = match &next_group {
+        Some(group) => group.clone(),
+        None if quit_too => command::Quit.to_string().into_bytes(),
+        None => Vec::new(),
+    };
+    write_data(session, content, &trailer)?;
+    session.sent_ahead = next_group;
     let outcome = if session.options.lmtp {
         read_lmtp_replies(session, &mut recipients)?;
         Outcome::Sent(None)
@@ -314,6 +311,39 @@ fn dsn_request<'a>(session: &mut Session, dsn: &'a Dsn) -> Option<&'a Dsn> {
     None
 }
 
+/// MAIL FROM (with its parameters), one RCPT TO per recipient and, with PIPELINING, DATA:
+/// the bytes of the first command group of a transaction.
+pub(super) fn command_group(
+    session: &mut Session,
+    envelope: &Envelope,
+    content: &Content,
+    policy: &Policy,
+) -> anyhow::Result<Vec<u8>> {
+    let mut mail_params = mail_parameters(session, content, policy)?;
+    let dsn = dsn_request(session, &policy.dsn);
+    if let Some(dsn) = dsn {
+        mail_params.extend(dsn.mail_params());
+    }
+    let mut group = Mail {
+        from: &envelope.from,
+        params: &mail_params,
+    }
+    .to_string()
+    .into_bytes();
+    for to in &envelope.recipients {
+        let params = dsn.map(|dsn| dsn.rcpt_params(to)).unwrap_or_default();
+        let rcpt = Rcpt {
+            to,
+            params: &params,
+        };
+        group.extend_from_slice(rcpt.to_string().as_bytes());
+    }
+    if session.offers(EXT_PIPELINING) {
+        group.extend_from_slice(Data.to_string().as_bytes());
+    }
+    Ok(group)
+}
+
 /// SIZE= and BODY= for MAIL FROM, refusing what the server cannot take.
 fn mail_parameters(
     session: &Session,
@@ -347,8 +377,9 @@ fn mail_parameters(
     Ok(params)
 }
 
-/// Streams the dot-stuffed data and the end mark (and QUIT) through one buffer.
-fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyhow::Result<()> {
+/// Streams the dot-stuffed data, the end mark and the trailer (QUIT, or the next message's
+/// commands) through one buffer.
+fn write_data(session: &mut Session, content: &Content, trailer: &[u8]) -> anyhow::Result<()> {
     let conn = &mut session.conn;
     let write_timeout = conn.write_timeout;
     let shows_data = conn.transcript.shows_data();
@@ -376,11 +407,9 @@ fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyho
         let mut writer = stuffer
             .finish()
             .map_err(|err| data_error(&err, write_timeout))?;
-        if quit_too {
-            writer
-                .write_all(command::Quit.to_string().as_bytes())
-                .map_err(|err| data_error(&err, write_timeout))?;
-        }
+        writer
+            .write_all(trailer)
+            .map_err(|err| data_error(&err, write_timeout))?;
         writer
             .flush()
             .map_err(|err| data_error(&err, write_timeout))?;
@@ -392,9 +421,7 @@ fn write_data(session: &mut Session, content: &Content, quit_too: bool) -> anyho
         conn.transcript.sent_data_summary(content.len(), lines);
     }
     conn.transcript.sent(b".\r\n");
-    if quit_too {
-        conn.transcript.sent(command::Quit.to_string().as_bytes());
-    }
+    conn.transcript.sent(trailer);
     Ok(())
 }
 
