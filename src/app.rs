@@ -176,9 +176,11 @@ pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyh
 
 /// The sender given on the command line (-f, -F, --envelope-from), if any.
 fn resolve_sender(cli: &Cli) -> anyhow::Result<Option<Sender>> {
+    if let Some(name) = &cli.from_name {
+        crate::address::reject_line_breaks("--from-name", name)?;
+    }
     let mut mailbox = cli.from.as_deref().map(Mailbox::parse).transpose()?;
     if let (Some(mailbox), Some(name)) = (&mut mailbox, &cli.from_name) {
-        crate::address::reject_line_breaks("--from-name", name)?;
         mailbox.name = Some(name.clone());
     }
     let envelope = cli
@@ -277,6 +279,9 @@ pub(crate) fn prepare_raw(
     mut message: RawMessage,
     read_recipients: bool,
 ) -> anyhow::Result<Prepared> {
+    if let Some(problem) = message.header_problem() {
+        return Err(fail(Kind::Data, problem));
+    }
     let sender = sender.unwrap_or_else(|| match header_from(&message) {
         Some(mailbox) => Sender {
             envelope: mailbox.address.clone(),
