@@ -10,7 +10,7 @@
 //! so a link named `sendmail` behaves exactly like `smtpsend`.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
 use clap::Command;
 
@@ -125,7 +125,7 @@ pub fn normalize(args: Vec<OsString>, command: &Command) -> Result<Vec<OsString>
         }
         match text.strip_prefix('-') {
             Some(cluster) if !cluster.is_empty() => {
-                let next = rest.get(index).and_then(|next| next.to_str());
+                let next = rest.get(index).map(OsString::as_os_str);
                 let used_next = rewrite_cluster(cluster, next, &known, &mut out)?;
                 if used_next {
                     index += 1;
@@ -140,7 +140,7 @@ pub fn normalize(args: Vec<OsString>, command: &Command) -> Result<Vec<OsString>
 /// Rewrites one `-xyz` word; returns true when it consumed the next word as a value.
 fn rewrite_cluster(
     cluster: &str,
-    next: Option<&str>,
+    next: Option<&OsStr>,
     known: &Known,
     out: &mut Vec<OsString>,
 ) -> Result<bool, String> {
@@ -172,32 +172,41 @@ fn rewrite_cluster(
             }
             continue;
         }
+        // The value is passed on as the OS gave it: a file name need not be UTF-8.
         let (value, used_next) = if attached.is_empty() {
             match next {
                 Some(next) => (next, true),
                 None => return Err(format!("option -{letter} needs a value")),
             }
         } else {
-            (attached, false)
+            (OsStr::new(attached), false)
         };
+        let null_sender = value.is_empty() || value.to_str().is_some_and(|v| v.trim() == "<>");
         match sendmail {
             Some(Letter::IgnoredWithValue) => {}
-            Some(Letter::Mode) => rewrite_mode(value, known, out)?,
-            Some(Letter::Value("--from")) if value.is_empty() || value.trim() == "<>" => {
+            Some(Letter::Mode) => rewrite_mode(&value.to_string_lossy(), known, out)?,
+            Some(Letter::Value("--from")) if null_sender => {
                 out.push("--envelope-from=<>".into());
             }
-            Some(Letter::Value(long)) => out.push(format!("{long}={value}").into()),
+            Some(Letter::Value(long)) => out.push(with_value(long, value)),
             _ => match known.shorts.get(&letter) {
-                Some((_, Some(long))) => out.push(format!("--{long}={value}").into()),
+                Some((_, Some(long))) => out.push(with_value(&format!("--{long}"), value)),
                 _ => {
                     out.push(format!("-{letter}").into());
-                    out.push(value.into());
+                    out.push(value.to_owned());
                 }
             },
         }
         return Ok(used_next);
     }
     Ok(false)
+}
+
+/// `--option=value`, keeping the value's bytes.
+fn with_value(option: &str, value: &OsStr) -> OsString {
+    let mut joined = OsString::from(format!("{option}="));
+    joined.push(value);
+    joined
 }
 
 /// `-bm` delivers (what smtpsend always does); `-bp` lists the outbox when there is one;
