@@ -1,5 +1,8 @@
 //! Complete messages read from stdin: header parsing, the few edits raw mode makes.
 
+/// The longest line RFC 5322 §2.1.1 allows, in octets, not counting the CRLF.
+pub const MAX_LINE: usize = 998;
+
 /// One header field as it was written, continuation lines included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -63,6 +66,34 @@ impl RawMessage {
             fields,
             body: input[position..].to_vec(),
         }
+    }
+
+    /// Why the header cannot go out as it is, if it cannot: a line longer than
+    /// [`MAX_LINE`] octets (servers may cut it or refuse the message; folding it is the
+    /// sender's choice), or a NUL byte (RFC 5322 allows none in a header).
+    pub fn header_problem(&self) -> Option<String> {
+        let mut number = 0;
+        for field in &self.fields {
+            for line in field.raw.split_inclusive(|byte| *byte == b'\n') {
+                number += 1;
+                let text = line.strip_suffix(b"\r\n").unwrap_or(line);
+                if text.len() > MAX_LINE {
+                    return Some(format!(
+                        "line {number} of the message header ({} field) is {} octets long; \
+                         RFC 5322 allows at most {MAX_LINE}: fold it onto continuation lines",
+                        field.name,
+                        text.len()
+                    ));
+                }
+                if text.contains(&0) {
+                    return Some(format!(
+                        "line {number} of the message header ({} field) contains a NUL byte",
+                        field.name
+                    ));
+                }
+            }
+        }
+        None
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -231,6 +262,29 @@ mod tests {
         assert!(!chosen.resent);
         let values: Vec<String> = chosen.fields.iter().map(|f| f.value()).collect();
         assert_eq!(values, ["a@x.org", "b@x.org", "c@x.org"]);
+    }
+
+    #[test]
+    fn long_lines_and_nul_bytes_in_the_header_are_named() {
+        let fine = format!(
+            "Subject: {}\n {}\n\n{}\n",
+            "a".repeat(989),
+            "b".repeat(997),
+            "c".repeat(5000)
+        );
+        assert_eq!(RawMessage::parse(fine.as_bytes()).header_problem(), None);
+        let long = format!("To: t@y.z\nSubject: {}\n\nhi\n", "a".repeat(990));
+        let problem = RawMessage::parse(long.as_bytes()).header_problem().unwrap();
+        assert!(
+            problem.starts_with("line 2 of the message header (Subject field) is 999 octets"),
+            "{problem}"
+        );
+        let nul = RawMessage::parse(b"To: t@y.z\nX-A: 1\n  2\0\n\nhi\n");
+        let problem = nul.header_problem().unwrap();
+        assert!(
+            problem.starts_with("line 3 of the message header (X-A field) contains a NUL"),
+            "{problem}"
+        );
     }
 
     #[test]
