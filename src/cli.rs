@@ -171,7 +171,12 @@ pub struct Cli {
     pub ehlo_name: Option<String>,
 
     /// Deadline in seconds for connecting and for each server reply
-    #[arg(long, value_name = "SECONDS", env = "SMTPSEND_TIMEOUT")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "SMTPSEND_TIMEOUT",
+        allow_negative_numbers = true
+    )]
     pub timeout: Option<f64>,
 
     /// Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at

@@ -190,7 +190,9 @@ impl Settings {
             Some(seconds) => {
                 return Err(fail(
                     Kind::Usage,
-                    format!("--timeout {seconds}: give a number of seconds above 0"),
+                    format!(
+                        "--timeout {seconds}: give a number of seconds above 0 (at most 86400)"
+                    ),
                 ));
             }
         };
