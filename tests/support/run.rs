@@ -1,5 +1,6 @@
 //! Running the smtpsend binary: clean environment, pinned output, a cap on its run time.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -36,6 +37,12 @@ pub fn smtpsend(args: &[&str], stdin: &[u8]) -> Output {
 /// (pinned Date, Message-ID, boundaries), and HOME and the XDG directories point into a fresh
 /// empty temp dir; `env` is applied last, so it can override any of that.
 pub fn smtpsend_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+    smtpsend_os(&args, stdin, env)
+}
+
+/// [`smtpsend_with_env`] with arguments that need not be UTF-8.
+pub fn smtpsend_os(args: &[OsString], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let home = tempfile::tempdir().expect("temp HOME");
     let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
     command
