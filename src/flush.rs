@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::cli::Cli;
 use crate::deliver::still_to_send;
 use crate::exit::{Kind, code_for, fail, one_line};
-use crate::message::Envelope;
+use crate::message::{Content, Envelope};
 use crate::outbox::{Claim, Claimed, Listed, Meta, Outbox};
 use crate::report;
 use crate::settings::Settings;
@@ -89,13 +89,17 @@ fn flush_group(
     let count = claims.len();
     let mut session: Option<Session> = None;
     let mut unreachable: Option<anyhow::Error> = None;
-    for (index, claim) in claims.into_iter().enumerate() {
+    // The entry after the current one, loaded early so that its MAIL, RCPT and DATA can be
+    // pipelined behind the current one's end mark.
+    let mut loaded_ahead: Option<anyhow::Result<(Content, Meta)>> = None;
+    let mut claims = claims.into_iter().enumerate().peekable();
+    while let Some((index, claim)) = claims.next() {
+        let loaded = loaded_ahead.take().unwrap_or_else(|| load(&claim));
         if let Some(err) = &unreachable {
             // The server could not be reached: the same for every entry left.
             results.push(record(&claim, &same_failure(err)));
             continue;
         }
-        let loaded = claim.meta().and_then(|meta| Ok((claim.content()?, meta)));
         let (content, meta) = match loaded {
             Ok(loaded) => loaded,
             Err(err) => {
@@ -120,11 +124,14 @@ fn flush_group(
                 }
             }
         };
-        let policy = Policy {
-            partial: meta.partial,
-            declare_8bitmime: meta.declare_8bitmime,
-            dsn: meta.dsn.clone(),
-        };
+        if let Some((_, next)) = claims.peek() {
+            let next_loaded = load(next);
+            if let Ok((next_content, next_meta)) = &next_loaded {
+                open.pipeline_next(&next_meta.envelope, next_content, &policy_of(next_meta));
+            }
+            loaded_ahead = Some(next_loaded);
+        }
+        let policy = policy_of(&meta);
         let (verdict, remaining) =
             match open.send(&meta.envelope, &content, &policy, index + 1 == count) {
                 Ok(delivery) => (
@@ -143,6 +150,21 @@ fn flush_group(
     }
     if let Some(open) = session {
         open.quit();
+    }
+}
+
+/// A queued entry's message and what it was queued with.
+fn load(claim: &Claim) -> anyhow::Result<(Content, Meta)> {
+    let meta = claim.meta()?;
+    Ok((claim.content()?, meta))
+}
+
+/// The transaction rules a queued message was queued with.
+fn policy_of(meta: &Meta) -> Policy {
+    Policy {
+        partial: meta.partial,
+        declare_8bitmime: meta.declare_8bitmime,
+        dsn: meta.dsn.clone(),
     }
 }
 

@@ -334,6 +334,13 @@ fn a_flush_sends_every_queued_message_over_one_connection() {
         .map(|t| t.completed && t.message_text().contains("Subject: "))
         .collect();
     assert_eq!(subjects, [true, true]);
+    // EHLO; MAIL+RCPT+DATA; first data + second MAIL+RCPT+DATA; second data + QUIT.
+    let lines: Vec<_> = flush
+        .lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l))
+        .collect();
+    assert_eq!(flush.round_trips, 4, "{lines:?}");
     assert!(
         flush.transactions[0]
             .message_text()
