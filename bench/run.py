@@ -72,9 +72,31 @@ def measure(argv, stdin_path=None, env=None):
     return elapsed, peak, proc.returncode
 
 
+# What limits a target that the protocol does not let any client meet against these servers.
+WHY_MISSED = {
+    "STARTTLS + AUTH at 50 ms RTT <= 0.9x msmtp": (
+        "the aiosmtpd server does not offer PIPELINING, so every command waits for its reply: "
+        "greeting, EHLO, STARTTLS, the TLS 1.3 handshake, EHLO, AUTH PLAIN (with its initial "
+        "response), MAIL, RCPT, DATA, the data and QUIT are 10 round trips after the greeting, "
+        "which is what both smtpsend and msmtp use (`smtpsend -dd` shows each one 50 ms apart). "
+        "Not waiting for the reply to QUIT would save one (about 0.90x), but RFC 5321 "
+        "§4.1.1.10 says the client SHOULD wait for it, and that is kept. Against a server that "
+        "offers PIPELINING smtpsend needs 6 (tests/tls_auth.rs counts them)."),
+    "100 messages >= 10x faster than 100 msmtp runs (time ratio <= 0.1)": (
+        "smtp-sink offers PIPELINING but not CHUNKING. With DATA the client must wait for the "
+        "354 before each message's data (RFC 5321 §4.1.1.4, RFC 2920 §3.1), so one connection "
+        "moves at most one message per round trip: 100 messages take at least 100 x 50 ms = "
+        "5 s, and smtpsend's --bulk is at that limit (the next message's MAIL, RCPT and DATA "
+        "ride in the same write as the previous end mark). 100 msmtp runs take about 24 s, so "
+        "about 4.6x is the most one DATA connection allows; 10x would need CHUNKING (BDAT "
+        "needs no 354) or several connections at once."),
+}
+
+
 class Bench:
-    def __init__(self, runs):
+    def __init__(self, runs, only=None):
         self.runs = runs
+        self.only = only
         self.tmp = Path(tempfile.mkdtemp(prefix="smtpsend-bench-"))
         self.procs = []
         self.env = dict(os.environ, HOME=str(self.tmp), SMTPSEND_PASSWORD=PASSWORD)
@@ -98,7 +120,8 @@ class Bench:
 
     def setup(self):
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-        self.smtpsend = str(ROOT / "target" / "release" / "smtpsend")
+        target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+        self.smtpsend = str(target / "release" / "smtpsend")
         self.sink = free_port()
         self.start(["smtp-sink", "-u", "nobody", f"127.0.0.1:{self.sink}", "256"])
         self.sink_slow = free_port()
@@ -186,6 +209,8 @@ class Bench:
     # Running ------------------------------------------------------------------------------
 
     def scenario(self, name, commands, note="", rss=False, repeat=1):
+        if self.only and not any(word in name for word in self.only):
+            return
         print(f"{name} ...", file=sys.stderr)
         results = {}
         for run in range(self.runs):
@@ -235,9 +260,57 @@ class Bench:
                 ratio = "" if client == "smtpsend" or not ours_time else f"{ours_time / t:.2f}"
                 lines.append(f"| {name} | {client} | {t * 1000:.1f} ms | {peak / 1024:.1f} MiB "
                              f"| {ratio} | {failures} |")
+        lines += self.targets()
         lines += ["", "Reproduce: `bash bench/setup.sh && python3 bench/run.py`.", ""]
         Path(out).write_text("\n".join(lines))
         print("\n".join(lines))
+
+    def median(self, scenario, client, field=0):
+        for name, _, _, results in self.rows:
+            if name == scenario and client in results:
+                return statistics.median(r[field] for r in results[client])
+        return None
+
+    def targets(self):
+        """The targets of the speed work, each checked against this run's medians."""
+        m = self.median
+        checks = [
+            ("small message on loopback <= 1.0x curl",
+             m("small message, loopback", "smtpsend"), m("small message, loopback", "curl"),
+             lambda a, b: a / b, 1.0),
+            ("small message at 50 ms RTT <= 0.8x msmtp",
+             m("small message, 50 ms RTT", "smtpsend"), m("small message, 50 ms RTT", "msmtp"),
+             lambda a, b: a / b, 0.8),
+            ("STARTTLS + AUTH at 50 ms RTT <= 0.9x msmtp",
+             m("STARTTLS + AUTH PLAIN, 50 ms RTT", "smtpsend"),
+             m("STARTTLS + AUTH PLAIN, 50 ms RTT", "msmtp"), lambda a, b: a / b, 0.9),
+            ("100 MiB attachment <= 0.5x s-nail's time",
+             m("100 MiB attachment, loopback", "smtpsend"),
+             m("100 MiB attachment, loopback", "s-nail"), lambda a, b: a / b, 0.5),
+            ("100 MiB attachment: peak RSS within 4 MiB of a 1 KiB one (MiB more)",
+             m("100 MiB attachment, loopback", "smtpsend", 1),
+             m("1 KiB attachment, loopback", "smtpsend", 1),
+             lambda a, b: (a - b) / 1024, 4.0),
+            ("1,000 recipients <= 1.5x one recipient at 50 ms RTT",
+             m("1,000 recipients, 50 ms RTT", "smtpsend"),
+             m("small message, 50 ms RTT", "smtpsend"), lambda a, b: a / b, 1.5),
+            ("100 messages >= 10x faster than 100 msmtp runs (time ratio <= 0.1)",
+             m("100 messages, 50 ms RTT (smtpsend: one run)", "smtpsend"),
+             m("100 messages, 50 ms RTT (msmtp: 100 runs)", "msmtp"),
+             lambda a, b: a / b, 0.1),
+        ]
+        lines = ["", "## Targets", "", "| target | measured | met |", "| --- | ---: | --- |"]
+        missed = []
+        for name, ours, theirs, measure, limit in checks:
+            if ours is None or theirs is None:
+                continue
+            value = measure(ours, theirs)
+            lines.append(f"| {name} | {value:.2f} | {'yes' if value <= limit else 'no'} |")
+            if value > limit and name in WHY_MISSED:
+                missed.append(f"- **{name}**: {WHY_MISSED[name]}")
+        if missed:
+            lines += ["", "### Why a target is missed", ""] + missed
+        return lines
 
     def main(self, out):
         try:
@@ -261,5 +334,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--only", action="append",
+                        help="run only the scenarios whose name contains this (repeatable)")
     args = parser.parse_args()
-    Bench(args.runs).main(args.out)
+    Bench(args.runs, args.only).main(args.out)
