@@ -43,6 +43,8 @@ complete -c smtpsend -l queue -d 'Outbox: on-failure keeps a message that hit a 
 on-failure\t'Keep the message after a temporary failure and exit 0'
 always\t'Write the message to the outbox first, send it, remove it once the server took it'"
 complete -c smtpsend -l drop-queue -d 'Remove a message from the outbox without sending it; repeatable' -r
+complete -c smtpsend -l verify -d 'Probe: ask the server about ADDR with VRFY and print its answer; exit 0 for 250, 251 and 252, 67 when it does not know the address, 69 when it does not answer VRFY' -r
+complete -c smtpsend -l expn -d 'Probe: expand a mailing list with EXPN and print its members, one per line' -r
 complete -c smtpsend -l config -d 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)' -r -F
 complete -c smtpsend -l account -d 'Use this account from the configuration file' -r
 complete -c smtpsend -l generate -d 'Print the man page or a shell completion script on stdout' -r -f -a "man\t'The man page, smtpsend(1), in roff'
@@ -57,6 +59,8 @@ complete -c smtpsend -l lmtp -d 'Speak LMTP (RFC 2033) to a delivery agent: LHLO
 complete -c smtpsend -l insecure-skip-verify -d 'Accept any server certificate and host name (insecure; prints a warning)'
 complete -c smtpsend -s q -l flush-queue -d 'Deliver the messages in the outbox, one connection per server (sendmail -q)'
 complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipients, attempts, last error (sendmail -bp)'
+complete -c smtpsend -l server-info -d 'Probe: print the greeting, each EHLO extension explained, the size limit, login mechanisms, and the TLS session (version, cipher, certificate, fingerprint); with STARTTLS, what the server offers before and after it'
+complete -c smtpsend -l check -d 'Probe: connect, EHLO (TLS and login as configured), NOOP, QUIT; exit 0 when all worked, else the usual exit code (a health check for CI)'
 complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit'
 complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
 complete -c smtpsend -s d -s v -l debug -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'

@@ -60,6 +60,9 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     if cli.flush_queue {
         return crate::flush::flush(cli);
     }
+    if let Some(probe) = crate::probe::requested(cli) {
+        return crate::probe::run(cli, probe);
+    }
     let sender = resolve_sender(cli)?;
     if cli.show_config {
         let hint = sender.as_ref().map(|s| s.mailbox.address.as_str());

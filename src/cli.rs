@@ -18,7 +18,8 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
     version,
     disable_version_flag = true,
     max_term_width = 100,
-    after_long_help = SENDMAIL_NOTE
+    after_long_help = SENDMAIL_NOTE,
+    group(clap::ArgGroup::new("probe").multiple(false))
 )]
 pub struct Cli {
     /// Recipients (envelope); when composing they also go into To:
@@ -208,6 +209,26 @@ pub struct Cli {
     #[arg(long, value_name = "ID", conflicts_with_all = NOT_WITH_QUEUE_COMMANDS)]
     pub drop_queue: Vec<String>,
 
+    /// Probe: ask the server about ADDR with VRFY and print its answer; exit 0 for 250, 251
+    /// and 252, 67 when it does not know the address, 69 when it does not answer VRFY
+    #[arg(long, value_name = "ADDR", group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    pub verify: Option<String>,
+
+    /// Probe: expand a mailing list with EXPN and print its members, one per line
+    #[arg(long, value_name = "LIST", group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    pub expn: Option<String>,
+
+    /// Probe: print the greeting, each EHLO extension explained, the size limit, login
+    /// mechanisms, and the TLS session (version, cipher, certificate, fingerprint); with
+    /// STARTTLS, what the server offers before and after it
+    #[arg(long, group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    pub server_info: bool,
+
+    /// Probe: connect, EHLO (TLS and login as configured), NOOP, QUIT; exit 0 when all
+    /// worked, else the usual exit code (a health check for CI)
+    #[arg(long, group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    pub check: bool,
+
     /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)
     #[arg(long, value_name = "PATH", env = "SMTPSEND_CONFIG")]
     pub config: Option<PathBuf>,
@@ -253,6 +274,38 @@ pub struct Cli {
     #[arg(skip)]
     pub server_options: Vec<String>,
 }
+
+/// What a probe (--verify, --expn, --server-info, --check) cannot be combined with: it sends
+/// no message. Options that also come from `SMTPSEND_*` variables (--from, --queue,
+/// --retries) are left out, so a CI environment that sets them can still run a probe.
+const NOT_WITH_PROBES: [&str; 26] = [
+    "recipients",
+    "from_name",
+    "envelope_from",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "headers",
+    "body",
+    "body_file",
+    "html",
+    "attachments",
+    "raw",
+    "read_recipients",
+    "bulk",
+    "body_type",
+    "dsn_notify",
+    "dsn_return",
+    "dsn_envid",
+    "partial",
+    "dry_run",
+    "flush_queue",
+    "list_queue",
+    "drop_queue",
+    "show_config",
+];
 
 /// What `-B` declares about the message body (RFC 6152 BODY=).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -351,7 +404,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
 /// Options about the message itself or about this run, which a queued message does not
 /// keep. Every other option given is kept, so options added later for reaching the server
 /// go with queued messages without a change here. The account is kept by name separately.
-const NOT_KEPT_IN_THE_OUTBOX: [&str; 35] = [
+const NOT_KEPT_IN_THE_OUTBOX: [&str; 39] = [
     "recipients",
     "from",
     "from_name",
@@ -387,6 +440,10 @@ const NOT_KEPT_IN_THE_OUTBOX: [&str; 35] = [
     "list_queue",
     "drop_queue",
     "account",
+    "verify",
+    "expn",
+    "server_info",
+    "check",
 ];
 
 /// The options given on the command line or through `SMTPSEND_*` that a queued message

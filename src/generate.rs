@@ -130,6 +130,18 @@ const EXAMPLES: &[(&str, &str)] = &[
         "See the effective settings and the protocol exchange:",
         "smtpsend --show-config; smtpsend -d --to you@example.com --body hi",
     ),
+    (
+        "What a server offers: its extensions explained and its TLS certificate:",
+        "smtpsend --server smtp.example.com:587 --server-info",
+    ),
+    (
+        "A health check for CI (connect, EHLO, NOOP, QUIT; exit 0 when all worked):",
+        "smtpsend --server relay.internal --check || echo \"relay down: exit $?\"",
+    ),
+    (
+        "Ask whether the server knows an address (exit 0, 67 unknown, 69 VRFY refused):",
+        "smtpsend --server mx.example.com --verify jane@example.com",
+    ),
 ];
 
 fn man_page(out: &mut dyn Write) -> io::Result<()> {

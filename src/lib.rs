@@ -15,6 +15,7 @@ pub mod generate;
 pub mod message;
 pub mod outbox;
 pub mod output;
+pub mod probe;
 pub mod progress;
 pub mod raw;
 pub mod report;

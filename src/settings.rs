@@ -359,6 +359,7 @@ impl Settings {
                 tls_config,
                 login: None,
                 lmtp,
+                starttls_on_local: false,
             },
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,

@@ -22,6 +22,10 @@ pub struct Data;
 pub struct Rset;
 pub struct Quit;
 pub struct Noop;
+/// `VRFY string` (RFC 5321 §4.1.1.6).
+pub struct Vrfy<'a>(pub &'a str);
+/// `EXPN string` (RFC 5321 §4.1.1.7).
+pub struct Expn<'a>(pub &'a str);
 pub struct StartTls;
 
 impl fmt::Display for Ehlo<'_> {
@@ -89,5 +93,17 @@ impl fmt::Display for Noop {
 impl fmt::Display for StartTls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("STARTTLS\r\n")
+    }
+}
+
+impl fmt::Display for Vrfy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VRFY {}\r\n", self.0)
+    }
+}
+
+impl fmt::Display for Expn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EXPN {}\r\n", self.0)
     }
 }

@@ -76,6 +76,9 @@ pub struct Options {
     pub login: Option<Login>,
     /// Speak LMTP (RFC 2033): LHLO instead of EHLO, one reply per recipient after the data.
     pub lmtp: bool,
+    /// With `TlsMode::Auto`, use STARTTLS when offered even on a loopback address or a unix
+    /// socket (`--server-info` and `--check` show what TLS the server has).
+    pub starttls_on_local: bool,
 }
 
 /// An open SMTP session, greeted and introduced.
@@ -84,6 +87,8 @@ pub struct Session {
     options: Options,
     greeting: Reply,
     capabilities: Capabilities,
+    /// What the server offered before STARTTLS, when the session was upgraded.
+    capabilities_before_tls: Option<Capabilities>,
     /// The server refused EHLO and took HELO: no extensions at all.
     helo_only: bool,
     tls: Option<TlsInfo>,
@@ -129,11 +134,14 @@ impl Session {
             connect_and_greet(target, endpoints, &options, &server_name, transcript)?;
         let name = ehlo_name(&options, &conn);
         let (mut capabilities, mut helo_only) = hello(&mut conn, &name, &options)?;
+        let mut capabilities_before_tls = None;
         if wants_starttls(&options, &conn, &capabilities, helo_only, &server_name)? {
             let (upgraded, info) = starttls(conn, &options, &server_name)?;
             conn = upgraded;
             tls_info = Some(info);
+            let before = std::mem::take(&mut capabilities);
             (capabilities, helo_only) = hello(&mut conn, &name, &options)?;
+            capabilities_before_tls = Some(before);
         }
         let mut authenticated = None;
         if let Some(login) = &options.login {
@@ -185,6 +193,7 @@ impl Session {
             options,
             greeting,
             capabilities,
+            capabilities_before_tls,
             helo_only,
             tls: tls_info,
             authenticated,
@@ -212,6 +221,34 @@ impl Session {
 
     pub fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+
+    /// What the server offered before STARTTLS (and forgot, RFC 3207 §4.2), when the session
+    /// was upgraded.
+    pub fn capabilities_before_tls(&self) -> Option<&Capabilities> {
+        self.capabilities_before_tls.as_ref()
+    }
+
+    /// True when the session speaks LMTP.
+    pub fn is_lmtp(&self) -> bool {
+        self.options.lmtp
+    }
+
+    /// True when the server refused EHLO and took HELO (it offers no extensions).
+    pub fn helo_only(&self) -> bool {
+        self.helo_only
+    }
+
+    /// Sends one command outside a transaction (NOOP, VRFY, EXPN) and reads its reply;
+    /// `waiting_for` names the reply in errors.
+    pub fn command(
+        &mut self,
+        command: &dyn std::fmt::Display,
+        waiting_for: &str,
+    ) -> anyhow::Result<Reply> {
+        self.conn.send(command.to_string().as_bytes())?;
+        self.conn
+            .read_reply(self.options.timeouts.command, waiting_for)
     }
 
     /// True when the server offers the extension (never after a HELO fallback).
@@ -245,6 +282,13 @@ impl Session {
     /// send exactly this message next.
     pub fn pipeline_next(&mut self, envelope: &Envelope, content: &Content, policy: &Policy) {
         self.next_group = transaction::command_group(self, envelope, content, policy).ok();
+    }
+
+    /// Ends the session with QUIT and returns the server's reply (for `--check`, where the
+    /// reply matters).
+    pub fn close(mut self) -> anyhow::Result<Reply> {
+        self.quit_sent = true;
+        self.command(&command::Quit, "the reply to QUIT")
     }
 
     /// Ends the session politely; errors at this point do not matter to the outcome.
@@ -429,7 +473,7 @@ fn wants_starttls(
     let offered = !helo_only && capabilities.has(smtp_proto::EXT_START_TLS);
     match options.tls {
         TlsMode::None | TlsMode::Implicit => Ok(false),
-        TlsMode::Auto => Ok(offered && !conn.stream().is_local()),
+        TlsMode::Auto => Ok(offered && (options.starttls_on_local || !conn.stream().is_local())),
         TlsMode::Starttls if offered => Ok(true),
         TlsMode::Starttls => Err(fail(
             Kind::Unavailable,

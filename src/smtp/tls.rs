@@ -50,7 +50,7 @@ pub struct TlsConfig {
 }
 
 /// What a finished handshake negotiated, for the transcript and `--server-info`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct TlsInfo {
     /// e.g. `TLSv1.3`.
     pub version: String,

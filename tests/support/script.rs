@@ -169,6 +169,9 @@ pub struct Script {
     /// Rules for the first connections only: `(n, verb, action)` applies to connections
     /// 0..n, replacing the verb's rule (a server that fails, then recovers).
     pub early_rules: Vec<(usize, Verb, Action)>,
+    /// The capability lines offered once the connection is encrypted; `None` offers the
+    /// same ones as before TLS.
+    pub capabilities_after_tls: Option<Vec<String>>,
 }
 
 impl Default for Script {
@@ -193,6 +196,7 @@ impl Default for Script {
             credentials: None,
             forge_scram_signature: false,
             early_rules: Vec::new(),
+            capabilities_after_tls: None,
         }
     }
 }
@@ -248,6 +252,13 @@ impl Builder {
     /// Replace the EHLO/LHLO capability lines.
     pub fn capabilities(mut self, lines: &[&str]) -> Builder {
         self.script.capabilities = lines.iter().map(|l| l.to_string()).collect();
+        self
+    }
+
+    /// Offer these capability lines instead once TLS is up (as servers that announce AUTH
+    /// only after STARTTLS do).
+    pub fn capabilities_after_tls(mut self, lines: &[&str]) -> Builder {
+        self.script.capabilities_after_tls = Some(lines.iter().map(|l| l.to_string()).collect());
         self
     }
 

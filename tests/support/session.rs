@@ -214,7 +214,11 @@ impl Session<'_> {
             Reply::new(250, &script.hostname)
         } else {
             let mut lines = vec![script.hostname.clone()];
-            lines.extend(script.capabilities.iter().cloned());
+            let offered = match &script.capabilities_after_tls {
+                Some(after) if self.record.tls => after,
+                _ => &script.capabilities,
+            };
+            lines.extend(offered.iter().cloned());
             Reply { code: 250, lines }
         };
         let answer = self.answer(script.rule(verb), normal)?;

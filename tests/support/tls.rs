@@ -11,6 +11,8 @@ use tempfile::TempDir;
 pub struct TestCerts {
     pub identity: Identity,
     pub ca_pem: String,
+    /// The server certificate (PEM), e.g. to compute its fingerprint.
+    pub server_pem: String,
     ca_path: PathBuf,
     _dir: TempDir,
 }
@@ -56,6 +58,7 @@ impl TestCerts {
         TestCerts {
             identity,
             ca_pem: ca_cert.pem(),
+            server_pem: server_cert.pem(),
             ca_path,
             _dir: dir,
         }
