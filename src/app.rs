@@ -164,16 +164,42 @@ pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyh
         .print();
         return Ok(());
     }
-    let mut out = format!("MAIL FROM:<{}>\n", envelope.from);
+    let international = crate::smtp::utf8::is_international(envelope, content);
+    let smtputf8 = if international { " SMTPUTF8" } else { "" };
+    let mut out = format!("MAIL FROM:<{}>{smtputf8}\n", envelope.from);
     for recipient in &envelope.recipients {
         out.push_str(&format!("RCPT TO:<{recipient}>\n"));
     }
     out.push('\n');
+    if international {
+        eprintln!("smtpsend: {}", smtputf8_note(envelope, content));
+    }
     crate::output::print_stdout(out.as_bytes());
     let mut stdout = std::io::stdout().lock();
     match content.write_to(&mut stdout) {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write the message to stdout"),
+    }
+}
+
+/// What a dry run says about a message that is not ASCII: it goes as shown to a server
+/// that offers SMTPUTF8, and what happens at one that does not.
+fn smtputf8_note(envelope: &Envelope, content: &Content) -> String {
+    let head = "the addresses or header fields are not ASCII: sent as shown (UTF-8, SMTPUTF8) \
+                to a server that offers SMTPUTF8";
+    match crate::smtp::utf8::adapt(false, envelope, content) {
+        Ok((ascii, _)) => {
+            let mut addresses = vec![format!("MAIL FROM:<{}>", ascii.from)];
+            addresses.extend(ascii.recipients.iter().map(|to| format!("RCPT TO:<{to}>")));
+            format!(
+                "{head}; to one that does not, with domains as A-labels: {}",
+                addresses.join(", ")
+            )
+        }
+        Err(err) => format!(
+            "{head}; a server without it refuses: {}",
+            crate::exit::one_line(&err)
+        ),
     }
 }
 

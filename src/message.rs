@@ -86,6 +86,31 @@ impl Content {
         }
     }
 
+    /// The header block at the start of the message, the blank line that ends it included
+    /// (all of the in-memory start when there is no blank line).
+    pub fn header_block(&self) -> &[u8] {
+        let Some(Segment::Bytes(bytes)) = self.segments.first() else {
+            return &[];
+        };
+        if bytes.starts_with(b"\r\n") {
+            return &[];
+        }
+        match bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            Some(at) => &bytes[..at + 4],
+            None => bytes,
+        }
+    }
+
+    /// A copy with the header block ([`Content::header_block`]) replaced by `header`.
+    pub fn with_header_block(&self, header: &[u8]) -> Content {
+        let old = self.header_block().len();
+        let mut segments = self.segments.clone();
+        if let Some(Segment::Bytes(bytes)) = segments.first_mut() {
+            bytes.splice(..old, header.iter().copied());
+        }
+        Content { segments }
+    }
+
     /// Writes the content, streaming files; fails if a file changed size since composing.
     pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
         for segment in &self.segments {

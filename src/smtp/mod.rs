@@ -1,8 +1,9 @@
 //! The session engine: connect, greet, EHLO/HELO (LHLO), transactions, QUIT.
 //!
 //! Follows RFC 5321 (SMTP), RFC 2033 (LMTP), RFC 2920 (PIPELINING), RFC 1870 (SIZE),
-//! RFC 6152 (8BITMIME) and RFC 3463 (enhanced status codes). Works over any [`stream::Stream`]; every line
-//! at the plain-text layer goes through the [`transcript::Transcript`].
+//! RFC 6152 (8BITMIME), RFC 3463 (enhanced status codes) and RFC 6531 (SMTPUTF8). Works over
+//! any [`stream::Stream`]; every line at the plain-text layer goes through the
+//! [`transcript::Transcript`].
 
 pub mod auth;
 pub mod command;
@@ -15,6 +16,7 @@ pub mod stream;
 pub mod tls;
 pub mod transaction;
 pub mod transcript;
+pub mod utf8;
 
 use std::time::Duration;
 
@@ -273,7 +275,8 @@ impl Session {
         if self.broken {
             return Err(fail(Kind::Software, "the session was abandoned"));
         }
-        transaction::run(self, envelope, content, policy, last)
+        let (envelope, content) = self.for_this_server(envelope, content)?;
+        transaction::run(self, &envelope, &content, policy, last)
     }
 
     /// Announces the message that follows the next [`Session::send`]: with PIPELINING its
@@ -281,7 +284,33 @@ impl Session {
     /// (RFC 2920 §3.1), saving a round trip per message. Call it right before `send`, and
     /// send exactly this message next.
     pub fn pipeline_next(&mut self, envelope: &Envelope, content: &Content, policy: &Policy) {
-        self.next_group = transaction::command_group(self, envelope, content, policy).ok();
+        self.next_group = match self.for_this_server(envelope, content) {
+            Ok((envelope, content)) => {
+                transaction::command_group(self, &envelope, &content, policy).ok()
+            }
+            Err(_) => None,
+        };
+    }
+
+    /// The message as this server can take it: as it is when the server offers SMTPUTF8 or
+    /// the message is ASCII; otherwise with A-label domains (RFC 6531, see [`utf8`]).
+    fn for_this_server<'a>(
+        &mut self,
+        envelope: &'a Envelope,
+        content: &'a Content,
+    ) -> anyhow::Result<(
+        std::borrow::Cow<'a, Envelope>,
+        std::borrow::Cow<'a, Content>,
+    )> {
+        let offered = self.offers(smtp_proto::EXT_SMTP_UTF8);
+        let adapted = utf8::adapt(offered, envelope, content)?;
+        if !offered && utf8::is_international(envelope, content) {
+            self.conn.transcript.event(
+                "smtputf8",
+                "the server does not offer SMTPUTF8: domains sent as A-labels (IDNA)",
+            );
+        }
+        Ok(adapted)
     }
 
     /// Ends the session with QUIT and returns the server's reply (for `--check`, where the

@@ -320,6 +320,10 @@ pub(super) fn command_group(
     policy: &Policy,
 ) -> anyhow::Result<Vec<u8>> {
     let mut mail_params = mail_parameters(session, content, policy)?;
+    if session.offers(smtp_proto::EXT_SMTP_UTF8) && super::utf8::is_international(envelope, content)
+    {
+        mail_params.push("SMTPUTF8".to_string());
+    }
     let dsn = dsn_request(session, &policy.dsn);
     if let Some(dsn) = dsn {
         mail_params.extend(dsn.mail_params());
