@@ -382,11 +382,22 @@ fn auth_mechanisms(capabilities: &Capabilities) -> Vec<String> {
     mechanisms
 }
 
+/// Every keyword line explained; blank lines (smtp-sink ends its reply with `250 `) left out.
+fn explained(capabilities: &Capabilities) -> Vec<Extension> {
+    capabilities
+        .lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| Extension::of(line))
+        .collect()
+}
+
 /// Lines of `these` whose keyword line is not in `those` (compared ignoring case).
 fn missing_from(these: &Capabilities, those: &Capabilities) -> Vec<String> {
     these
         .lines
         .iter()
+        .filter(|line| !line.trim().is_empty())
         .filter(|line| {
             !those
                 .lines
@@ -432,17 +443,9 @@ pub struct ServerInfo {
 impl ServerInfo {
     fn of(session: &Session, server: &str, mode: TlsMode) -> ServerInfo {
         let capabilities = session.capabilities();
-        let extensions: Vec<Extension> = capabilities
-            .lines
-            .iter()
-            .map(|line| Extension::of(line))
-            .collect();
+        let extensions = explained(capabilities);
         let before_tls = session.capabilities_before_tls().map(|before| BeforeTls {
-            extensions: before
-                .lines
-                .iter()
-                .map(|line| Extension::of(line))
-                .collect(),
+            extensions: explained(before),
             appeared: missing_from(capabilities, before),
             disappeared: missing_from(before, capabilities),
         });

@@ -144,6 +144,7 @@ fn server_info_explains_every_capability_without_logging_in() {
             "ENHANCEDSTATUSCODES",
             "AUTH PLAIN LOGIN",
             "X-FROBNICATE 3",
+            "",
         ])
         .start();
     let out = probe(&server, &["--server-info"]);
@@ -165,6 +166,11 @@ fn server_info_explains_every_capability_without_logging_in() {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     assert_eq!(verbs(&record), ["EHLO", "QUIT"], "no AUTH, no MAIL");
+    assert_eq!(
+        text.matches("unknown to smtpsend").count(),
+        1,
+        "a blank capability line (smtp-sink sends one) was explained:\n{text}"
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -210,6 +211,102 @@ def check_tls_and_auth(binary, servers, work, out):
     check("aiosmtpd: untrusted certificate exits 69, nothing sent",
           result.returncode == 69 and b"not trusted" in result.stderr
           and len(list(starttls_store.glob("*.json"))) == delivered, result.stderr.decode())
+    return starttls_port, cert
+
+
+def fingerprint(cert):
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def check_probes(binary, servers, out, aio_port, starttls_port, cert, sink_port):
+    """--server-info at the STARTTLS aiosmtpd, --verify/--expn/--check at plain aiosmtpd and
+    smtp-sink: what they print and their exit codes."""
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", "--server-info",
+                          "--tls-ca-file", str(cert)])
+    text = result.stdout.decode()
+    (out / "server-info.txt").write_text(
+        f"$ smtpsend --server 127.0.0.1:{starttls_port} --server-info --tls-ca-file cert.pem\n{text}"
+        f"{result.stderr.decode()}exit {result.returncode}\n")
+    check("--server-info at aiosmtpd with STARTTLS: exits 0, TLS used",
+          result.returncode == 0 and "tls         STARTTLS\n" in text
+          and "EHLO before STARTTLS:\n" in text and "EHLO after STARTTLS:\n" in text, text)
+    check("--server-info at aiosmtpd: TLS version, cipher, subject, fingerprint",
+          "  version     TLSv1." in text and "  cipher      TLS_" in text
+          and "  subject     CN=localhost\n" in text
+          and f"  sha256      {fingerprint(cert)}\n" in text, text)
+    check("--server-info at aiosmtpd: AUTH appears after STARTTLS, STARTTLS goes away",
+          "appeared after STARTTLS: AUTH" in text and "gone after STARTTLS: STARTTLS" in text
+          and "  SIZE 33554432" in text and "largest message the server takes: 32 MiB" in text,
+          text)
+
+    result = run(binary, ["--server", f"127.0.0.1:{sink_port}", "--server-info", "--json"])
+    info = json.loads(result.stdout or b"{}")
+    keywords = [e["keyword"] for e in info.get("extensions", [])]
+    check("--server-info --json at smtp-sink: DSN and XCLIENT explained, no blank line",
+          result.returncode == 0 and "DSN" in keywords and "XCLIENT" in keywords
+          and all(e["line"].strip() for e in info["extensions"])
+          and info["auth_mechanisms"] == ["PLAIN", "LOGIN"] and info["tls"] is None,
+          result.stdout.decode())
+
+    result = run(binary, ["--server", f"127.0.0.1:{aio_port}", "--verify", "bob@example.com"])
+    check("--verify at aiosmtpd: 252 printed, exits 0",
+          result.returncode == 0 and result.stdout.startswith(b"252 "),
+          result.stdout.decode() + result.stderr.decode())
+    result = run(binary, ["--server", f"127.0.0.1:{aio_port}", "--expn", "staff"])
+    check("--expn at aiosmtpd (502 EXPN not implemented): exits 69",
+          result.returncode == 69 and b"502" in result.stderr, result.stderr.decode())
+    result = run(binary, ["--server", f"127.0.0.1:{aio_port}", "--check"])
+    check("--check at aiosmtpd: exits 0", result.returncode == 0
+          and b": ok (greeting 220, EHLO ok, NOOP 250, QUIT 221)" in result.stdout,
+          result.stdout.decode() + result.stderr.decode())
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", "--check",
+                          "--tls-ca-file", str(cert)])
+    check("--check at aiosmtpd with STARTTLS: exits 0 over TLS",
+          result.returncode == 0 and b"TLSv1." in result.stdout,
+          result.stdout.decode() + result.stderr.decode())
+    result = run(binary, ["--server", f"127.0.0.1:{free_port()}", "--check"])
+    check("--check with nothing listening: exits 75", result.returncode == 75,
+          result.stderr.decode())
+
+
+def check_smtputf8(binary, servers, aio_port, aio_store):
+    """SMTPUTF8 at aiosmtpd (offers it): UTF-8 envelope and header. At smtp-sink (does not):
+    A-label domains, and a non-ASCII local part refused with nothing sent."""
+    before = len(list(aio_store.glob("*.json")))
+    result = run(binary, ["--server", f"127.0.0.1:{aio_port}", "--from", "info@exämple.com",
+                          "--to", "jörg@bücher.example", "--subject", "utf8", "--body", "x"])
+    check("SMTPUTF8 at aiosmtpd: exits 0", result.returncode == 0, result.stderr.decode())
+    stored = wait_files(aio_store, "*.json", before + 1)
+    if len(stored) > before:
+        latest = max(stored, key=lambda p: int(p.stem))
+        envelope = json.loads(latest.read_text())
+        message = latest.with_suffix(".eml").read_bytes().decode()
+        check("SMTPUTF8 at aiosmtpd: SMTPUTF8 parameter and UTF-8 envelope",
+              "SMTPUTF8" in envelope["mail_options"]
+              and envelope["mail_from"] == "info@exämple.com"
+              and envelope["rcpt_tos"] == ["jörg@bücher.example"], str(envelope))
+        check("SMTPUTF8 at aiosmtpd: UTF-8 To header arrived", "To: <jörg@bücher.example>" in message,
+              message[:300])
+
+    port, dump = servers.smtp_sink("sink-utf8")
+    result = run(binary, ["--server", f"127.0.0.1:{port}", "--from", "info@exämple.com",
+                          "--to", "orders@bücher.example", "--subject", "idn", "--body", "x"])
+    check("no SMTPUTF8 at smtp-sink: exits 0", result.returncode == 0, result.stderr.decode())
+    dumps = wait_files(dump, "*", 1)
+    mail, rcpts, message = sink_message(dumps[0]) if dumps else ([], [], None)
+    check("no SMTPUTF8 at smtp-sink: A-label domains in the envelope",
+          mail and mail[0].startswith("<info@xn--exmple-cua.com>") and "SMTPUTF8" not in mail[0]
+          and rcpts == ["<orders@xn--bcher-kva.example>"], f"{mail} {rcpts}")
+    check("no SMTPUTF8 at smtp-sink: A-label domains in From and To",
+          message is not None and "orders@xn--bcher-kva.example" in str(message["To"])
+          and "info@xn--exmple-cua.com" in str(message["From"]), str(message and message.items()))
+    result = run(binary, ["--server", f"127.0.0.1:{port}", "--from", "info@example.com",
+                          "--to", "jörg@example.com", "--subject", "idn", "--body", "x"])
+    time.sleep(0.5)
+    check("no SMTPUTF8 at smtp-sink: non-ASCII local part exits 69, nothing sent",
+          result.returncode == 69 and b"SMTPUTF8" in result.stderr
+          and len(list(dump.glob("*"))) == 1, result.stderr.decode())
 
 
 def check_queue_round_trip(binary, servers, work, out):
@@ -404,7 +501,9 @@ def main():
               and "send: '.\\r\\n'" in lines, transcript)
 
         # 4. TLS and login: STARTTLS required, implicit TLS, PLAIN, LOGIN and CRAM-MD5.
-        check_tls_and_auth(binary, servers, work, out)
+        starttls_port, cert = check_tls_and_auth(binary, servers, work, out)
+        check_probes(binary, servers, out, aio_port, starttls_port, cert, sink_port)
+        check_smtputf8(binary, servers, aio_port, aio_store)
 
         # 5. DSN at smtp-sink; LMTP over TCP and a unix socket.
         check_dsn(binary, servers)
