@@ -69,12 +69,14 @@ pub fn run(cli: &Cli, probe: Probe) -> anyhow::Result<()> {
     let mut session = Session::open(&settings.target, options, Transcript::new(cli.debug))?;
     match probe {
         Probe::Verify(address) => {
-            let reply = session.command(&Vrfy(&address), "the reply to VRFY");
+            let reply = utf8_argument(&session, &address)
+                .and_then(|argument| session.command(&Vrfy(&argument), "the reply to VRFY"));
             session.quit();
             answer(cli, "verify", &address, &reply?)
         }
         Probe::Expn(list) => {
-            let reply = session.command(&Expn(&list), "the reply to EXPN");
+            let reply = utf8_argument(&session, &list)
+                .and_then(|argument| session.command(&Expn(&argument), "the reply to EXPN"));
             session.quit();
             answer(cli, "expn", &list, &reply?)
         }
@@ -89,6 +91,19 @@ pub fn run(cli: &Cli, probe: Probe) -> anyhow::Result<()> {
             Ok(())
         }
         Probe::Check => check(cli, session, &server),
+    }
+}
+
+/// The VRFY or EXPN argument: as given when ASCII; UTF-8 with the SMTPUTF8 parameter when
+/// the server offers it (RFC 6531 §3.7.4.2); else with the domain as A-labels, or an error
+/// (69) when the local part is not ASCII.
+fn utf8_argument(session: &Session, query: &str) -> anyhow::Result<String> {
+    if query.is_ascii() {
+        Ok(query.to_string())
+    } else if session.offers(smtp_proto::EXT_SMTP_UTF8) {
+        Ok(format!("{query} SMTPUTF8"))
+    } else {
+        crate::smtp::utf8::ascii_address(query)
     }
 }
 
@@ -505,9 +520,18 @@ impl ServerInfo {
                 ),
             ),
         }
+        // One column for the meanings in both lists, so they line up.
+        let width = self
+            .extensions
+            .iter()
+            .chain(self.before_tls.iter().flat_map(|before| &before.extensions))
+            .map(|extension| extension.line.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(32);
         if let Some(before) = &self.before_tls {
             out.push_str(&format!("\n{} before STARTTLS:\n", self.hello));
-            out.push_str(&extension_rows(&before.extensions));
+            out.push_str(&extension_rows(&before.extensions, width));
         }
         if let Some(tls) = &self.tls {
             out.push_str("\nTLS session:\n");
@@ -538,7 +562,7 @@ impl ServerInfo {
         if self.extensions.is_empty() {
             out.push_str("  (no extensions)\n");
         } else {
-            out.push_str(&extension_rows(&self.extensions));
+            out.push_str(&extension_rows(&self.extensions, width));
         }
         if let Some(before) = &self.before_tls {
             let list = |lines: &[String]| {
@@ -585,14 +609,8 @@ impl ServerInfo {
     }
 }
 
-/// `  KEYWORD ARGS   meaning` lines, the meanings aligned.
-fn extension_rows(extensions: &[Extension]) -> String {
-    let width = extensions
-        .iter()
-        .map(|extension| extension.line.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(32);
+/// `  KEYWORD ARGS   meaning` lines, the meanings in a column `width` characters in.
+fn extension_rows(extensions: &[Extension], width: usize) -> String {
     extensions
         .iter()
         .map(|extension| {

@@ -389,3 +389,29 @@ fn a_probe_reads_no_stdin_and_takes_from_from_the_environment() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(verbs(&record), ["EHLO", "NOOP", "QUIT"]);
 }
+
+#[test]
+fn verify_of_an_internationalised_address_follows_smtputf8() {
+    let server = Server::builder().capability("SMTPUTF8").start();
+    let out = probe(&server, &["--verify", "jörg@bücher.example"]);
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(record.commands()[1], "VRFY jörg@bücher.example SMTPUTF8");
+
+    let server = Server::start();
+    let out = probe(&server, &["--verify", "info@bücher.example"]);
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(record.commands()[1], "VRFY info@xn--bcher-kva.example");
+
+    let server = Server::start();
+    let out = probe(&server, &["--verify", "jörg@example.com"]);
+    let record = server.finish();
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not offer SMTPUTF8"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(verbs(&record), ["EHLO", "QUIT"], "{:?}", record.commands());
+}

@@ -376,7 +376,7 @@ def check_lmtp(binary, servers, work, out):
     """aiosmtpd speaking LMTP, over TCP and over a unix socket: per-recipient replies."""
     tcp_port, tcp_store = servers.aiosmtpd("lmtp", "--lmtp", "--lmtp-full", "full")
     socket_path = work / "lmtp.sock"
-    servers.aiosmtpd("lmtp-unix", "--lmtp", "--unix", str(socket_path))
+    servers.aiosmtpd("lmtp-unix", "--lmtp", "--lmtp-full", "full", "--unix", str(socket_path))
     unix_store = work / "lmtp-unix"
     message = ["--from", "alice@example.com", "--subject", "lmtp", "--body", "via LMTP"]
 
@@ -415,6 +415,21 @@ def check_lmtp(binary, servers, work, out):
     stored = wait_files(unix_store, "*.json", 2)
     check("aiosmtpd LMTP over a unix socket: both messages arrived", len(stored) == 2
           and b"via LMTP" in stored[0].with_suffix(".eml").read_bytes())
+
+    result = run(binary, ["-d", "--lmtp", "--server", str(socket_path), "--to", "erin@example.com",
+                          "--to", "full@example.com", *message])
+    transcript = result.stderr.decode()
+    (out / "lmtp-unix-transcript.txt").write_text(transcript)
+    check("aiosmtpd LMTP over a unix socket: per-recipient replies, one full exits 75",
+          result.returncode == 75 and f"connect: unix:{socket_path}" in transcript
+          and "reply: '250 2.0.0 <erin@example.com>" in transcript
+          and "reply: '452 4.2.2 <full@example.com> Mailbox full\\r\\n'" in transcript
+          and "delivered to 1 of 2 recipients (<erin@example.com>)" in transcript, transcript)
+    stored = wait_files(unix_store, "*.json", 3)
+    arrived = json.loads(max(stored, key=lambda p: int(p.stem)).read_text()) if stored else {}
+    check("aiosmtpd LMTP over a unix socket: the third message arrived with both recipients",
+          len(stored) == 3 and arrived.get("rcpt_tos") == ["erin@example.com", "full@example.com"],
+          str(arrived))
 
 
 def main():
