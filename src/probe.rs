@@ -62,8 +62,9 @@ pub fn run(cli: &Cli, probe: Probe) -> anyhow::Result<()> {
     let settings = Settings::resolve(cli, hint.as_deref())?;
     let mut options = settings.session_options()?;
     options.progress = false;
-    // The server's TLS is part of what these two report, loopback or not.
-    options.starttls_on_local = matches!(probe, Probe::ServerInfo | Probe::Check);
+    // The server's TLS is part of what --server-info reports, loopback or not; --check does
+    // what a send would do, so that it fails exactly when a send would.
+    options.starttls_on_local = probe == Probe::ServerInfo;
     let tls_mode = options.tls;
     let server = settings.target.to_string();
     let mut session = Session::open(&settings.target, options, Transcript::new(cli.debug))?;
@@ -603,7 +604,7 @@ impl ServerInfo {
         out.push_str(&format!("{:<12}{auth}\n", "login"));
         out.push_str(&format!("{:<12}{starttls}\n", "starttls"));
         if let Some(mechanism) = &self.authenticated {
-            out.push_str(&format!("{:<12}logged in with {mechanism}\n", "logged in"));
+            out.push_str(&format!("{:<12}with {mechanism}\n", "logged in"));
         }
         out
     }

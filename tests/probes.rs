@@ -415,3 +415,37 @@ fn verify_of_an_internationalised_address_follows_smtputf8() {
     );
     assert_eq!(verbs(&record), ["EHLO", "QUIT"], "{:?}", record.commands());
 }
+
+#[test]
+fn check_uses_tls_exactly_when_a_send_would() {
+    let certs = TestCerts::localhost();
+    // --tls auto on loopback: a send would not use STARTTLS, so the check does not either
+    // (and an untrusted certificate does not fail it).
+    let server = Server::builder().starttls(certs.identity.clone()).start();
+    let out = probe(&server, &["--check"]);
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!record.connections[0].tls);
+    assert_eq!(verbs(&record), ["EHLO", "NOOP", "QUIT"]);
+
+    let server = Server::builder().starttls(certs.identity.clone()).start();
+    let out = probe(
+        &server,
+        &[
+            "--check",
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+        ],
+    );
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(record.connections[0].tls);
+    assert!(out.stdout.contains(", TLSv1."), "{}", out.stdout);
+
+    let server = Server::builder().starttls(certs.identity.clone()).start();
+    let out = probe(&server, &["--check", "--tls", "starttls"]);
+    server.finish();
+    assert_eq!(out.code, 69, "untrusted certificate: {}", out.stderr);
+}

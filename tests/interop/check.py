@@ -260,7 +260,7 @@ def check_probes(binary, servers, out, aio_port, starttls_port, cert, sink_port)
     check("--check at aiosmtpd: exits 0", result.returncode == 0
           and b": ok (greeting 220, EHLO ok, NOOP 250, QUIT 221)" in result.stdout,
           result.stdout.decode() + result.stderr.decode())
-    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", "--check",
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", "--check", "--tls", "starttls",
                           "--tls-ca-file", str(cert)])
     check("--check at aiosmtpd with STARTTLS: exits 0 over TLS",
           result.returncode == 0 and b"TLSv1." in result.stdout,
