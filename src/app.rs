@@ -188,11 +188,16 @@ fn smtputf8_note(envelope: &Envelope, content: &Content) -> String {
     let head = "the addresses or header fields are not ASCII: sent as shown (UTF-8, SMTPUTF8) \
                 to a server that offers SMTPUTF8";
     match crate::smtp::utf8::adapt(false, envelope, content) {
+        Ok((std::borrow::Cow::Borrowed(_), std::borrow::Cow::Borrowed(_))) => format!(
+            "{head}; to one that does not, unchanged without SMTPUTF8 (no address has a \
+             non-ASCII domain)"
+        ),
         Ok((ascii, _)) => {
             let mut addresses = vec![format!("MAIL FROM:<{}>", ascii.from)];
             addresses.extend(ascii.recipients.iter().map(|to| format!("RCPT TO:<{to}>")));
             format!(
-                "{head}; to one that does not, with domains as A-labels: {}",
+                "{head}; to one that does not, with domains as A-labels (in the address \
+                 header fields too): {}",
                 addresses.join(", ")
             )
         }

@@ -219,3 +219,21 @@ fn dry_run_shows_smtputf8_and_the_ascii_fallback() {
         out.stderr
     );
 }
+
+#[test]
+fn dry_run_of_a_raw_message_with_a_utf8_subject_says_it_goes_unchanged_without_smtputf8() {
+    let raw = "From: a@example.com\nTo: b@example.com\nSubject: Grüße\n\nx\n";
+    let out = smtpsend(&["--dry-run", "b@example.com"], raw.as_bytes());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("MAIL FROM:<a@example.com> SMTPUTF8\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("unchanged without SMTPUTF8"),
+        "{}",
+        out.stderr
+    );
+}
