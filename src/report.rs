@@ -75,19 +75,52 @@ pub fn judge(delivery: &Delivery, partial: bool) -> anyhow::Result<()> {
             Err(fail(kind_for(&undelivered), text))
         }
         Outcome::RecipientsRefused => {
-            let refused: Vec<&RecipientResult> = delivery.refused().collect();
-            Err(fail(
+            let refused = delivery.refused();
+            let what = if delivery.delivered_count() == 0 {
+                "nothing sent"
+            } else {
+                "stopped"
+            };
+            let err = fail(
                 kind_for(&refused),
                 format!(
-                    "nothing sent: the server refused {} of {} recipients: {}",
+                    "{what}: the server refused {} of {} recipients: {}",
                     refused.len(),
                     delivery.recipients.len(),
                     names(&refused)
                 ),
-            ))
+            );
+            Err(already_delivered(delivery, err))
         }
-        Outcome::Refused { command, reply } => Err(crate::smtp::refusal(reply, command)),
+        Outcome::Refused { command, reply } => Err(already_delivered(
+            delivery,
+            crate::smtp::refusal(reply, command),
+        )),
     }
+}
+
+/// After a split (several transactions), a stop part-way leaves some recipients with the
+/// message: the error names them so that a retry leaves them out.
+fn already_delivered(delivery: &Delivery, err: anyhow::Error) -> anyhow::Error {
+    let reached: Vec<String> = delivery
+        .recipients
+        .iter()
+        .filter(|r| r.delivered)
+        .map(|r| format!("<{}>", r.address))
+        .collect();
+    if reached.is_empty() {
+        return err;
+    }
+    fail(
+        Kind::from_code(crate::exit::code_for(&err)),
+        format!(
+            "{}; earlier transactions already delivered the message to {} of {} recipients ({}): do not send it to them again",
+            crate::exit::one_line(&err),
+            reached.len(),
+            delivery.recipients.len(),
+            reached.join(", ")
+        ),
+    )
 }
 
 /// 67 when any of them was refused permanently, else 75 (all temporary: retry later).

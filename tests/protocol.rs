@@ -241,3 +241,154 @@ fn a_queued_message_keeps_its_dsn_request() {
         ["<b@example.com> NOTIFY=DELAY ORCPT=rfc822;b@example.com"]
     );
 }
+
+// --- 452 "too many recipients": further transactions on the same connection ---
+
+fn many(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("r{i}@example.com")).collect()
+}
+
+/// Every completed transaction's accepted recipients, in order, and their count per
+/// transaction.
+fn delivered(record: &Record) -> (Vec<String>, Vec<usize>) {
+    let completed = record.completed();
+    let sizes = completed.iter().map(|t| t.accepted.len()).collect();
+    let all = completed.iter().flat_map(|t| t.accepted.clone()).collect();
+    (all, sizes)
+}
+
+fn send_to(addr: &str, recipients: &[String], extra: &[&str]) -> Output {
+    let mut all: Vec<&str> = vec!["--server", addr, "--from", "a@example.com", "--body", "x"];
+    all.extend_from_slice(extra);
+    all.extend(recipients.iter().map(String::as_str));
+    smtpsend(&all, b"")
+}
+
+#[test]
+fn a_thousand_recipients_through_a_server_taking_100_with_partial() {
+    let server = Server::builder().recipient_limit(100).start();
+    let addr = server.addr();
+    let recipients = many(1000);
+    let out = send_to(&addr, &recipients, &["--partial"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 1);
+    let (all, sizes) = delivered(&record);
+    assert_eq!(sizes, [100; 10]);
+    assert_eq!(all, recipients, "each recipient exactly once, in order");
+    // EHLO; then per transaction MAIL+RCPT…+DATA and the data (QUIT rides on the last).
+    assert_eq!(record.round_trips(), 1 + 10 * 2);
+}
+
+#[test]
+fn a_thousand_recipients_all_or_nothing_checks_every_batch_before_sending() {
+    let server = Server::builder().recipient_limit(100).start();
+    let addr = server.addr();
+    let recipients = many(1000);
+    let out = send_to(&addr, &recipients, &["-d"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "split: the server takes 100 recipients per transaction; checking the other 900 before sending to anyone"
+        ),
+        "{}",
+        &out.stderr[out.stderr.len().saturating_sub(3000)..]
+    );
+    let record = server.finish();
+    // The first transaction reached DATA (pipelined) and had to be dropped with its
+    // connection; the second connection checks, then sends.
+    assert_eq!(record.connection_count(), 2);
+    assert!(
+        record.connections[0]
+            .transactions
+            .iter()
+            .all(|t| !t.completed)
+    );
+    let (all, sizes) = delivered(&record);
+    assert_eq!(sizes, [100; 10]);
+    assert_eq!(all, recipients, "each recipient exactly once, in order");
+    let rsets = record.connections[1]
+        .commands()
+        .iter()
+        .filter(|c| *c == "RSET")
+        .count();
+    assert_eq!(rsets, 9, "one checked transaction per further batch");
+    // First connection: EHLO, the group. Second: EHLO, all checks in one write, then two
+    // per transaction.
+    assert_eq!(record.round_trips(), 2 + 1 + 1 + 10 * 2);
+}
+
+#[test]
+fn all_or_nothing_a_refusal_in_a_later_batch_sends_nothing_at_all() {
+    let server = Server::builder()
+        .recipient_limit(100)
+        .on_rcpt("r180@", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let recipients = many(250);
+    let out = send_to(&addr, &recipients, &[]);
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("smtpsend: nothing sent: the server refused 1 of 250 recipients: <r180@example.com> (550 5.1.1 no such user)"),
+        "{}",
+        out.stderr
+    );
+    assert!(server.finish().completed().is_empty());
+}
+
+#[test]
+fn partial_a_refusal_in_a_later_batch_skips_only_that_recipient() {
+    let server = Server::builder()
+        .recipient_limit(100)
+        .on_rcpt("r180@", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let recipients = many(250);
+    let out = send_to(&addr, &recipients, &["--partial"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: recipient <r180@example.com> refused, sent to the others: 550 5.1.1 no such user\n"
+    );
+    let (all, _) = delivered(&server.finish());
+    let expected: Vec<String> = recipients
+        .into_iter()
+        .filter(|r| r != "r180@example.com")
+        .collect();
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn without_pipelining_the_split_needs_no_second_connection() {
+    let server = Server::builder()
+        .capabilities(&["8BITMIME", "ENHANCEDSTATUSCODES"])
+        .recipient_limit(2)
+        .start();
+    let addr = server.addr();
+    let recipients = many(5);
+    let out = send_to(&addr, &recipients, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 1);
+    let (all, sizes) = delivered(&record);
+    assert_eq!(sizes, [2, 2, 1]);
+    assert_eq!(all, recipients);
+    // EHLO; MAIL, 5 RCPT, RSET; checks: MAIL, 2 RCPT, RSET, MAIL, RCPT, RSET; three
+    // transactions of MAIL, RCPT…, DATA, data; QUIT.
+    assert_eq!(record.round_trips(), 1 + 7 + 7 + (5 + 5 + 4) + 1);
+}
+
+#[test]
+fn a_452_that_is_not_about_the_recipient_count_is_an_ordinary_refusal() {
+    let server = Server::builder()
+        .on_rcpt("full@", Action::reply(452, "4.2.2 mailbox full"))
+        .start();
+    let addr = server.addr();
+    let recipients = vec!["ok@example.com".to_string(), "full@example.com".to_string()];
+    let out = send_to(&addr, &recipients, &[]);
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 1);
+    assert!(record.completed().is_empty());
+}

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod data;
 pub mod dsn;
 pub mod reply;
+pub mod split;
 pub mod status;
 pub mod stream;
 pub mod tls;
@@ -85,6 +86,8 @@ pub struct Options {
 
 /// An open SMTP session, greeted and introduced.
 pub struct Session {
+    /// Where the session goes, for opening it again (see [`Session::reconnect`]).
+    target: Target,
     conn: Connection,
     options: Options,
     greeting: Reply,
@@ -191,6 +194,7 @@ impl Session {
             authenticated = Some(used);
         }
         Ok(Session {
+            target: target.clone(),
             conn,
             options,
             greeting,
@@ -258,6 +262,17 @@ impl Session {
         !self.helo_only && self.capabilities.has(extension)
     }
 
+    /// Opens the session again, same server and options, after a transaction was abandoned
+    /// by closing the connection; the transcript carries on.
+    fn reconnect(&mut self) -> anyhow::Result<()> {
+        let transcript = std::mem::replace(&mut self.conn.transcript, Transcript::silent());
+        let fresh = Session::open(&self.target, self.options.clone(), transcript)?;
+        let warned_no_dsn = self.warned_no_dsn;
+        *self = fresh;
+        self.warned_no_dsn = warned_no_dsn;
+        Ok(())
+    }
+
     /// False once a transaction was abandoned by closing the connection: open a new session.
     pub fn is_usable(&self) -> bool {
         !self.broken
@@ -276,7 +291,7 @@ impl Session {
             return Err(fail(Kind::Software, "the session was abandoned"));
         }
         let (envelope, content) = self.for_this_server(envelope, content)?;
-        transaction::run(self, &envelope, &content, policy, last)
+        split::run(self, &envelope, &content, policy, last)
     }
 
     /// Announces the message that follows the next [`Session::send`]: with PIPELINING its

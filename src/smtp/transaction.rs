@@ -1,4 +1,5 @@
-//! One mail transaction: MAIL, RCPT…, DATA, the data, and the recipient rule.
+//! One mail transaction: MAIL, RCPT…, DATA, the data, and the recipient rule; the results
+//! per recipient. Several transactions for one message are `split.rs`'s business.
 
 use std::io::{BufWriter, Write};
 
@@ -45,10 +46,13 @@ pub struct RecipientResult {
     pub delivery: Option<ReplySummary>,
     /// The server took the message for this recipient.
     pub delivered: bool,
+    /// The RCPT reply said "too many recipients": try again in another transaction.
+    #[serde(skip)]
+    pub too_many: bool,
 }
 
 impl RecipientResult {
-    fn new(address: &str, reply: &Reply) -> RecipientResult {
+    pub(super) fn new(address: &str, reply: &Reply) -> RecipientResult {
         RecipientResult {
             address: address.to_string(),
             code: reply.code,
@@ -58,6 +62,22 @@ impl RecipientResult {
             accepted: reply.is_positive(),
             delivery: None,
             delivered: false,
+            too_many: too_many_recipients(reply),
+        }
+    }
+
+    /// A recipient the send never reached: an earlier refusal stopped it.
+    pub(super) fn not_tried(address: &str) -> RecipientResult {
+        RecipientResult {
+            address: address.to_string(),
+            code: 0,
+            enhanced_code: None,
+            enhanced_meaning: None,
+            text: "not tried: the send stopped before this recipient".to_string(),
+            accepted: false,
+            delivery: None,
+            delivered: false,
+            too_many: false,
         }
     }
 
@@ -77,6 +97,7 @@ impl RecipientResult {
     pub fn deciding_reply(&self) -> String {
         match &self.delivery {
             Some(reply) => format!("{} {}", reply.code, reply.text),
+            None if self.code == 0 => self.text.clone(),
             None => format!("{} {}", self.code, self.text),
         }
     }
@@ -102,9 +123,19 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Recipients refused at RCPT.
-    pub fn refused(&self) -> impl Iterator<Item = &RecipientResult> {
-        self.recipients.iter().filter(|r| !r.accepted)
+    /// Recipients refused at RCPT. When some were refused outright, those only; the ones
+    /// put off as "too many recipients" or never tried are named only when nobody else is.
+    pub fn refused(&self) -> Vec<&RecipientResult> {
+        let not_accepted = self.recipients.iter().filter(|r| !r.accepted);
+        let outright: Vec<&RecipientResult> = not_accepted
+            .clone()
+            .filter(|r| !r.too_many && r.code != 0)
+            .collect();
+        if outright.is_empty() {
+            not_accepted.collect()
+        } else {
+            outright
+        }
     }
 
     /// Recipients the message did not reach (refused at RCPT or after the data).
@@ -117,19 +148,140 @@ impl Delivery {
     }
 }
 
-pub(super) fn run(
+/// What goes on the wire for one message, prepared once for all its transactions.
+pub(super) struct Plan<'a> {
+    /// The MAIL FROM line.
+    pub mail: String,
+    /// The RCPT TO line of each recipient.
+    pub rcpts: Vec<String>,
+    pub addresses: &'a [String],
+    pub content: &'a Content,
+    pub partial: bool,
+    /// The command group of the message announced to follow this one
+    /// ([`Session::pipeline_next`]), written behind this message's end mark.
+    pub announced: Option<Vec<u8>>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(
+        session: &mut Session,
+        envelope: &'a Envelope,
+        content: &'a Content,
+        policy: &Policy,
+    ) -> anyhow::Result<Plan<'a>> {
+        let mut mail_params = mail_parameters(session, content, policy)?;
+        if session.offers(smtp_proto::EXT_SMTP_UTF8)
+            && super::utf8::is_international(envelope, content)
+        {
+            mail_params.push("SMTPUTF8".to_string());
+        }
+        let dsn = dsn_request(session, &policy.dsn);
+        if let Some(dsn) = dsn {
+            mail_params.extend(dsn.mail_params());
+        }
+        let mail = Mail {
+            from: &envelope.from,
+            params: &mail_params,
+        }
+        .to_string();
+        let rcpts = envelope
+            .recipients
+            .iter()
+            .map(|to| {
+                let params = dsn.map(|dsn| dsn.rcpt_params(to)).unwrap_or_default();
+                Rcpt {
+                    to,
+                    params: &params,
+                }
+                .to_string()
+            })
+            .collect();
+        Ok(Plan {
+            mail,
+            rcpts,
+            addresses: &envelope.recipients,
+            content,
+            partial: policy.partial,
+            announced: None,
+        })
+    }
+
+    /// MAIL FROM, the batch's RCPT TOs and, with PIPELINING, DATA: the first command group
+    /// of a transaction.
+    pub fn group(&self, batch: &[usize], pipelining: bool) -> Vec<u8> {
+        let mut group = self.mail.clone().into_bytes();
+        for &index in batch {
+            group.extend_from_slice(self.rcpts[index].as_bytes());
+        }
+        if pipelining {
+            group.extend_from_slice(Data.to_string().as_bytes());
+        }
+        group
+    }
+}
+
+/// The first command group of the message's first transaction (every recipient), for
+/// writing it ahead behind the previous message's end mark.
+pub(super) fn command_group(
     session: &mut Session,
     envelope: &Envelope,
     content: &Content,
     policy: &Policy,
+) -> anyhow::Result<Vec<u8>> {
+    let plan = Plan::new(session, envelope, content, policy)?;
+    let everyone: Vec<usize> = (0..envelope.recipients.len()).collect();
+    Ok(plan.group(&everyone, session.offers(EXT_PIPELINING)))
+}
+
+/// How one transaction ended.
+pub(super) enum Step {
+    /// The data went to the batch's accepted recipients. `deferred` are those the server
+    /// put off with "too many recipients" (only under `--partial`): they go in the next one.
+    Sent {
+        reply: Option<Reply>,
+        deferred: Vec<usize>,
+    },
+    /// Nothing was sent: a refusal and the recipient rule, or a refused command.
+    Stopped(Outcome),
+    /// All-or-nothing, and the server took only some recipients because there were too many
+    /// for one transaction: nothing was sent, the transaction was abandoned.
+    Deferred {
+        accepted: Vec<usize>,
+        deferred: Vec<usize>,
+    },
+}
+
+/// RFC 5321 §4.5.3.1.10: a 452 (or 552) that says the transaction has too many recipients
+/// means "send to these in another transaction", not a refusal.
+pub(super) fn too_many_recipients(reply: &Reply) -> bool {
+    if !matches!(reply.code, 452 | 552) {
+        return false;
+    }
+    let enhanced = reply
+        .enhanced_code()
+        .is_some_and(|code| code.ends_with(".5.3"));
+    enhanced
+        || reply
+            .text()
+            .to_ascii_lowercase()
+            .contains("too many recipients")
+}
+
+/// One transaction for the recipients in `batch` (indices into the plan), recording each
+/// one's replies in `results`. `final_batch`: no other batch of this message follows, so
+/// behind the data go QUIT (with `last`) or the announced next message's commands, when
+/// the server offers PIPELINING and nobody was put off to another transaction.
+pub(super) fn transact(
+    session: &mut Session,
+    plan: &Plan,
+    batch: &[usize],
+    results: &mut [RecipientResult],
     last: bool,
-) -> anyhow::Result<Delivery> {
+    final_batch: bool,
+) -> anyhow::Result<Step> {
     let pipelining = session.offers(EXT_PIPELINING);
     let timeout = session.options.timeouts.command;
-    // The message announced to follow this one; dropped unless this one's data goes out.
-    let announced = session.next_group.take();
-    let group = command_group(session, envelope, content, policy)?;
-    let mut recipients = Vec::with_capacity(envelope.recipients.len());
+    let group = plan.group(batch, pipelining);
     let mail_reply;
     let mut data_reply = None;
     if pipelining {
@@ -147,43 +299,49 @@ pub(super) fn run(
         }
         let conn = &mut session.conn;
         mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
-        for address in &envelope.recipients {
+        for &index in batch {
             let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
-            recipients.push(RecipientResult::new(address, &reply));
+            results[index] = RecipientResult::new(&plan.addresses[index], &reply);
         }
         data_reply = Some(conn.read_reply(timeout, "the reply to DATA")?);
     } else {
         let conn = &mut session.conn;
-        let mut lines = group.split_inclusive(|b| *b == b'\n');
-        conn.send(lines.next().unwrap_or_default())?;
+        conn.send(plan.mail.as_bytes())?;
         mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
         if mail_reply.is_positive() {
-            for (address, rcpt) in envelope.recipients.iter().zip(lines) {
-                conn.send(rcpt)?;
+            for &index in batch {
+                conn.send(plan.rcpts[index].as_bytes())?;
                 let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
-                recipients.push(RecipientResult::new(address, &reply));
+                results[index] = RecipientResult::new(&plan.addresses[index], &reply);
             }
         }
     }
 
-    let accepted = recipients.iter().filter(|r| r.accepted).count();
-    let all_accepted = accepted == recipients.len();
-    let proceed = mail_reply.is_positive() && accepted > 0 && (all_accepted || policy.partial);
-    let outcome_if_stopped = if mail_reply.is_positive() {
-        Outcome::RecipientsRefused
-    } else {
-        Outcome::Refused {
-            command: "MAIL FROM",
-            reply: mail_reply.clone(),
-        }
-    };
-
-    if !proceed {
+    if !mail_reply.is_positive() {
         abandon(session, data_reply.as_ref())?;
-        return Ok(Delivery {
-            recipients,
-            outcome: outcome_if_stopped,
-        });
+        return Ok(Step::Stopped(Outcome::Refused {
+            command: "MAIL FROM",
+            reply: mail_reply,
+        }));
+    }
+    let (mut accepted, mut deferred, mut refused) = (Vec::new(), Vec::new(), false);
+    for &index in batch {
+        let result = &results[index];
+        if result.accepted {
+            accepted.push(index);
+        } else if result.too_many {
+            deferred.push(index);
+        } else {
+            refused = true;
+        }
+    }
+    if accepted.is_empty() || (refused && !plan.partial) {
+        abandon(session, data_reply.as_ref())?;
+        return Ok(Step::Stopped(Outcome::RecipientsRefused));
+    }
+    if !deferred.is_empty() && !plan.partial {
+        abandon(session, data_reply.as_ref())?;
+        return Ok(Step::Deferred { accepted, deferred });
     }
 
     let conn = &mut session.conn;
@@ -196,29 +354,30 @@ pub(super) fn run(
     };
     if !data_reply.is_intermediate() {
         reset(session)?;
-        return Ok(Delivery {
-            recipients,
-            outcome: Outcome::Refused {
-                command: "DATA",
-                reply: data_reply,
-            },
-        });
+        return Ok(Step::Stopped(Outcome::Refused {
+            command: "DATA",
+            reply: data_reply,
+        }));
     }
 
     // Behind the end mark in the same write: QUIT after the last message, else the next
     // message's commands when it was announced.
-    let next_group = announced.filter(|_| pipelining && !last);
-    let quit_too = last && pipelining;
+    let message_done = final_batch && deferred.is_empty();
+    let next_group = plan
+        .announced
+        .clone()
+        .filter(|_| pipelining && message_done && !last);
+    let quit_too = last && pipelining && message_done;
     let trailer = match &next_group {
         Some(group) => group.clone(),
         None if quit_too => command::Quit.to_string().into_bytes(),
         None => Vec::new(),
     };
-    write_data(session, content, &trailer)?;
+    write_data(session, plan.content, &trailer)?;
     session.sent_ahead = next_group;
-    let outcome = if session.options.lmtp {
-        read_lmtp_replies(session, &mut recipients)?;
-        Outcome::Sent(None)
+    let reply = if session.options.lmtp {
+        read_lmtp_replies(session, &accepted, results)?;
+        None
     } else {
         let final_reply = session
             .conn
@@ -227,63 +386,39 @@ pub(super) fn run(
                 "the reply after the message data",
             )
             .map_err(|err| err.context(super::MaybeAccepted))?;
-        for recipient in recipients.iter_mut().filter(|r| r.accepted) {
-            recipient.settle(&final_reply);
+        for &index in &accepted {
+            results[index].settle(&final_reply);
         }
-        if final_reply.is_positive() {
-            Outcome::Sent(Some(final_reply))
-        } else {
-            Outcome::Refused {
+        if !final_reply.is_positive() {
+            return Ok(Step::Stopped(Outcome::Refused {
                 command: "the message data",
                 reply: final_reply,
-            }
+            }));
         }
+        Some(final_reply)
     };
     if quit_too {
         session.quit_sent = true;
         let _ = session.conn.read_reply(timeout, "the reply to QUIT");
     }
-    Ok(Delivery {
-        recipients,
-        outcome,
-    })
+    Ok(Step::Sent { reply, deferred })
 }
 
 /// LMTP (RFC 2033 §4.2): after the data, one reply per accepted recipient, in RCPT order.
-/// A reply lost means the server may have the message; when some recipients already have
-/// it, the error names them.
+/// A reply lost means the server may have the message (see `super::split::lost`).
 fn read_lmtp_replies(
     session: &mut Session,
-    recipients: &mut [RecipientResult],
+    accepted: &[usize],
+    results: &mut [RecipientResult],
 ) -> anyhow::Result<()> {
     let timeout = session.options.timeouts.data_end;
-    let accepted: Vec<usize> = (0..recipients.len())
-        .filter(|&i| recipients[i].accepted)
-        .collect();
-    for &index in &accepted {
-        let waiting_for = format!("the LMTP reply for <{}>", recipients[index].address);
-        match session.conn.read_reply(timeout, &waiting_for) {
-            Ok(reply) => recipients[index].settle(&reply),
-            Err(err) => {
-                let delivered: Vec<String> = recipients
-                    .iter()
-                    .filter(|r| r.delivered)
-                    .map(|r| format!("<{}>", r.address))
-                    .collect();
-                if delivered.is_empty() {
-                    return Err(err.context(super::MaybeAccepted));
-                }
-                let named = fail(
-                    Kind::from_code(crate::exit::code_for(&err)),
-                    format!(
-                        "{}; the message was already delivered to {} (do not send it to them again)",
-                        crate::exit::one_line(&err),
-                        delivered.join(", ")
-                    ),
-                );
-                return Err(named.context(super::MaybeAccepted));
-            }
-        }
+    for &index in accepted {
+        let waiting_for = format!("the LMTP reply for <{}>", results[index].address);
+        let reply = session
+            .conn
+            .read_reply(timeout, &waiting_for)
+            .map_err(|err| err.context(super::MaybeAccepted))?;
+        results[index].settle(&reply);
     }
     Ok(())
 }
@@ -309,43 +444,6 @@ fn dsn_request<'a>(session: &mut Session, dsn: &'a Dsn) -> Option<&'a Dsn> {
         );
     }
     None
-}
-
-/// MAIL FROM (with its parameters), one RCPT TO per recipient and, with PIPELINING, DATA:
-/// the bytes of the first command group of a transaction.
-pub(super) fn command_group(
-    session: &mut Session,
-    envelope: &Envelope,
-    content: &Content,
-    policy: &Policy,
-) -> anyhow::Result<Vec<u8>> {
-    let mut mail_params = mail_parameters(session, content, policy)?;
-    if session.offers(smtp_proto::EXT_SMTP_UTF8) && super::utf8::is_international(envelope, content)
-    {
-        mail_params.push("SMTPUTF8".to_string());
-    }
-    let dsn = dsn_request(session, &policy.dsn);
-    if let Some(dsn) = dsn {
-        mail_params.extend(dsn.mail_params());
-    }
-    let mut group = Mail {
-        from: &envelope.from,
-        params: &mail_params,
-    }
-    .to_string()
-    .into_bytes();
-    for to in &envelope.recipients {
-        let params = dsn.map(|dsn| dsn.rcpt_params(to)).unwrap_or_default();
-        let rcpt = Rcpt {
-            to,
-            params: &params,
-        };
-        group.extend_from_slice(rcpt.to_string().as_bytes());
-    }
-    if session.offers(EXT_PIPELINING) {
-        group.extend_from_slice(Data.to_string().as_bytes());
-    }
-    Ok(group)
 }
 
 /// SIZE= and BODY= for MAIL FROM, refusing what the server cannot take.

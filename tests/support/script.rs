@@ -172,6 +172,9 @@ pub struct Script {
     /// The capability lines offered once the connection is encrypted; `None` offers the
     /// same ones as before TLS.
     pub capabilities_after_tls: Option<Vec<String>>,
+    /// Most recipients one transaction takes; each RCPT past it gets
+    /// `452 4.5.3 Error: too many recipients` (Postfix's smtpd_recipient_limit).
+    pub recipient_limit: Option<usize>,
 }
 
 impl Default for Script {
@@ -197,6 +200,7 @@ impl Default for Script {
             forge_scram_signature: false,
             early_rules: Vec::new(),
             capabilities_after_tls: None,
+            recipient_limit: None,
         }
     }
 }
@@ -283,6 +287,12 @@ impl Builder {
     /// later ones behave normally (a server that fails, then recovers).
     pub fn on_first(mut self, connections: usize, verb: Verb, action: Action) -> Builder {
         self.script.early_rules.push((connections, verb, action));
+        self
+    }
+
+    /// Take at most `limit` recipients per transaction; the rest get 452 4.5.3.
+    pub fn recipient_limit(mut self, limit: usize) -> Builder {
+        self.script.recipient_limit = Some(limit);
         self
     }
 

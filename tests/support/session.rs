@@ -257,7 +257,17 @@ impl Session<'_> {
             (_, None) => Reply::new(503, "5.5.1 need MAIL first"),
             _ => Reply::new(250, "2.1.5 Ok"),
         };
-        let rule = first_match(&script.rcpt_rules, arg).or(script.rule(Verb::Rcpt));
+        // Past the limit, the count is checked before anything else (as Postfix does).
+        let over_limit = self.transaction.as_ref().is_some_and(|t| {
+            script
+                .recipient_limit
+                .is_some_and(|n| t.accepted.len() >= n)
+        });
+        let too_many = Action::reply(452, "4.5.3 Error: too many recipients");
+        let rule = match over_limit {
+            true => Some(&too_many),
+            false => first_match(&script.rcpt_rules, arg).or(script.rule(Verb::Rcpt)),
+        };
         let answer = self.answer(rule, normal)?;
         if let (Some(transaction), Some(to)) = (&mut self.transaction, to) {
             transaction.rcpt_to.push(to.to_owned());
