@@ -60,6 +60,11 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             };
         }
     };
+    if settings.queue != QueueMode::Never {
+        // From here on Ctrl-C or SIGTERM stops the send and keeps the message (see
+        // crate::interrupt); before, while the message was read, it abandons it.
+        crate::interrupt::catch();
+    }
     let mut queued = None;
     if settings.queue == QueueMode::Always {
         let meta = new_meta(cli, settings, envelope, &policy);
@@ -74,6 +79,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
     }
     let (delivery, verdict, tries, remaining) =
         send_with_retries(cli.debug, settings, &options, envelope, content, &policy);
+    let verdict = verdict.map_err(stopped_by_signal);
     let mut outcome = Outcome {
         delivery,
         verdict: Ok(()),
@@ -107,6 +113,9 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             };
             match kept {
                 Ok(id) => {
+                    if crate::interrupt::received().is_some() {
+                        crate::interrupt::stopped_a_send();
+                    }
                     eprintln!("smtpsend: queued as {id} ({})", one_line(&err));
                     outcome.queued_as = Some(id);
                     outcome.queued_because = Some(one_line(&err));
@@ -160,7 +169,11 @@ fn send_with_retries(
             envelope = still_to_send(&envelope, delivery.as_ref());
         }
         match &verdict {
-            Err(err) if tries <= settings.retries && retryable(err) => {
+            Err(err)
+                if tries <= settings.retries
+                    && retryable(err)
+                    && crate::interrupt::received().is_none() =>
+            {
                 let wait = backoff(tries);
                 eprintln!(
                     "smtpsend: {}; trying again in {}s (retry {tries} of {})",
@@ -168,11 +181,29 @@ fn send_with_retries(
                     wait.as_secs(),
                     settings.retries
                 );
-                std::thread::sleep(wait);
+                crate::interrupt::sleep(wait);
                 tries += 1;
             }
             _ => return (delivery, verdict, tries, envelope),
         }
+    }
+}
+
+/// A failure after SIGINT or SIGTERM stopped the send is that, whatever the session made
+/// of its cut connection (a lost reply, a failed TLS handshake): temporary, so the message
+/// is kept. When the data had been sent in full the server may still have accepted it.
+fn stopped_by_signal(err: anyhow::Error) -> anyhow::Error {
+    let Some(signal) = crate::interrupt::received() else {
+        return err;
+    };
+    let stopped = fail(
+        Kind::TempFail,
+        format!("interrupted by {}", crate::interrupt::name(signal)),
+    );
+    if maybe_accepted(&err) {
+        stopped.context(crate::smtp::MaybeAccepted)
+    } else {
+        stopped
     }
 }
 

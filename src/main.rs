@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use smtpsend::{app, cli, exit};
+use smtpsend::{app, cli, exit, interrupt};
 
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
@@ -16,11 +16,14 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::Kind::Usage.code());
         }
     };
-    match app::run(cli) {
+    let code = match app::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("smtpsend: {}", exit::one_line(&err));
             ExitCode::from(exit::code_for(&err))
         }
-    }
+    };
+    // A send stopped by Ctrl-C or SIGTERM (its message kept in the outbox) dies of it.
+    interrupt::die_if_stopped();
+    code
 }

@@ -104,8 +104,9 @@ impl Stream {
             Endpoint::Tcp(address) => TcpStream::connect_timeout(address, timeout)
                 .and_then(|stream| stream.set_nodelay(true).map(|()| Stream::Tcp(stream))),
         };
-        if let Err(err) = &result {
-            transcript.event("connect", &format!("{endpoint}: {err}"));
+        match &result {
+            Ok(stream) => crate::interrupt::watch(stream.raw_fd()),
+            Err(err) => transcript.event("connect", &format!("{endpoint}: {err}")),
         }
         result
     }
@@ -146,6 +147,16 @@ impl Stream {
         }
     }
 
+    /// The socket's file descriptor (of the socket under TLS too).
+    fn raw_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Stream::Tcp(stream) => stream.as_raw_fd(),
+            Stream::Unix(stream) => stream.as_raw_fd(),
+            Stream::Tls(stream) => stream.get_ref().inner.raw_fd(),
+        }
+    }
+
     /// True once TLS is active.
     pub fn is_encrypted(&self) -> bool {
         matches!(self, Stream::Tls(_))
@@ -154,6 +165,7 @@ impl Stream {
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        crate::interrupt::check()?;
         match self {
             Stream::Tcp(stream) => stream.read(buf),
             Stream::Unix(stream) => stream.read(buf),
@@ -164,6 +176,7 @@ impl Read for Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::interrupt::check()?;
         match self {
             Stream::Tcp(stream) => stream.write(buf),
             Stream::Unix(stream) => stream.write(buf),
