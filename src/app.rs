@@ -172,7 +172,7 @@ pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyh
     }
     out.push('\n');
     if international {
-        eprintln!("smtpsend: {}", smtputf8_note(envelope, content));
+        crate::say!("smtpsend: {}", smtputf8_note(envelope, content));
     }
     crate::output::print_stdout(out.as_bytes());
     let mut stdout = std::io::stdout().lock();
@@ -263,7 +263,7 @@ fn default_sender(cli: &Cli, settings: &Settings) -> Sender {
 /// Reads a complete message from stdin.
 fn read_message(stdin: &mut dyn Read) -> anyhow::Result<RawMessage> {
     if std::io::stdin().is_terminal() {
-        eprintln!("smtpsend: reading the message from the terminal; end it with Ctrl-D");
+        crate::say!("smtpsend: reading the message from the terminal; end it with Ctrl-D");
     }
     let mut input = Vec::new();
     stdin

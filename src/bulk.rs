@@ -116,7 +116,7 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
         let result = item.result.as_ref();
         let error = result.and_then(|r| r.as_ref().err());
         if let Some(err) = error {
-            eprintln!(
+            crate::say!(
                 "smtpsend: {}: {}",
                 item.path.display(),
                 crate::exit::one_line(err)

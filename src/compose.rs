@@ -236,7 +236,7 @@ fn read_body(cli: &Cli, stdin: &mut dyn Read, stdin_required: bool) -> anyhow::R
             if !stdin_required {
                 return Ok(String::new());
             }
-            eprintln!("smtpsend: reading the message body from the terminal; end it with Ctrl-D");
+            crate::say!("smtpsend: reading the message body from the terminal; end it with Ctrl-D");
         }
         let mut bytes = Vec::new();
         stdin

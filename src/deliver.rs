@@ -71,7 +71,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
         match Outbox::locate().and_then(|outbox| outbox.add(&meta, content)) {
             // Read back: the stored meta knows the message's size.
             Ok(claim) => queued = Some((claim.meta().unwrap_or(meta), claim)),
-            Err(err) => eprintln!(
+            Err(err) => crate::say!(
                 "smtpsend: warning: {}; sending without the outbox",
                 one_line(&err)
             ),
@@ -116,7 +116,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
                     if crate::interrupt::received().is_some() {
                         crate::interrupt::stopped_a_send();
                     }
-                    eprintln!("smtpsend: queued as {id} ({})", one_line(&err));
+                    crate::say!("smtpsend: queued as {id} ({})", one_line(&err));
                     outcome.queued_as = Some(id);
                     outcome.queued_because = Some(one_line(&err));
                 }
@@ -137,7 +137,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             if let Some((_, claim)) = queued {
                 let id = claim.id().to_string();
                 if let Err(remove_err) = claim.remove() {
-                    eprintln!(
+                    crate::say!(
                         "smtpsend: warning: {}; drop it with --drop-queue {id}",
                         one_line(&remove_err)
                     );
@@ -175,7 +175,7 @@ fn send_with_retries(
                     && crate::interrupt::received().is_none() =>
             {
                 let wait = backoff(tries);
-                eprintln!(
+                crate::say!(
                     "smtpsend: {}; trying again in {}s (retry {tries} of {})",
                     one_line(err),
                     wait.as_secs(),
@@ -277,7 +277,7 @@ fn new_meta(cli: &Cli, settings: &Settings, envelope: &Envelope, policy: &Policy
 fn remove_sent(claim: Claim) {
     let id = claim.id().to_string();
     if let Err(err) = claim.remove() {
-        eprintln!(
+        crate::say!(
             "smtpsend: warning: the message was sent, but {}; drop it with --drop-queue {id} \
              or a flush sends it again",
             one_line(&err)

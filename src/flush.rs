@@ -194,7 +194,7 @@ fn same_failure(err: &anyhow::Error) -> anyhow::Error {
 fn sent(claim: Claim) -> Flushed {
     let id = claim.id().to_string();
     if let Err(err) = claim.remove() {
-        eprintln!(
+        crate::say!(
             "smtpsend: warning: {id} was sent, but {}; drop it with --drop-queue {id} or the \
              next flush sends it again",
             one_line(&err)
@@ -223,10 +223,10 @@ fn record_for(claim: &Claim, err: &anyhow::Error, remaining: Option<Envelope>) -
             }
             meta.record_failure(err);
             if let Err(update_err) = claim.update(&meta) {
-                eprintln!("smtpsend: warning: {}", one_line(&update_err));
+                crate::say!("smtpsend: warning: {}", one_line(&update_err));
             }
         }
-        Err(meta_err) => eprintln!("smtpsend: warning: {}", one_line(&meta_err)),
+        Err(meta_err) => crate::say!("smtpsend: warning: {}", one_line(&meta_err)),
     }
     failed(claim.id(), err)
 }
@@ -260,7 +260,7 @@ fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
             } else {
                 "not sent, kept in the outbox (drop it with --drop-queue)"
             };
-            eprintln!(
+            crate::say!(
                 "smtpsend: {}: {what}: {}",
                 failure.id,
                 failure.error.as_deref().unwrap_or_default()
@@ -402,7 +402,7 @@ pub fn drop_entries(cli: &Cli) -> anyhow::Result<()> {
                     .iter()
                     .map(|r| format!("<{r}>"))
                     .collect();
-                eprintln!(
+                crate::say!(
                     "smtpsend: dropped {id} (from <{}> to {})",
                     meta.envelope.from,
                     recipients.join(", ")

@@ -12,14 +12,14 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(err) => {
-            eprintln!("smtpsend: {} (see --help)", cli::one_line(&err));
+            smtpsend::say!("smtpsend: {} (see --help)", cli::one_line(&err));
             return ExitCode::from(exit::Kind::Usage.code());
         }
     };
     let code = match app::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("smtpsend: {}", exit::one_line(&err));
+            smtpsend::say!("smtpsend: {}", exit::one_line(&err));
             ExitCode::from(exit::code_for(&err))
         }
     };

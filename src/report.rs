@@ -48,7 +48,7 @@ pub fn judge(delivery: &Delivery, partial: bool) -> anyhow::Result<()> {
                     } else {
                         "refused, sent to the others"
                     };
-                    eprintln!(
+                    crate::say!(
                         "smtpsend: recipient <{}> {what}: {}",
                         recipient.address,
                         recipient.deciding_reply()

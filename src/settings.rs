@@ -385,7 +385,7 @@ impl Settings {
             options.login = Some(plan.read()?);
         }
         if options.tls_config.insecure && options.tls != TlsMode::None {
-            eprintln!(
+            crate::say!(
                 "smtpsend: warning: --insecure-skip-verify: the server's certificate is not checked; \
                  anyone on the network path could read and change this session"
             );

@@ -403,3 +403,25 @@ fn a_closed_stdout_changes_nothing() {
     );
     assert!(!Path::new(&home.queue_dir()).exists());
 }
+
+#[test]
+fn stderr_to_a_reader_that_has_gone_does_not_change_the_exit_code() {
+    // `smtpsend … 2>&1 | head -c1`: the messages on stderr cannot be written.
+    let home = Home::new();
+    let refused = refused_addr();
+    let run = |extra: &[&str]| {
+        let output = home
+            .command(&send_args(&refused, extra))
+            .stdout(Stdio::null())
+            .stderr(reader_gone())
+            .output()
+            .expect("run smtpsend");
+        output.status
+    };
+    let queued = run(&["--queue", "on-failure"]);
+    assert_eq!(queued.code(), Some(0), "queued: {queued:?}");
+    assert_eq!(home.files().len(), 2, "{:?}", home.files());
+    let failed = run(&[]);
+    assert_eq!(failed.code(), Some(75), "not queued: {failed:?}");
+    assert_eq!(home.files().len(), 2, "{:?}", home.files());
+}

@@ -438,7 +438,7 @@ fn dsn_request<'a>(session: &mut Session, dsn: &'a Dsn) -> Option<&'a Dsn> {
             "dsn",
             "the server does not offer DSN; sending without NOTIFY, RET, ENVID, ORCPT",
         );
-        eprintln!(
+        crate::say!(
             "smtpsend: warning: the server does not offer DSN, so no delivery status \
              notifications are requested (-N, -R, -V are left out); sending without them"
         );
