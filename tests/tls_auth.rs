@@ -688,3 +688,45 @@ fn unusable_tls_files_are_reported_before_connecting() {
         assert_eq!(server.finish().connection_count(), 0);
     }
 }
+
+#[test]
+fn after_a_refused_login_smtpsend_says_quit_but_after_a_broken_reply_it_just_leaves() {
+    let login = |action: Action| {
+        let server = Server::builder()
+            .auth("PLAIN", "alice", "secret")
+            .on(Verb::Auth, action)
+            .start();
+        let addr = server.addr();
+        let out = smtpsend_with_env(
+            &[
+                "--server",
+                &addr,
+                "--user",
+                "alice",
+                "--from",
+                "a@example.com",
+                "--to",
+                "b@example.com",
+                "--body",
+                "hi",
+            ],
+            b"",
+            &[("SMTPSEND_PASSWORD", "secret")],
+        );
+        (out, server.finish().commands())
+    };
+    // A refusal leaves both sides in step: QUIT and its reply end the session politely.
+    let (out, commands) = login(Action::reply(535, "5.7.8 credentials invalid"));
+    assert_eq!(out.code, 77, "{}", out.stderr);
+    assert_eq!(
+        commands.last().map(String::as_str),
+        Some("QUIT"),
+        "{commands:?}"
+    );
+    // A reply that is no reply: what the server says next could answer anything. Waiting
+    // for a reply to QUIT would only wait out another deadline (a silent server doubled the
+    // run time this way), so smtpsend closes.
+    let (out, commands) = login(Action::Raw(b"HTTP/1.1 400 Bad Request\r\n".to_vec()));
+    assert_eq!(out.code, 76, "{}", out.stderr);
+    assert!(!commands.iter().any(|c| c == "QUIT"), "{commands:?}");
+}

@@ -21,6 +21,9 @@ pub struct Connection {
     pub transcript: Transcript,
     /// How long a write may block before the session gives up.
     pub write_timeout: Duration,
+    /// A read or write failed (timeout, hang-up, a reply that is no reply, 421): what the
+    /// server says next may answer an earlier command, or nothing at all.
+    out_of_step: bool,
 }
 
 impl Connection {
@@ -31,7 +34,15 @@ impl Connection {
             start: 0,
             transcript,
             write_timeout,
+            out_of_step: false,
         }
+    }
+
+    /// True while every command so far got its reply: another command (a polite QUIT) can
+    /// be sent and its reply read. False after a timeout, a hang-up, a malformed reply or a
+    /// 421, when waiting for a reply would only wait out another deadline.
+    pub fn in_step(&self) -> bool {
+        !self.out_of_step
     }
 
     pub fn stream(&self) -> &Stream {
@@ -53,9 +64,12 @@ impl Connection {
     /// Writes without logging (message data; the caller logs it).
     pub fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         self.stream.set_write_timeout(self.write_timeout)?;
-        self.stream
+        let written = self
+            .stream
             .write_all(bytes)
-            .map_err(|err| write_error(&err, self.write_timeout))
+            .map_err(|err| write_error(&err, self.write_timeout));
+        self.out_of_step |= written.is_err();
+        written
     }
 
     /// The stream for bulk writes (the message data); the caller logs what it writes.
@@ -67,6 +81,12 @@ impl Connection {
     /// Reads one complete reply within `timeout`; `waiting_for` names it in errors. A 421
     /// reply is returned as a temporary error (75): the server is closing the connection.
     pub fn read_reply(&mut self, timeout: Duration, waiting_for: &str) -> anyhow::Result<Reply> {
+        let reply = self.read_whole_reply(timeout, waiting_for);
+        self.out_of_step |= reply.is_err();
+        reply
+    }
+
+    fn read_whole_reply(&mut self, timeout: Duration, waiting_for: &str) -> anyhow::Result<Reply> {
         let deadline = Instant::now() + timeout;
         let mut lines = Vec::new();
         let mut code = None;

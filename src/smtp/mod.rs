@@ -185,7 +185,9 @@ impl Session {
             let used = match auth::authenticate(channel, login) {
                 Ok(used) => used,
                 Err(err) => {
-                    if conn.send(command::Quit.to_string().as_bytes()).is_ok() {
+                    // After a refusal, say goodbye; after a timeout or a broken reply, just
+                    // leave (a QUIT would wait out a second deadline).
+                    if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
                         let _ = conn.read_reply(timeouts.command, "the reply to QUIT");
                     }
                     return Err(err);
