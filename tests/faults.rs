@@ -24,6 +24,9 @@ const SLACK_SECS: u64 = 10;
 const PEAK_RSS_LIMIT_KIB: u64 = 48 * 1024;
 /// Bytes in the reply line of the "long line" fault.
 const LONG_LINE: usize = 64 * 1024 * 1024;
+/// The pause between two lines of the "slow endless reply" fault: each line comes well
+/// within the deadline, the reply never ends.
+const SLOW_LINE_PACE: Duration = Duration::from_millis(200);
 /// Size of the attachment sent in the mid-data cases: larger than one read of the server,
 /// so its fault comes while the client is still writing.
 const ATTACHMENT: usize = 1024 * 1024;
@@ -153,10 +156,11 @@ enum Fault {
     Garbage,
     LongLine,
     EndlessReply,
+    SlowEndlessReply,
 }
 
 impl Fault {
-    const ALL: [Fault; 8] = [
+    const ALL: [Fault; 9] = [
         Fault::HangUp,
         Fault::Closing421,
         Fault::Temporary,
@@ -165,6 +169,7 @@ impl Fault {
         Fault::Garbage,
         Fault::LongLine,
         Fault::EndlessReply,
+        Fault::SlowEndlessReply,
     ];
 
     fn title(self) -> &'static str {
@@ -177,6 +182,7 @@ impl Fault {
             Fault::Garbage => "garbage",
             Fault::LongLine => "64 MiB line",
             Fault::EndlessReply => "endless reply",
+            Fault::SlowEndlessReply => "slow endless reply",
         }
     }
 
@@ -202,9 +208,12 @@ impl Fault {
             Fault::Garbage => Action::Raw(b"HTTP/1.1 400 Bad Request\r\n".to_vec()),
             // While smtpsend writes the data it reads nothing: what a server sends then is
             // read as the reply after the final dot, which the rows below cover.
-            Fault::LongLine | Fault::EndlessReply if mid_data => return None,
+            Fault::LongLine | Fault::EndlessReply | Fault::SlowEndlessReply if mid_data => {
+                return None;
+            }
             Fault::LongLine => Action::long_line(250, LONG_LINE),
             Fault::EndlessReply => Action::endless_reply(250),
+            Fault::SlowEndlessReply => Action::slow_endless_reply(250, SLOW_LINE_PACE),
         })
     }
 
@@ -230,6 +239,10 @@ impl Fault {
             (Fault::Garbage, _) => "`HTTP/1.1 400 Bad Request`".into(),
             (Fault::LongLine, _) => "`250 xxx…` 64 MiB long".into(),
             (Fault::EndlessReply, _) => "`250-more` lines without end".into(),
+            (Fault::SlowEndlessReply, _) => format!(
+                "`250-more` lines without end, one every {} ms",
+                SLOW_LINE_PACE.as_millis()
+            ),
         }
     }
 }
@@ -344,6 +357,12 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
         Fault::EndlessReply => failed(
             76,
             format!("the server's reply has more than 512 lines (waiting for {waiting})"),
+        ),
+        // The deadline is on the whole reply, not on each read: a server that keeps
+        // talking without finishing its reply is stopped by it all the same.
+        Fault::SlowEndlessReply => failed(
+            75,
+            format!("timed out after {TIMEOUT_SECS}s waiting for {waiting}"),
         ),
     }
 }
@@ -649,8 +668,10 @@ fn render_doc() -> String {
          \n\
          Reading is bounded: a reply line may be at most 8192 bytes and a reply at most 512\n\
          lines, so a server that sends a 64 MiB line or a reply without end costs a few\n\
-         kilobytes. A fault after the server accepted the message (the QUIT row) does not\n\
-         fail the run: the message was delivered, and retrying would send it twice.\n\
+         kilobytes. The deadline is on a whole reply, not on each read, so a server that\n\
+         sends a line now and then but never ends its reply is stopped by it too. A fault\n\
+         after the server accepted the message (the QUIT row) does not fail the run: the\n\
+         message was delivered, and retrying would send it twice.\n\
          \n\
          Deadlines: `--timeout` bounds every wait for a reply and every write. While the\n\
          data is written the deadline is on progress: a server that stops reading makes a\n\

@@ -96,14 +96,16 @@ pub enum Action {
     Raw(Vec<u8>),
     /// This reply, then close the connection (what a server does after a 421).
     ReplyThenHangUp(Reply),
-    /// Write `head`, then `fill` `times` times (`None`: without end), then `tail`, and close.
-    /// Stops early when the client leaves or the cap passes. For multi-megabyte lines and
-    /// endless multiline replies; see [`Action::long_line`] and [`Action::endless_reply`].
+    /// Write `head`, then `fill` `times` times (`None`: without end), waiting `pace` after
+    /// each, then `tail`, and close. Stops early when the client leaves or the cap passes.
+    /// For multi-megabyte lines and endless multiline replies, fast or slow; see
+    /// [`Action::long_line`], [`Action::endless_reply`], [`Action::slow_endless_reply`].
     Flood {
         head: Vec<u8>,
         fill: Vec<u8>,
         times: Option<usize>,
         tail: Vec<u8>,
+        pace: Duration,
     },
     /// Close the connection instead of replying (replies already due are sent first).
     HangUp,
@@ -132,6 +134,7 @@ impl Action {
             fill: vec![b'x'; FILL],
             times: Some(bytes.div_ceil(FILL)),
             tail: b"\r\n".to_vec(),
+            pace: Duration::ZERO,
         }
     }
 
@@ -142,6 +145,20 @@ impl Action {
             fill: format!("{code}-more\r\n").repeat(1024).into_bytes(),
             times: None,
             tail: Vec::new(),
+            pace: Duration::ZERO,
+        }
+    }
+
+    /// One `CODE-more` line every `pace`, without end: a reply that never ends although
+    /// the server never falls silent for long (each line alone would beat a per-read
+    /// timeout).
+    pub fn slow_endless_reply(code: u16, pace: Duration) -> Action {
+        Action::Flood {
+            head: Vec::new(),
+            fill: format!("{code}-more\r\n").into_bytes(),
+            times: None,
+            tail: Vec::new(),
+            pace,
         }
     }
 }

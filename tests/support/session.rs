@@ -146,8 +146,9 @@ impl Session<'_> {
                 fill,
                 times,
                 tail,
+                pace,
             }) => {
-                self.wire.flood(head, fill, *times, tail);
+                self.wire.flood(head, fill, *times, tail, *pace);
                 self.wire.close();
                 return Ok(Answer::Closed);
             }

@@ -224,9 +224,17 @@ impl Wire {
         }
     }
 
-    /// Write `head`, `fill` `times` times (or until the cap when `None`), then `tail`;
-    /// stops quietly when the client leaves or stops reading past the cap.
-    pub fn flood(&mut self, head: &[u8], fill: &[u8], times: Option<usize>, tail: &[u8]) {
+    /// Write `head`, `fill` `times` times (or until the cap when `None`) with a pause of
+    /// `pace` after each, then `tail`; stops quietly when the client leaves or stops reading
+    /// past the cap.
+    pub fn flood(
+        &mut self,
+        head: &[u8],
+        fill: &[u8],
+        times: Option<usize>,
+        tail: &[u8],
+        pace: Duration,
+    ) {
         let deadline = Instant::now() + self.timeout;
         let _ = self.flush(true);
         if self.stream.write_all(head).is_err() {
@@ -238,6 +246,12 @@ impl Wire {
                 return;
             }
             written += 1;
+            if !pace.is_zero() {
+                if self.stream.flush().is_err() {
+                    return;
+                }
+                std::thread::sleep(pace);
+            }
         }
         let _ = self
             .stream
