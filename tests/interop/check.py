@@ -15,6 +15,7 @@ import email.policy
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -319,19 +320,19 @@ def check_queue_round_trip(binary, servers, work, out):
     transcript = []
     result = run(binary, send, env=env)
     stderr = result.stderr.decode()
-    transcript.append(f"$ smtpsend {' '.join(send)}\n{stderr}exit {result.returncode}\n")
+    transcript.append(f"$ smtpsend {shlex.join(send)}\n{stderr}exit {result.returncode}\n")
     check("outbox: refused connection queues and exits 0",
           result.returncode == 0 and "smtpsend: queued as " in stderr, stderr)
-    listed = run(binary, ["--list-queue"], env=env)
-    transcript.append(f"$ smtpsend --list-queue\n{listed.stdout.decode()}")
-    check("outbox: --list-queue shows the entry with its error",
+    listed = run(binary, ["-bp"], env=env)
+    transcript.append(f"$ smtpsend -bp\n{listed.stdout.decode()}")
+    check("outbox: -bp shows the entry with its error",
           "from <alice@example.com>" in listed.stdout.decode()
           and "Connection refused" in listed.stdout.decode(), listed.stdout.decode())
 
     _, store = servers.aiosmtpd("queue-aiosmtpd", "--port", str(port))
-    result = run(binary, ["-q"], env=env)
-    transcript.append(f"$ # aiosmtpd now listens on 127.0.0.1:{port}\n$ smtpsend -q\n"
-                      f"{result.stderr.decode()}exit {result.returncode}\n")
+    result = run(binary, ["-q", "--json"], env=env)
+    transcript.append(f"$ # aiosmtpd now listens on 127.0.0.1:{port}\n$ smtpsend -q --json\n"
+                      f"{result.stdout.decode()}{result.stderr.decode()}exit {result.returncode}\n")
     check("outbox: -q exits 0 once the server is up", result.returncode == 0, result.stderr.decode())
     again = run(binary, ["-q"], env=env)
     check("outbox: a second -q sends nothing more", again.returncode == 0, again.stderr.decode())
@@ -347,8 +348,12 @@ def check_queue_round_trip(binary, servers, work, out):
               and envelope["rcpt_tos"] == ["bob@example.com"]
               and b"Subject: queued while down" in message and b"kept for later" in message,
               f"{envelope} {message[:300]!r}")
-    listed = run(binary, ["--list-queue"], env=env)
-    transcript.append(f"$ smtpsend --list-queue\n{listed.stdout.decode()}")
+        head, _, body = message.partition(b"\r\n\r\n")
+        transcript.append(f"$ # what aiosmtpd received ({len(stored)} message)\n"
+                          f"MAIL FROM:<{envelope['mail_from']}> RCPT TO:{envelope['rcpt_tos']}\n"
+                          f"{head.decode(errors='replace')}\n\n{body.decode(errors='replace')}")
+    listed = run(binary, ["-bp"], env=env)
+    transcript.append(f"$ smtpsend -bp\n{listed.stdout.decode()}")
     check("outbox: empty after the flush", listed.stdout.decode().startswith("the outbox is empty"),
           listed.stdout.decode())
     (out / "queue-round-trip.txt").write_text("".join(transcript))
