@@ -186,6 +186,53 @@ fn auto_picks_scram_then_plain_over_tls_then_cram_md5_in_clear_on_loopback() {
 }
 
 #[test]
+fn tls_auto_on_loopback_uses_starttls_when_auth_is_offered_only_after_it() {
+    // Postfix with smtpd_tls_auth_only on localhost:587: no AUTH before STARTTLS.
+    let certs = TestCerts::localhost();
+    let server = Server::builder()
+        .auth("PLAIN", USER, PASSWORD)
+        .starttls(certs.identity.clone())
+        .capabilities(&["PIPELINING", "STARTTLS"])
+        .capabilities_after_tls(&["PIPELINING", "AUTH PLAIN"])
+        .start();
+    let addr = server.addr();
+    let mut args = send_args(&addr, &certs, &[]);
+    args[3] = "auto";
+    let out = with_password(&args, PASSWORD);
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        record.connections[0].tls,
+        "no STARTTLS: {:?}",
+        record.commands()
+    );
+    assert_eq!(
+        record.connections[0].authenticated_as,
+        Some(("PLAIN".to_string(), USER.to_string()))
+    );
+
+    // Without a login there is no reason to encrypt a loopback session.
+    let server = Server::builder().starttls(certs.identity.clone()).start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &[
+            "--server",
+            &addr,
+            "-f",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!record.connections[0].tls);
+}
+
+#[test]
 fn starttls_and_auth_plain_add_only_the_round_trips_the_protocol_needs() {
     let certs = TestCerts::localhost();
     let server = tls_server(&certs, "PLAIN");

@@ -71,8 +71,9 @@ pub struct Options {
     pub timeouts: Timeouts,
     /// Draw a progress bar on stderr while sending large messages.
     pub progress: bool,
-    /// When to use TLS; `Auto` here means STARTTLS when offered to a non-local server
-    /// (implicit TLS is decided by the settings: port 465 or smtps://).
+    /// When to use TLS; `Auto` here means STARTTLS when offered to a non-local server, or to
+    /// a local one that offers AUTH only after it (implicit TLS is decided by the settings:
+    /// port 465 or smtps://).
     pub tls: TlsMode,
     pub tls_config: TlsConfig,
     /// Log in after EHLO (and after TLS).
@@ -519,7 +520,12 @@ fn wants_starttls(
     let offered = !helo_only && capabilities.has(smtp_proto::EXT_START_TLS);
     match options.tls {
         TlsMode::None | TlsMode::Implicit => Ok(false),
-        TlsMode::Auto => Ok(offered && (options.starttls_on_local || !conn.stream().is_local())),
+        // A local server that keeps AUTH for encrypted sessions (Postfix's
+        // smtpd_tls_auth_only) gets STARTTLS when there is a login to do.
+        TlsMode::Auto => Ok(offered
+            && (options.starttls_on_local
+                || !conn.stream().is_local()
+                || (options.login.is_some() && !capabilities.has(smtp_proto::EXT_AUTH)))),
         TlsMode::Starttls if offered => Ok(true),
         TlsMode::Starttls => Err(fail(
             Kind::Unavailable,

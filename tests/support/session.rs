@@ -84,7 +84,7 @@ fn first_match<'s>(rules: &'s [(String, Action)], address: &str) -> Option<&'s A
         .map(|(_, action)| action)
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
     fn run(&mut self) -> io::Result<()> {
         let script = self.script;
         if let Some(acceptor) = &script.implicit_tls {
@@ -207,6 +207,14 @@ impl Session<'_> {
         Ok(answer.flow())
     }
 
+    /// The capabilities offered now: the ones for encrypted sessions once TLS is up.
+    fn offered(&self) -> &'a [String] {
+        match &self.script.capabilities_after_tls {
+            Some(after) if self.record.tls => after,
+            _ => &self.script.capabilities,
+        }
+    }
+
     fn hello(&mut self, verb: Verb, arg: &str) -> io::Result<Flow> {
         let script = self.script;
         let normal = if arg.trim().is_empty() {
@@ -215,11 +223,7 @@ impl Session<'_> {
             Reply::new(250, &script.hostname)
         } else {
             let mut lines = vec![script.hostname.clone()];
-            let offered = match &script.capabilities_after_tls {
-                Some(after) if self.record.tls => after,
-                _ => &script.capabilities,
-            };
-            lines.extend(offered.iter().cloned());
+            lines.extend(self.offered().iter().cloned());
             Reply { code: 250, lines }
         };
         let answer = self.answer(script.rule(verb), normal)?;
@@ -432,8 +436,8 @@ impl Session<'_> {
         let mut words = arg.split_whitespace();
         let mechanism = words.next().unwrap_or_default().to_ascii_uppercase();
         let initial_response = words.next();
-        let offered = script
-            .capabilities
+        let offered = self
+            .offered()
             .iter()
             .find(|c| after_prefix(c, "AUTH ").is_some());
         let refusal = match offered {
