@@ -49,7 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtpsend' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'DSN: envelope identifier quoted back in reports (sendmail -V)')
             [CompletionResult]::new('--dsn-envid', '--dsn-envid', [CompletionResultType]::ParameterName, 'DSN: envelope identifier quoted back in reports (sendmail -V)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)')
-            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (except on a loopback address or unix socket)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (on a loopback address or unix socket only when a login needs it)')
             [CompletionResult]::new('--tls-ca-file', '--tls-ca-file', [CompletionResultType]::ParameterName, 'Trust only the CA certificates in this PEM file (instead of the system''s)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Client certificate to present (PEM; needs --tls-key)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key of the client certificate (PEM, PKCS#8; needs --tls-cert)')

@@ -46,7 +46,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand -V 'DSN: envelope identifier quoted back in reports (sendmail -V)'
             cand --dsn-envid 'DSN: envelope identifier quoted back in reports (sendmail -V)'
             cand --server 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)'
-            cand --tls 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (except on a loopback address or unix socket)'
+            cand --tls 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (on a loopback address or unix socket only when a login needs it)'
             cand --tls-ca-file 'Trust only the CA certificates in this PEM file (instead of the system''s)'
             cand --tls-cert 'Client certificate to present (PEM; needs --tls-key)'
             cand --tls-key 'Private key of the client certificate (PEM, PKCS#8; needs --tls-cert)'

@@ -119,7 +119,7 @@ pub struct Cli {
     #[arg(long)]
     pub lmtp: bool,
 
-    /// When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (except on a loopback address or unix socket)
+    /// When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (on a loopback address or unix socket only when a login needs it)
     #[arg(
         long,
         value_name = "MODE",
