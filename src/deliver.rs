@@ -162,12 +162,29 @@ fn send_with_retries(
 ) -> (Option<Delivery>, anyhow::Result<()>, u32, Envelope) {
     let mut tries = 1;
     let mut envelope = envelope.clone();
+    // Under --partial, recipients refused for now are tried again or queued when the user
+    // asked for either; without, the message is sent to the others and that is that.
+    let keep_trying =
+        policy.partial && (settings.retries > 0 || settings.queue != QueueMode::Never);
+    let mut delivered_any = false;
     loop {
         let (delivery, verdict) =
             send_once(debug, &settings.target, options, &envelope, content, policy);
-        if verdict.is_err() {
-            envelope = still_to_send(&envelope, delivery.as_ref());
-        }
+        delivered_any |= delivery.as_ref().is_some_and(|d| d.delivered_count() > 0);
+        let verdict = match (verdict, &delivery) {
+            (Ok(()), Some(delivery)) if keep_trying => match left_for_later(&envelope, delivery) {
+                Some((later, err)) => {
+                    envelope = later;
+                    Err(err)
+                }
+                None => Ok(()),
+            },
+            (Err(err), _) => {
+                envelope = still_to_send(&envelope, delivery.as_ref());
+                Err(err)
+            }
+            (verdict, _) => verdict,
+        };
         match &verdict {
             Err(err)
                 if tries <= settings.retries
@@ -184,9 +201,49 @@ fn send_with_retries(
                 crate::interrupt::sleep(wait);
                 tries += 1;
             }
+            Err(err)
+                if delivered_any
+                    && policy.partial
+                    && settings.queue == QueueMode::Never
+                    && code_for(err) == Kind::TempFail.code() =>
+            {
+                // Some recipients have it, which is success under --partial; the rest are
+                // named, as on the first try.
+                crate::say!("smtpsend: {}", one_line(err));
+                return (delivery, Ok(()), tries, envelope);
+            }
             _ => return (delivery, verdict, tries, envelope),
         }
     }
+}
+
+/// After a send that reached some recipients (under --partial), the recipients refused for
+/// now (4xx, or never tried) as an envelope of their own, with the failure to report for
+/// them; `None` when nobody is left or only permanent refusals are.
+pub fn left_for_later(
+    envelope: &Envelope,
+    delivery: &Delivery,
+) -> Option<(Envelope, anyhow::Error)> {
+    let later: Vec<_> = delivery
+        .undelivered()
+        .filter(|r| r.deciding_code() < 500)
+        .collect();
+    if later.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = later
+        .iter()
+        .map(|r| format!("<{}> ({})", r.address, r.deciding_reply()))
+        .collect();
+    let err = fail(
+        Kind::TempFail,
+        format!("not delivered yet to {}", named.join(", ")),
+    );
+    let envelope = Envelope {
+        from: envelope.from.clone(),
+        recipients: later.iter().map(|r| r.address.clone()).collect(),
+    };
+    Some((envelope, err))
 }
 
 /// A failure after SIGINT or SIGTERM stopped the send is that, whatever the session made

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::cli::Cli;
-use crate::deliver::still_to_send;
+use crate::deliver::{left_for_later, still_to_send};
 use crate::exit::{Kind, code_for, fail, one_line};
 use crate::message::{Content, Envelope};
 use crate::outbox::{Claim, Claimed, Listed, Meta, Outbox};
@@ -134,10 +134,14 @@ fn flush_group(
         let policy = policy_of(&meta);
         let (verdict, remaining) =
             match open.send(&meta.envelope, &content, &policy, index + 1 == count) {
-                Ok(delivery) => (
-                    report::judge(&delivery, policy.partial),
-                    still_to_send(&meta.envelope, Some(&delivery)),
-                ),
+                Ok(delivery) => match report::judge(&delivery, policy.partial) {
+                    // --partial: sent to some; the ones refused for now stay queued.
+                    Ok(()) => match left_for_later(&meta.envelope, &delivery) {
+                        Some((later, err)) => (Err(err), later),
+                        None => (Ok(()), meta.envelope.clone()),
+                    },
+                    Err(err) => (Err(err), still_to_send(&meta.envelope, Some(&delivery))),
+                },
                 Err(err) => {
                     session = None;
                     (Err(err), meta.envelope.clone())

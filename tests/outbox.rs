@@ -753,3 +753,105 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
         ]
     );
 }
+
+/// Every recipient the server took in a completed transaction, in order.
+fn delivered_to(record: &support::Record) -> Vec<String> {
+    record
+        .connections
+        .iter()
+        .flat_map(|c| c.transactions.iter())
+        .filter(|t| t.completed)
+        .flat_map(|t| t.accepted.iter().cloned())
+        .collect()
+}
+
+#[test]
+fn partial_queues_the_recipients_refused_for_now_and_the_flush_sends_only_them() {
+    let home = Home::new();
+    let server = Server::builder()
+        .on_first_rcpt(1, "later@", Action::reply(450, "4.2.1 mailbox busy"))
+        .on_rcpt("never@", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let addr = server.addr();
+    let out = home.run(&message_args(
+        &addr,
+        &[
+            "--to",
+            "later@example.com",
+            "--to",
+            "never@example.com",
+            "--partial",
+            "--queue",
+            "on-failure",
+        ],
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert!(
+        out.stderr
+            .contains("<later@example.com> (450 4.2.1 mailbox busy)"),
+        "{}",
+        out.stderr
+    );
+    let meta = home.meta(&id);
+    assert_eq!(
+        meta["envelope"]["recipients"],
+        serde_json::json!(["later@example.com"])
+    );
+
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(home.ids().is_empty());
+    let record = server.finish();
+    assert_eq!(
+        delivered_to(&record),
+        ["b@example.com", "later@example.com"],
+        "each recipient once, the refused one never"
+    );
+}
+
+#[test]
+fn partial_retries_only_the_recipients_refused_for_now() {
+    let server = Server::builder()
+        .on_first_rcpt(1, "later@", Action::reply(450, "4.2.1 mailbox busy"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &message_args(
+            &addr,
+            &["--to", "later@example.com", "--partial", "--retries", "1"],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("trying again in 1s"), "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 2);
+    assert_eq!(
+        delivered_to(&record),
+        ["b@example.com", "later@example.com"]
+    );
+}
+
+#[test]
+fn partial_with_retries_used_up_and_no_queue_is_still_a_success_naming_who_missed_it() {
+    let server = Server::builder()
+        .on_rcpt("later@", Action::reply(450, "4.2.1 mailbox busy"))
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &message_args(
+            &addr,
+            &["--to", "later@example.com", "--partial", "--retries", "1"],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("not delivered yet to <later@example.com>"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(delivered_to(&server.finish()), ["b@example.com"]);
+}

@@ -186,6 +186,8 @@ pub struct Script {
     /// Rules for the first connections only: `(n, verb, action)` applies to connections
     /// 0..n, replacing the verb's rule (a server that fails, then recovers).
     pub early_rules: Vec<(usize, Verb, Action)>,
+    /// RCPT rules by address substring for the first connections only: `(n, part, action)`.
+    pub early_rcpt_rules: Vec<(usize, String, Action)>,
     /// The capability lines offered once the connection is encrypted; `None` offers the
     /// same ones as before TLS.
     pub capabilities_after_tls: Option<Vec<String>>,
@@ -216,6 +218,7 @@ impl Default for Script {
             credentials: None,
             forge_scram_signature: false,
             early_rules: Vec::new(),
+            early_rcpt_rules: Vec::new(),
             capabilities_after_tls: None,
             recipient_limit: None,
         }
@@ -231,12 +234,20 @@ impl Script {
             .iter()
             .filter(|(count, _, _)| index < *count)
             .collect();
-        if early.is_empty() {
+        let early_rcpt: Vec<&(usize, String, Action)> = self
+            .early_rcpt_rules
+            .iter()
+            .filter(|(count, _, _)| index < *count)
+            .collect();
+        if early.is_empty() && early_rcpt.is_empty() {
             return None;
         }
         let mut script = self.clone();
         for (_, verb, action) in early {
             script.rules.insert(*verb, action.clone());
+        }
+        for (_, part, action) in early_rcpt.into_iter().rev() {
+            script.rcpt_rules.insert(0, (part.clone(), action.clone()));
         }
         Some(script)
     }
@@ -315,6 +326,20 @@ impl Builder {
 
     pub fn on(mut self, verb: Verb, action: Action) -> Builder {
         self.script.rules.insert(verb, action);
+        self
+    }
+
+    /// On the first `connections` connections only, a RCPT whose argument contains
+    /// `address_part` gets `action` (a mailbox that is full, then has room).
+    pub fn on_first_rcpt(
+        mut self,
+        connections: usize,
+        address_part: &str,
+        action: Action,
+    ) -> Builder {
+        self.script
+            .early_rcpt_rules
+            .push((connections, address_part.to_owned(), action));
         self
     }
 
