@@ -68,6 +68,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand -t 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
             cand --read-recipients 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
             cand --lmtp 'Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the data; exit 0 only when every recipient got the message (port 24 unless given)'
+            cand --no-chunking 'Send with DATA even when the server offers CHUNKING (BDAT, RFC 3030), for a server whose BDAT is broken; also turns off BINARYMIME'
             cand --insecure-skip-verify 'Accept any server certificate and host name (insecure; prints a warning)'
             cand -q 'Deliver the messages in the outbox, one connection per server (sendmail -q)'
             cand --flush-queue 'Deliver the messages in the outbox, one connection per server (sendmail -q)'

@@ -56,6 +56,7 @@ powershell\t''"
 complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
 complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
 complete -c smtpsend -l lmtp -d 'Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the data; exit 0 only when every recipient got the message (port 24 unless given)'
+complete -c smtpsend -l no-chunking -d 'Send with DATA even when the server offers CHUNKING (BDAT, RFC 3030), for a server whose BDAT is broken; also turns off BINARYMIME'
 complete -c smtpsend -l insecure-skip-verify -d 'Accept any server certificate and host name (insecure; prints a warning)'
 complete -c smtpsend -s q -l flush-queue -d 'Deliver the messages in the outbox, one connection per server (sendmail -q)'
 complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipients, attempts, last error (sendmail -bp)'

@@ -364,5 +364,10 @@ pub(crate) fn prepare_raw(
         from: sender.envelope,
         recipients: compose::unique_addresses(recipients.iter()),
     };
-    Ok((envelope, Content::from_bytes(message.to_bytes())))
+    let bytes = message.to_bytes();
+    let content = match message.binary {
+        Some(why) => Content::binary_from_bytes(bytes, why),
+        None => Content::from_bytes(bytes),
+    };
+    Ok((envelope, content))
 }

@@ -119,6 +119,11 @@ pub struct Cli {
     #[arg(long)]
     pub lmtp: bool,
 
+    /// Send with DATA even when the server offers CHUNKING (BDAT, RFC 3030), for a server
+    /// whose BDAT is broken; also turns off BINARYMIME
+    #[arg(long)]
+    pub no_chunking: bool,
+
     /// When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (on a loopback address or unix socket only when a login needs it)
     #[arg(
         long,

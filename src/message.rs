@@ -28,17 +28,98 @@ pub enum Segment {
     Base64File { path: PathBuf, size: u64 },
 }
 
-/// The message content: CRLF line endings, not yet dot-stuffed.
+/// The message content: CRLF line endings, not yet dot-stuffed; or, for a raw message
+/// whose body DATA cannot carry unchanged, the body exactly as given (see
+/// [`Content::binary`]).
 #[derive(Debug, Clone, Default)]
 pub struct Content {
     segments: Vec<Segment>,
+    /// Why the body must go unchanged with BODY=BINARYMIME (RFC 3030): "a NUL byte", …
+    binary: Option<String>,
+    /// Such a body, going through DATA after all (the server lacks BINARYMIME).
+    binary_as_text: bool,
 }
 
 impl Content {
     pub fn from_bytes(bytes: Vec<u8>) -> Content {
         Content {
             segments: vec![Segment::Bytes(bytes)],
+            binary: None,
+            binary_as_text: false,
         }
+    }
+
+    /// A message read back from the outbox: what it was written as, binary body included.
+    pub fn queued(bytes: Vec<u8>) -> Content {
+        let body_start = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(0, |at| at + 4);
+        match crate::raw::binary_reason(&bytes[body_start..]) {
+            Some(why) => Content::binary_from_bytes(bytes, why),
+            None => Content::from_bytes(bytes),
+        }
+    }
+
+    /// A raw message whose body must go unchanged (BINARYMIME); `why` names what DATA
+    /// could not carry, for messages.
+    pub fn binary_from_bytes(bytes: Vec<u8>, why: String) -> Content {
+        Content {
+            segments: vec![Segment::Bytes(bytes)],
+            binary: Some(why),
+            binary_as_text: false,
+        }
+    }
+
+    /// Why the body needs BODY=BINARYMIME, when it does.
+    pub fn binary(&self) -> Option<&str> {
+        self.binary.as_deref().filter(|_| !self.binary_as_text)
+    }
+
+    /// True for a body that needed BINARYMIME but goes through DATA (see
+    /// [`Content::without_binary`]).
+    pub fn binary_as_text(&self) -> bool {
+        self.binary_as_text
+    }
+
+    /// The content as DATA carries it: bare CR and LF made CRLF, the rest as it is
+    /// (what raw mode sends when the server does not offer BINARYMIME).
+    pub fn without_binary(&self) -> Content {
+        let segments = self
+            .segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Bytes(bytes) => Segment::Bytes(crate::raw::to_crlf(bytes)),
+                other => other.clone(),
+            })
+            .collect();
+        Content {
+            segments,
+            binary: self.binary.clone(),
+            binary_as_text: true,
+        }
+    }
+
+    /// True when the content ends with CRLF (base64 lines always do); DATA's end mark and
+    /// BDAT add one otherwise.
+    pub fn ends_with_crlf(&self) -> bool {
+        let mut tail: Vec<u8> = Vec::new();
+        for segment in self.segments.iter().rev() {
+            match segment {
+                Segment::Bytes(bytes) => {
+                    let start = bytes.len().saturating_sub(2);
+                    tail.splice(0..0, bytes[start..].iter().copied());
+                }
+                Segment::Base64File { size, .. } if *size > 0 => {
+                    tail.splice(0..0, *b"\r\n");
+                }
+                Segment::Base64File { .. } => {}
+            }
+            if tail.len() >= 2 {
+                break;
+            }
+        }
+        tail.ends_with(b"\r\n")
     }
 
     /// Appends in-memory bytes, merging with the previous in-memory segment.
@@ -108,7 +189,11 @@ impl Content {
         if let Some(Segment::Bytes(bytes)) = segments.first_mut() {
             bytes.splice(..old, header.iter().copied());
         }
-        Content { segments }
+        Content {
+            segments,
+            binary: self.binary.clone(),
+            binary_as_text: self.binary_as_text,
+        }
     }
 
     /// Writes the content, streaming files; fails if a file changed size since composing.

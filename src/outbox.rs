@@ -377,7 +377,7 @@ impl Claim {
                     ),
                 )
             })?;
-        Ok(Content::from_bytes(bytes))
+        Ok(Content::queued(bytes))
     }
 
     /// Replaces the meta file atomically.

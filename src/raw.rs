@@ -32,25 +32,24 @@ pub struct RawMessage {
     /// Everything after the header block, starting with the separating blank line when
     /// there was one.
     pub body: Vec<u8>,
+    /// Why the body must go unchanged (BINARYMIME), when it must; it is then as given.
+    pub binary: Option<String>,
 }
 
 impl RawMessage {
-    /// Parses a message, turning bare LF (and bare CR) into CRLF first.
+    /// Parses a message, turning bare LF (and bare CR) into CRLF; in a body that DATA could
+    /// not carry unchanged anyway (see [`binary_reason`]), only in the header, so that the
+    /// body can go exactly as given where the server takes BINARYMIME.
     pub fn parse(input: &[u8]) -> RawMessage {
-        let input = to_crlf(input);
         let mut fields: Vec<Field> = Vec::new();
         let mut position = 0;
         while position < input.len() {
-            let end = line_end(&input, position);
-            let line = &input[position..end];
+            let (end, line) = header_line(input, position);
             let continues = matches!(line.first(), Some(b' ' | b'\t'));
             if continues && let Some(field) = fields.last_mut() {
-                field.raw.extend_from_slice(line);
-            } else if let Some(name) = field_name(line) {
-                fields.push(Field {
-                    name,
-                    raw: line.to_vec(),
-                });
+                field.raw.extend_from_slice(&line);
+            } else if let Some(name) = field_name(&line) {
+                fields.push(Field { name, raw: line });
             } else {
                 break;
             }
@@ -62,9 +61,28 @@ impl RawMessage {
         {
             last.raw.extend_from_slice(b"\r\n");
         }
+        let rest = &input[position..];
+        // The separating blank line is part of the header's syntax (made CRLF); what
+        // follows it is the body proper.
+        let (separator_end, separator) = header_line(rest, 0);
+        let separated = !rest.is_empty() && separator == b"\r\n";
+        let body_proper = if separated {
+            &rest[separator_end..]
+        } else {
+            rest
+        };
+        let (body, binary) = match binary_reason(body_proper) {
+            None => (to_crlf(rest), None),
+            Some(why) => {
+                let mut body = if separated { separator } else { Vec::new() };
+                body.extend_from_slice(body_proper);
+                (body, Some(why))
+            }
+        };
         RawMessage {
             fields,
-            body: input[position..].to_vec(),
+            body,
+            binary,
         }
     }
 
@@ -194,11 +212,48 @@ pub fn to_crlf(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn line_end(input: &[u8], start: usize) -> usize {
-    input[start..]
-        .windows(2)
-        .position(|pair| pair == b"\r\n")
-        .map_or(input.len(), |at| start + at + 2)
+/// The line at `start`, ended by CRLF, LF or a bare CR, with CRLF as its end (none at the
+/// end of input), and where the next line starts.
+fn header_line(input: &[u8], start: usize) -> (usize, Vec<u8>) {
+    let Some(at) = input[start..]
+        .iter()
+        .position(|b| matches!(b, b'\r' | b'\n'))
+    else {
+        return (input.len(), input[start..].to_vec());
+    };
+    let at = start + at;
+    let end = if input[at..].starts_with(b"\r\n") {
+        at + 2
+    } else {
+        at + 1
+    };
+    let mut line = input[start..at].to_vec();
+    line.extend_from_slice(b"\r\n");
+    (end, line)
+}
+
+/// Why a message body cannot go through DATA unchanged (RFC 3030 §3: BINARYMIME), if it
+/// cannot: a NUL byte, a bare CR, or a line longer than [`MAX_LINE`] octets. Bare LF line
+/// ends alone are ordinary text from a Unix file and are made CRLF.
+pub fn binary_reason(body: &[u8]) -> Option<String> {
+    if body.contains(&0) {
+        return Some("the body has a NUL byte".to_string());
+    }
+    let bare_cr = body
+        .iter()
+        .enumerate()
+        .any(|(at, b)| *b == b'\r' && body.get(at + 1) != Some(&b'\n'));
+    if bare_cr {
+        return Some("the body has a bare CR".to_string());
+    }
+    let longest = body
+        .split(|b| *b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line).len())
+        .max()
+        .unwrap_or(0);
+    (longest > MAX_LINE).then(|| {
+        format!("the body has a line of {longest} octets (RFC 5322 allows at most {MAX_LINE})")
+    })
 }
 
 /// The field name when the line is `name: …` with a valid RFC 5322 field name.
@@ -292,5 +347,28 @@ mod tests {
         let message = RawMessage::parse(b"just text\n");
         assert!(message.fields.is_empty());
         assert_eq!(message.to_bytes(), b"just text\r\n");
+    }
+
+    #[test]
+    fn a_binary_body_is_kept_as_given_and_the_header_made_crlf() {
+        let message = RawMessage::parse(b"To: t@y.z\nSubject: s\n\n\x00a\rb\nc\n");
+        assert_eq!(message.binary.as_deref(), Some("the body has a NUL byte"));
+        assert_eq!(
+            message.to_bytes(),
+            b"To: t@y.z\r\nSubject: s\r\n\r\n\x00a\rb\nc\n"
+        );
+        let mut long = b"To: t@y.z\n\n".to_vec();
+        long.extend_from_slice(&[b'x'; 999]);
+        let message = RawMessage::parse(&long);
+        assert!(message.binary.unwrap().contains("a line of 999 octets"));
+        let message = RawMessage::parse(b"To: t@y.z\n\nbare\rcr\n");
+        assert_eq!(message.binary.as_deref(), Some("the body has a bare CR"));
+    }
+
+    #[test]
+    fn a_text_body_with_lf_line_ends_is_not_binary() {
+        let message = RawMessage::parse(b"To: t@y.z\n\nline\n");
+        assert_eq!(message.binary, None);
+        assert_eq!(message.to_bytes(), b"To: t@y.z\r\n\r\nline\r\n");
     }
 }

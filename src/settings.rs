@@ -360,6 +360,7 @@ impl Settings {
                 login: None,
                 lmtp,
                 starttls_on_local: false,
+                no_chunking: cli.no_chunking,
             },
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,

@@ -19,6 +19,8 @@ pub struct Rcpt<'a> {
 }
 
 pub struct Data;
+/// `BDAT size LAST` (RFC 3030): the whole message as one chunk of `size` octets.
+pub struct BdatLast(pub u64);
 pub struct Rset;
 pub struct Quit;
 pub struct Noop;
@@ -69,6 +71,12 @@ impl fmt::Display for Rcpt<'_> {
 impl fmt::Display for Data {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DATA\r\n")
+    }
+}
+
+impl fmt::Display for BdatLast {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BDAT {} LAST\r\n", self.0)
     }
 }
 

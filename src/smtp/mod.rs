@@ -83,6 +83,8 @@ pub struct Options {
     /// With `TlsMode::Auto`, use STARTTLS when offered even on a loopback address or a unix
     /// socket (`--server-info` and `--check` show what TLS the server has).
     pub starttls_on_local: bool,
+    /// Send with DATA even when the server offers CHUNKING (`--no-chunking`).
+    pub no_chunking: bool,
 }
 
 /// An open SMTP session, greeted and introduced.
@@ -265,6 +267,12 @@ impl Session {
         !self.helo_only && self.capabilities.has(extension)
     }
 
+    /// True when messages go with BDAT (RFC 3030): the server offers CHUNKING and
+    /// `--no-chunking` was not given.
+    pub fn chunking(&self) -> bool {
+        !self.options.no_chunking && self.offers(smtp_proto::EXT_CHUNKING)
+    }
+
     /// Opens the session again, same server and options, after a transaction was abandoned
     /// by closing the connection; the transcript carries on.
     fn reconnect(&mut self) -> anyhow::Result<()> {
@@ -321,14 +329,25 @@ impl Session {
         std::borrow::Cow<'a, Content>,
     )> {
         let offered = self.offers(smtp_proto::EXT_SMTP_UTF8);
-        let adapted = utf8::adapt(offered, envelope, content)?;
-        if !offered && utf8::is_international(envelope, content) {
+        let international = utf8::is_international(envelope, content);
+        let (envelope, mut content) = utf8::adapt(offered, envelope, content)?;
+        if !offered && international {
             self.conn.transcript.event(
                 "smtputf8",
                 "the server does not offer SMTPUTF8: domains sent as A-labels (IDNA)",
             );
         }
-        Ok(adapted)
+        if let Some(why) = content.binary().map(str::to_owned)
+            && !(self.chunking() && self.offers(smtp_proto::EXT_BINARY_MIME))
+        {
+            let note = format!(
+                "{why} and the server does not offer BINARYMIME with CHUNKING: sending it as \
+                 text with line ends made CRLF; the server may refuse or change it"
+            );
+            self.conn.transcript.event("binarymime", &note);
+            content = std::borrow::Cow::Owned(content.without_binary());
+        }
+        Ok((envelope, content))
     }
 
     /// Ends the session with QUIT and returns the server's reply (for `--check`, where the

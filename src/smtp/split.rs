@@ -8,6 +8,10 @@
 //! is checked with MAIL, RCPT… and RSET (pipelined in one write), and only then is each
 //! batch sent. A pipelined DATA that the server already answered with 354 cannot be taken
 //! back except by closing the connection, so in that case the session is opened again.
+//! With CHUNKING nothing goes ahead of the RCPT replies under all-or-nothing, so that never
+//! happens. Under `--partial` with CHUNKING, QUIT may already follow the data of a batch of
+//! up to 100 recipients (the least RFC 5321 lets a server take); when a server takes fewer
+//! after all, the rest go on a new connection too.
 
 use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
@@ -75,6 +79,13 @@ fn drive(
                     );
                 }
                 pending = deferred.into_iter().chain(pending).collect();
+                if !session.is_usable() {
+                    session.conn.transcript.event(
+                        "split",
+                        "connecting again: QUIT had already gone out behind the data",
+                    );
+                    session.reconnect()?;
+                }
             }
             Step::Stopped(outcome) => return Ok(outcome),
             Step::Deferred { accepted, deferred } => {

@@ -9,7 +9,7 @@ use smtp_proto::{EXT_8BIT_MIME, EXT_DSN, EXT_PIPELINING, EXT_SIZE};
 use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 use crate::progress::ProgressWriter;
-use crate::smtp::command::{Data, Mail, Rcpt, Rset};
+use crate::smtp::command::{BdatLast, Data, Mail, Rcpt, Rset};
 use crate::smtp::data::{DotStuffer, FailFast};
 use crate::smtp::dsn::Dsn;
 use crate::smtp::reply::{Reply, ReplySummary};
@@ -157,6 +157,8 @@ pub(super) struct Plan<'a> {
     pub addresses: &'a [String],
     pub content: &'a Content,
     pub partial: bool,
+    /// The data goes with BDAT (RFC 3030) instead of DATA.
+    pub chunking: bool,
     /// The command group of the message announced to follow this one
     /// ([`Session::pipeline_next`]), written behind this message's end mark.
     pub announced: Option<Vec<u8>>,
@@ -202,18 +204,19 @@ impl<'a> Plan<'a> {
             addresses: &envelope.recipients,
             content,
             partial: policy.partial,
+            chunking: session.chunking(),
             announced: None,
         })
     }
 
-    /// MAIL FROM, the batch's RCPT TOs and, with PIPELINING, DATA: the first command group
-    /// of a transaction.
+    /// MAIL FROM, the batch's RCPT TOs and, with PIPELINING and without CHUNKING, DATA: the
+    /// first command group of a transaction.
     pub fn group(&self, batch: &[usize], pipelining: bool) -> Vec<u8> {
         let mut group = self.mail.clone().into_bytes();
         for &index in batch {
             group.extend_from_slice(self.rcpts[index].as_bytes());
         }
-        if pipelining {
+        if pipelining && !self.chunking {
             group.extend_from_slice(Data.to_string().as_bytes());
         }
         group
@@ -267,6 +270,10 @@ pub(super) fn too_many_recipients(reply: &Reply) -> bool {
             .contains("too many recipients")
 }
 
+/// RFC 5321 §4.5.3.1.8: a server takes at least 100 recipients per transaction, so up to
+/// that many cannot be put off to another one.
+const MIN_RECIPIENT_LIMIT: usize = 100;
+
 /// One transaction for the recipients in `batch` (indices into the plan), recording each
 /// one's replies in `results`. `final_batch`: no other batch of this message follows, so
 /// behind the data go QUIT (with `last`) or the announced next message's commands, when
@@ -282,20 +289,31 @@ pub(super) fn transact(
     let pipelining = session.offers(EXT_PIPELINING);
     let timeout = session.options.timeouts.command;
     let group = plan.group(batch, pipelining);
+    // Written behind the previous message's end mark: only the replies are due.
+    let written_ahead = match session.sent_ahead.take() {
+        Some(ahead) if ahead == group => true,
+        Some(_) => {
+            session.broken = true;
+            return Err(fail(
+                Kind::Software,
+                "a different message was announced for pipelining than the one sent",
+            ));
+        }
+        None => false,
+    };
+    // BDAT may follow the commands before their replies only where a refused recipient
+    // cannot break the rule: one recipient (the server refuses BDAT when it refused the
+    // recipient), or --partial.
+    if pipelining && plan.chunking && (plan.partial || batch.len() == 1) {
+        let head = if written_ahead { Vec::new() } else { group };
+        return all_at_once(session, plan, batch, results, last && final_batch, head);
+    }
+
     let mail_reply;
     let mut data_reply = None;
     if pipelining {
-        match session.sent_ahead.take() {
-            // Written behind the previous message's end mark: only the replies are due.
-            Some(ahead) if ahead == group => {}
-            Some(_) => {
-                session.broken = true;
-                return Err(fail(
-                    Kind::Software,
-                    "a different message was announced for pipelining than the one sent",
-                ));
-            }
-            None => session.conn.send(&group)?,
+        if !written_ahead {
+            session.conn.send(&group)?;
         }
         let conn = &mut session.conn;
         mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
@@ -303,7 +321,9 @@ pub(super) fn transact(
             let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
             results[index] = RecipientResult::new(&plan.addresses[index], &reply);
         }
-        data_reply = Some(conn.read_reply(timeout, "the reply to DATA")?);
+        if !plan.chunking {
+            data_reply = Some(conn.read_reply(timeout, "the reply to DATA")?);
+        }
     } else {
         let conn = &mut session.conn;
         conn.send(plan.mail.as_bytes())?;
@@ -324,17 +344,7 @@ pub(super) fn transact(
             reply: mail_reply,
         }));
     }
-    let (mut accepted, mut deferred, mut refused) = (Vec::new(), Vec::new(), false);
-    for &index in batch {
-        let result = &results[index];
-        if result.accepted {
-            accepted.push(index);
-        } else if result.too_many {
-            deferred.push(index);
-        } else {
-            refused = true;
-        }
-    }
+    let (accepted, deferred, refused) = sort_out(batch, results);
     if accepted.is_empty() || (refused && !plan.partial) {
         abandon(session, data_reply.as_ref())?;
         return Ok(Step::Stopped(Outcome::RecipientsRefused));
@@ -344,23 +354,28 @@ pub(super) fn transact(
         return Ok(Step::Deferred { accepted, deferred });
     }
 
-    let conn = &mut session.conn;
-    let data_reply = match data_reply {
-        Some(reply) => reply,
-        None => {
-            conn.send(Data.to_string().as_bytes())?;
-            conn.read_reply(timeout, "the reply to DATA")?
+    let mut head = Vec::new();
+    if plan.chunking {
+        head = BdatLast(chunk_size(plan.content)).to_string().into_bytes();
+    } else {
+        let conn = &mut session.conn;
+        let data_reply = match data_reply {
+            Some(reply) => reply,
+            None => {
+                conn.send(Data.to_string().as_bytes())?;
+                conn.read_reply(timeout, "the reply to DATA")?
+            }
+        };
+        if !data_reply.is_intermediate() {
+            reset(session)?;
+            return Ok(Step::Stopped(Outcome::Refused {
+                command: "DATA",
+                reply: data_reply,
+            }));
         }
-    };
-    if !data_reply.is_intermediate() {
-        reset(session)?;
-        return Ok(Step::Stopped(Outcome::Refused {
-            command: "DATA",
-            reply: data_reply,
-        }));
     }
 
-    // Behind the end mark in the same write: QUIT after the last message, else the next
+    // Behind the data in the same write: QUIT after the last message, else the next
     // message's commands when it was announced.
     let message_done = final_batch && deferred.is_empty();
     let next_group = plan
@@ -373,35 +388,153 @@ pub(super) fn transact(
         None if quit_too => command::Quit.to_string().into_bytes(),
         None => Vec::new(),
     };
-    write_data(session, plan.content, &trailer)?;
+    write_message(session, &head, plan.content, plan.chunking, &trailer)?;
     session.sent_ahead = next_group;
-    let reply = if session.options.lmtp {
-        read_lmtp_replies(session, &accepted, results)?;
-        None
+    after_data(session, plan, &accepted, deferred, results, quit_too)
+}
+
+/// PIPELINING and CHUNKING: MAIL, RCPT…, `BDAT n LAST`, the data and, when `done`, QUIT in
+/// one write, then every reply: one round trip for the whole transaction.
+fn all_at_once(
+    session: &mut Session,
+    plan: &Plan,
+    batch: &[usize],
+    results: &mut [RecipientResult],
+    done: bool,
+    mut head: Vec<u8>,
+) -> anyhow::Result<Step> {
+    let timeout = session.options.timeouts.command;
+    // A 452 could put some of more than the minimum off to another transaction, which
+    // a QUIT already sent would rule out.
+    let quit_too = done && batch.len() <= MIN_RECIPIENT_LIMIT;
+    let trailer = match quit_too {
+        true => command::Quit.to_string().into_bytes(),
+        false => Vec::new(),
+    };
+    head.extend_from_slice(BdatLast(chunk_size(plan.content)).to_string().as_bytes());
+    write_message(session, &head, plan.content, true, &trailer)?;
+    let conn = &mut session.conn;
+    let mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
+    for &index in batch {
+        let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
+        results[index] = RecipientResult::new(&plan.addresses[index], &reply);
+    }
+    let (accepted, deferred, _) = sort_out(batch, results);
+    if !mail_reply.is_positive() || accepted.is_empty() {
+        // The server refuses the BDAT and discards its data (RFC 3030 §2).
+        conn.read_reply(session.options.timeouts.data_end, "the reply to BDAT")?;
+        if quit_too {
+            session.quit_sent = true;
+            let _ = session.conn.read_reply(timeout, "the reply to QUIT");
+        } else {
+            reset(session)?;
+        }
+        return Ok(Step::Stopped(if mail_reply.is_positive() {
+            Outcome::RecipientsRefused
+        } else {
+            Outcome::Refused {
+                command: "MAIL FROM",
+                reply: mail_reply,
+            }
+        }));
+    }
+    let step = after_data(session, plan, &accepted, deferred, results, quit_too)?;
+    if quit_too && matches!(&step, Step::Sent { deferred, .. } if !deferred.is_empty()) {
+        // QUIT is gone: the recipients put off go on a new connection.
+        session.broken = true;
+    }
+    Ok(step)
+}
+
+/// The batch's recipients by their RCPT reply: accepted, put off ("too many recipients"),
+/// and whether any was refused outright.
+fn sort_out(batch: &[usize], results: &[RecipientResult]) -> (Vec<usize>, Vec<usize>, bool) {
+    let (mut accepted, mut deferred, mut refused) = (Vec::new(), Vec::new(), false);
+    for &index in batch {
+        let result = &results[index];
+        if result.accepted {
+            accepted.push(index);
+        } else if result.too_many {
+            deferred.push(index);
+        } else {
+            refused = true;
+        }
+    }
+    (accepted, deferred, refused)
+}
+
+/// The size of the one BDAT chunk, and of the message as the server stores it: the content
+/// and, when it does not end with one, the CRLF that DATA's end mark adds (a binary body
+/// goes exactly as it is).
+fn chunk_size(content: &Content) -> u64 {
+    content.len() + if pads_crlf(content) { 2 } else { 0 }
+}
+
+fn pads_crlf(content: &Content) -> bool {
+    content.binary().is_none() && !content.ends_with_crlf()
+}
+
+/// The reply (SMTP) or replies (LMTP, one per accepted recipient) after the data, then the
+/// reply to QUIT when it went along.
+fn after_data(
+    session: &mut Session,
+    plan: &Plan,
+    accepted: &[usize],
+    deferred: Vec<usize>,
+    results: &mut [RecipientResult],
+    quit_too: bool,
+) -> anyhow::Result<Step> {
+    let step = if session.options.lmtp {
+        read_lmtp_replies(session, accepted, results)?;
+        Step::Sent {
+            reply: None,
+            deferred,
+        }
     } else {
         let final_reply = session
             .conn
             .read_reply(
                 session.options.timeouts.data_end,
-                "the reply after the message data",
+                if plan.chunking {
+                    "the reply to BDAT"
+                } else {
+                    "the reply after the message data"
+                },
             )
             .map_err(|err| err.context(super::MaybeAccepted))?;
-        for &index in &accepted {
+        for &index in accepted {
             results[index].settle(&final_reply);
         }
-        if !final_reply.is_positive() {
-            return Ok(Step::Stopped(Outcome::Refused {
-                command: "the message data",
+        if final_reply.is_positive() {
+            Step::Sent {
+                reply: Some(final_reply),
+                deferred,
+            }
+        } else {
+            Step::Stopped(Outcome::Refused {
+                command: data_command(plan),
                 reply: final_reply,
-            }));
+            })
         }
-        Some(final_reply)
     };
     if quit_too {
         session.quit_sent = true;
-        let _ = session.conn.read_reply(timeout, "the reply to QUIT");
+        let _ = session
+            .conn
+            .read_reply(session.options.timeouts.command, "the reply to QUIT");
     }
-    Ok(Step::Sent { reply, deferred })
+    Ok(step)
+}
+
+/// How a refusal of the data names it.
+fn data_command(plan: &Plan) -> &'static str {
+    match (plan.chunking, plan.content.binary_as_text()) {
+        (_, true) => {
+            "the message data (its body needs BINARYMIME, which the server does not offer)"
+        }
+        (true, false) => "the message data (BDAT)",
+        (false, false) => "the message data",
+    }
 }
 
 /// LMTP (RFC 2033 §4.2): after the data, one reply per accepted recipient, in RCPT order.
@@ -453,7 +586,8 @@ fn mail_parameters(
     policy: &Policy,
 ) -> anyhow::Result<Vec<String>> {
     let mut params = Vec::new();
-    let size = content.len();
+    // The message as the server stores it, the CRLF the end of the data adds included.
+    let size = chunk_size(content);
     if session.offers(EXT_SIZE) {
         if let Some(limit) = session.capabilities.size_limit()
             && size > limit
@@ -465,7 +599,10 @@ fn mail_parameters(
         }
         params.push(format!("SIZE={size}"));
     }
-    if content.has_8bit() {
+    if content.binary().is_some() {
+        // Only left set when the server offers BINARYMIME and CHUNKING (Session::send).
+        params.push("BODY=BINARYMIME".to_string());
+    } else if content.has_8bit() {
         if !session.offers(EXT_8BIT_MIME) {
             return Err(fail(
                 Kind::Unavailable,
@@ -479,50 +616,65 @@ fn mail_parameters(
     Ok(params)
 }
 
-/// Streams the dot-stuffed data, the end mark and the trailer (QUIT, or the next message's
-/// commands) through one buffer.
-fn write_data(session: &mut Session, content: &Content, trailer: &[u8]) -> anyhow::Result<()> {
+/// Streams `head` (commands or the BDAT line), the data and the trailer (QUIT, or the next
+/// message's commands) through one buffer: with DATA dot-stuffed and with its end mark,
+/// with BDAT (`chunked`) as it is.
+fn write_message(
+    session: &mut Session,
+    head: &[u8],
+    content: &Content,
+    chunked: bool,
+    trailer: &[u8],
+) -> anyhow::Result<()> {
     let conn = &mut session.conn;
     let write_timeout = conn.write_timeout;
     let shows_data = conn.transcript.shows_data();
+    conn.transcript.sent(head);
     let mut transcript = std::mem::replace(
         &mut conn.transcript,
         crate::smtp::transcript::Transcript::silent(),
     );
     let progress = session.options.progress && content.len() > crate::progress::THRESHOLD;
+    let pad_crlf = chunked && pads_crlf(content);
     let result = (|| -> anyhow::Result<u64> {
-        let writer = BufWriter::with_capacity(DATA_BUFFER, FailFast::new(conn.writer()?));
+        let io = |err: std::io::Error| data_error(&err, write_timeout);
+        let mut writer = BufWriter::with_capacity(DATA_BUFFER, FailFast::new(conn.writer()?));
+        writer.write_all(head).map_err(io)?;
         let echo = shows_data.then_some(&mut transcript);
-        let mut stuffer = DotStuffer::new(writer, echo);
+        let mut stuffer = match chunked {
+            true => DotStuffer::unstuffed(writer, echo),
+            false => DotStuffer::new(writer, echo),
+        };
         if progress {
             let mut counted = ProgressWriter::new(&mut stuffer, content.len());
-            content
-                .write_to(&mut counted)
-                .map_err(|err| data_error(&err, write_timeout))?;
+            content.write_to(&mut counted).map_err(io)?;
             counted.finish();
         } else {
-            content
-                .write_to(&mut stuffer)
-                .map_err(|err| data_error(&err, write_timeout))?;
+            content.write_to(&mut stuffer).map_err(io)?;
         }
         let lines = stuffer.lines;
-        let mut writer = stuffer
-            .finish()
-            .map_err(|err| data_error(&err, write_timeout))?;
-        writer
-            .write_all(trailer)
-            .map_err(|err| data_error(&err, write_timeout))?;
-        writer
-            .flush()
-            .map_err(|err| data_error(&err, write_timeout))?;
+        let mut writer = match chunked {
+            true => stuffer.finish_chunk(pad_crlf),
+            false => stuffer.finish(),
+        }
+        .map_err(io)?;
+        writer.write_all(trailer).map_err(io)?;
+        writer.flush().map_err(io)?;
         Ok(lines)
     })();
     conn.transcript = transcript;
     let lines = result?;
     if !shows_data {
-        conn.transcript.sent_data_summary(content.len(), lines);
+        let size = if chunked {
+            chunk_size(content)
+        } else {
+            content.len()
+        };
+        conn.transcript.sent_data_summary(size, lines);
     }
-    conn.transcript.sent(b".\r\n");
+    if !chunked {
+        conn.transcript.sent(b".\r\n");
+    }
     conn.transcript.sent(trailer);
     Ok(())
 }
