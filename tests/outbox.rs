@@ -855,3 +855,49 @@ fn partial_with_retries_used_up_and_no_queue_is_still_a_success_naming_who_misse
     );
     assert_eq!(delivered_to(&server.finish()), ["b@example.com"]);
 }
+
+#[test]
+fn only_250_after_the_data_counts_as_sent() {
+    // A server whose reply to the data never came, answering the pipelined QUIT instead;
+    // a nonsense 2xx; the same from an LMTP server for one recipient.
+    for (lmtp, code, text) in [
+        (false, 221, "2.0.0 bye"),
+        (false, 299, "weird"),
+        (true, 221, "bye"),
+    ] {
+        let home = Home::new();
+        let builder = if lmtp {
+            Server::builder()
+                .lmtp()
+                .on_lmtp_recipient("b@", Action::reply(code, text))
+        } else {
+            Server::builder().on(Verb::EndOfData, Action::reply(code, text))
+        };
+        let server = builder.start();
+        let addr = server.addr();
+        let lmtp_flag: &[&str] = if lmtp { &["--lmtp"] } else { &[] };
+        let args = [lmtp_flag, &["--retries", "2", "--json"]].concat();
+        let out = home.run(&message_args(&addr, &args));
+        assert_eq!(out.code, 75, "{code} {text}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("\"{code} {text}\" instead of 250")),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
+        assert!(!out.stdout.contains("\"sent\""), "{}", out.stdout);
+
+        let args = [lmtp_flag, &["--queue", "on-failure"]].concat();
+        let out = home.run(&message_args(&addr, &args));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let id = queued_id(&out.stderr);
+        assert!(
+            home.meta(&id)["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("may have accepted"),
+        );
+        assert_eq!(server.finish().connection_count(), 2);
+    }
+}

@@ -502,6 +502,7 @@ fn after_data(
                 },
             )
             .map_err(|err| err.context(super::MaybeAccepted))?;
+        check_final_reply(&final_reply, data_command(plan))?;
         for &index in accepted {
             results[index].settle(&final_reply);
         }
@@ -551,9 +552,32 @@ fn read_lmtp_replies(
             .conn
             .read_reply(timeout, &waiting_for)
             .map_err(|err| err.context(super::MaybeAccepted))?;
+        check_final_reply(
+            &reply,
+            &format!("the message data for <{}>", results[index].address),
+        )?;
         results[index].settle(&reply);
     }
     Ok(())
+}
+
+/// Only 250 accepts a message (RFC 5321 §4.1.1.4, RFC 2033 §4.2), and 4xx or 5xx refuse it.
+/// Anything else — a 221 that answered a pipelined QUIT because the reply to the data never
+/// came, a 354, a 299 — leaves it unknown whether the server has the message: temporary,
+/// and never tried again at once, as when the reply is lost (RFC 1047).
+fn check_final_reply(reply: &Reply, what: &str) -> anyhow::Result<()> {
+    if reply.code == 250 || reply.code >= 400 {
+        return Ok(());
+    }
+    Err(fail(
+        Kind::TempFail,
+        format!(
+            "the server answered {what} with \"{} {}\" instead of 250",
+            reply.code,
+            reply.text()
+        ),
+    )
+    .context(super::MaybeAccepted))
 }
 
 /// The DSN request to send: `None` when there is none, or when the server does not offer
