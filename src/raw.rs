@@ -41,6 +41,7 @@ impl RawMessage {
     /// not carry unchanged anyway (see [`binary_reason`]), only in the header, so that the
     /// body can go exactly as given where the server takes BINARYMIME.
     pub fn parse(input: &[u8]) -> RawMessage {
+        let input = without_mbox_separator(input);
         let mut fields: Vec<Field> = Vec::new();
         let mut position = 0;
         while position < input.len() {
@@ -195,6 +196,19 @@ pub struct RecipientFields<'a> {
 }
 
 /// Turns bare LF and bare CR into CRLF, leaving CRLF alone.
+/// The message without a leading mbox `From ` line (`From alice@example.com Mon Nov 23 …`),
+/// which a message saved from a mailbox starts with and which is no header field:
+/// sendmail and Postfix drop it too.
+fn without_mbox_separator(input: &[u8]) -> &[u8] {
+    if !input.starts_with(b"From ") {
+        return input;
+    }
+    match input.iter().position(|&b| b == b'\n') {
+        Some(end) => &input[end + 1..],
+        None => &[],
+    }
+}
+
 pub fn to_crlf(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);
     let mut index = 0;
@@ -339,6 +353,23 @@ mod tests {
         assert!(
             problem.starts_with("line 3 of the message header (X-A field) contains a NUL"),
             "{problem}"
+        );
+    }
+
+    #[test]
+    fn a_leading_mbox_from_line_is_dropped() {
+        let message = RawMessage::parse(
+            b"From alice@example.com Mon Nov 23 10:00:00 2026\nFrom: alice@example.com\nTo: b@example.com\n\nbody\n",
+        );
+        let names: Vec<&str> = message.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["From", "To"]);
+        assert_eq!(message.body, b"\r\nbody\r\n");
+        // "From:" is a header field, not the separator.
+        assert_eq!(
+            RawMessage::parse(b"From: a@example.com\n\nx\n")
+                .fields
+                .len(),
+            1
         );
     }
 

@@ -336,3 +336,23 @@ fn called_through_a_link_named_sendmail_it_behaves_the_same() {
         format!("smtpsend {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn a_message_saved_from_an_mbox_loses_its_from_separator_line() {
+    let message = b"From alice@example.com Mon Nov 23 10:00:00 2026\n\
+From: alice@example.com\nTo: b@example.com\nSubject: mbox\n\nbody\n";
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(&["--server", &addr, "-t"], message);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    let transaction = record.only_completed();
+    assert_eq!(transaction.sender(), "alice@example.com");
+    assert_eq!(transaction.recipients(), ["b@example.com"]);
+    let text = transaction.message_text();
+    assert!(
+        text.starts_with("From: alice@example.com\r\nTo: b@example.com\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains("From alice@"), "{text}");
+}
