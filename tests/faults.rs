@@ -276,6 +276,7 @@ impl Expected {
 fn expected(stage: Stage, fault: Fault) -> Expected {
     let ((temp_code, temp_text), (perm_code, perm_text)) = stage.refusals();
     let waiting = stage.waiting_for();
+    let timeout = TIMEOUT_SECS;
     let failed = |code: i32, says: String| Expected {
         code,
         says,
@@ -293,7 +294,7 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
             Fault::HangUp => failed(75, "the TLS handshake with 127.0.0.1 was cut off".into()),
             Fault::Silent => failed(
                 75,
-                format!("timed out after {TIMEOUT_SECS}s in the TLS handshake with 127.0.0.1"),
+                format!("timed out after {timeout}s in the TLS handshake with 127.0.0.1"),
             ),
             _ => failed(69, "the TLS handshake with 127.0.0.1 failed".into()),
         };
@@ -340,11 +341,11 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
         Fault::Permanent => failed(69, format!("{refused}: {perm_code} {perm_text}")),
         Fault::Silent if stage == Stage::MidData => failed(
             75,
-            format!("timed out after {TIMEOUT_SECS}s writing the message data to the server"),
+            format!("timed out after {timeout}s writing the message data to the server"),
         ),
         Fault::Silent => failed(
             75,
-            format!("timed out after {TIMEOUT_SECS}s waiting for {waiting}"),
+            format!("timed out after {timeout}s waiting for {waiting}"),
         ),
         Fault::Garbage => failed(
             76,
@@ -362,7 +363,7 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
         // talking without finishing its reply is stopped by it all the same.
         Fault::SlowEndlessReply => failed(
             75,
-            format!("timed out after {TIMEOUT_SECS}s waiting for {waiting}"),
+            format!("timed out after {timeout}s waiting for {waiting}"),
         ),
     }
 }
@@ -520,19 +521,25 @@ fn run_case(fixture: &Fixture, fault: Fault) {
     );
     assert_eq!(record.connection_count(), 1, "{case}: connections");
 
-    run_case_with_outbox(fixture, fault, &action, &case, &expected);
+    for mode in ["on-failure", "always"] {
+        run_case_with_outbox(fixture, fault, &action, &case, &expected, mode);
+    }
 }
 
-/// The same case with `--queue on-failure`: a temporary failure (75) is queued and the run
-/// exits 0; anything else is not queued. Then the server comes back up and a flush (`-q`)
-/// delivers what was queued, once; a second flush finds nothing.
+/// The same case with `--queue MODE` (`on-failure` writes the outbox after the failure,
+/// `always` before connecting): a temporary failure (75) is queued and the run exits 0,
+/// leaving exactly the entry's two files; anything else leaves nothing in the outbox. Then
+/// the server comes back up and a flush (`-q`) delivers what was queued, once, and empties
+/// the outbox; a second flush finds nothing.
 fn run_case_with_outbox(
     fixture: &Fixture,
     fault: Fault,
     action: &Action,
     case: &str,
     expected: &Expected,
+    mode: &str,
 ) {
+    let case = &format!("{case}, --queue {mode}");
     let state = tempfile::tempdir().expect("temp state dir");
     let state_dir = state.path().to_str().expect("UTF-8 temp path");
     let env = [
@@ -540,11 +547,38 @@ fn run_case_with_outbox(
         ("SMTPSEND_PASSWORD", PASSWORD),
     ];
     let server = fixture.server(action, Some(1));
-    let out = fixture.send(fault, &server, &["--queue", "on-failure"], &env);
+    let out = fixture.send(fault, &server, &["--queue", mode], &env);
     let queued = expected.queued();
+    let queue_dir = state.path().join("smtpsend/queue");
+    let files = || -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&queue_dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .map(|entry| {
+                entry
+                    .expect("outbox entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into()
+            })
+            .filter(|name| name != ".flush.lock")
+            .collect();
+        names.sort();
+        names
+    };
     if queued {
         assert_eq!(out.code, 0, "{case}, queued: {}", out.stderr);
         assert_says(case, &out.stderr, "queued as ", &expected.says);
+        let id = out.stderr["smtpsend: queued as ".len()..]
+            .split(' ')
+            .next()
+            .unwrap_or_default();
+        assert_eq!(
+            files(),
+            [format!("{id}.eml"), format!("{id}.json")],
+            "{case}: the entry, whole"
+        );
     } else {
         assert_eq!(
             out.code, expected.code,
@@ -552,9 +586,15 @@ fn run_case_with_outbox(
             out.stderr
         );
         assert_says(case, &out.stderr, "", &expected.says);
+        assert_eq!(files(), Vec::<String>::new(), "{case}: nothing kept");
     }
     let flush = smtpsend_with_env(&["-q"], b"", &env);
     assert_eq!(flush.code, 0, "{case}, flush: {}", flush.stderr);
+    assert_eq!(
+        files(),
+        Vec::<String>::new(),
+        "{case}: the flush emptied the outbox"
+    );
     let again = smtpsend_with_env(&["-q"], b"", &env);
     assert_eq!(again.code, 0, "{case}, second flush: {}", again.stderr);
     let record = server.finish();
@@ -657,11 +697,13 @@ fn render_doc() -> String {
          plus slack, that its peak memory (sampled while it ran) stayed under 48 MiB, and\n\
          whether the server got the message.\n\
          \n\
-         Each case runs a second time with `--queue on-failure` against a server that fails\n\
-         once and then comes back up: a temporary failure (75) is queued and the run exits 0\n\
-         with `queued as ID (the failure)`; anything else is not queued and exits as before.\n\
-         Then `smtpsend -q` delivers what was queued, exactly once, and a second `-q` finds\n\
-         nothing to send.\n\
+         Each case runs again with `--queue on-failure` and with `--queue always` against a\n\
+         server that fails once and then comes back up: a temporary failure (75) is queued\n\
+         and the run exits 0 with `queued as ID (the failure)`, leaving exactly `ID.eml` and\n\
+         `ID.json` in the outbox; anything else is not queued (with `always`, the entry\n\
+         written before connecting is removed), leaves nothing, and exits as before. Then\n\
+         `smtpsend -q` delivers what was queued, exactly once, and empties the outbox, and a\n\
+         second `-q` finds nothing to send.\n\
          \n\
          Exit codes (sysexits.h): 0 sent, 67 recipient refused, 69 server refused, 75 temporary\n\
          failure (safe to retry), 76 the server broke the protocol. See the README.\n\
@@ -712,7 +754,7 @@ fn render_doc() -> String {
          \n\
          ## Every case\n\
          \n\
-         | stage | the server | exit | smtpsend says (part of the message) | delivered | with `--queue on-failure` |\n\
+         | stage | the server | exit | smtpsend says (part of the message) | delivered | with `--queue on-failure` or `always` |\n\
          | --- | --- | --- | --- | --- | --- |\n",
     );
     for stage in Stage::ALL {
