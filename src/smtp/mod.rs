@@ -1,9 +1,9 @@
 //! The session engine: connect, greet, EHLO/HELO (LHLO), transactions, QUIT.
 //!
 //! Follows RFC 5321 (SMTP), RFC 2033 (LMTP), RFC 2920 (PIPELINING), RFC 1870 (SIZE),
-//! RFC 6152 (8BITMIME), RFC 3463 (enhanced status codes) and RFC 6531 (SMTPUTF8). Works over
-//! any [`stream::Stream`]; every line at the plain-text layer goes through the
-//! [`transcript::Transcript`].
+//! RFC 6152 (8BITMIME), RFC 3030 (CHUNKING, BINARYMIME), RFC 3463 (enhanced status codes) and
+//! RFC 6531 (SMTPUTF8). Works over any [`stream::Stream`]; every line at the plain-text layer
+//! goes through the [`transcript::Transcript`].
 
 pub mod auth;
 pub mod command;

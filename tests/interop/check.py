@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Interop checks: the smtpsend binary against real servers on 127.0.0.1.
 
-Servers: Postfix's smtp-sink (dumping each message to a file) and aiosmtpd
-(tests/interop/aiosmtpd_server.py). Prints one line per check and ends with
+Servers: Postfix's smtp-sink (dumping each message to a file), aiosmtpd
+(tests/interop/aiosmtpd_server.py), and a private full Postfix instance on a loopback
+port (it offers CHUNKING, which smtp-sink does not) delivering to a Maildir. Prints one line per check and ends with
 `interop: N passed, M failed`; exits 1 when any check failed.
 
     check.py path/to/smtpsend [--out DIR]     (DIR keeps a --debug transcript for reports)
@@ -61,6 +62,7 @@ class Servers:
     def __init__(self, work):
         self.work = work
         self.procs = []
+        self.stops = []
 
     def smtp_sink(self, name="sink"):
         dump = self.work / name
@@ -83,7 +85,83 @@ class Servers:
             stdout=subprocess.DEVNULL, stderr=open(self.work / f"{name}.log", "w")))
         return wait_for(port_file), store
 
+    def postfix(self, recipient_limit):
+        """A private Postfix (its own config, queue and data directories under the work
+        directory; needs root and the postfix package): smtpd on a free loopback port,
+        example.com delivered by virtual(8) into one Maildir, everything logged to a file.
+        Returns (port, maildir, maillog)."""
+        base = self.work / "postfix"
+        etc, queue, data, mail = (base / d for d in ("etc", "queue", "data", "mail"))
+        for directory in (etc, queue, data, mail):
+            directory.mkdir(parents=True)
+        base.chmod(0o755)
+        shutil.chown(data, "postfix")
+        shutil.chown(mail, "nobody", "nogroup" if _group_exists("nogroup") else "nobody")
+        port = free_port()
+        maillog = base / "maillog"
+        (etc / "main.cf").write_text(f"""\
+compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = postfix.test
+mydomain = postfix.test
+myorigin = postfix.test
+mydestination =
+relayhost =
+mynetworks = 127.0.0.0/8
+smtpd_recipient_restrictions = reject_unauth_destination
+virtual_mailbox_domains = example.com
+virtual_mailbox_base = {mail}
+virtual_mailbox_maps = static:Maildir/
+virtual_uid_maps = static:{_uid("nobody")}
+virtual_gid_maps = static:{_gid_of("nobody")}
+virtual_minimum_uid = 1
+smtpd_recipient_limit = {recipient_limit}
+smtputf8_enable = no
+biff = no
+maillog_file = {maillog}
+maillog_file_prefixes = {base}
+""")
+        services = [
+            f"127.0.0.1:{port} inet n - n - - smtpd",
+            "cleanup unix n - n - 0 cleanup",
+            "qmgr unix n - n 300 1 qmgr",
+            "rewrite unix - - n - - trivial-rewrite",
+            "bounce unix - - n - 0 bounce",
+            "defer unix - - n - 0 bounce",
+            "trace unix - - n - 0 bounce",
+            "verify unix - - n - 1 verify",
+            "flush unix n - n 1000? 0 flush",
+            "proxymap unix - - n - - proxymap",
+            "smtp unix - - n - - smtp",
+            "relay unix - - n - - smtp",
+            "error unix - - n - - error",
+            "retry unix - - n - - error",
+            "discard unix - - n - - discard",
+            "virtual unix - n n - - virtual",
+            "anvil unix - - n - 1 anvil",
+            "scache unix - - n - 1 scache",
+            "postlog unix-dgram n - n - 1 postlogd",
+            "showq unix n - n - - showq",
+        ]
+        (etc / "master.cf").write_text("\n".join(services) + "\n")
+        started = subprocess.run(["postfix", "-c", str(etc), "start"], capture_output=True,
+                                 timeout=60)
+        if started.returncode != 0:
+            raise RuntimeError(f"postfix start: {started.stderr.decode()} "
+                               f"{maillog.read_text() if maillog.exists() else ''}")
+        self.stops.append(lambda: subprocess.run(["postfix", "-c", str(etc), "stop"],
+                                                 capture_output=True, timeout=60))
+        wait_for(port)
+        return port, mail / "Maildir", maillog
+
     def stop(self):
+        for stop in self.stops:
+            stop()
         for proc in self.procs:
             proc.send_signal(signal.SIGTERM)
         for proc in self.procs:
@@ -91,6 +169,25 @@ class Servers:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _uid(user):
+    import pwd
+    return pwd.getpwnam(user).pw_uid
+
+
+def _gid_of(user):
+    import pwd
+    return pwd.getpwnam(user).pw_gid
+
+
+def _group_exists(name):
+    import grp
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
 
 
 def run(binary, args, stdin=b"", env=None):
@@ -437,6 +534,116 @@ def check_lmtp(binary, servers, work, out):
           str(arrived))
 
 
+def postfix_deliveries(maillog, count, timeout=30):
+    """`to=<addr>` of every `status=sent` line in the private Postfix's log, once `count`
+    have appeared (or the timeout passed)."""
+    deadline = time.time() + timeout
+    while True:
+        text = maillog.read_text(errors="replace") if maillog.exists() else ""
+        sent = [line.split("to=<", 1)[1].split(">", 1)[0]
+                for line in text.splitlines() if " status=sent " in line and "to=<" in line]
+        if len(sent) >= count or time.time() > deadline:
+            return sent
+        time.sleep(0.1)
+
+
+def maildir_messages(maildir):
+    return sorted((maildir / "new").glob("*"), key=lambda p: p.stat().st_mtime_ns) \
+        if (maildir / "new").exists() else []
+
+
+def check_chunking(binary, servers, work, out):
+    """CHUNKING (RFC 3030) against a real server: a private full Postfix, which offers
+    CHUNKING (smtp-sink does not) and takes at most 3 recipients per transaction."""
+    try:
+        port, maildir, maillog = servers.postfix(recipient_limit=3)
+    except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as err:
+        check("private Postfix started (for CHUNKING)", False, str(err))
+        return
+    server = ["--server", f"127.0.0.1:{port}", "--from", "alice@example.com"]
+    blob = work / "chunk.bin"
+    blob.write_bytes(os.urandom(3_000_000))
+    body = b"one line\n.leading dot\n..two dots\nno line end"
+
+    result = run(binary, ["-d", *server, "--to", "bob@example.com", "--subject", "bdat",
+                          "--attach", str(blob)], body)
+    transcript = result.stderr.decode()
+    (out / "bdat-transcript.txt").write_text(transcript)
+    lines = transcript.splitlines()
+    bdat = [l for l in lines if l.startswith("send: 'BDAT ")]
+    check("Postfix offers CHUNKING and PIPELINING", "reply: '250 CHUNKING\\r\\n'" in lines
+          and "reply: '250-PIPELINING\\r\\n'" in lines, transcript[:2000])
+    check("Postfix BDAT: exits 0 with one BDAT LAST, no DATA, MAIL…QUIT in one write",
+          result.returncode == 0 and len(bdat) == 1 and bdat[0].endswith(" LAST\\r\\n'")
+          and not any(l == "send: 'DATA\\r\\n'" for l in lines)
+          and lines.index(bdat[0]) < lines.index("send: 'QUIT\\r\\n'")
+          < min(i for i, l in enumerate(lines) if l.startswith("reply: '250 2.1.0")),
+          transcript[-3000:])
+    size = int(bdat[0].split()[2]) if bdat else -1
+    check("Postfix BDAT: the server counted the bytes BDAT declared",
+          any(f"Ok: {size} bytes queued" in l for l in lines), transcript[-1500:])
+    sent = postfix_deliveries(maillog, 1)
+    stored = maildir_messages(maildir)
+    if sent == ["bob@example.com"] and stored:
+        message = email.message_from_bytes(stored[-1].read_bytes(), policy=email.policy.default)
+        text = message.get_body(("plain",)).get_content()
+        check("Postfix BDAT: body intact, leading dots not doubled",
+              text.replace("\r\n", "\n").startswith("one line\n.leading dot\n..two dots\nno line end"),
+              repr(text[:200]))
+        attached = [part.get_content() for part in message.iter_attachments()]
+        check("Postfix BDAT: the 3 MB attachment arrived byte for byte",
+              attached == [blob.read_bytes()], f"{len(attached)} attachments")
+    else:
+        check("Postfix BDAT: delivered to the Maildir", False, f"{sent} {stored}")
+    log = maillog.read_text(errors="replace")
+    check("Postfix BDAT: smtpd logged bdat=1", "bdat=1 quit=1" in log, log[-2000:])
+
+    # All-or-nothing with several recipients: the RCPT replies first, then BDAT.
+    recipients = [f"r{i}@example.com" for i in range(7)]
+    result = run(binary, ["-d", *server, "--subject", "split", "--body", "split", *recipients])
+    transcript = result.stderr.decode()
+    (out / "bdat-split-transcript.txt").write_text(transcript)
+    check("Postfix BDAT + 452 split (3 per transaction): 7 recipients, exit 0, split lines",
+          result.returncode == 0 and "4.5.3 Error: too many recipients" in transcript
+          and "split: the server takes 3 recipients per transaction" in transcript,
+          transcript[-3000:])
+    sent = postfix_deliveries(maillog, 1 + 7)
+    check("Postfix BDAT + 452 split: each recipient got the message exactly once",
+          sorted(sent[1:]) == sorted(recipients), str(sent))
+    check("Postfix BDAT + 452 split: one connection, three BDATs",
+          transcript.count("connect: ") == 1 and transcript.count("send: 'BDAT ") == 3,
+          transcript[-3000:])
+
+    partial = [f"p{i}@example.com" for i in range(5)]
+    result = run(binary, [*server, "--partial", "--subject", "partial", "--body", "p", *partial])
+    check("Postfix BDAT + 452 split --partial: exit 0", result.returncode == 0,
+          result.stderr.decode())
+    sent = postfix_deliveries(maillog, 1 + 7 + 5)
+    check("Postfix BDAT + 452 split --partial: each recipient exactly once",
+          sorted(sent[8:]) == sorted(partial), str(sent))
+
+    # Refusals: the pipelined chunk is discarded and nothing is delivered.
+    result = run(binary, ["-d", *server, "--to", "x@elsewhere.test", "--body", "no"])
+    transcript = result.stderr.decode()
+    check("Postfix BDAT: relay refused for the only recipient exits 67, session in step",
+          result.returncode == 67 and "Relay access denied" in transcript
+          and "reply: '221 2.0.0 Bye\\r\\n'" in transcript, transcript[-2000:])
+    result = run(binary, [*server, "--to", "bob@example.com", "--to", "x@elsewhere.test",
+                          "--body", "no"])
+    check("Postfix BDAT: one of two refused, all-or-nothing, exits 67",
+          result.returncode == 67 and "nothing sent" in result.stderr.decode(),
+          result.stderr.decode())
+    time.sleep(1)
+    sent = postfix_deliveries(maillog, 1 + 7 + 5, timeout=0)
+    check("Postfix BDAT: nothing delivered for the refused sends", len(sent) == 13, str(sent))
+
+    result = run(binary, ["-d", "--no-chunking", *server, "--to", "bob@example.com",
+                          "--body", "data"])
+    check("Postfix --no-chunking: DATA instead of BDAT",
+          result.returncode == 0 and "send: 'DATA\\r\\n'" in result.stderr.decode()
+          and "BDAT" not in result.stderr.decode(), result.stderr.decode()[-2000:])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -536,6 +743,9 @@ def main():
 
         # 7. The outbox: queued while the server is down, delivered once when it is up.
         check_queue_round_trip(binary, servers, work, out)
+
+        # 8. CHUNKING (BDAT) at a private full Postfix.
+        check_chunking(binary, servers, work, out)
     finally:
         servers.stop()
         if not args.out:
