@@ -544,3 +544,38 @@ fn bulk_with_bdat_one_connection_one_round_trip_per_message() {
     assert!(sent[2].message_text().ends_with("\r\nbody 2\r\n"));
     assert_eq!(record.round_trips(), 1 + 3);
 }
+
+#[test]
+fn bulk_with_bdat_and_several_recipients_announces_mail_and_rcpt_behind_each_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    for index in 0..3 {
+        let text = format!(
+            "From: a@example.com\nTo: r{index}@example.com, s{index}@example.com\n\
+             Subject: {index}\n\nbody {index}\n"
+        );
+        std::fs::write(dir.path().join(format!("{index:02}.eml")), text).unwrap();
+    }
+    let server = chunking().start();
+    let out = smtpsend(
+        &[
+            "--server",
+            &server.addr(),
+            "--bulk",
+            dir.path().to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert_eq!(record.connection_count(), 1);
+    let sent = record.completed();
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent.iter()
+            .all(|t| t.accepted.len() == 2 && t.bdat_chunks.len() == 1)
+    );
+    assert!(!record.commands().iter().any(|c| c == "RSET" || c == "DATA"));
+    // EHLO; the first MAIL+RCPT…; then per message its chunk with the next one's MAIL and
+    // RCPTs behind it (QUIT behind the last).
+    assert_eq!(record.round_trips(), 1 + 1 + 3);
+}

@@ -93,20 +93,28 @@ fn run_on_terminal(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn a_large_upload_draws_a_progress_bar_on_a_terminal() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let attachment = big_attachment(&dir);
-    let server = Server::start();
-    let addr = server.addr();
-    let (code, drawn) = run_on_terminal(&message_args(&addr, &attachment));
-    assert_eq!(code, 0, "{drawn}");
-    assert!(
-        drawn.contains("sending"),
-        "no progress bar drawn: {drawn:?}"
-    );
-    assert!(drawn.contains("MiB"), "no byte counts drawn: {drawn:?}");
-    assert!(drawn.contains("iB/s"), "no rate drawn: {drawn:?}");
-    let record = server.finish();
-    assert!(record.connections[0].transactions[0].completed);
+    // With DATA, and with BDAT when the server offers CHUNKING.
+    let servers = [
+        (Server::start(), 0),
+        (Server::builder().capability("CHUNKING").start(), 1),
+    ];
+    for (server, chunks) in servers {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let attachment = big_attachment(&dir);
+        let addr = server.addr();
+        let (code, drawn) = run_on_terminal(&message_args(&addr, &attachment));
+        assert_eq!(code, 0, "{drawn}");
+        assert!(
+            drawn.contains("sending"),
+            "no progress bar drawn: {drawn:?}"
+        );
+        assert!(drawn.contains("MiB"), "no byte counts drawn: {drawn:?}");
+        assert!(drawn.contains("iB/s"), "no rate drawn: {drawn:?}");
+        let record = server.finish();
+        let sent = &record.connections[0].transactions[0];
+        assert!(sent.completed);
+        assert_eq!(sent.bdat_chunks.len(), chunks);
+    }
 }
 
 #[test]
