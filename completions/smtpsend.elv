@@ -54,6 +54,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --auth 'SASL mechanism; auto picks SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5. For xoauth2 and oauthbearer the password is the token'
             cand --password-file 'Read the password from the first line of this file (it must not be readable by group or others)'
             cand --password-command 'Run this shell command and use the first line it prints as the password'
+            cand --qualify-domain 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)'
             cand --ehlo-name 'Name to give in EHLO/HELO (default: this host''s name, or its address literal)'
             cand --timeout 'Deadline in seconds for connecting and for each server reply'
             cand --retries 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at most 60s) in between; never once the message data was sent and its reply was lost'

@@ -36,6 +36,7 @@ oauthbearer\t''
 scram-sha-256\t''"
 complete -c smtpsend -l password-file -d 'Read the password from the first line of this file (it must not be readable by group or others)' -r -F
 complete -c smtpsend -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c smtpsend -l qualify-domain -d 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)' -r
 complete -c smtpsend -l ehlo-name -d 'Name to give in EHLO/HELO (default: this host\'s name, or its address literal)' -r
 complete -c smtpsend -l timeout -d 'Deadline in seconds for connecting and for each server reply' -r
 complete -c smtpsend -l retries -d 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at most 60s) in between; never once the message data was sent and its reply was lost' -r

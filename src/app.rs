@@ -73,6 +73,8 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     if !cli.bulk.is_empty() {
         return crate::bulk::run(cli, sender.as_ref());
     }
+    let argv: Vec<_> = std::env::args_os().collect();
+    settings::check_attach_not_account(cli, crate::sendmail_args::looks_like_sendmail_call(&argv))?;
     let mut stdin = std::io::stdin().lock();
     let (settings, envelope, content) = if cli.stdin_is_message() {
         let message = read_message(&mut stdin)?;
@@ -82,14 +84,19 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
             .or_else(|| header_from(&message))
             .map(|mailbox| mailbox.address);
         let settings = Settings::resolve(cli, hint.as_deref())?;
+        let sender = sender.map(|sender| default_header_sender(cli, &settings, sender));
         let (envelope, content) =
             prepare_raw(cli, &settings, sender, message, cli.read_recipients)?;
         (settings, envelope, content)
     } else {
         let hint = sender.as_ref().map(|s| s.mailbox.address.clone());
         let settings = Settings::resolve(cli, hint.as_deref())?;
-        let sender = sender.unwrap_or_else(|| default_sender(cli, &settings));
-        let (envelope, content) = compose::compose(cli, &sender, &mut stdin)?;
+        let sender = match sender {
+            Some(sender) => default_header_sender(cli, &settings, sender),
+            None => default_sender(cli, &settings),
+        };
+        let (envelope, content) =
+            compose::compose(cli, &sender, &mut stdin, settings.qualify_domain.as_deref())?;
         (settings, envelope, content)
     };
     if envelope.recipients.is_empty() {
@@ -213,7 +220,7 @@ fn resolve_sender(cli: &Cli) -> anyhow::Result<Option<Sender>> {
     if let Some(name) = &cli.from_name {
         crate::address::reject_line_breaks("--from-name", name)?;
     }
-    let mut mailbox = cli.from.as_deref().map(Mailbox::parse).transpose()?;
+    let mut mailbox = cli.from.as_deref().map(parse_one_sender).transpose()?;
     if let (Some(mailbox), Some(name)) = (&mut mailbox, &cli.from_name) {
         mailbox.name = Some(name.clone());
     }
@@ -229,7 +236,7 @@ fn resolve_sender(cli: &Cli) -> anyhow::Result<Option<Sender>> {
             mailbox,
         }),
         (None, Some(envelope)) => {
-            let mut mailbox = settings::default_sender();
+            let mut mailbox = settings::default_sender(None);
             mailbox.name = cli.from_name.clone();
             Some(Sender { mailbox, envelope })
         }
@@ -241,16 +248,47 @@ fn parse_envelope_from(value: &str) -> anyhow::Result<String> {
     if trimmed.is_empty() || trimmed == "<>" {
         return Ok(String::new());
     }
-    Ok(Mailbox::parse(trimmed)?.address)
+    Ok(parse_one_sender(trimmed)?.address)
+}
+
+/// One sender address (-f, --envelope-from): a list is refused with a plain reason.
+fn parse_one_sender(value: &str) -> anyhow::Result<Mailbox> {
+    if let Ok(list) = Mailbox::parse_list(value)
+        && list.len() > 1
+    {
+        return Err(fail(
+            Kind::Usage,
+            format!(
+                "invalid sender {value:?}: only one sender address is allowed, and this names {}; \
+                 give further recipients with --to or --cc, other reply addresses with --reply-to",
+                list.len()
+            ),
+        ));
+    }
+    Mailbox::parse(value)
+}
+
+/// With --envelope-from but no -f, the From: mailbox is the default sender, qualified with
+/// the settings' domain; other senders are kept.
+fn default_header_sender(cli: &Cli, settings: &Settings, sender: Sender) -> Sender {
+    if cli.from.is_some() {
+        return sender;
+    }
+    let mut mailbox = settings::default_sender(settings.qualify_domain.as_deref());
+    mailbox.name = sender.mailbox.name;
+    Sender {
+        mailbox,
+        envelope: sender.envelope,
+    }
 }
 
 /// The sender when neither -f nor the message names one: the account's `from`, else
-/// `login@host`; -F gives the display name.
+/// `login@host` (`login@DOMAIN` with a qualify domain); -F gives the display name.
 fn default_sender(cli: &Cli, settings: &Settings) -> Sender {
     let mut mailbox = settings
         .account_from
         .clone()
-        .unwrap_or_else(settings::default_sender);
+        .unwrap_or_else(|| settings::default_sender(settings.qualify_domain.as_deref()));
     if cli.from_name.is_some() {
         mailbox.name = cli.from_name.clone();
     }
@@ -316,6 +354,7 @@ pub(crate) fn prepare_raw(
     if let Some(problem) = message.header_problem() {
         return Err(fail(Kind::Data, problem));
     }
+    let qualify_domain = settings.qualify_domain.as_deref();
     let sender = sender.unwrap_or_else(|| match header_from(&message) {
         Some(mailbox) => Sender {
             envelope: mailbox.address.clone(),
@@ -323,11 +362,21 @@ pub(crate) fn prepare_raw(
         },
         None => default_sender(cli, settings),
     });
+    // Bare user names are qualified in the envelope (and in a From field smtpsend adds);
+    // the message's own header is left as it is.
+    let sender = Sender {
+        envelope: crate::address::qualify(&sender.envelope, qualify_domain),
+        mailbox: sender.mailbox.qualified(qualify_domain),
+    };
     let mut recipients = Vec::new();
     if read_recipients {
         recipients = header_recipients(&message)?;
     }
     recipients.extend(crate::address::parse_all(&cli.recipients)?);
+    let recipients: Vec<Mailbox> = recipients
+        .iter()
+        .map(|mailbox| mailbox.qualified(qualify_domain))
+        .collect();
     if read_recipients && recipients.is_empty() {
         let why = if message.recipient_fields().resent {
             "its most recent Resent-* block has no Resent-To, Resent-Cc or Resent-Bcc address"

@@ -172,6 +172,11 @@ pub struct Cli {
     #[arg(long, value_name = "COMMAND")]
     pub password_command: Option<String>,
 
+    /// Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers,
+    /// and use it for the default sender user@DOMAIN (without it they go unqualified)
+    #[arg(long, value_name = "DOMAIN", env = "SMTPSEND_QUALIFY_DOMAIN")]
+    pub qualify_domain: Option<String>,
+
     /// Name to give in EHLO/HELO (default: this host's name, or its address literal)
     #[arg(long, value_name = "NAME", env = "SMTPSEND_EHLO_NAME")]
     pub ehlo_name: Option<String>,

@@ -20,14 +20,53 @@ use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 use crate::stamp::Stamp;
 
-/// Headers `--header` may not set: they would break the MIME structure or leak Bcc.
+/// Headers `--header` may not set, and why: they would break the MIME structure or leak Bcc.
 /// Any other header it names (From, To, Subject, Date, …) replaces the generated one.
-const RESERVED: [&str; 4] = [
-    "bcc",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
+const RESERVED: [(&str, &str); 5] = [
+    ("bcc", "blind copies never appear in the header; use --bcc"),
+    (
+        "resent-bcc",
+        "blind copies never appear in the header; use --bcc",
+    ),
+    (
+        "mime-version",
+        "it is written by smtpsend with the MIME structure",
+    ),
+    (
+        "content-type",
+        "it is written by smtpsend from the parts (use --html for an HTML part, --attach for \
+         files, or --raw to send a message you wrote yourself)",
+    ),
+    (
+        "content-transfer-encoding",
+        "it is written by smtpsend for each part (send a message you wrote yourself with --raw)",
+    ),
 ];
+
+/// Header fields `--header` may give that hold addresses: they are parsed as address lists
+/// and written as addresses (display names RFC 2047-encoded, addresses as they are).
+const ADDRESS_FIELDS: [&str; 12] = [
+    "from",
+    "sender",
+    "to",
+    "cc",
+    "reply-to",
+    "resent-from",
+    "resent-sender",
+    "resent-to",
+    "resent-cc",
+    "mail-followup-to",
+    "mail-reply-to",
+    "disposition-notification-to",
+];
+
+/// The value of one `--header`.
+enum ExtraValue {
+    /// Free text, RFC 2047-encoded when it is not ASCII.
+    Text(String),
+    /// An address list (bare user names qualified like the other addresses).
+    Addresses(Vec<Mailbox>),
+}
 
 /// Who the message is from: the From: mailbox and the envelope sender.
 #[derive(Debug, Clone)]
@@ -45,17 +84,29 @@ struct Attachment {
 }
 
 /// Composes the message the flags describe; `stdin` is the body unless a body flag is given.
+/// Bare user names (`root`) get `@qualify_domain` in the envelope and the header alike.
 pub fn compose(
     cli: &Cli,
     sender: &Sender,
     stdin: &mut dyn Read,
+    qualify_domain: Option<&str>,
 ) -> anyhow::Result<(Envelope, Content)> {
-    let to = crate::address::parse_all(&cli.to)?;
-    let cc = crate::address::parse_all(&cli.cc)?;
-    let bcc = crate::address::parse_all(&cli.bcc)?;
-    let reply_to = crate::address::parse_all(&cli.reply_to)?;
-    let positional = crate::address::parse_all(&cli.recipients)?;
-    let extra_headers = parse_extra_headers(&cli.headers)?;
+    let addresses = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
+        Ok(crate::address::parse_all(values)?
+            .iter()
+            .map(|mailbox| mailbox.qualified(qualify_domain))
+            .collect())
+    };
+    let to = addresses(&cli.to)?;
+    let cc = addresses(&cli.cc)?;
+    let bcc = addresses(&cli.bcc)?;
+    let reply_to = addresses(&cli.reply_to)?;
+    let positional = addresses(&cli.recipients)?;
+    let sender = &Sender {
+        mailbox: sender.mailbox.qualified(qualify_domain),
+        envelope: crate::address::qualify(&sender.envelope, qualify_domain),
+    };
+    let extra_headers = parse_extra_headers(&cli.headers, qualify_domain)?;
     if let Some(subject) = &cli.subject {
         reject_line_breaks("--subject", subject)?;
     }
@@ -107,7 +158,13 @@ pub fn compose(
         builder = builder.message_id(MessageId::new(stamp.message_id(&domain)));
     }
     for (name, value) in &extra_headers {
-        builder = builder.header(name.clone(), Text::new(value.clone()));
+        builder = match value {
+            ExtraValue::Text(text) => builder.header(name.clone(), Text::new(text.clone())),
+            ExtraValue::Addresses(list) => builder.header(
+                name.clone(),
+                address_header(&list.iter().collect::<Vec<_>>()),
+            ),
+        };
     }
 
     let text_part = (!text.is_empty() || (attachments.is_empty() && html.is_none()))
@@ -194,7 +251,10 @@ pub fn unique_addresses<'a>(mailboxes: impl Iterator<Item = &'a Mailbox>) -> Vec
     seen
 }
 
-fn parse_extra_headers(values: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+fn parse_extra_headers(
+    values: &[String],
+    qualify_domain: Option<&str>,
+) -> anyhow::Result<Vec<(String, ExtraValue)>> {
     values
         .iter()
         .map(|value| {
@@ -213,15 +273,31 @@ fn parse_extra_headers(values: &[String]) -> anyhow::Result<Vec<(String, String)
                 ));
             }
             let lower = name.to_ascii_lowercase();
-            if RESERVED.contains(&lower.as_str()) {
+            if let Some((_, why)) = RESERVED.iter().find(|(reserved, _)| *reserved == lower) {
                 return Err(fail(
                     Kind::Usage,
-                    format!(
-                        "--header cannot set {name}: it is written by smtpsend (use --bcc for blind copies)"
-                    ),
+                    format!("--header cannot set {name}: {why}"),
                 ));
             }
-            Ok((name.to_string(), field.trim().to_string()))
+            let field = field.trim();
+            if !ADDRESS_FIELDS.contains(&lower.as_str()) {
+                return Ok((name.to_string(), ExtraValue::Text(field.to_string())));
+            }
+            let list = Mailbox::parse_list(field).map_err(|err| {
+                fail(
+                    Kind::Usage,
+                    format!("--header {name}: {}", crate::exit::one_line(&err)),
+                )
+            })?;
+            if list.is_empty() {
+                // A group without members (`undisclosed-recipients:;`) is kept as given.
+                return Ok((name.to_string(), ExtraValue::Text(field.to_string())));
+            }
+            let list = list
+                .iter()
+                .map(|mailbox| mailbox.qualified(qualify_domain))
+                .collect();
+            Ok((name.to_string(), ExtraValue::Addresses(list)))
         })
         .collect()
 }

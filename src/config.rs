@@ -68,6 +68,8 @@ pub struct Account {
     /// picks the account.
     pub from: Option<Spanned<String>>,
     pub ehlo_name: Option<Spanned<String>>,
+    /// The domain appended to bare user names (`root` becomes `root@DOMAIN`).
+    pub qualify_domain: Option<Spanned<String>>,
     pub timeout: Option<Spanned<Seconds>>,
     pub auth: Option<Spanned<String>>,
     /// When messages go through the outbox: `never`, `on-failure` or `always`.
@@ -353,6 +355,9 @@ fn validate(
         if text.is_empty() || text.contains(char::is_whitespace) || text.contains('\0') {
             return Err(at(name.span(), "give a host name without spaces"));
         }
+    }
+    if let Some(domain) = &account.qualify_domain {
+        crate::address::validate_domain(domain.get_ref()).map_err(|why| at(domain.span(), &why))?;
     }
     if let Some(timeout) = &account.timeout {
         let Seconds(seconds) = *timeout.get_ref();

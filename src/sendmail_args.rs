@@ -92,6 +92,27 @@ impl Known {
     }
 }
 
+/// True when `args` (argv[0] first) carry the signs of a sendmail call whose stdin is a
+/// complete message: `-i`, `-oi` or another `-oX`, or `--` followed by recipients.
+pub fn looks_like_sendmail_call(args: &[OsString]) -> bool {
+    let mut words = args.iter().skip(1).filter_map(|word| word.to_str());
+    while let Some(word) = words.next() {
+        if word == "--" {
+            return words.next().is_some();
+        }
+        if word.starts_with("--") {
+            continue;
+        }
+        if let Some(cluster) = word.strip_prefix('-')
+            && (cluster.starts_with('o')
+                || (cluster.contains('i') && cluster.chars().all(|c| "itmnUGv".contains(c))))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Rewrites `args` (argv[0] first). The error is a one-line message for a usage error (64).
 pub fn normalize(args: Vec<OsString>, command: &Command) -> Result<Vec<OsString>, String> {
     let known = Known::from_command(command);
@@ -243,6 +264,21 @@ fn unsupported_mode(flag: &str, known: &Known) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_a_sendmail_call() {
+        let call = |args: &[&str]| {
+            let args: Vec<OsString> = std::iter::once("smtpsend")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect();
+            looks_like_sendmail_call(&args)
+        };
+        assert!(call(&["-a", "work", "-oi", "--", "bob@example.com"]));
+        assert!(call(&["-a", "work", "-i", "bob@example.com"]));
+        assert!(call(&["-a", "work", "--", "bob@example.com"]));
+        assert!(!call(&["-a", "work", "--to", "bob@example.com"]));
+    }
     use clap::CommandFactory;
 
     fn rewrite(args: &[&str]) -> Result<Vec<String>, String> {

@@ -85,6 +85,8 @@ pub struct Settings {
     /// The sender the account gives (its `from` when that is an address, not a pattern),
     /// used when neither `-f` nor the message names one.
     pub account_from: Option<Mailbox>,
+    /// The domain appended to bare user names (`--qualify-domain`), if any.
+    pub qualify_domain: Option<String>,
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
@@ -266,14 +268,52 @@ impl Settings {
         }
         show("retries", retries.to_string(), retries_source.to_string());
 
+        let (qualify_domain, qualify_source) = pick(
+            cli,
+            "qualify_domain",
+            cli.qualify_domain.clone(),
+            account.qualify_domain.as_ref().map(|d| d.get_ref().clone()),
+            &from_account,
+        );
+        if let Some(domain) = &qualify_domain {
+            crate::address::validate_domain(domain)
+                .map_err(|why| fail(Kind::Usage, format!("--qualify-domain {domain:?}: {why}")))?;
+        }
+        if let Some(domain) = &qualify_domain {
+            // Shown only when set: bare user names otherwise go as they are.
+            show("qualify-domain", domain.clone(), qualify_source.to_string());
+        }
+
         let account_from = account.sender();
-        let (from_value, from_source) = match (&cli.from, &account.from) {
+        let default_from = default_sender(qualify_domain.as_deref()).address;
+        let (from_value, from_source) = match (&cli.from, &account_from) {
             (Some(from), _) => (from.clone(), flag_or_env(cli, "from").to_string()),
-            (None, Some(from)) => (from.get_ref().clone(), from_account().to_string()),
-            (None, None) => (
-                "(the message's From, else login@host)".to_string(),
-                Source::Default.to_string(),
+            (None, Some(from)) => (
+                from.qualified(qualify_domain.as_deref()).to_text(),
+                from_account().to_string(),
             ),
+            (None, None) => {
+                let pattern = account
+                    .from
+                    .as_ref()
+                    .map(|pattern| {
+                        format!(
+                            "; the from {} of account {} only selects the account",
+                            pattern.get_ref(),
+                            account_name.as_deref().unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default();
+                let login = if qualify_domain.is_some() {
+                    "login@qualify-domain"
+                } else {
+                    "login@host"
+                };
+                (
+                    default_from,
+                    format!("default: {login}, unless the message has a From{pattern}"),
+                )
+            }
         };
         show("from", from_value, from_source);
 
@@ -365,6 +405,7 @@ impl Settings {
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,
             account_from,
+            qualify_domain,
             login,
             queue,
             retries,
@@ -415,6 +456,50 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// msmtp's `-a ACCOUNT` means `--attach` here. When an `--attach` value names an account of
+/// the configuration file, refuse it with a hint if the command line otherwise looks like a
+/// sendmail call handing over a complete message (`-oi`, `-i`, `--` before the recipients:
+/// `msmtp -a work -oi -- bob@example.com` from mutt), or if no such file exists.
+pub fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Result<()> {
+    if cli.attachments.is_empty() {
+        return Ok(());
+    }
+    let Some((location, _)) = config_location(cli) else {
+        return Ok(());
+    };
+    let Ok(Some(config)) = Config::load(&location) else {
+        return Ok(());
+    };
+    for path in &cli.attachments {
+        let Some(name) = path
+            .to_str()
+            .filter(|name| config.accounts.contains_key(*name))
+        else {
+            continue;
+        };
+        let hint = format!("to use account {name}, say --account {name}");
+        if sendmail_call {
+            return Err(fail(
+                Kind::Usage,
+                format!(
+                    "-a {name}: -a attaches a file in smtpsend (it is msmtp's account option), \
+                     and this looks like a sendmail call with a complete message on stdin; {hint}"
+                ),
+            ));
+        }
+        if let Err(err) = std::fs::metadata(path) {
+            return Err(fail(
+                Kind::NoInput,
+                format!(
+                    "cannot read attachment {name}: {} ({hint})",
+                    crate::compose::plain_io(&err)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where the password comes from, and the setting that said so: `--password-file` or
@@ -503,6 +588,7 @@ fn flag_or_env(cli: &Cli, id: &str) -> Source {
         "auth" => ("--auth", "SMTPSEND_AUTH"),
         "queue" => ("--queue", "SMTPSEND_QUEUE"),
         "retries" => ("--retries", "SMTPSEND_RETRIES"),
+        "qualify_domain" => ("--qualify-domain", "SMTPSEND_QUALIFY_DOMAIN"),
         _ => ("an option", "the environment"),
     };
     if cli.is_from_env(id) {
@@ -657,15 +743,17 @@ pub fn hostname() -> String {
     }
 }
 
-/// The sender when none is given: `login@host`, like sendmail.
-pub fn default_sender() -> Mailbox {
+/// The sender when none is given: `login@host`, like sendmail, or `login@DOMAIN` with a
+/// qualify domain. A host name without a dot is used as it is.
+pub fn default_sender(qualify_domain: Option<&str>) -> Mailbox {
     let login = ["LOGNAME", "USER"]
         .iter()
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "root".to_string());
+    let domain = qualify_domain.map_or_else(hostname, str::to_string);
     Mailbox {
         name: None,
-        address: format!("{login}@{}", hostname()),
+        address: format!("{login}@{domain}"),
     }
 }
 
