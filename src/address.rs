@@ -114,7 +114,8 @@ pub fn validate(address: &str) -> Result<(), String> {
     if address.is_empty() {
         return Err("the address is empty".into());
     }
-    if address.contains(char::is_whitespace) && !address.contains(char::is_control) {
+    let unquoted = &address[quoted_prefix_len(address)..];
+    if unquoted.contains(char::is_whitespace) && !address.contains(char::is_control) {
         return Err(
             "it contains a space; an address has none (a display name is written Name <address>)"
                 .into(),
@@ -169,7 +170,18 @@ pub fn validate_domain(domain: &str) -> Result<(), String> {
 
 /// Splits `local@domain` at the `@` outside a quoted local part; `None` for a bare local part.
 fn split_domain(address: &str) -> Option<(&str, &str)> {
-    let after_quotes = match address.strip_prefix('"') {
+    let after_quotes = quoted_prefix_len(address);
+    address[after_quotes..].find('@').map(|at| {
+        (
+            &address[..after_quotes + at],
+            &address[after_quotes + at + 1..],
+        )
+    })
+}
+
+/// The length of a quoted local part at the start of `address` (0 when there is none).
+fn quoted_prefix_len(address: &str) -> usize {
+    match address.strip_prefix('"') {
         Some(rest) => {
             let mut escaped = false;
             let close = rest.char_indices().find_map(|(index, ch)| match ch {
@@ -187,13 +199,7 @@ fn split_domain(address: &str) -> Option<(&str, &str)> {
             close.unwrap_or(address.len())
         }
         None => 0,
-    };
-    address[after_quotes..].find('@').map(|at| {
-        (
-            &address[..after_quotes + at],
-            &address[after_quotes + at + 1..],
-        )
-    })
+    }
 }
 
 /// Checks a local part (dot-atom or quoted string, UTF-8 allowed as RFC 6532 says).

@@ -289,7 +289,7 @@ fn bad_input_is_refused_before_any_connection() {
             65,
             "line break",
         ),
-        (vec!["--to", "not-an-address"], 64, "not-an-address"),
+        (vec!["--to", "not an address"], 64, "not an address"),
         (vec!["--from", "a@", "--to", "b@example.com"], 64, "a@"),
         (vec!["--subject", "no recipients"], 64, "no recipients"),
         (
