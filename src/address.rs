@@ -125,6 +125,11 @@ pub fn validate(address: &str) -> Result<(), String> {
         return Err("it contains a control character".into());
     }
     let Some((local, domain)) = split_domain(address) else {
+        if address.starts_with('-') {
+            return Err(
+                "a bare user name cannot start with - (is it an option given after --?)".into(),
+            );
+        }
         return check_local_part(address);
     };
     if local.is_empty() {
