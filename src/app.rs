@@ -397,12 +397,7 @@ pub(crate) fn prepare_raw(
         compose::address_header(&[&sender.mailbox]).write_header(&mut from_field, 6);
     }
     let stamp = Stamp::new();
-    let domain = sender
-        .mailbox
-        .address
-        .rsplit_once('@')
-        .map_or("localhost", |(_, domain)| domain)
-        .to_string();
+    let domain = crate::compose::message_id_domain(&sender.mailbox.address);
     raw::prepare(
         &mut message,
         &from_field,

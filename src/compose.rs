@@ -127,12 +127,7 @@ pub fn compose(
             .any(|(header, _)| header.eq_ignore_ascii_case(name))
     };
     let mut stamp = Stamp::new();
-    let domain = sender
-        .mailbox
-        .address
-        .rsplit_once('@')
-        .map_or("localhost", |(_, domain)| domain)
-        .to_string();
+    let domain = crate::compose::message_id_domain(&sender.mailbox.address);
     let mut builder = MessageBuilder::new();
     if !overridden("from") {
         builder = builder.from(address_header(&[&sender.mailbox]));
@@ -234,6 +229,14 @@ pub fn address_header<'a>(mailboxes: &[&'a Mailbox]) -> Address<'a> {
             .unwrap_or(Address::new_list(Vec::new()))
     } else {
         Address::new_list(items)
+    }
+}
+
+/// The domain for a Message-ID: the sender's, or this host's name for a bare user name.
+pub fn message_id_domain(sender: &str) -> String {
+    match sender.rsplit_once('@') {
+        Some((_, domain)) if !crate::address::is_unqualified(sender) => domain.to_string(),
+        _ => crate::settings::hostname(),
     }
 }
 

@@ -360,8 +360,36 @@ fn show_config_names_the_sender_a_wildcard_account_really_uses() {
     assert_eq!(shown_value, sender, "{from_line}");
 }
 
+#[test]
+fn a_bare_sender_gives_the_message_id_this_hosts_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = smtpsend_unpinned(
+        dir.path(),
+        &["--dry-run", "-f", "root", "--to", "jane", "--body", "x"],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let expected = format!("@{}>", host.trim());
+    let line = out
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("Message-ID: "))
+        .unwrap_or_default();
+    assert!(line.ends_with(&expected), "{line:?}, want {expected:?}");
+}
+
 /// Runs smtpsend in `dir` (for a relative `-a` path) with a clean environment.
 fn smtpsend_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    run_in(dir, args, stdin, true)
+}
+
+/// [`smtpsend_in`] without the pinned Date and Message-ID.
+fn smtpsend_unpinned(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    run_in(dir, args, stdin, false)
+}
+
+fn run_in(dir: &std::path::Path, args: &[&str], stdin: &[u8], pinned: bool) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
     command
         .current_dir(dir)
@@ -369,14 +397,16 @@ fn smtpsend_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
         .env("HOME", dir)
         .env("XDG_CONFIG_HOME", dir.join(".config"))
         .env("XDG_STATE_HOME", dir.join(".state"))
-        .env("SMTPSEND_TEST_PIN", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMTPSEND_") && name != "SMTPSEND_TEST_PIN" {
+        if name.to_string_lossy().starts_with("SMTPSEND_") {
             command.env_remove(&name);
         }
+    }
+    if pinned {
+        command.env("SMTPSEND_TEST_PIN", "1");
     }
     let mut child = command.spawn().expect("run smtpsend");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
