@@ -195,7 +195,6 @@ pub struct RecipientFields<'a> {
     pub fields: Vec<&'a Field>,
 }
 
-/// Turns bare LF and bare CR into CRLF, leaving CRLF alone.
 /// The message without a leading mbox `From ` line (`From alice@example.com Mon Nov 23 …`),
 /// which a message saved from a mailbox starts with and which is no header field:
 /// sendmail and Postfix drop it too.
@@ -209,6 +208,7 @@ fn without_mbox_separator(input: &[u8]) -> &[u8] {
     }
 }
 
+/// Turns bare LF and bare CR into CRLF, leaving CRLF alone.
 pub fn to_crlf(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);
     let mut index = 0;

@@ -10,8 +10,39 @@ use smtpsend::address::Mailbox;
 use smtpsend::raw::{RawMessage, to_crlf};
 use smtpsend::smtp::reply::{Capabilities, Reply, ReplyLine};
 
-/// Bytes that look enough like a message header to reach every branch of the parser.
+/// Cases per property: PROPTEST_CASES when set (docs/fuzzing.md), else enough for every
+/// `cargo test`.
+fn config() -> ProptestConfig {
+    match std::env::var_os("PROPTEST_CASES") {
+        Some(_) => ProptestConfig::default(),
+        None => ProptestConfig::with_cases(1000),
+    }
+}
+
+/// A message saved from a mailbox starts with this line, which is no header field.
+const MBOX_LINE: &[u8] = b"From alice@example.com Mon Nov 23 10:00:00 2026\n";
+
+/// The input without a leading mbox `From ` line, which the parser drops.
+fn without_mbox_line(bytes: &[u8]) -> &[u8] {
+    if !bytes.starts_with(b"From ") {
+        return bytes;
+    }
+    bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(&[], |end| &bytes[end + 1..])
+}
+
+/// Bytes that look enough like a message (sometimes saved from a mailbox) to reach every
+/// branch of the parser.
 fn message_bytes() -> impl Strategy<Value = Vec<u8>> {
+    (any::<bool>(), message_text()).prop_map(|(mbox, text)| match mbox {
+        true => [MBOX_LINE, &text].concat(),
+        false => text,
+    })
+}
+
+fn message_text() -> impl Strategy<Value = Vec<u8>> {
     let byte = prop_oneof![
         4 => b'a'..=b'z',
         2 => Just(b':'),
@@ -35,7 +66,7 @@ fn reply_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(config())]
 
     #[test]
     fn a_reply_line_parses_or_is_refused_without_panicking(line in reply_text()) {
@@ -135,14 +166,19 @@ proptest! {
         let written = message.to_bytes();
         // Nothing is lost: every byte of the input (line ends made CRLF) is still there,
         // at most with a blank line supplied between the header and the body. A body that
-        // needs BINARYMIME keeps its bytes and line ends exactly.
-        let normalised = to_crlf(&bytes);
+        // needs BINARYMIME keeps its bytes and line ends exactly. Only a leading mbox
+        // `From ` line is dropped.
+        let input = without_mbox_line(&bytes);
+        let normalised = to_crlf(input);
         if message.binary.is_none() {
             prop_assert!(written.len() == normalised.len() || written.len() == normalised.len() + 2);
         } else {
-            prop_assert!(bytes.len() <= written.len() && written.len() <= normalised.len() + 2);
+            prop_assert!(input.len() <= written.len() && written.len() <= normalised.len() + 2);
             let body = message.body.strip_prefix(b"\r\n").unwrap_or(&message.body);
-            prop_assert!(bytes.ends_with(body));
+            prop_assert!(input.ends_with(body));
+        }
+        if bytes.starts_with(MBOX_LINE) {
+            prop_assert!(!message.fields.iter().any(|field| field.raw.starts_with(b"From ")));
         }
     }
 
