@@ -168,7 +168,8 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", conflicts_with = "password_command")]
     pub password_file: Option<PathBuf>,
 
-    /// Run this shell command and use the first line it prints as the password
+    /// Run this shell command and use the first line it prints as the password; it is stopped
+    /// (exit 78) if it takes longer than the command deadline (60 s, or --timeout)
     #[arg(long, value_name = "COMMAND")]
     pub password_command: Option<String>,
 

@@ -2,10 +2,13 @@
 //! account's keys, or a prompt on the terminal. No option takes a password value.
 
 use std::fmt;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::exit::{Kind, fail};
 use crate::smtp::auth::Secret;
@@ -38,12 +41,13 @@ impl fmt::Display for PasswordSource {
 }
 
 impl PasswordSource {
-    /// Reads the password. `label` names where the source was configured, for errors.
-    pub fn read(&self, user: &str, label: &str) -> anyhow::Result<Secret> {
+    /// Reads the password. `label` names where the source was configured, for errors;
+    /// `deadline` bounds how long a password command may run (the command deadline).
+    pub fn read(&self, user: &str, label: &str, deadline: Duration) -> anyhow::Result<Secret> {
         let secret = match self {
             PasswordSource::Clear(secret) => secret.expose().to_string(),
             PasswordSource::File(path) => from_file(path, label)?,
-            PasswordSource::Command(command) => from_command(command, label)?,
+            PasswordSource::Command(command) => from_command(command, label, deadline)?,
             PasswordSource::Prompt => from_terminal(user)?,
         };
         if secret.is_empty() {
@@ -91,14 +95,18 @@ fn from_file(path: &PathBuf, label: &str) -> anyhow::Result<String> {
 }
 
 /// The first line of what a shell command prints. Its stdin is closed (so it cannot eat the
-/// message) and its stderr is ours (so its prompts and errors show).
-fn from_command(command: &str, label: &str) -> anyhow::Result<String> {
-    let output = Command::new("/bin/sh")
+/// message) and its stderr is ours (so its prompts and errors show). It runs in its own
+/// process group, which is killed when it has not finished within `deadline` (a gpg-agent
+/// waiting for a pinentry nobody sees must not hang a cron job forever).
+fn from_command(command: &str, label: &str, deadline: Duration) -> anyhow::Result<String> {
+    let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .process_group(0)
+        .spawn()
         .map_err(|err| {
             fail(
                 Kind::Config,
@@ -108,19 +116,58 @@ fn from_command(command: &str, label: &str) -> anyhow::Result<String> {
                 ),
             )
         })?;
-    if !output.status.success() {
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (sender, output) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        let _ = sender.send(bytes);
+    });
+    let ends = Instant::now() + deadline;
+    let mut printed = None;
+    let status = loop {
+        if printed.is_none() {
+            printed = output.try_recv().ok();
+        }
+        if printed.is_some() {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+        }
+        if Instant::now() >= ends {
+            // SAFETY: kill(2) on the process group of our own child, which has not been
+            // reaped yet (so its id, the group's id, cannot have been reused).
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            let _ = child.wait();
+            return Err(fail(
+                Kind::Config,
+                format!(
+                    "{label} {command:?} did not finish within {} (the command deadline; \
+                     --timeout sets it), so it was stopped",
+                    seconds(deadline)
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    if !status.success() {
         return Err(fail(
             Kind::Config,
-            format!("{label} {command:?} failed ({})", output.status),
+            format!("{label} {command:?} failed ({status})"),
         ));
     }
-    let text = String::from_utf8(output.stdout).map_err(|_| {
+    let text = String::from_utf8(printed.unwrap_or_default()).map_err(|_| {
         fail(
             Kind::Config,
             format!("{label} {command:?}: its output is not UTF-8"),
         )
     })?;
     Ok(strip_newline(text.lines().next().unwrap_or("").to_string()))
+}
+
+/// A deadline as people write it: `2 s`, `1.5 s`.
+fn seconds(deadline: Duration) -> String {
+    format!("{} s", deadline.as_secs_f64())
 }
 
 /// Asks on the controlling terminal; without one, fails at once instead of hanging.

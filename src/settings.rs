@@ -55,11 +55,13 @@ pub struct LoginPlan {
 }
 
 impl LoginPlan {
-    /// Reads the password now.
-    pub fn read(&self) -> anyhow::Result<Login> {
+    /// Reads the password now; a password command gets `deadline` to print it.
+    pub fn read(&self, deadline: Duration) -> anyhow::Result<Login> {
         Ok(Login {
             user: self.user.clone(),
-            secret: self.password.read(&self.user, &self.password_label)?,
+            secret: self
+                .password
+                .read(&self.user, &self.password_label, deadline)?,
             mechanism: self.mechanism,
         })
     }
@@ -424,7 +426,7 @@ impl Settings {
             files.connector()?;
         }
         if let Some(plan) = &self.login {
-            options.login = Some(plan.read()?);
+            options.login = Some(plan.read(options.timeouts.command)?);
         }
         if options.tls_config.insecure && options.tls != TlsMode::None {
             crate::say!(

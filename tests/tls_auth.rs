@@ -609,6 +609,44 @@ fn password_command_gives_the_first_line_and_leaves_stdin_to_the_message() {
 }
 
 #[test]
+fn a_password_command_that_hangs_is_stopped_at_the_command_deadline_with_78() {
+    let certs = TestCerts::localhost();
+    let server = tls_server(&certs, "PLAIN");
+    let addr = server.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    // A child that would wait forever (a gpg-agent asking a pinentry nobody sees), and
+    // the shell waiting for it: both must be stopped.
+    let command = format!("sleep 1000 & echo $! > {}; wait", pid_file.display());
+    let out = smtpsend(
+        &send_args(
+            &addr,
+            &certs,
+            &["--password-command", &command, "--timeout", "1"],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--password-command")
+            && out
+                .stderr
+                .contains("did not finish within 1 s (the command deadline"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.finish().connection_count(), 0);
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    // Gone, or a zombie waiting to be reaped: either way no longer running.
+    assert!(
+        stat.as_deref().map_or(true, |stat| stat.contains(") Z ")),
+        "the command's child still runs: {stat:?}"
+    );
+}
+
+#[test]
 fn no_flag_takes_a_password_value() {
     let out = smtpsend(
         &["--password", "x", "--dry-run", "--to", "b@example.com"],
