@@ -195,7 +195,8 @@ impl Settings {
                 return Err(fail(
                     Kind::Usage,
                     format!(
-                        "--timeout {seconds}: give a number of seconds above 0 (at most 86400)"
+                        "{}: give a number of seconds above 0 (at most 86400)",
+                        timeout_source.given("--timeout", seconds)
                     ),
                 ));
             }
@@ -265,7 +266,11 @@ impl Settings {
         if retries > config::MAX_RETRIES {
             return Err(fail(
                 Kind::Usage,
-                format!("--retries {retries}: give at most {}", config::MAX_RETRIES),
+                format!(
+                    "{}: give at most {}",
+                    retries_source.given("--retries", retries),
+                    config::MAX_RETRIES
+                ),
             ));
         }
         show("retries", retries.to_string(), retries_source.to_string());
@@ -601,6 +606,21 @@ fn flag_or_env(cli: &Cli, id: &str) -> Source {
 }
 
 impl Source {
+    /// How a value was given, as the user wrote it: `--timeout 0`, `SMTPSEND_TIMEOUT=0`,
+    /// `timeout = 0 in account work`.
+    fn given(&self, flag: &str, value: impl fmt::Display) -> String {
+        match self {
+            Source::Env(var) => format!("{var}={value}"),
+            Source::Account(name) => {
+                format!(
+                    "{} = {value} in account {name}",
+                    flag.trim_start_matches('-')
+                )
+            }
+            _ => format!("{flag} {value}"),
+        }
+    }
+
     fn label(&self) -> &'static str {
         match self {
             Source::Flag(flag) => flag,

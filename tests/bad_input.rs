@@ -621,7 +621,34 @@ fn bad_server_timeout_and_option_values_are_usage_errors() {
             64,
             "invalid value 'abc' for '--timeout <SECONDS>'",
         ),
-        case("SMTPSEND_TIMEOUT=0", &send, 64, "--timeout 0").env("SMTPSEND_TIMEOUT", "0"),
+        case(
+            "SMTPSEND_TIMEOUT=0",
+            &send,
+            64,
+            "SMTPSEND_TIMEOUT=0: give a number",
+        )
+        .env("SMTPSEND_TIMEOUT", "0"),
+        case(
+            "SMTPSEND_TIMEOUT=abc",
+            &send,
+            64,
+            "invalid value 'abc' in SMTPSEND_TIMEOUT (the variable for --timeout <SECONDS>)",
+        )
+        .env("SMTPSEND_TIMEOUT", "abc"),
+        case(
+            "SMTPSEND_RETRIES=1000",
+            &send,
+            64,
+            "SMTPSEND_RETRIES=1000: give at most 100",
+        )
+        .env("SMTPSEND_RETRIES", "1000"),
+        case(
+            "--retries 1000 (the flag, not the variable)",
+            &with(&["--retries", "1000"]),
+            64,
+            "--retries 1000: give at most 100",
+        )
+        .env("SMTPSEND_RETRIES", "1"),
         case(
             "--tls bogus",
             &with(&["--tls", "bogus"]),
@@ -635,4 +662,53 @@ fn bad_server_timeout_and_option_values_are_usage_errors() {
             "give NEVER, or a comma list",
         ),
     ]);
+}
+
+/// A clap error is one line, but a complete one: the conflicting option, the missing one,
+/// the possible values and a similar option's name are on it.
+#[test]
+fn command_line_errors_are_one_complete_line() {
+    let send = ["--to", "b@example.com", "--body", "x"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { [&send[..], extra].concat() };
+    let cases = [
+        (
+            vec!["--bulk", "x", "--subject", "y"],
+            "smtpsend: the argument '--bulk <PATH>' cannot be used with '--subject <TEXT>' (see --help)",
+        ),
+        (
+            with(&["--tls-cert", "cert.pem"]),
+            "smtpsend: --tls-key <PEM> is required with --tls-cert (see --help)",
+        ),
+        (
+            with(&["--tls", "bogus"]),
+            "smtpsend: invalid value 'bogus' for '--tls <MODE>' (possible values: auto, starttls, implicit, none) (see --help)",
+        ),
+        (
+            with(&["--body-fil", "x"]),
+            "smtpsend: unexpected argument '--body-fil' (did you mean '--body-file'?) (see --help)",
+        ),
+        (
+            vec!["--body", "a", "--body", "b"],
+            "smtpsend: the argument '--body <TEXT>' cannot be used multiple times (see --help)",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (args, want) in cases {
+        let out = smtpsend(&args, b"");
+        if out.code != 64 || out.stderr != format!("{want}\n") {
+            wrong.push(format!(
+                "{args:?}: exit {}, stderr {:?}",
+                out.code, out.stderr
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    let env = [("SMTPSEND_TLS", "bogus")];
+    let out = smtpsend_with_env(&send, b"", &env);
+    assert_eq!(out.code, 64);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: invalid value 'bogus' in SMTPSEND_TLS (the variable for --tls <MODE>) \
+         (possible values: auto, starttls, implicit, none) (see --help)\n"
+    );
 }
