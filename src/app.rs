@@ -75,6 +75,7 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     }
     let argv: Vec<_> = std::env::args_os().collect();
     settings::check_attach_not_account(cli, crate::sendmail_args::looks_like_sendmail_call(&argv))?;
+    check_recipients_given(cli)?;
     let mut stdin = std::io::stdin().lock();
     let (settings, envelope, content) = if cli.stdin_is_message() {
         let message = read_message(&mut stdin)?;
@@ -213,6 +214,21 @@ fn smtputf8_note(envelope: &Envelope, content: &Content) -> String {
             crate::exit::one_line(&err)
         ),
     }
+}
+
+/// Fails before stdin is read (where someone may be typing the body on a terminal) when
+/// nothing can name a recipient: no --to, --cc, --bcc or argument, and no -t.
+fn check_recipients_given(cli: &Cli) -> anyhow::Result<()> {
+    let named = [&cli.to, &cli.cc, &cli.bcc, &cli.recipients]
+        .iter()
+        .any(|list| !list.is_empty());
+    if named || cli.read_recipients {
+        return Ok(());
+    }
+    Err(fail(
+        Kind::Usage,
+        "no recipients: give --to, --cc, --bcc or recipient arguments",
+    ))
 }
 
 /// The sender given on the command line (-f, -F, --envelope-from), if any.

@@ -301,3 +301,47 @@ fn terminator_adds_crlf_only_when_missing() {
     assert!(transactions[1].data_wire.ends_with(b"newline\r\n.\r\n"));
     assert!(!transactions[1].data_wire.ends_with(b"\r\n\r\n.\r\n"));
 }
+
+/// Someone composing at a terminal types the body and ends it with Ctrl-D: a command that
+/// cannot be sent (no recipient) must say so before that, not after the text was typed.
+#[test]
+fn no_recipient_is_refused_before_the_body_is_read() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let server = Server::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SMTPSEND_") {
+            command.env_remove(&name);
+        }
+    }
+    let mut child = command
+        .args(["--server", &server.addr(), "--subject", "hi"])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stdin stays open, as a terminal does while the user is still typing.
+    let _typing = child.stdin.take();
+    let cap = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() && Instant::now() < cap {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waited_for_the_body = child.try_wait().unwrap().is_none();
+    if waited_for_the_body {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !waited_for_the_body,
+        "it read the body before checking the recipients"
+    );
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no recipients"));
+    assert_eq!(server.finish().connection_count(), 0);
+}
