@@ -169,6 +169,27 @@ fn connection_refused_is_queued() {
     assert_eq!(home.ids(), [id]);
 }
 
+/// A unix socket that is not there (Dovecot restarting) is temporary: 75, and queued.
+#[test]
+fn a_missing_unix_socket_is_temporary_and_queued() {
+    let home = Home::new();
+    let socket = home.path("lmtp.sock");
+    let server = format!("unix:{socket}");
+    let out = home.run(&message_args(&server, &[]));
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "smtpsend: cannot connect to unix socket {socket}: No such file or directory \
+             (is the server running?)\n"
+        )
+    );
+    let out = home.run(&message_args(&server, &["--queue", "on-failure"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert_eq!(home.ids(), [id]);
+}
+
 #[test]
 fn without_queue_a_temporary_failure_exits_75_and_writes_nothing() {
     let home = Home::new();

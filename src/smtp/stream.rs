@@ -1,10 +1,12 @@
 //! The byte stream under a session: TCP or a unix socket, with per-operation deadlines.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::exit::{Kind, fail};
 use crate::smtp::tls::Tapped;
@@ -83,7 +85,7 @@ impl Stream {
     ) -> anyhow::Result<Stream> {
         let mut last_error = None;
         for endpoint in target.endpoints()? {
-            match Stream::connect_endpoint(&endpoint, timeout, transcript) {
+            match Stream::connect_endpoint(&endpoint, timeout, None, transcript) {
                 Ok(stream) => return Ok(stream),
                 Err(err) => last_error = Some(err),
             }
@@ -92,16 +94,23 @@ impl Stream {
         Err(connect_error(target, &err))
     }
 
-    /// Connects to one address; a failure is logged and returned as is.
+    /// Connects to one address, over TCP from the local address `from` when given; a
+    /// failure is logged and returned as is.
     pub fn connect_endpoint(
         endpoint: &Endpoint,
         timeout: Duration,
+        from: Option<IpAddr>,
         transcript: &mut Transcript,
     ) -> io::Result<Stream> {
-        transcript.event("connect", &endpoint.to_string());
+        match (endpoint, from) {
+            (Endpoint::Tcp(_), Some(local)) => {
+                transcript.event("connect", &format!("{endpoint} from {local}"))
+            }
+            _ => transcript.event("connect", &endpoint.to_string()),
+        }
         let result = match endpoint {
             Endpoint::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
-            Endpoint::Tcp(address) => TcpStream::connect_timeout(address, timeout)
+            Endpoint::Tcp(address) => connect_tcp(address, timeout, from)
                 .and_then(|stream| stream.set_nodelay(true).map(|()| Stream::Tcp(stream))),
         };
         match &result {
@@ -193,6 +202,69 @@ impl Write for Stream {
     }
 }
 
+/// A TCP connection, bound first to the local address `from` when given. std's TcpStream
+/// cannot bind before connecting, so socket2 makes the socket (close-on-exec, as std's).
+fn connect_tcp(
+    address: &SocketAddr,
+    timeout: Duration,
+    from: Option<IpAddr>,
+) -> io::Result<TcpStream> {
+    let Some(local) = from else {
+        return TcpStream::connect_timeout(address, timeout);
+    };
+    if local.is_ipv4() != address.is_ipv4() {
+        let family = |ip: bool| if ip { "IPv4" } else { "IPv6" };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            SourceProblem {
+                kind: Kind::Usage,
+                message: format!(
+                    "the source address {local} is {}, but {address} is {}: give a source \
+                     address of the server's family",
+                    family(local.is_ipv4()),
+                    family(address.is_ipv4())
+                ),
+            },
+        ));
+    }
+    let socket = Socket::new(
+        Domain::for_address(*address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket
+        .bind(&SocketAddr::new(local, 0).into())
+        .map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                SourceProblem {
+                    kind: Kind::Config,
+                    message: format!(
+                        "cannot connect from the source address {local}: {}",
+                        plain(&err)
+                    ),
+                },
+            )
+        })?;
+    socket.connect_timeout(&(*address).into(), timeout)?;
+    Ok(socket.into())
+}
+
+/// Why the source address could not be used: it decides the error, not the connect.
+#[derive(Debug)]
+struct SourceProblem {
+    kind: Kind,
+    message: String,
+}
+
+impl std::fmt::Display for SourceProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SourceProblem {}
+
 fn resolve(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
     let addresses: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
@@ -211,15 +283,27 @@ fn resolve(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
 
 /// The error when no address of the target could be connected to.
 pub fn connect_error(target: &Target, err: &io::Error) -> anyhow::Error {
-    let kind = match err.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied => Kind::Unavailable,
-        _ => Kind::TempFail,
+    if let Some(problem) = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<SourceProblem>())
+    {
+        return fail(problem.kind, problem.message.clone());
+    }
+    // A missing socket is temporary: the server may be restarting (Dovecot, an LMTP
+    // daemon), and Postfix defers on it too. A socket we may not use will not get better.
+    let (kind, hint) = match (target, err.kind()) {
+        (Target::Unix(_), io::ErrorKind::NotFound) => (Kind::TempFail, " (is the server running?)"),
+        (_, io::ErrorKind::PermissionDenied) => (Kind::Unavailable, ""),
+        _ => (Kind::TempFail, ""),
     };
     let what = match target {
         Target::Unix(path) => format!("unix socket {}", path.display()),
         Target::Tcp { .. } => target.to_string(),
     };
-    fail(kind, format!("cannot connect to {what}: {}", plain(err)))
+    fail(
+        kind,
+        format!("cannot connect to {what}: {}{hint}", plain(err)),
+    )
 }
 
 fn plain(err: &io::Error) -> String {
