@@ -56,6 +56,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --password-command 'Run this shell command and use the first line it prints as the password'
             cand --qualify-domain 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)'
             cand --ehlo-name 'Name to give in EHLO/HELO (default: this host''s name, or its address literal)'
+            cand --source-address 'Connect from this local address (one of this host''s; IPv4 or IPv6, as the server''s)'
             cand --timeout 'Deadline in seconds for connecting and for each server reply'
             cand --retries 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at most 60s) in between; never once the message data was sent and its reply was lost'
             cand --queue 'Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued as ID"); always writes it there first and removes it once the server took it'

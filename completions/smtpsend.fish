@@ -38,6 +38,7 @@ complete -c smtpsend -l password-file -d 'Read the password from the first line 
 complete -c smtpsend -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
 complete -c smtpsend -l qualify-domain -d 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)' -r
 complete -c smtpsend -l ehlo-name -d 'Name to give in EHLO/HELO (default: this host\'s name, or its address literal)' -r
+complete -c smtpsend -l source-address -d 'Connect from this local address (one of this host\'s; IPv4 or IPv6, as the server\'s)' -r
 complete -c smtpsend -l timeout -d 'Deadline in seconds for connecting and for each server reply' -r
 complete -c smtpsend -l retries -d 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at most 60s) in between; never once the message data was sent and its reply was lost' -r
 complete -c smtpsend -l queue -d 'Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued as ID"); always writes it there first and removes it once the server took it' -r -f -a "never\t'A temporary failure exits 75'

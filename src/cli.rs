@@ -183,6 +183,10 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", env = "SMTPSEND_EHLO_NAME")]
     pub ehlo_name: Option<String>,
 
+    /// Connect from this local address (one of this host's; IPv4 or IPv6, as the server's)
+    #[arg(long, value_name = "IP", env = "SMTPSEND_SOURCE_ADDRESS")]
+    pub source_address: Option<std::net::IpAddr>,
+
     /// Deadline in seconds for connecting and for each server reply
     #[arg(
         long,

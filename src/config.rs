@@ -70,6 +70,8 @@ pub struct Account {
     pub ehlo_name: Option<Spanned<String>>,
     /// The domain appended to bare user names (`root` becomes `root@DOMAIN`).
     pub qualify_domain: Option<Spanned<String>>,
+    /// The local address to connect from.
+    pub source_address: Option<Spanned<String>>,
     pub timeout: Option<Spanned<Seconds>>,
     pub auth: Option<Spanned<String>>,
     /// When messages go through the outbox: `never`, `on-failure` or `always`.
@@ -358,6 +360,14 @@ fn validate(
     }
     if let Some(domain) = &account.qualify_domain {
         crate::address::validate_domain(domain.get_ref()).map_err(|why| at(domain.span(), &why))?;
+    }
+    if let Some(address) = &account.source_address
+        && address.get_ref().parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(at(
+            address.span(),
+            &format!("{:?} is not an IP address", address.get_ref()),
+        ));
     }
     if let Some(timeout) = &account.timeout {
         let Seconds(seconds) = *timeout.get_ref();

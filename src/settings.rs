@@ -242,6 +242,28 @@ impl Settings {
             ehlo_source.to_string(),
         );
 
+        let (source_address, source_address_source) = pick(
+            cli,
+            "source_address",
+            cli.source_address,
+            account
+                .source_address
+                .as_ref()
+                .and_then(|a| a.get_ref().parse().ok()),
+            &from_account,
+        );
+        if let Some(address) = source_address {
+            check_local_address(address, &source_address_source)?;
+        }
+        show(
+            "source-address",
+            source_address.map_or_else(
+                || "(chosen by the system)".to_string(),
+                |address| address.to_string(),
+            ),
+            source_address_source.to_string(),
+        );
+
         let (queue, queue_source) = pick(
             cli,
             "queue",
@@ -408,6 +430,7 @@ impl Settings {
                 lmtp,
                 starttls_on_local: false,
                 no_chunking: cli.no_chunking,
+                source_address,
             },
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,
@@ -587,6 +610,7 @@ fn flag_or_env(cli: &Cli, id: &str) -> Source {
         "server" => ("--server", "SMTPSEND_SERVER"),
         "timeout" => ("--timeout", "SMTPSEND_TIMEOUT"),
         "ehlo_name" => ("--ehlo-name", "SMTPSEND_EHLO_NAME"),
+        "source_address" => ("--source-address", "SMTPSEND_SOURCE_ADDRESS"),
         "from" => ("--from", "SMTPSEND_FROM"),
         "config" => ("--config", "SMTPSEND_CONFIG"),
         "account" => ("--account", "SMTPSEND_ACCOUNT"),
@@ -627,6 +651,22 @@ impl Source {
             Source::Env(var) => var,
             _ => "default",
         }
+    }
+}
+
+/// Fails (78) when `address` is not one of this host's, before anything connects: binding a
+/// socket to it is what connecting from it will do.
+fn check_local_address(address: std::net::IpAddr, source: &Source) -> anyhow::Result<()> {
+    match std::net::UdpSocket::bind((address, 0)) {
+        Ok(_) => Ok(()),
+        Err(err) => Err(fail(
+            Kind::Config,
+            format!(
+                "{}: not an address of this host ({})",
+                source.given("--source-address", address),
+                crate::compose::plain_io(&err)
+            ),
+        )),
     }
 }
 

@@ -253,12 +253,12 @@ fn a_readable_file_holding_a_password_is_refused() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("password   ********  (account a)"),
+        out.stdout.contains("password        ********  (account a)"),
         "{}",
         out.stdout
     );
     assert!(
-        out.stdout.contains("user       me  (account a)"),
+        out.stdout.contains("user            me  (account a)"),
         "{}",
         out.stdout
     );

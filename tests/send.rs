@@ -454,3 +454,127 @@ fn json_reports_each_recipient_and_the_final_reply() {
     assert_eq!(report["reply"]["code"], 250);
     assert_eq!(report["reply"]["text"], "2.0.0 Ok: queued as ABC");
 }
+
+/// `--source-address` (and its variable and account key) binds the connection to that
+/// local address: the server sees the client come from it.
+#[test]
+fn source_address_is_the_address_the_server_sees() {
+    // 127.0.0.2 is on the loopback interface (all of 127/8 is), and is not the address
+    // the system would choose to reach 127.0.0.1.
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "default = \"local\"\n[accounts.local]\nsource-address = \"127.0.0.2\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    for (how, extra, env) in [
+        ("flag", vec!["--source-address", "127.0.0.2"], vec![]),
+        (
+            "variable",
+            vec![],
+            vec![("SMTPSEND_SOURCE_ADDRESS", "127.0.0.2")],
+        ),
+        ("account key", vec!["--config", config], vec![]),
+    ] {
+        let server = Server::start();
+        let addr = server.addr();
+        let mut all = args(&addr, &["--to", "b@example.com", "--body", "hi", "-d"]);
+        all.extend(extra);
+        let out = smtpsend_with_env(&all, b"", &env);
+        assert_eq!(out.code, 0, "{how}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("connect: {addr} from 127.0.0.2\n")),
+            "{how}: {}",
+            out.stderr
+        );
+        let record = server.finish();
+        assert_eq!(record.only_completed().recipients().len(), 1, "{how}");
+        let peer = record.connections[0].peer.expect("peer address");
+        assert_eq!(peer.ip().to_string(), "127.0.0.2", "{how}");
+    }
+
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[
+                "--to",
+                "b@example.com",
+                "--body",
+                "hi",
+                "--source-address",
+                "127.0.0.1",
+            ],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let peer = server.finish().connections[0].peer.expect("peer address");
+    assert_eq!(peer.ip().to_string(), "127.0.0.1");
+}
+
+#[test]
+fn a_source_address_that_cannot_be_used_is_one_line_before_connecting() {
+    let server = Server::start();
+    let addr = server.addr();
+    // 192.0.2.7 is a documentation address (RFC 5737): never one of this host's.
+    let out = smtpsend(
+        &args(
+            &addr,
+            &[
+                "--to",
+                "b@example.com",
+                "--body",
+                "hi",
+                "--source-address",
+                "192.0.2.7",
+            ],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("smtpsend: --source-address 192.0.2.7: not an address of this host (")
+            && out.stderr.lines().count() == 1,
+        "{}",
+        out.stderr
+    );
+    let out = smtpsend_with_env(
+        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
+        b"",
+        &[("SMTPSEND_SOURCE_ADDRESS", "192.0.2.7")],
+    );
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("smtpsend: SMTPSEND_SOURCE_ADDRESS=192.0.2.7: not an address")
+    );
+    assert_eq!(server.finish().connection_count(), 0);
+
+    // An IPv4 source cannot reach an IPv6 server; nothing connects anywhere.
+    let out = smtpsend(
+        &args(
+            "[::1]:2525",
+            &[
+                "--to",
+                "b@example.com",
+                "--body",
+                "hi",
+                "--source-address",
+                "127.0.0.1",
+            ],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: the source address 127.0.0.1 is IPv4, but [::1]:2525 is IPv6: give a \
+         source address of the server's family\n"
+    );
+}

@@ -85,6 +85,8 @@ pub struct Options {
     pub starttls_on_local: bool,
     /// Send with DATA even when the server offers CHUNKING (`--no-chunking`).
     pub no_chunking: bool,
+    /// Connect from this local address (`--source-address`).
+    pub source_address: Option<std::net::IpAddr>,
 }
 
 /// An open SMTP session, greeted and introduced.
@@ -412,14 +414,15 @@ fn connect_and_greet(
         let more = index + 1 < endpoints.len();
         let passes_on =
             |err: &anyhow::Error| more && crate::exit::code_for(err) == Kind::TempFail.code();
-        let mut stream = match Stream::connect_endpoint(endpoint, timeouts.connect, &mut transcript)
-        {
-            Ok(stream) => stream,
-            Err(err) => {
-                failure = Some(stream::connect_error(target, &err));
-                continue;
-            }
-        };
+        let from = options.source_address;
+        let mut stream =
+            match Stream::connect_endpoint(endpoint, timeouts.connect, from, &mut transcript) {
+                Ok(stream) => stream,
+                Err(err) => {
+                    failure = Some(stream::connect_error(target, &err));
+                    continue;
+                }
+            };
         let mut tls_info = None;
         if options.tls == TlsMode::Implicit {
             match tls::handshake(stream, server_name, &options.tls_config, timeouts.connect) {

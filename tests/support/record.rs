@@ -19,6 +19,8 @@ pub struct ConnectionRecord {
     pub tls: bool,
     /// The mechanism and user of a login the server checked and accepted.
     pub authenticated_as: Option<(String, String)>,
+    /// The client's address as the server saw it (the address it connected from).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// One mail transaction: from an accepted MAIL to the end of data, RSET, or the end of the

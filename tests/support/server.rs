@@ -94,13 +94,17 @@ fn accept_loop(
         // Read the flag before accepting, so a connection made before `finish` is never lost.
         let stopping = stop.load(Ordering::SeqCst) || started.elapsed() > ACCEPT_CAP;
         match listener.accept() {
-            Ok((tcp, _peer)) => {
+            Ok((tcp, peer)) => {
                 let script = match script.for_connection(connections.len()) {
                     Some(early) => Arc::new(early),
                     None => Arc::clone(&script),
                 };
                 let stop = Arc::clone(&stop);
-                connections.push(thread::spawn(move || session::serve(tcp, &script, stop)));
+                connections.push(thread::spawn(move || {
+                    let mut record = session::serve(tcp, &script, stop);
+                    record.peer = Some(peer);
+                    record
+                }));
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if stopping {
