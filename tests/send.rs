@@ -578,3 +578,26 @@ fn a_source_address_that_cannot_be_used_is_one_line_before_connecting() {
          source address of the server's family\n"
     );
 }
+
+/// A server's reply quoted in an error line cannot drive the terminal: its control
+/// characters (an ESC colour sequence here) are escaped, as in the transcript.
+#[test]
+fn control_characters_in_a_reply_are_escaped_on_stderr() {
+    let server = Server::builder()
+        .on_rcpt(
+            "two",
+            Action::reply(550, "5.1.1 \u{1b}[31mno such user\u{1b}[0m"),
+        )
+        .start();
+    let addr = server.addr();
+    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    assert!(
+        out.stderr.contains("5.1.1 \\x1b[31mno such user\\x1b[0m"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    server.finish();
+}
