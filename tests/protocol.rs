@@ -392,3 +392,74 @@ fn a_452_that_is_not_about_the_recipient_count_is_an_ordinary_refusal() {
     assert_eq!(record.connection_count(), 1);
     assert!(record.completed().is_empty());
 }
+
+/// Mistakes with an obvious fix say what to try: the error line ends with the hint.
+#[test]
+fn common_mistakes_end_with_a_hint() {
+    let message = [
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--body",
+        "hi",
+    ];
+    let run = |server: &Server, extra: &[&str]| {
+        let addr = server.addr();
+        let mut args = vec!["--server", addr.as_str()];
+        args.extend_from_slice(&message);
+        args.extend_from_slice(extra);
+        smtpsend(&args, b"")
+    };
+    let check = |what: &str, out: &Output, code: i32, says: &str| {
+        assert_eq!(out.code, code, "{what}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{what}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{what}: {}", out.stderr);
+    };
+
+    let server = Server::builder().lmtp().start();
+    let out = run(&server, &[]);
+    check(
+        "SMTP to an LMTP server",
+        &out,
+        69,
+        "if it speaks LMTP, as a delivery agent's socket does, add --lmtp)",
+    );
+    assert!(server.finish().completed().is_empty());
+
+    let server = Server::builder()
+        .on(
+            Verb::Mail,
+            Action::reply(530, "5.7.0 Authentication required"),
+        )
+        .start();
+    let out = run(&server, &[]);
+    check(
+        "530 without a login",
+        &out,
+        69,
+        "530 5.7.0 Authentication required (the server wants a login first: give --user",
+    );
+    server.finish();
+
+    let server = Server::builder().on(Verb::Greeting, Action::Silent).start();
+    let out = run(&server, &["--tls", "none", "--timeout", "1"]);
+    check(
+        "plain SMTP to a server that waits for the client to speak first",
+        &out,
+        75,
+        "waiting for the greeting (if it is an implicit-TLS port such as 465, try --tls implicit)",
+    );
+    server.finish();
+
+    let server = Server::start();
+    let out = run(&server, &["--tls", "implicit", "--timeout", "5"]);
+    check(
+        "implicit TLS to a plain server",
+        &out,
+        69,
+        "failed: the server does not speak TLS on this port (try --tls starttls, or port 587 or 25)",
+    );
+    assert!(!out.stderr.contains("ssl"), "{}", out.stderr);
+    server.finish();
+}

@@ -465,7 +465,19 @@ fn next_address(transcript: &mut Transcript, endpoint: &stream::Endpoint, err: &
 
 /// Reads the greeting; anything but 2xx is an error (QUIT is sent after a refusal).
 fn greet(conn: &mut Connection, timeout: Duration) -> anyhow::Result<Reply> {
-    let greeting = conn.read_reply(timeout, "the greeting")?;
+    let plain_tcp = conn.stream().local_ip().is_some() && !conn.stream().is_encrypted();
+    let greeting = conn.read_reply(timeout, "the greeting").map_err(|err| {
+        // An implicit-TLS port (465) waits for the client's TLS hello and says nothing.
+        let text = crate::exit::one_line(&err);
+        if plain_tcp && text.starts_with("timed out") {
+            fail(
+                Kind::TempFail,
+                format!("{text} (if it is an implicit-TLS port such as 465, try --tls implicit)"),
+            )
+        } else {
+            err
+        }
+    })?;
     if greeting.is_positive() {
         return Ok(greeting);
     }
@@ -599,7 +611,15 @@ pub fn refusal(reply: &Reply, command: &str) -> anyhow::Error {
     } else {
         Kind::Unavailable
     };
-    fail(kind, format!("server refused {command}: {reply}"))
+    let hint = match (command, reply.code) {
+        (_, 530) => " (the server wants a login first: give --user, or user in the account)",
+        ("HELO", 500 | 502) => {
+            " (it knows neither EHLO nor HELO: if it speaks LMTP, as a delivery agent's socket \
+             does, add --lmtp)"
+        }
+        _ => "",
+    };
+    fail(kind, format!("server refused {command}: {reply}{hint}"))
 }
 
 #[cfg(test)]

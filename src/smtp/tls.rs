@@ -306,6 +306,16 @@ fn handshake_error(server_name: &str, err: &native_tls::Error) -> anyhow::Error 
             ),
         );
     }
+    if text.contains("wrong version number") || text.contains("packet length too long") {
+        // What OpenSSL says when the first bytes back are not TLS: an SMTP greeting.
+        return fail(
+            Kind::Unavailable,
+            format!(
+                "the TLS handshake with {server_name} failed: the server does not speak TLS on \
+                 this port (try --tls starttls, or port 587 or 25)"
+            ),
+        );
+    }
     fail(
         Kind::Unavailable,
         format!("the TLS handshake with {server_name} failed: {text}"),
