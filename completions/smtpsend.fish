@@ -11,13 +11,13 @@ complete -c smtpsend -l body -d 'Body text (instead of stdin)' -r
 complete -c smtpsend -l body-file -d 'Read the body text from a file (instead of stdin)' -r -F
 complete -c smtpsend -l html -d 'HTML part from a file; with a text body the message is multipart/alternative' -r -F
 complete -c smtpsend -s a -l attach -d 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable' -r -F
-complete -c smtpsend -l bulk -d 'Send each complete message in FILE, or each *.eml file in a directory, over one connection; recipients come from each message\'s header (as with -t) plus any recipient arguments; repeatable' -r -F
+complete -c smtpsend -l bulk -d 'Send the complete message in PATH, or each *.eml file when PATH is a directory, over one connection; recipients come from each message\'s header (as with -t) plus any recipient arguments; repeatable' -r -F
 complete -c smtpsend -s B -l body-type -d 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data' -r -f -a "8BITMIME\t'Declare BODY=8BITMIME when the server offers it'
 7BIT\t'Plain 7-bit data: declare nothing, refuse a message with 8-bit bytes'"
 complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N); sent only when the server offers DSN, else a warning' -r
 complete -c smtpsend -s R -l dsn-return -d 'DSN: what a failure report returns, the full message or its headers (sendmail -R)' -r -f -a "full\t'The whole message'
 hdrs\t'The headers only'"
-complete -c smtpsend -s V -l dsn-envid -d 'DSN: envelope identifier quoted back in reports (sendmail -V)' -r
+complete -c smtpsend -s V -l dsn-envid -d 'DSN: envelope identifier quoted back in reports (sendmail -V ID; -V alone prints the version)' -r
 complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)' -r
 complete -c smtpsend -l tls -d 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (on a loopback address or unix socket only when a login needs it)' -r -f -a "auto\t'Implicit TLS on port 465 and for smtps://; otherwise STARTTLS whenever the server offers it, except on a loopback address or a unix socket'
 starttls\t'STARTTLS, or fail (exit 69) when the server does not offer it'
@@ -49,12 +49,6 @@ complete -c smtpsend -l verify -d 'Probe: ask the server about ADDR with VRFY an
 complete -c smtpsend -l expn -d 'Probe: expand a mailing list with EXPN and print its members, one per line' -r
 complete -c smtpsend -l config -d 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)' -r -F
 complete -c smtpsend -l account -d 'Use this account from the configuration file' -r
-complete -c smtpsend -l generate -d 'Print the man page or a shell completion script on stdout' -r -f -a "man\t'The man page, smtpsend(1), in roff'
-bash\t''
-zsh\t''
-fish\t''
-elvish\t''
-powershell\t''"
 complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
 complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
 complete -c smtpsend -l lmtp -d 'Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the data; exit 0 only when every recipient got the message (port 24 unless given)'
@@ -64,10 +58,10 @@ complete -c smtpsend -s q -l flush-queue -d 'Deliver the messages in the outbox,
 complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipients, attempts, last error (sendmail -bp)'
 complete -c smtpsend -l server-info -d 'Probe: print the greeting, each EHLO extension explained, the size limit, login mechanisms, and the TLS session (version, cipher, certificate, fingerprint); with STARTTLS, what the server offers before and after it'
 complete -c smtpsend -l check -d 'Probe: connect, EHLO (TLS and login as configured), NOOP, QUIT; exit 0 when all worked, else the usual exit code (a health check for CI)'
-complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit'
+complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit; with --json as a JSON object'
 complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
 complete -c smtpsend -s d -s v -l debug -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'
 complete -c smtpsend -l dry-run -d 'Print the envelope and the exact message that would be sent; connect to nothing'
 complete -c smtpsend -l json -d 'Print the outcome as JSON on stdout'
-complete -c smtpsend -l version -d 'Print version'
+complete -c smtpsend -l version -d 'Print version (-V alone does too)'
 complete -c smtpsend -s h -l help -d 'Print help (see more with \'--help\')'

@@ -67,7 +67,12 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     if cli.show_config {
         let hint = sender.as_ref().map(|s| s.mailbox.address.as_str());
         let settings = Settings::resolve(cli, hint)?;
-        crate::output::print_stdout(settings.show().as_bytes());
+        let shown = if cli.json {
+            settings.show_json()
+        } else {
+            settings.show()
+        };
+        crate::output::print_stdout(shown.as_bytes());
         return Ok(());
     }
     if !cli.bulk.is_empty() {

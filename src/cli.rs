@@ -88,7 +88,7 @@ pub struct Cli {
     #[arg(short = 't', long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to"])]
     pub read_recipients: bool,
 
-    /// Send each complete message in FILE, or each *.eml file in a directory, over one
+    /// Send the complete message in PATH, or each *.eml file when PATH is a directory, over one
     /// connection; recipients come from each message's header (as with -t) plus any
     /// recipient arguments; repeatable
     #[arg(long, value_name = "PATH", conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "raw", "read_recipients"])]
@@ -107,7 +107,7 @@ pub struct Cli {
     #[arg(short = 'R', long, value_name = "WHAT", value_enum, ignore_case = true)]
     pub dsn_return: Option<DsnReturn>,
 
-    /// DSN: envelope identifier quoted back in reports (sendmail -V)
+    /// DSN: envelope identifier quoted back in reports (sendmail -V ID; -V alone prints the version)
     #[arg(short = 'V', long, value_name = "ID", value_parser = parse_dsn_envid)]
     pub dsn_envid: Option<String>,
 
@@ -253,7 +253,8 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", env = "SMTPSEND_ACCOUNT")]
     pub account: Option<String>,
 
-    /// Print the effective settings and where each comes from (password masked), then exit
+    /// Print the effective settings and where each comes from (password masked), then exit;
+    /// with --json as a JSON object
     #[arg(long)]
     pub show_config: bool,
 
@@ -277,7 +278,7 @@ pub struct Cli {
     #[arg(long, value_name = "WHAT", value_enum, hide = true)]
     pub generate: Option<crate::generate::Target>,
 
-    /// Print version
+    /// Print version (-V alone does too)
     #[arg(long, action = ArgAction::Version)]
     version: Option<bool>,
 

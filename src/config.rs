@@ -138,6 +138,59 @@ impl<'de> Deserialize<'de> for Seconds {
     }
 }
 
+/// The keys an account may have, in the order of [`Account`]'s fields: the very list the
+/// parser accepts (serde's field names), for the man page and error messages.
+pub fn account_keys() -> &'static [&'static str] {
+    match Account::deserialize(FieldNames) {
+        Err(FieldList(fields)) => fields,
+        Ok(_) => &[],
+    }
+}
+
+/// A deserializer that only asks a struct for its field names.
+struct FieldNames;
+
+/// The field names a struct gave, carried out as the "error".
+#[derive(Debug)]
+struct FieldList(&'static [&'static str]);
+
+impl fmt::Display for FieldList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
+impl std::error::Error for FieldList {}
+
+impl serde::de::Error for FieldList {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        FieldList(&[])
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for FieldNames {
+    type Error = FieldList;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, FieldList> {
+        Err(FieldList(&[]))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, FieldList> {
+        Err(FieldList(fields))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
 /// Where the configuration file is and why.
 #[derive(Debug, Clone)]
 pub struct Location {
@@ -513,6 +566,25 @@ mod tests {
         let err = parse(text).unwrap_err();
         assert_eq!(crate::exit::code_for(&err), 78);
         crate::exit::one_line(&err)
+    }
+
+    #[test]
+    fn account_keys_are_the_keys_the_parser_accepts() {
+        let keys = super::account_keys();
+        assert!(
+            keys.contains(&"queue") && keys.contains(&"retries"),
+            "{keys:?}"
+        );
+        for key in keys {
+            let text = format!("[accounts.a]\n{key} = 1\n");
+            let err = Config::parse(Path::new("c.toml"), &text)
+                .map_or_else(|e| e.to_string(), |_| String::new());
+            assert!(!err.contains("unknown field"), "{key}: {err}");
+        }
+        let err = parse("[accounts.a]\nnot-a-key = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field"), "{err}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Target {
 
 /// Writes the man page or a completion script.
 pub fn write(target: Target, out: &mut dyn Write) -> io::Result<()> {
-    let mut command = Cli::command();
+    let mut command = completion_command();
     let shell = match target {
         Target::Man => return man_page(out),
         Target::Bash => Shell::Bash,
@@ -37,6 +37,29 @@ pub fn write(target: Target, out: &mut dyn Write) -> io::Result<()> {
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut command, "smtpsend", &mut buffer);
     out.write_all(&buffer)
+}
+
+/// The command as completions offer it: without the hidden `--generate` (clap_complete
+/// offers hidden options too), which is for packagers, not for typing.
+fn completion_command() -> clap::Command {
+    let full = Cli::command();
+    let mut command = clap::Command::new("smtpsend")
+        .disable_version_flag(true)
+        .version(env!("CARGO_PKG_VERSION"));
+    if let Some(about) = full.get_about() {
+        command = command.about(about.clone());
+    }
+    // The derive's own group (named after the struct) lists every argument, `generate`
+    // too; completions do not need it.
+    for group in full.get_groups().filter(|group| group.get_id() != "Cli") {
+        command = command.group(group.clone());
+    }
+    for arg in full.get_arguments() {
+        if arg.get_id() != "generate" {
+            command = command.arg(arg.clone());
+        }
+    }
+    command
 }
 
 /// Prints `--generate`'s output on stdout.
@@ -60,8 +83,14 @@ const OTHER_ENVIRONMENT: &[(&str, &str)] = &[
          (default ~/.config/smtpsend/config.toml).",
     ),
     (
+        "XDG_STATE_HOME",
+        "Where the outbox is kept: $XDG_STATE_HOME/smtpsend/queue (default \
+         ~/.local/state/smtpsend/queue).",
+    ),
+    (
         "HOME",
-        "Used for the configuration file path when XDG_CONFIG_HOME is unset.",
+        "Used for the configuration file and outbox paths when XDG_CONFIG_HOME or \
+         XDG_STATE_HOME is unset.",
     ),
     (
         "LOGNAME, USER",
@@ -72,7 +101,8 @@ const OTHER_ENVIRONMENT: &[(&str, &str)] = &[
 const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "0",
-        "Sent: every recipient accepted (or some, with --partial).",
+        "Sent: every recipient accepted (or some, with --partial); or queued in the outbox \
+         (--queue), to be sent by smtpsend -q.",
     ),
     (
         "64",
@@ -171,7 +201,8 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
          as sendmail reads them: letters may be grouped (-ti) and a value may be attached \
          (-FName, -faddr) or follow as the next word. -t, -f, -r, -F, -B, -N, -R, -V and -v \
          work as in sendmail; -i, -oi, -oem, -odi and every other -o option, -bm, -m, -n, -U, \
-         -G, -O, -L, -X and -hN are accepted and ignored; -bs, -bd, -bi, -bp and -I are \
+         -G, -O, -L, -X and -hN are accepted and ignored; -bp lists the outbox (as \
+         --list-queue) and -q delivers it (as --flush-queue); -bs, -bd, -bi and -I are \
          refused with exit status 64. -- ends the options.",
     )]);
     roff.control("PP", []);
@@ -206,13 +237,21 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
     roff.control("SH", ["FILES"]);
     roff.control("TP", []);
     roff.text([italic("$XDG_CONFIG_HOME/smtpsend/config.toml")]);
-    roff.text([roman(
+    roff.text([roman(format!(
         "The configuration file (~/.config/smtpsend/config.toml when XDG_CONFIG_HOME is \
-         unset): a default account name and named accounts with the keys server, tls, user, \
-         password-command, password-file, password, from, ehlo-name, timeout and auth. An \
+         unset): a default account name and named accounts with the keys {}. An \
          account is used when named by --account, when the sender matches its from \
          (wildcards such as *@example.com allowed), or when it is the default. A file \
          holding a password must be readable by its owner only (mode 0600).",
+        english_list(crate::config::account_keys())
+    ))]);
+    roff.control("TP", []);
+    roff.text([italic("$XDG_STATE_HOME/smtpsend/queue")]);
+    roff.text([roman(
+        "The outbox (~/.local/state/smtpsend/queue when XDG_STATE_HOME is unset), mode \
+         0700: messages kept by --queue, each as ID.eml (the exact bytes to send) and \
+         ID.json (envelope, options, attempts, last error). smtpsend -q sends them, \
+         --list-queue (-bp) lists them, --drop-queue ID removes one.",
     )]);
 
     roff.control("SH", ["EXAMPLES"]);
@@ -235,6 +274,15 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
     ]);
     roff.to_writer(&mut page)?;
     out.write_all(single_preamble(&String::from_utf8_lossy(&page)).as_bytes())
+}
+
+/// `a, b and c`.
+fn english_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Each rendered piece starts with roff's apostrophe preamble; the page needs it once.

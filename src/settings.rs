@@ -465,6 +465,22 @@ impl Settings {
         Ok(options)
     }
 
+    /// `--show-config --json`: an object with one member per setting, each holding its
+    /// `value` and its `source`, as in the text (the password masked the same way).
+    pub fn show_json(&self) -> String {
+        let settings: serde_json::Map<String, serde_json::Value> = self
+            .shown
+            .iter()
+            .map(|row| {
+                (
+                    row.key.to_string(),
+                    serde_json::json!({ "value": row.value, "source": row.source }),
+                )
+            })
+            .collect();
+        format!("{:#}\n", serde_json::Value::Object(settings))
+    }
+
     /// The `--show-config` text: one line per setting, with where its value came from.
     pub fn show(&self) -> String {
         let width = self

@@ -343,3 +343,33 @@ fn assert_unknown_account_is_refused(path: &Path) {
     assert!(out.stderr.contains("\"z\""), "{}", out.stderr);
     assert!(out.stderr.contains("x, y"), "{}", out.stderr);
 }
+
+/// `--show-config --json` is a JSON document, one member per setting with its value and
+/// source; the password is masked as in the text.
+#[test]
+fn show_config_json_is_a_json_document_with_the_password_masked() {
+    let text = "[accounts.a]\nuser = \"me\"\npassword = \"s3cret-Value\"\nretries = 3\n";
+    let home = ConfigHome::new(text, 0o600);
+    let out = home.run(
+        &[
+            "--show-config",
+            "--json",
+            "--account",
+            "a",
+            "--server",
+            "relay.example:2525",
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", out.stdout));
+    assert_eq!(document["server"]["value"], "relay.example:2525");
+    assert_eq!(document["server"]["source"], "--server");
+    assert_eq!(document["user"]["value"], "me");
+    assert_eq!(document["retries"]["value"], "3");
+    assert_eq!(document["retries"]["source"], "account a");
+    assert_eq!(document["password"]["value"], "********");
+}

@@ -99,3 +99,19 @@ fn completions_know_the_sendmail_options() {
         assert!(bash.contains(option), "bash completion lacks {option}");
     }
 }
+
+/// `--generate` is hidden: for packagers, not offered when someone types `smtpsend --gen<TAB>`.
+#[test]
+fn completions_do_not_offer_the_hidden_generate_option() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = String::from_utf8(generate(shell)).expect("UTF-8");
+        assert!(
+            !script.contains("generate"),
+            "{shell} completion offers --generate"
+        );
+        assert!(
+            script.contains("source-address"),
+            "{shell} completion lacks options"
+        );
+    }
+}
