@@ -81,6 +81,9 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     let argv: Vec<_> = std::env::args_os().collect();
     settings::check_attach_not_account(cli, crate::sendmail_args::looks_like_sendmail_call(&argv))?;
     check_recipients_given(cli)?;
+    if cli.stdin_is_message() || (cli.body.is_none() && cli.body_file.is_none()) {
+        check_stdin_is_not_a_directory()?;
+    }
     let mut stdin = std::io::stdin().lock();
     let (settings, envelope, content) = if cli.stdin_is_message() {
         let message = read_message(&mut stdin)?;
@@ -234,6 +237,25 @@ fn check_recipients_given(cli: &Cli) -> anyhow::Result<()> {
         Kind::Usage,
         "no recipients: give --to, --cc, --bcc or recipient arguments",
     ))
+}
+
+/// `smtpsend … < somedir` would fail with "Is a directory (os error 21)"; say what it means.
+fn check_stdin_is_not_a_directory() -> anyhow::Result<()> {
+    use std::os::fd::AsFd;
+    let is_directory = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .ok()
+        .map(std::fs::File::from)
+        .and_then(|file| file.metadata().ok())
+        .is_some_and(|metadata| metadata.is_dir());
+    if is_directory {
+        return Err(fail(
+            Kind::NoInput,
+            "stdin is a directory: redirect a file (< message.eml) or pipe the text in",
+        ));
+    }
+    Ok(())
 }
 
 /// The sender given on the command line (-f, -F, --envelope-from), if any.

@@ -712,3 +712,40 @@ fn command_line_errors_are_one_complete_line() {
          (possible values: auto, starttls, implicit, none) (see --help)\n"
     );
 }
+
+/// `smtpsend … < somedir`: stdin is a directory, said as such (not "os error 21").
+#[test]
+fn stdin_that_is_a_directory_is_named_as_such() {
+    use std::process::{Command, Stdio};
+    let server = Server::start();
+    let addr = server.addr();
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [
+        &["--to", "b@example.com"][..],
+        &["b@example.com"][..],
+        &["-t"][..],
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("SMTPSEND_") {
+                command.env_remove(&name);
+            }
+        }
+        let out = command
+            .args(["--server", &addr])
+            .args(extra)
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path())
+            .stdin(Stdio::from(std::fs::File::open(dir.path()).unwrap()))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(66), "{extra:?}: {stderr}");
+        assert_eq!(
+            stderr,
+            "smtpsend: stdin is a directory: redirect a file (< message.eml) or pipe the text in\n",
+            "{extra:?}"
+        );
+    }
+    assert_eq!(server.finish().connection_count(), 0);
+}
