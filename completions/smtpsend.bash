@@ -23,7 +23,7 @@ _smtpsend() {
 
     case "${cmd}" in
         smtpsend)
-            opts="-f -F -s -H -a -t -B -N -R -V -q -v -d -h --from --from-name --envelope-from --to --cc --bcc --reply-to --subject --header --body --body-file --html --attach --raw --read-recipients --bulk --body-type --dsn-notify --dsn-return --dsn-envid --server --lmtp --no-chunking --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --user --auth --password-file --password-command --qualify-domain --ehlo-name --timeout --retries --queue --flush-queue --list-queue --drop-queue --verify --expn --server-info --check --config --account --show-config --partial --debug --dry-run --json --generate --version --help"
+            opts="-f -F -s -H -a -t -B -N -R -V -q -v -d -h --from --from-name --envelope-from --to --cc --bcc --reply-to --subject --header --body --body-file --html --attach --raw --read-recipients --bulk --body-type --dsn-notify --dsn-return --dsn-envid --server --lmtp --no-chunking --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --user --auth --password-file --password-command --qualify-domain --ehlo-name --source-address --timeout --retries --queue --flush-queue --list-queue --drop-queue --verify --expn --server-info --check --config --account --show-config --partial --debug --dry-run --json --version --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,6 +181,10 @@ _smtpsend() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --source-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -211,10 +215,6 @@ _smtpsend() {
                     ;;
                 --account)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --generate)
-                    COMPREPLY=($(compgen -W "man bash zsh fish elvish powershell" -- "${cur}"))
                     return 0
                     ;;
                 *)

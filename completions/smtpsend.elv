@@ -53,7 +53,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --user 'Log in as this user (the password comes from SMTPSEND_PASSWORD, --password-file, --password-command or a prompt)'
             cand --auth 'SASL mechanism; auto picks SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5. For xoauth2 and oauthbearer the password is the token'
             cand --password-file 'Read the password from the first line of this file (it must not be readable by group or others)'
-            cand --password-command 'Run this shell command and use the first line it prints as the password'
+            cand --password-command 'Run this shell command and use the first line it prints as the password; it is stopped (exit 78) if it takes longer than the command deadline (60 s, or --timeout)'
             cand --qualify-domain 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)'
             cand --ehlo-name 'Name to give in EHLO/HELO (default: this host''s name, or its address literal)'
             cand --source-address 'Connect from this local address (one of this host''s; IPv4 or IPv6, as the server''s)'

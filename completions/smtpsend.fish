@@ -35,7 +35,7 @@ xoauth2\t''
 oauthbearer\t''
 scram-sha-256\t''"
 complete -c smtpsend -l password-file -d 'Read the password from the first line of this file (it must not be readable by group or others)' -r -F
-complete -c smtpsend -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c smtpsend -l password-command -d 'Run this shell command and use the first line it prints as the password; it is stopped (exit 78) if it takes longer than the command deadline (60 s, or --timeout)' -r
 complete -c smtpsend -l qualify-domain -d 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)' -r
 complete -c smtpsend -l ehlo-name -d 'Name to give in EHLO/HELO (default: this host\'s name, or its address literal)' -r
 complete -c smtpsend -l source-address -d 'Connect from this local address (one of this host\'s; IPv4 or IPv6, as the server\'s)' -r
