@@ -1,6 +1,6 @@
 //! One run of the command: settings, the message, a dry run or a send, the report.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 
 use anyhow::Context;
 
@@ -192,10 +192,22 @@ pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyh
     }
     crate::output::print_stdout(out.as_bytes());
     let mut stdout = std::io::stdout().lock();
-    match content.write_to(&mut stdout) {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write the message to stdout"),
+    match content.write_to(&mut stdout).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        other => other.context("cannot write the message to stdout")?,
     }
+    // stdout holds the exact bytes; a missing final line break is said on stderr (which
+    // also ends the line on a terminal, so the prompt does not stick to the text).
+    if !content.ends_with_crlf() {
+        if stdout.is_terminal() {
+            crate::say!("");
+        }
+        crate::say!(
+            "smtpsend: (the message does not end with a line break; sending adds CRLF \
+             before the end mark)"
+        );
+    }
+    Ok(())
 }
 
 /// What a dry run says about a message that is not ASCII: it goes as shown to a server

@@ -601,3 +601,30 @@ fn control_characters_in_a_reply_are_escaped_on_stderr() {
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     server.finish();
 }
+
+/// A body without a final line break: stdout keeps the exact bytes, and stderr says that
+/// the message ends without one (and what sending does about it), on a line of its own.
+#[test]
+fn dry_run_says_when_the_message_does_not_end_with_a_line_break() {
+    let out = smtpsend(
+        &args(
+            "127.0.0.1:1",
+            &["--dry-run", "--to", "b@example.com", "--body", "it works"],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.ends_with("\r\n\r\nit works"), "{:?}", out.stdout);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: (the message does not end with a line break; sending adds CRLF before the \
+         end mark)\n"
+    );
+
+    let out = smtpsend(
+        &args("127.0.0.1:1", &["--dry-run", "--to", "b@example.com"]),
+        b"ends well\n",
+    );
+    assert!(out.stdout.ends_with("ends well\r\n"), "{:?}", out.stdout);
+    assert_eq!(out.stderr, "");
+}
