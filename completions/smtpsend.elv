@@ -45,7 +45,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --dsn-return 'DSN: what a failure report returns, the full message or its headers (sendmail -R)'
             cand -V 'DSN: envelope identifier quoted back in reports (sendmail -V ID; -V alone prints the version)'
             cand --dsn-envid 'DSN: envelope identifier quoted back in reports (sendmail -V ID; -V alone prints the version)'
-            cand --server 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)'
+            cand --server 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket, unix:/path, smtp:///path or lmtp:///path (default localhost:25)'
             cand --tls 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (on a loopback address or unix socket only when a login needs it)'
             cand --tls-ca-file 'Trust only the CA certificates in this PEM file (instead of the system''s)'
             cand --tls-cert 'Client certificate to present (PEM; needs --tls-key)'

@@ -18,7 +18,7 @@ complete -c smtpsend -s N -l dsn-notify -d 'DSN: when the server should report, 
 complete -c smtpsend -s R -l dsn-return -d 'DSN: what a failure report returns, the full message or its headers (sendmail -R)' -r -f -a "full\t'The whole message'
 hdrs\t'The headers only'"
 complete -c smtpsend -s V -l dsn-envid -d 'DSN: envelope identifier quoted back in reports (sendmail -V ID; -V alone prints the version)' -r
-complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)' -r
+complete -c smtpsend -l server -d 'Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket, unix:/path, smtp:///path or lmtp:///path (default localhost:25)' -r
 complete -c smtpsend -l tls -d 'When to use TLS: auto = implicit TLS on port 465 and smtps://, else STARTTLS whenever offered (on a loopback address or unix socket only when a login needs it)' -r -f -a "auto\t'Implicit TLS on port 465 and for smtps://; otherwise STARTTLS whenever the server offers it, except on a loopback address or a unix socket'
 starttls\t'STARTTLS, or fail (exit 69) when the server does not offer it'
 implicit\t'TLS from the first byte (SMTPS)'

@@ -111,7 +111,7 @@ pub struct Cli {
     #[arg(short = 'V', long, value_name = "ID", value_parser = parse_dsn_envid)]
     pub dsn_envid: Option<String>,
 
-    /// Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket or unix:/path (default localhost:25)
+    /// Server: HOST[:PORT], [IPv6]:PORT, smtp://HOST[:PORT], smtps://HOST[:PORT] (implicit TLS, port 465), lmtp://HOST[:PORT] (LMTP, port 24), /path/to/socket, unix:/path, smtp:///path or lmtp:///path (default localhost:25)
     #[arg(long, value_name = "SERVER", env = "SMTPSEND_SERVER")]
     pub server: Option<String>,
 

@@ -768,6 +768,18 @@ pub fn parse_server_for(input: &str, lmtp: bool) -> anyhow::Result<Target> {
         Some((scheme, _)) => return Err(bad(&format!("unsupported scheme {scheme}://"))),
         None => input,
     };
+    if let Some(("smtp" | "lmtp" | "smtps", after_scheme)) = input.split_once("://") {
+        // smtp:///path/to/socket: no host, an absolute path (as in a file:/// URL).
+        if after_scheme.starts_with('/') {
+            return Ok(Target::Unix(PathBuf::from(after_scheme)));
+        }
+        if rest.contains('/') {
+            return Err(bad(
+                "a path is not allowed after the host; for a unix socket write \
+                 smtp:///path/to/socket, lmtp:///path/to/socket or unix:/path/to/socket",
+            ));
+        }
+    }
     let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
         let (host, after) = bracketed
             .split_once(']')

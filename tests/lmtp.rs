@@ -299,3 +299,73 @@ fn smtp_over_a_unix_socket_too() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(server.finish().commands()[0].starts_with("EHLO "));
 }
+
+/// `lmtp:///path/to/socket` (and `smtp:///path`) name a unix socket, as `file:///` does a
+/// file: LMTP without --lmtp, over the socket.
+#[test]
+fn lmtp_and_smtp_urls_with_a_path_are_unix_sockets() {
+    let server = Server::builder().lmtp().start();
+    let relay = UnixRelay::start(&server.addr());
+    let url = format!("lmtp://{}", relay.arg());
+    let out = smtpsend(
+        &[
+            "--server",
+            &url,
+            "--from",
+            "a@example.com",
+            "--to",
+            "ok@example.com",
+            "--body",
+            "hi",
+            "-d",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with(&format!("connect: unix:{}\n", relay.arg())),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("send: 'LHLO "), "{}", out.stderr);
+    assert_eq!(server.finish().completed().len(), 1);
+
+    let server = Server::start();
+    let relay = UnixRelay::start(&server.addr());
+    let url = format!("smtp://{}", relay.arg());
+    let out = smtpsend(
+        &[
+            "--server",
+            &url,
+            "--from",
+            "a@example.com",
+            "--to",
+            "ok@example.com",
+            "--body",
+            "hi",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(server.finish().completed().len(), 1);
+
+    let out = smtpsend(
+        &[
+            "--server",
+            "smtp://127.0.0.1:2525/path",
+            "--to",
+            "ok@example.com",
+            "--body",
+            "hi",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: --server \"smtp://127.0.0.1:2525/path\": a path is not allowed after the \
+         host; for a unix socket write smtp:///path/to/socket, lmtp:///path/to/socket or \
+         unix:/path/to/socket\n"
+    );
+}
