@@ -48,11 +48,12 @@ enum Stage {
     Data,
     MidData,
     EndOfData,
+    BdatLast,
     Quit,
 }
 
 impl Stage {
-    const ALL: [Stage; 12] = [
+    const ALL: [Stage; 13] = [
         Stage::ImplicitTls,
         Stage::Greeting,
         Stage::Ehlo,
@@ -64,6 +65,7 @@ impl Stage {
         Stage::Data,
         Stage::MidData,
         Stage::EndOfData,
+        Stage::BdatLast,
         Stage::Quit,
     ];
 
@@ -80,6 +82,7 @@ impl Stage {
             Stage::Data => "DATA",
             Stage::MidData => "in the middle of the data",
             Stage::EndOfData => "after the final dot, before the reply",
+            Stage::BdatLast => "after `BDAT … LAST` and its data (CHUNKING), before the reply",
             Stage::Quit => "QUIT, after the message was accepted",
         }
     }
@@ -97,6 +100,7 @@ impl Stage {
             Stage::Data => &[Verb::Data],
             Stage::MidData => &[Verb::MidData],
             Stage::EndOfData => &[Verb::EndOfData],
+            Stage::BdatLast => &[Verb::Bdat],
             Stage::Quit => &[Verb::Quit],
         }
     }
@@ -123,7 +127,9 @@ impl Stage {
             Stage::Rcpt => ((450, "4.2.1 mailbox busy"), (550, "5.1.1 no such user")),
             Stage::Data => ((451, "4.3.0 not now"), (554, "5.5.1 no data today")),
             Stage::MidData => ((451, "4.3.0 disk full"), (552, "5.3.4 message too big")),
-            Stage::EndOfData => ((451, "4.3.0 scanner busy"), (554, "5.6.0 content refused")),
+            Stage::EndOfData | Stage::BdatLast => {
+                ((451, "4.3.0 scanner busy"), (554, "5.6.0 content refused"))
+            }
             Stage::Quit => ((451, "4.3.0 odd"), (554, "5.5.1 odd")),
         }
     }
@@ -140,6 +146,7 @@ impl Stage {
             Stage::Rcpt => "the reply to RCPT TO",
             Stage::Data => "the reply to DATA",
             Stage::MidData | Stage::EndOfData => "the reply after the message data",
+            Stage::BdatLast => "the reply to BDAT",
             Stage::Quit => "the reply to QUIT",
         }
     }
@@ -306,6 +313,7 @@ fn expected(stage: Stage, fault: Fault) -> Expected {
         Stage::Ehlo => "server refused HELO",
         Stage::Mail => "server refused MAIL FROM",
         Stage::Data => "server refused DATA",
+        Stage::BdatLast => "server refused the message data (BDAT)",
         _ => "server refused the message data",
     };
     match fault {
@@ -413,6 +421,9 @@ impl Fixture {
         let mut builder = Server::builder().timeout(Duration::from_secs(SLACK_SECS));
         if self.attachments.is_some() {
             builder = builder.capabilities(&["PIPELINING", "8BITMIME", "SIZE 104857600"]);
+        }
+        if self.stage == Stage::BdatLast {
+            builder = builder.capability("CHUNKING");
         }
         match (self.stage, &self.certs) {
             (Stage::ImplicitTls, Some(certs)) => {
@@ -678,6 +689,11 @@ fn faults_after_the_final_dot() {
 }
 
 #[test]
+fn faults_after_bdat_last() {
+    run_stage(Stage::BdatLast);
+}
+
+#[test]
 fn faults_at_quit_after_acceptance() {
     run_stage(Stage::Quit);
 }
@@ -721,8 +737,12 @@ fn render_doc() -> String {
          keeps the transfer going (as RFC 5321 §4.5.3.2 times the server's side too).\n\
          \n\
          The window RFC 1047 describes remains: when the connection breaks after the final\n\
-         dot and before the server's reply (\"after the final dot\", hang-up and no reply),\n\
-         the server may have accepted the message; smtpsend cannot know and exits 75.\n\
+         dot (or the last BDAT chunk) and before the server's reply (those rows, hang-up and\n\
+         no reply), the server may have accepted the message; smtpsend cannot know, says\n\
+         so, and exits 75.\n\
+         \n\
+         The BDAT row is a server that offers CHUNKING (RFC 3030): smtpsend then sends the\n\
+         message as one `BDAT size LAST` chunk instead of DATA and the final dot.\n\
          \n\
          ## Exit codes\n\
          \n",
