@@ -100,6 +100,9 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     } else {
         let hint = sender.as_ref().map(|s| s.mailbox.address.clone());
         let settings = Settings::resolve(cli, hint.as_deref())?;
+        if !cli.dry_run {
+            settings.check_ahead()?;
+        }
         let sender = match sender {
             Some(sender) => default_header_sender(cli, &settings, sender),
             None => default_sender(cli, &settings),

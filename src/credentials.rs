@@ -60,6 +60,27 @@ impl PasswordSource {
     }
 }
 
+impl PasswordSource {
+    /// Checks what can be checked without running a command or asking: a password file
+    /// is readable, private and not empty; a prompt has a terminal to ask on.
+    pub fn check_ahead(&self, user: &str, label: &str) -> anyhow::Result<()> {
+        match self {
+            PasswordSource::File(_) => self.read(user, label, Duration::ZERO).map(drop),
+            PasswordSource::Prompt if !has_terminal() => from_terminal(user).map(drop),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// True when there is a controlling terminal to ask on.
+fn has_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
+
 /// The first line of a file readable by its owner only.
 fn from_file(path: &PathBuf, label: &str) -> anyhow::Result<String> {
     let shown = path.display();
@@ -180,12 +201,7 @@ fn from_terminal(user: &str) -> anyhow::Result<String> {
             ),
         )
     };
-    if std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .is_err()
-    {
+    if !has_terminal() {
         return Err(no_password());
     }
     rpassword::prompt_password(format!("Password for {user}: ")).map_err(|_| no_password())

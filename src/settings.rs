@@ -443,6 +443,23 @@ impl Settings {
         })
     }
 
+    /// Checks, before the message is read (someone may be typing it on the terminal), what
+    /// the send would otherwise find wrong only afterwards: the TLS files, the password
+    /// file, a terminal to ask for the password on. A password command runs only at the send.
+    pub fn check_ahead(&self) -> anyhow::Result<()> {
+        let files = &self.session.tls_config;
+        if self.session.tls != TlsMode::None
+            && (files.ca_file.is_some() || files.client_cert.is_some())
+        {
+            files.connector()?;
+        }
+        if let Some(plan) = &self.login {
+            plan.password
+                .check_ahead(&plan.user, &plan.password_label)?;
+        }
+        Ok(())
+    }
+
     /// The session options for sending now: reads the password (which may run a command or
     /// ask on the terminal) and warns about switched-off certificate checks.
     pub fn session_options(&self) -> anyhow::Result<Options> {

@@ -302,13 +302,11 @@ fn terminator_adds_crlf_only_when_missing() {
     assert!(!transactions[1].data_wire.ends_with(b"\r\n\r\n.\r\n"));
 }
 
-/// Someone composing at a terminal types the body and ends it with Ctrl-D: a command that
-/// cannot be sent (no recipient) must say so before that, not after the text was typed.
-#[test]
-fn no_recipient_is_refused_before_the_body_is_read() {
+/// Runs smtpsend with stdin left open, as a terminal is while someone is still typing the
+/// body; returns its exit code and stderr, or `None` when it waited for the body.
+fn run_while_typing(args: &[&str]) -> Option<(i32, String)> {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
-    let server = Server::start();
     let home = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
     for (name, _) in std::env::vars_os() {
@@ -317,7 +315,7 @@ fn no_recipient_is_refused_before_the_body_is_read() {
         }
     }
     let mut child = command
-        .args(["--server", &server.addr(), "--subject", "hi"])
+        .args(args)
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path())
         .env("XDG_STATE_HOME", home.path())
@@ -326,7 +324,6 @@ fn no_recipient_is_refused_before_the_body_is_read() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // stdin stays open, as a terminal does while the user is still typing.
     let _typing = child.stdin.take();
     let cap = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() && Instant::now() < cap {
@@ -337,11 +334,61 @@ fn no_recipient_is_refused_before_the_body_is_read() {
         child.kill().unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    assert!(
-        !waited_for_the_body,
-        "it read the body before checking the recipients"
-    );
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no recipients"));
+    (!waited_for_the_body).then(|| {
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+}
+
+/// Someone composing at a terminal types the body and ends it with Ctrl-D: a command that
+/// cannot be sent (no recipient, an unusable password file or CA file) must say so before
+/// that, not after the text was typed.
+#[test]
+fn what_would_stop_the_send_is_said_before_the_body_is_read() {
+    let server = Server::start();
+    let addr = server.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let readable = dir.path().join("password");
+    std::fs::write(&readable, "secret\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let readable = readable.to_str().unwrap();
+    let base = ["--server", addr.as_str(), "--subject", "hi"];
+    let cases: [(&[&str], i32, &str); 3] = [
+        (&[], 64, "no recipients"),
+        (
+            &[
+                "--to",
+                "b@example.com",
+                "--user",
+                "u",
+                "--password-file",
+                readable,
+            ],
+            78,
+            "is readable by others",
+        ),
+        (
+            &[
+                "--to",
+                "b@example.com",
+                "--tls",
+                "starttls",
+                "--tls-ca-file",
+                "/nonexistent/ca.pem",
+            ],
+            66,
+            "/nonexistent/ca.pem",
+        ),
+    ];
+    for (extra, code, says) in cases {
+        let args = [&base[..], extra].concat();
+        let (got, stderr) = run_while_typing(&args)
+            .unwrap_or_else(|| panic!("{extra:?}: it read the body before checking"));
+        assert_eq!(got, code, "{extra:?}: {stderr}");
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
     assert_eq!(server.finish().connection_count(), 0);
 }
