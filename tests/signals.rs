@@ -59,6 +59,17 @@ impl Home {
             command.env(name, value);
         }
         command.env("SMTPSEND_TEST_PIN", "1");
+        // A test runner started in the background by a non-interactive shell has SIGINT
+        // ignored, and a child inherits that: give smtpsend the dispositions a terminal
+        // user's command has.
+        // SAFETY: signal(2) is async-signal-safe and touches no memory of this process.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         command
     }
 
