@@ -399,8 +399,8 @@ pub(crate) fn header_from(message: &RawMessage) -> Option<Mailbox> {
         .and_then(|list| list.into_iter().next())
 }
 
-/// Raw mode: a complete message. The sender is -f, else the message's From, else the
-/// default; the recipients are the arguments, and with `read_recipients` (-t) those of the
+/// Raw mode: a complete message. The sender is -f, else the message's From (when it has a
+/// domain or one can be added), else the default; the recipients are the arguments, and with `read_recipients` (-t) those of the
 /// message's header too.
 pub(crate) fn prepare_raw(
     cli: &Cli,
@@ -413,7 +413,13 @@ pub(crate) fn prepare_raw(
         return Err(fail(Kind::Data, problem));
     }
     let qualify_domain = settings.qualify_domain.as_deref();
-    let sender = sender.unwrap_or_else(|| match header_from(&message) {
+    // A From that names a bare user (cron writes `From: root (Cron Daemon)`) does not make
+    // the envelope sender unless there is a domain to qualify it with: servers refuse
+    // unqualified senders, and the account's `from` or login@host is a deliverable one.
+    let header_sender = header_from(&message).filter(|mailbox| {
+        qualify_domain.is_some() || !crate::address::is_unqualified(&mailbox.address)
+    });
+    let sender = sender.unwrap_or_else(|| match header_sender {
         Some(mailbox) => Sender {
             envelope: mailbox.address.clone(),
             mailbox,

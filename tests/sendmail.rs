@@ -356,3 +356,43 @@ From: alice@example.com\nTo: b@example.com\nSubject: mbox\n\nbody\n";
     );
     assert!(!text.contains("From alice@"), "{text}");
 }
+
+#[test]
+fn cron_from_root_does_not_become_an_unqualified_envelope_sender() {
+    // Cron writes `From: root (Cron Daemon)` and mails a bare user name.
+    let message = b"From: root (Cron Daemon)\nTo: user\nSubject: Cron <root@host> true\n\nok\n";
+    let server = Server::start();
+    let addr = server.addr();
+    let out = smtpsend(
+        &["--server", &addr, "-FCronDaemon", "-i", "-oem", "user"],
+        message,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out_qualified = smtpsend(
+        &[
+            "--server",
+            &addr,
+            "--qualify-domain",
+            "example.org",
+            "-i",
+            "user",
+        ],
+        message,
+    );
+    assert_eq!(out_qualified.code, 0, "{}", out_qualified.stderr);
+    let record = server.finish();
+    let completed = record.completed();
+    // Without a domain: the default sender (login@host), never `root`.
+    let sender = completed[0].sender();
+    assert!(sender.contains('@') && sender != "root", "{sender}");
+    assert_eq!(completed[0].recipients(), ["user"]);
+    // With one, the From field's user qualified.
+    assert_eq!(completed[1].sender(), "root@example.org");
+    assert_eq!(completed[1].recipients(), ["user@example.org"]);
+    // The message itself is not changed either way.
+    assert!(
+        completed[0]
+            .message_text()
+            .starts_with("From: root (Cron Daemon)\r\n")
+    );
+}
