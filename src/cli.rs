@@ -11,8 +11,9 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 ///
 /// With --raw, or with recipient arguments and no composing flag, stdin is a complete
 /// message (the way cron, git send-email and mutt call sendmail). Otherwise stdin is the
-/// body text. Exit codes follow sysexits.h: 0 sent, 75 temporary failure (retry later),
-/// 67 recipient refused, 69 server refused, 64 usage, 65 bad message, 66 unreadable file.
+/// body text. Exit codes follow sysexits.h: 0 sent (or queued in the outbox), 75 temporary
+/// failure (retry later), 67 recipient refused, 69 server refused, 77 login refused, 78
+/// configuration error, 64 usage, 65 bad message, 66 unreadable file.
 #[derive(Debug, Parser)]
 #[command(
     name = "smtpsend",
