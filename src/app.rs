@@ -390,12 +390,13 @@ fn header_recipients(message: &RawMessage) -> anyhow::Result<Vec<Mailbox>> {
 /// An envelope and the content to send.
 pub(crate) type Prepared = (Envelope, Content);
 
-/// The mailbox in a message's From field, if it parses.
+/// The sender a message names: the Resent-From of its most recent Resent-* block when it
+/// has one (it is being resent), else its From; `None` when that does not parse.
 pub(crate) fn header_from(message: &RawMessage) -> Option<Mailbox> {
     message
-        .values("from")
-        .first()
-        .and_then(|value| Mailbox::parse_list(value).ok())
+        .resent_from()
+        .or_else(|| message.values("from").first().cloned())
+        .and_then(|value| Mailbox::parse_list(&value).ok())
         .and_then(|list| list.into_iter().next())
 }
 

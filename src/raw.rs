@@ -155,6 +155,18 @@ impl RawMessage {
         }
     }
 
+    /// The Resent-From (or, without one, Resent-Sender) of the most recent Resent-* block:
+    /// whoever resends the message.
+    pub fn resent_from(&self) -> Option<String> {
+        let is_resent = |field: &&Field| field.name.to_ascii_lowercase().starts_with("resent-");
+        let start = self.fields.iter().position(|field| is_resent(&field))?;
+        let block: Vec<&Field> = self.fields[start..].iter().take_while(is_resent).collect();
+        ["resent-from", "resent-sender"]
+            .iter()
+            .find_map(|name| block.iter().find(|field| field.is(name)))
+            .map(|field| field.value())
+    }
+
     pub fn remove(&mut self, name: &str) {
         self.fields.retain(|field| !field.is(name));
     }

@@ -132,6 +132,8 @@ body\r\n";
         transaction.recipients(),
         ["new@example.com", "quiet@example.com"]
     );
+    // The one who resends it is the sender (RFC 5322 §3.6.6).
+    assert_eq!(transaction.sender(), "fwd@example.com");
     let text = transaction.message_text();
     assert!(!text.contains("quiet@example.com"), "{text}");
     assert!(!text.contains("secret@example.com"), "{text}");
