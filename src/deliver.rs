@@ -291,10 +291,16 @@ fn send_once(
 ) -> (Option<Delivery>, anyhow::Result<()>) {
     let transcript = Transcript::new(debug);
     let result = Session::open(target, options.clone(), transcript).and_then(|mut session| {
-        // After an error the connection is in an unknown state: drop it, no QUIT.
-        let delivery = session.send(envelope, content, policy, true)?;
-        session.quit();
-        Ok(delivery)
+        match session.send(envelope, content, policy, true) {
+            Ok(delivery) => {
+                session.quit();
+                Ok(delivery)
+            }
+            Err(err) => {
+                session.leave();
+                Err(err)
+            }
+        }
     });
     match result {
         Ok(delivery) => {

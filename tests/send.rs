@@ -628,3 +628,38 @@ fn dry_run_says_when_the_message_does_not_end_with_a_line_break() {
     assert!(out.stdout.ends_with("ends well\r\n"), "{:?}", out.stdout);
     assert_eq!(out.stderr, "");
 }
+
+#[test]
+fn a_message_over_the_size_limit_is_refused_before_mail_and_the_session_ends_with_quit() {
+    let server = Server::builder()
+        .capabilities(&["PIPELINING", "SIZE 100"])
+        .start();
+    let addr = server.addr();
+    let body = "x".repeat(500);
+    let out = smtpsend(
+        &[
+            "--server",
+            &addr,
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--body",
+            &body,
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the server accepts at most 100"),
+        "{}",
+        out.stderr
+    );
+    let record = server.finish();
+    let verbs: Vec<String> = record
+        .commands()
+        .iter()
+        .map(|c| c.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(verbs, ["EHLO", "QUIT"]);
+}
