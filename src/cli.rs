@@ -228,22 +228,22 @@ pub struct Cli {
 
     /// Probe: ask the server about ADDR with VRFY and print its answer; exit 0 for 250, 251
     /// and 252, 67 when it does not know the address, 69 when it does not answer VRFY
-    #[arg(long, value_name = "ADDR", group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    #[arg(long, value_name = "ADDR", group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub verify: Option<String>,
 
     /// Probe: expand a mailing list with EXPN and print its members, one per line
-    #[arg(long, value_name = "LIST", group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    #[arg(long, value_name = "LIST", group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub expn: Option<String>,
 
     /// Probe: print the greeting, each EHLO extension explained, the size limit, login
     /// mechanisms, and the TLS session (version, cipher, certificate, fingerprint); with
     /// STARTTLS, what the server offers before and after it
-    #[arg(long, group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub server_info: bool,
 
     /// Probe: connect, EHLO (TLS and login as configured), NOOP, QUIT; exit 0 when all
     /// worked, else the usual exit code (a health check for CI)
-    #[arg(long, group = "probe", conflicts_with_all = NOT_WITH_PROBES)]
+    #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub check: bool,
 
     /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)
@@ -293,10 +293,11 @@ pub struct Cli {
     pub server_options: Vec<String>,
 }
 
-/// What a probe (--verify, --expn, --server-info, --check) cannot be combined with: it sends
-/// no message. Options that also come from `SMTPSEND_*` variables (--from, --queue,
-/// --retries) are left out, so a CI environment that sets them can still run a probe.
-const NOT_WITH_PROBES: [&str; 26] = [
+/// Options about the message itself: a probe (--verify, --expn, --server-info, --check),
+/// which sends none, cannot be combined with them, and a queued message keeps its message,
+/// not them. Options that also come from `SMTPSEND_*` variables (--from, --queue,
+/// --retries) are not here, so a CI environment that sets them can still run a probe.
+const MESSAGE_OPTIONS: [&str; 21] = [
     "recipients",
     "from_name",
     "envelope_from",
@@ -318,6 +319,10 @@ const NOT_WITH_PROBES: [&str; 26] = [
     "dsn_return",
     "dsn_envid",
     "partial",
+];
+
+/// The other things a run can do instead of sending; none goes with a probe.
+const OTHER_COMMANDS: [&str; 5] = [
     "dry_run",
     "flush_queue",
     "list_queue",
@@ -465,50 +470,32 @@ fn name_the_variable(
     }
 }
 
-/// Options about the message itself or about this run, which a queued message does not
-/// keep. Every other option given is kept, so options added later for reaching the server
-/// go with queued messages without a change here. The account is kept by name separately.
-const NOT_KEPT_IN_THE_OUTBOX: [&str; 39] = [
-    "recipients",
+/// Options about this run, which a queued message does not keep (besides the message
+/// options and the other commands). Every other option given is kept, so options added
+/// later for reaching the server go with queued messages without a change here. The account
+/// is kept by name separately.
+const RUN_OPTIONS: [&str; 13] = [
     "from",
-    "from_name",
-    "envelope_from",
-    "to",
-    "cc",
-    "bcc",
-    "reply_to",
-    "subject",
-    "headers",
-    "body",
-    "body_file",
-    "html",
-    "attachments",
-    "raw",
-    "read_recipients",
-    "bulk",
-    "body_type",
-    "dsn_notify",
-    "dsn_return",
-    "dsn_envid",
-    "partial",
     "debug",
-    "dry_run",
     "json",
     "generate",
     "version",
     "help",
-    "show_config",
     "queue",
     "retries",
-    "flush_queue",
-    "list_queue",
-    "drop_queue",
     "account",
     "verify",
     "expn",
     "server_info",
     "check",
 ];
+
+/// True for an option a queued message does not keep.
+fn not_kept(id: &str) -> bool {
+    [&MESSAGE_OPTIONS[..], &OTHER_COMMANDS, &RUN_OPTIONS]
+        .iter()
+        .any(|ids| ids.contains(&id))
+}
 
 /// The options given on the command line or through `SMTPSEND_*` that a queued message
 /// keeps, as `--name=value` (a flag as `--name`). Never a secret: an option whose name
@@ -522,9 +509,7 @@ fn server_options(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<St
             .iter()
             .any(|word| id.contains(word))
             && !(id.ends_with("_file") || id.ends_with("_command"));
-        let (Some(long), false, false) =
-            (arg.get_long(), NOT_KEPT_IN_THE_OUTBOX.contains(&id), secret)
-        else {
+        let (Some(long), false, false) = (arg.get_long(), not_kept(id), secret) else {
             continue;
         };
         if !matches!(
