@@ -231,13 +231,9 @@ pub fn left_for_later(
     if later.is_empty() {
         return None;
     }
-    let named: Vec<String> = later
-        .iter()
-        .map(|r| format!("<{}> ({})", r.address, r.deciding_reply()))
-        .collect();
     let err = fail(
         Kind::TempFail,
-        format!("not delivered yet to {}", named.join(", ")),
+        format!("not delivered yet to {}", report::names(&later)),
     );
     let envelope = Envelope {
         from: envelope.from.clone(),

@@ -133,7 +133,7 @@ fn kind_for(recipients: &[&RecipientResult]) -> Kind {
 }
 
 /// `<a@x> (550 5.1.1 no such user), <b@x> (…)`.
-fn names(recipients: &[&RecipientResult]) -> String {
+pub fn names(recipients: &[&RecipientResult]) -> String {
     recipients
         .iter()
         .map(|r| format!("<{}> ({})", r.address, r.deciding_reply()))
