@@ -35,7 +35,7 @@ pub fn run(cli: &Cli, sender: Option<&crate::compose::Sender>) -> anyhow::Result
                 format!(
                     "cannot read message {}: {}",
                     path.display(),
-                    crate::compose::plain_io(&err)
+                    crate::input::plain_io(&err)
                 ),
             )
         })?;
@@ -184,7 +184,7 @@ fn unreadable(path: &Path, err: &std::io::Error) -> anyhow::Error {
         format!(
             "cannot read {}: {}",
             path.display(),
-            crate::compose::plain_io(err)
+            crate::input::plain_io(err)
         ),
     )
 }

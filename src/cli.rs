@@ -197,6 +197,21 @@ pub struct Cli {
     )]
     pub timeout: Option<f64>,
 
+    /// Bound on the whole run in seconds, whatever the server does (0: none; default 3600):
+    /// when it passes, the run ends as a temporary failure (75), queued when the outbox is on
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "SMTPSEND_MAX_TIME",
+        allow_negative_numbers = true
+    )]
+    pub max_time: Option<f64>,
+
+    /// Most bytes read from stdin (a complete message or the body text, held in memory) and
+    /// from a body file that is a pipe; K, M and G multiply by 1024s (default 64M)
+    #[arg(long, value_name = "SIZE", env = "SMTPSEND_MAX_INPUT_SIZE", value_parser = parse_size)]
+    pub max_input_size: Option<u64>,
+
     /// Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at
     /// most 60s) in between; never once the message data was sent and its reply was lost
     #[arg(long, value_name = "N", env = "SMTPSEND_RETRIES")]
@@ -474,8 +489,10 @@ fn name_the_variable(
 /// options and the other commands). Every other option given is kept, so options added
 /// later for reaching the server go with queued messages without a change here. The account
 /// is kept by name separately.
-const RUN_OPTIONS: [&str; 13] = [
+const RUN_OPTIONS: [&str; 15] = [
     "from",
+    "max_time",
+    "max_input_size",
     "debug",
     "json",
     "generate",
@@ -547,6 +564,28 @@ pub fn parse_stored(options: &[String]) -> Result<Cli, clap::Error> {
     Ok(cli)
 }
 
+/// Parses a size such as `4096`, `64K`, `64M` or `1G` (binary multiples).
+fn parse_size(value: &str) -> Result<u64, String> {
+    let value = value.trim();
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => value.split_at(at),
+        None => (value, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err("give a number of bytes, optionally with K, M or G".to_string()),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| "give a number of bytes above 0, optionally with K, M or G".to_string())
+}
+
 /// Checks a DSN NOTIFY value: NEVER, or a list of SUCCESS, FAILURE and DELAY (RFC 3461 §4.1).
 fn parse_dsn_notify(value: &str) -> Result<String, String> {
     let upper = value.to_ascii_uppercase();
@@ -602,6 +641,12 @@ impl Cli {
             }),
             envid: self.dsn_envid.clone(),
         }
+    }
+
+    /// The most bytes read from stdin or a piped body file (`--max-input-size`).
+    pub fn max_input(&self) -> u64 {
+        self.max_input_size
+            .unwrap_or(crate::input::DEFAULT_MAX_INPUT)
     }
 
     /// True when stdin holds a complete message rather than body text.

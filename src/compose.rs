@@ -400,15 +400,10 @@ fn attachment(path: &Path) -> anyhow::Result<Attachment> {
 fn unreadable(what: &str, path: &Path, err: &io::Error) -> anyhow::Error {
     fail(
         Kind::NoInput,
-        format!("cannot read {what} {}: {}", path.display(), plain_io(err)),
+        format!(
+            "cannot read {what} {}: {}",
+            path.display(),
+            crate::input::plain_io(err)
+        ),
     )
-}
-
-/// An I/O error's text without Rust's "(os error N)" suffix.
-pub fn plain_io(err: &io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
 }

@@ -78,6 +78,8 @@ pub struct Account {
     pub queue: Option<Spanned<String>>,
     /// How many times to try again after a temporary failure.
     pub retries: Option<Spanned<u32>>,
+    /// Bound on the whole run, in seconds (0: none).
+    pub max_time: Option<Spanned<Seconds>>,
 }
 
 impl Account {
@@ -249,7 +251,7 @@ impl Config {
                     format!(
                         "cannot read config {}: {}",
                         path.display(),
-                        crate::compose::plain_io(&err)
+                        crate::input::plain_io(&err)
                     ),
                 ));
             }
@@ -431,6 +433,15 @@ fn validate(
             ));
         }
     }
+    if let Some(limit) = &account.max_time {
+        let Seconds(seconds) = *limit.get_ref();
+        if !(seconds.is_finite() && (0.0..=7.0 * 86_400.0).contains(&seconds)) {
+            return Err(at(
+                limit.span(),
+                "give a number of seconds from 0 (no bound) to 604800",
+            ));
+        }
+    }
     for value in [&account.user, &account.password_command] {
         if let Some(value) = value
             && (value.get_ref().is_empty() || value.get_ref().contains(['\r', '\n', '\0']))
@@ -472,7 +483,7 @@ fn check_private(path: &Path, text: &str, password_at: Range<usize>) -> anyhow::
                 format!(
                     "cannot read config {}: {}",
                     path.display(),
-                    crate::compose::plain_io(&err)
+                    crate::input::plain_io(&err)
                 ),
             )
         })?;

@@ -89,7 +89,7 @@ fn from_file(path: &PathBuf, label: &str) -> anyhow::Result<String> {
             Kind::NoInput,
             format!(
                 "{label} {shown}: cannot read it: {}",
-                crate::compose::plain_io(&err)
+                crate::input::plain_io(&err)
             ),
         )
     })?;
@@ -108,7 +108,7 @@ fn from_file(path: &PathBuf, label: &str) -> anyhow::Result<String> {
             Kind::NoInput,
             format!(
                 "{label} {shown}: cannot read it: {}",
-                crate::compose::plain_io(&err)
+                crate::input::plain_io(&err)
             ),
         )
     })?;
@@ -133,7 +133,7 @@ fn from_command(command: &str, label: &str, deadline: Duration) -> anyhow::Resul
                 Kind::Config,
                 format!(
                     "{label} {command:?}: cannot run it: {}",
-                    crate::compose::plain_io(&err)
+                    crate::input::plain_io(&err)
                 ),
             )
         })?;

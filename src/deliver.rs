@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::cli::{BodyType, Cli, QueueMode};
-use crate::exit::{Kind, code_for, fail, one_line};
+use crate::exit::{Kind, fail, one_line};
 use crate::message::{Content, Envelope};
 use crate::outbox::{self, Claim, Meta, Outbox};
 use crate::report;
@@ -33,10 +33,10 @@ pub fn backoff(retry: u32) -> Duration {
     Duration::from_secs(1u64 << retry.saturating_sub(1).min(6)).min(MAX_BACKOFF)
 }
 
-/// True for a failure worth trying again at once: temporary (75), and not one where the
+/// True for a failure worth trying again at once: temporary (75 or 76), and not one where the
 /// data was sent and the reply lost, since the server may have the message (RFC 1047).
 pub fn retryable(err: &anyhow::Error) -> bool {
-    code_for(err) == Kind::TempFail.code() && !maybe_accepted(err)
+    crate::exit::is_temporary(err) && !maybe_accepted(err)
 }
 
 /// Sends the message as the settings say: with `--queue always` through the outbox, with
@@ -92,9 +92,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
                 remove_sent(claim);
             }
         }
-        Err(err)
-            if code_for(&err) == Kind::TempFail.code() && settings.queue != QueueMode::Never =>
-        {
+        Err(err) if crate::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
             let kept = match queued {
                 Some((mut meta, claim)) => {
                     meta.envelope = remaining;
@@ -205,7 +203,7 @@ fn send_with_retries(
                 if delivered_any
                     && policy.partial
                     && settings.queue == QueueMode::Never
-                    && code_for(err) == Kind::TempFail.code() =>
+                    && crate::exit::is_temporary(err) =>
             {
                 // Some recipients have it, which is success under --partial; the rest are
                 // named, as on the first try.
@@ -357,7 +355,7 @@ mod tests {
     #[test]
     fn a_lost_reply_after_the_data_is_not_retried() {
         let lost = fail(Kind::TempFail, "timed out").context(crate::smtp::MaybeAccepted);
-        assert_eq!(code_for(&lost), 75);
+        assert_eq!(crate::exit::code_for(&lost), 75);
         assert!(!retryable(&lost));
         assert!(retryable(&fail(Kind::TempFail, "451 later")));
         assert!(!retryable(&fail(Kind::Unavailable, "554 no")));

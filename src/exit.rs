@@ -56,6 +56,14 @@ impl Kind {
             .unwrap_or(Kind::Software)
     }
 
+    /// True for the failures that may go away by themselves, so that trying again later
+    /// makes sense and the outbox keeps the message: 75, and 76 (a server that broke the
+    /// protocol once may well behave on the next try, or another server behind the name may
+    /// answer).
+    pub fn is_temporary(self) -> bool {
+        matches!(self, Kind::TempFail | Kind::Protocol)
+    }
+
     /// The sysexits.h code for this kind.
     pub fn code(self) -> u8 {
         match self {
@@ -112,6 +120,11 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
     }
     Kind::Software.code()
+}
+
+/// True when the error's exit code is a temporary one (see [`Kind::is_temporary`]).
+pub fn is_temporary(err: &anyhow::Error) -> bool {
+    Kind::from_code(code_for(err)).is_temporary()
 }
 
 /// How an I/O error on the connection is classified: network trouble is temporary.

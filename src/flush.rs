@@ -239,7 +239,7 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
     let exit_code = code_for(err);
     Flushed {
         id: id.to_string(),
-        status: if exit_code == Kind::TempFail.code() {
+        status: if Kind::from_code(exit_code).is_temporary() {
             "queued"
         } else {
             "failed"
@@ -367,6 +367,9 @@ fn listing(entries: &[Listed], now: u64, dir: &std::path::Path) -> String {
         if let Some(error) = &meta.last_error {
             let kind = match meta.last_exit_code {
                 Some(75) | None => "temporary".to_string(),
+                Some(code) if Kind::from_code(code).is_temporary() => {
+                    format!("temporary, exit {code}")
+                }
                 Some(code) => format!("permanent, exit {code}"),
             };
             let when = meta

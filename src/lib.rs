@@ -12,6 +12,7 @@ pub mod deliver;
 pub mod exit;
 pub mod flush;
 pub mod generate;
+pub mod input;
 pub mod interrupt;
 pub mod message;
 pub mod outbox;

@@ -332,7 +332,7 @@ impl Outbox {
             format!(
                 "{what} {}: {}",
                 self.dir.display(),
-                crate::compose::plain_io(err)
+                crate::input::plain_io(err)
             ),
         )
     }
@@ -373,7 +373,7 @@ impl Claim {
                     format!(
                         "cannot read queued message {}: {}",
                         self.path("eml").display(),
-                        crate::compose::plain_io(&err)
+                        crate::input::plain_io(&err)
                     ),
                 )
             })?;
@@ -388,7 +388,7 @@ impl Claim {
                 format!(
                     "cannot update {}: {}",
                     self.path("json").display(),
-                    crate::compose::plain_io(&err)
+                    crate::input::plain_io(&err)
                 ),
             )
         })
@@ -407,7 +407,7 @@ impl Claim {
                     "cannot remove {} from the outbox {}: {}",
                     self.id,
                     self.dir.display(),
-                    crate::compose::plain_io(&err)
+                    crate::input::plain_io(&err)
                 ),
             )
         })
@@ -453,7 +453,7 @@ fn read_meta(dir: &Path, id: &str) -> anyhow::Result<Meta> {
             format!(
                 "cannot read {}: {}",
                 path.display(),
-                crate::compose::plain_io(&err)
+                crate::input::plain_io(&err)
             ),
         )
     })?;

@@ -17,6 +17,11 @@ use crate::smtp::stream::Target;
 use crate::smtp::tls::{TlsConfig, TlsMode};
 use crate::smtp::{Options, Timeouts};
 
+/// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job
+/// or CI step must end even when a server reads one byte a second or never answers, and
+/// an hour is far longer than any healthy submission (100 MiB at 1 Mbit/s takes 14 minutes).
+pub const DEFAULT_MAX_TIME: f64 = 3600.0;
+
 /// The server used when none is given.
 pub const DEFAULT_SERVER: &str = "localhost:25";
 
@@ -96,6 +101,8 @@ pub struct Settings {
     pub queue: QueueMode,
     /// How many times a temporary failure is tried again.
     pub retries: u32,
+    /// The bound on the whole run (`--max-time`), if any.
+    pub max_time: Option<Duration>,
     shown: Vec<Shown>,
 }
 
@@ -297,6 +304,37 @@ impl Settings {
         }
         show("retries", retries.to_string(), retries_source.to_string());
 
+        let (max_time, max_time_source) = pick(
+            cli,
+            "max_time",
+            cli.max_time,
+            account.max_time.as_ref().map(|t| t.get_ref().0),
+            &from_account,
+        );
+        let max_time = match max_time.unwrap_or(DEFAULT_MAX_TIME) {
+            0.0 => None,
+            seconds if seconds.is_finite() && seconds > 0.0 && seconds <= 7.0 * 86_400.0 => {
+                Some(Duration::from_secs_f64(seconds))
+            }
+            seconds => {
+                return Err(fail(
+                    Kind::Usage,
+                    format!(
+                        "{}: give a number of seconds from 0 (no bound) to 604800",
+                        max_time_source.given("--max-time", seconds)
+                    ),
+                ));
+            }
+        };
+        show(
+            "max-time",
+            max_time.map_or_else(
+                || "none".to_string(),
+                |limit| format!("{} s", limit.as_secs_f64()),
+            ),
+            max_time_source.to_string(),
+        );
+
         let (qualify_domain, qualify_source) = pick(
             cli,
             "qualify_domain",
@@ -439,6 +477,7 @@ impl Settings {
             login,
             queue,
             retries,
+            max_time,
             shown,
         })
     }
@@ -557,7 +596,7 @@ pub fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Resul
                 Kind::NoInput,
                 format!(
                     "cannot read attachment {name}: {} ({hint})",
-                    crate::compose::plain_io(&err)
+                    crate::input::plain_io(&err)
                 ),
             ));
         }
@@ -652,6 +691,7 @@ fn flag_or_env(cli: &Cli, id: &str) -> Source {
         "auth" => ("--auth", "SMTPSEND_AUTH"),
         "queue" => ("--queue", "SMTPSEND_QUEUE"),
         "retries" => ("--retries", "SMTPSEND_RETRIES"),
+        "max_time" => ("--max-time", "SMTPSEND_MAX_TIME"),
         "qualify_domain" => ("--qualify-domain", "SMTPSEND_QUALIFY_DOMAIN"),
         _ => ("an option", "the environment"),
     };
@@ -697,7 +737,7 @@ fn check_local_address(address: std::net::IpAddr, source: &Source) -> anyhow::Re
             format!(
                 "{}: not an address of this host ({})",
                 source.given("--source-address", address),
-                crate::compose::plain_io(&err)
+                crate::input::plain_io(&err)
             ),
         )),
     }

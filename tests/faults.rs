@@ -265,9 +265,10 @@ struct Expected {
 }
 
 impl Expected {
-    /// With `--queue on-failure` the message is queued: the failure is temporary.
+    /// With `--queue on-failure` the message is queued: the failure is temporary (75, or
+    /// 76: a server that broke the protocol may behave on the next try).
     fn queued(&self) -> bool {
-        self.code == 75
+        self.code == 75 || self.code == 76
     }
 
     /// The outbox column of the doc.
@@ -538,7 +539,7 @@ fn run_case(fixture: &Fixture, fault: Fault) {
 }
 
 /// The same case with `--queue MODE` (`on-failure` writes the outbox after the failure,
-/// `always` before connecting): a temporary failure (75) is queued and the run exits 0,
+/// `always` before connecting): a temporary failure (75 or 76) is queued and the run exits 0,
 /// leaving exactly the entry's two files; anything else leaves nothing in the outbox. Then
 /// the server comes back up and a flush (`-q`) delivers what was queued, once, and empties
 /// the outbox; a second flush finds nothing.
@@ -714,7 +715,8 @@ fn render_doc() -> String {
          whether the server got the message.\n\
          \n\
          Each case runs again with `--queue on-failure` and with `--queue always` against a\n\
-         server that fails once and then comes back up: a temporary failure (75) is queued\n\
+         server that fails once and then comes back up: a temporary failure (75, or 76 for a\n\
+         server that broke the protocol) is queued\n\
          and the run exits 0 with `queued as ID (the failure)`, leaving exactly `ID.eml` and\n\
          `ID.json` in the outbox; anything else is not queued (with `always`, the entry\n\
          written before connecting is removed), leaves nothing, and exits as before. Then\n\

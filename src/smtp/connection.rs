@@ -207,7 +207,7 @@ impl Connection {
                                 Kind::TempFail,
                                 format!(
                                     "connection lost while waiting for {waiting_for}: {}",
-                                    crate::compose::plain_io(&err)
+                                    crate::input::plain_io(&err)
                                 ),
                             ));
                         }
@@ -238,7 +238,7 @@ fn write_error(err: &io::Error, timeout: Duration) -> anyhow::Error {
         }
         _ => format!(
             "connection lost while writing to the server: {}",
-            crate::compose::plain_io(err)
+            crate::input::plain_io(err)
         ),
     };
     fail(Kind::TempFail, text)

@@ -307,5 +307,5 @@ pub fn connect_error(target: &Target, err: &io::Error) -> anyhow::Error {
 }
 
 fn plain(err: &io::Error) -> String {
-    crate::compose::plain_io(err)
+    crate::input::plain_io(err)
 }

@@ -192,7 +192,7 @@ fn read_file(path: &PathBuf, flag: &str) -> anyhow::Result<Vec<u8>> {
             format!(
                 "{flag} {}: {}",
                 path.display(),
-                crate::compose::plain_io(&err)
+                crate::input::plain_io(&err)
             ),
         )
     })

@@ -717,10 +717,10 @@ fn data_error(err: &std::io::Error, timeout: std::time::Duration) -> anyhow::Err
     } else if kind == Kind::TempFail {
         format!(
             "connection lost while sending the message data: {}",
-            crate::compose::plain_io(err)
+            crate::input::plain_io(err)
         )
     } else {
-        format!("cannot send the message: {}", crate::compose::plain_io(err))
+        format!("cannot send the message: {}", crate::input::plain_io(err))
     };
     fail(kind, text)
 }
