@@ -1,6 +1,6 @@
 //! One run of the command: settings, the message, a dry run or a send, the report.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use anyhow::Context;
 
@@ -27,7 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             "exit_code": crate::exit::code_for(err),
             "error": crate::exit::one_line(err),
         });
-        crate::output::print_stdout(format!("{document:#}\n").as_bytes());
+        crate::output::print_json(&document);
     }
     result.map_err(|err| match err.downcast::<JsonPrinted>() {
         Ok(printed) => printed.0,
@@ -67,12 +67,11 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     if cli.show_config {
         let hint = sender.as_ref().map(|s| s.mailbox.address.as_str());
         let settings = Settings::resolve(cli, hint)?;
-        let shown = if cli.json {
-            settings.show_json()
+        if cli.json {
+            crate::output::print_json(&settings.show_json());
         } else {
-            settings.show()
-        };
-        crate::output::print_stdout(shown.as_bytes());
+            crate::output::print_stdout(&settings.show());
+        }
         return Ok(());
     }
     if !cli.bulk.is_empty() {
@@ -193,16 +192,16 @@ pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyh
     if international {
         crate::say!("smtpsend: {}", smtputf8_note(envelope, content));
     }
-    crate::output::print_stdout(out.as_bytes());
-    let mut stdout = std::io::stdout().lock();
-    match content.write_to(&mut stdout).and_then(|()| stdout.flush()) {
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-        other => other.context("cannot write the message to stdout")?,
-    }
+    crate::output::print_stdout(&out);
+    let written = crate::output::write_message(|stdout| content.write_to(stdout))
+        .context("cannot write the message to stdout")?;
+    let Some(to_terminal) = written else {
+        return Ok(());
+    };
     // stdout holds the exact bytes; a missing final line break is said on stderr (which
     // also ends the line on a terminal, so the prompt does not stick to the text).
     if !content.ends_with_crlf() {
-        if stdout.is_terminal() {
+        if to_terminal {
             crate::say!("");
         }
         crate::say!(

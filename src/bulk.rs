@@ -132,8 +132,7 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
         }));
     }
     if cli.json {
-        let text = serde_json::to_string_pretty(&documents).unwrap_or_default();
-        crate::output::print_stdout(format!("{text}\n").as_bytes());
+        crate::output::print_json(&documents);
     }
     let Some((_, code)) = failed.first() else {
         return Ok(());

@@ -253,8 +253,7 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
 /// is that of the first failure.
 fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
     if cli.json {
-        let text = serde_json::to_string_pretty(&results).unwrap_or_default();
-        crate::output::print_stdout(format!("{text}\n").as_bytes());
+        crate::output::print_json(&results);
     }
     let failures: Vec<&Flushed> = results.iter().filter(|r| r.status != "sent").collect();
     if !cli.json {
@@ -320,11 +319,10 @@ pub fn list(cli: &Cli) -> anyhow::Result<()> {
                 Err(err) => serde_json::json!({"id": id, "error": one_line(err)}),
             })
             .collect();
-        let text = serde_json::to_string_pretty(&documents).unwrap_or_default();
-        crate::output::print_stdout(format!("{text}\n").as_bytes());
+        crate::output::print_json(&documents);
         return Ok(());
     }
-    crate::output::print_stdout(listing(&entries, now, outbox.dir()).as_bytes());
+    crate::output::print_stdout(&listing(&entries, now, outbox.dir()));
     Ok(())
 }
 

@@ -66,7 +66,7 @@ fn completion_command() -> clap::Command {
 pub fn print(target: Target) -> anyhow::Result<()> {
     let mut text = Vec::new();
     write(target, &mut text)?;
-    crate::output::print_stdout(&text);
+    crate::output::print_stdout(&String::from_utf8_lossy(&text));
     Ok(())
 }
 

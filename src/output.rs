@@ -1,62 +1,95 @@
-//! Writing to stdout and stderr without panicking when the reader has gone (`| head`,
-//! `2>&1 | head -c1`): the exit code must tell what happened to the mail, not to the output.
+//! The only way out to the user: every line on stdout and stderr, every `--json` document and
+//! every transcript line is written here, after the secret scrubber ([`crate::secret`]) and
+//! with control characters escaped, so that neither a password nor a terminal escape from a
+//! hostile server can get through another path. Clippy's `disallowed-methods` and
+//! `disallowed-macros` (clippy.toml) forbid `std::io::stdout`, `std::io::stderr`, `println!`
+//! and friends everywhere else. The one unscrubbed path is [`write_message`], which writes the
+//! message itself for `--dry-run`, byte for byte.
+//!
+//! A closed pipe is ignored (`| head`, `2>&1 | head -c1`): the exit code must tell what
+//! happened to the mail, not to the output.
+#![allow(clippy::disallowed_methods)]
 
-use std::io::Write;
+use std::io::{self, Write};
 
-/// Writes bytes to stdout; a closed pipe is ignored (the reader chose to stop).
-pub fn print_stdout(bytes: &[u8]) {
-    let mut stdout = std::io::stdout().lock();
+use crate::escape::escape_controls;
+use crate::secret::scrub;
+
+/// Prints text on stdout: secrets redacted, control characters other than line feed and tab
+/// escaped (server text from `--server-info`, `--verify`, `--expn`, `--list-queue`).
+pub fn print_stdout(text: &str) {
+    let scrubbed = scrub(text);
+    let mut out = String::with_capacity(scrubbed.len());
+    for (index, line) in scrubbed.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        out.push_str(&escape_controls(line));
+    }
+    write_stdout(out.as_bytes());
+}
+
+/// Prints a JSON document and a line feed on stdout: secrets redacted, and the control
+/// characters JSON leaves as they are (DEL and the C1 controls) escaped as `\u00XX`.
+pub fn print_json(document: &impl serde::Serialize) {
+    let Ok(text) = serde_json::to_string_pretty(document) else {
+        return;
+    };
+    let scrubbed = scrub(&text);
+    let mut out = String::with_capacity(scrubbed.len() + 1);
+    for c in scrubbed.chars() {
+        match c as u32 {
+            0x7f..=0x9f => out.push_str(&format!("\\u{:04x}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out.push('\n');
+    write_stdout(out.as_bytes());
+}
+
+/// Writes the message for `--dry-run`: exactly its bytes, which are the user's own and are
+/// what would be sent. `Ok(None)` when the reader has gone, else whether stdout is a
+/// terminal.
+pub fn write_message(
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<Option<bool>> {
+    let mut stdout = io::stdout().lock();
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+        Err(err) => Err(err),
+        Ok(()) => Ok(Some(io::IsTerminal::is_terminal(&stdout))),
+    }
+}
+
+fn write_stdout(bytes: &[u8]) {
+    let mut stdout = io::stdout().lock();
     let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
 }
 
-/// Writes one line to stderr; a closed pipe is ignored. Use through [`say!`](crate::say).
-/// Control characters are escaped (see [`escape_controls`]): error lines quote server
-/// replies and file names, and an ESC from a hostile server must not reach the terminal.
+/// True when stderr is a terminal (someone is watching: a progress bar is worth drawing).
+pub fn stderr_is_terminal() -> bool {
+    io::IsTerminal::is_terminal(&io::stderr())
+}
+
+/// Writes one line to stderr: secrets redacted, control characters escaped (error lines
+/// quote server replies and file names). Use through [`say!`](crate::say).
 pub fn print_stderr_line(line: std::fmt::Arguments) {
     let line = line.to_string();
-    let _ = writeln!(std::io::stderr().lock(), "{}", escape_controls(&line));
+    let scrubbed = scrub(&line);
+    let _ = writeln!(io::stderr().lock(), "{}", escape_controls(&scrubbed));
 }
 
-/// Text with its control characters (C0 but tab, DEL, C1) written as `\xNN` or `\u{NNNN}`,
-/// so that it is one line and cannot drive a terminal.
-pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let is_control = |c: char| c != '\t' && c.is_control();
-    if !text.contains(is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            c if !is_control(c) => out.push(c),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-        }
-    }
-    std::borrow::Cow::Owned(out)
+/// Writes one transcript line (`send: '…'`, `reply: '…'`, already quoted) to stderr, secrets
+/// redacted.
+pub fn print_transcript_line(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{}", scrub(line));
 }
 
-/// `eprintln!` that does not panic when stderr is a pipe whose reader has gone.
+/// `eprintln!` that scrubs secrets, escapes control characters and does not panic when
+/// stderr is a pipe whose reader has gone.
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {
         $crate::output::print_stderr_line(format_args!($($arg)*))
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_controls;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(
-            escape_controls("550 \u{1b}[31mno\u{1b}[0m"),
-            "550 \\x1b[31mno\\x1b[0m"
-        );
-        assert_eq!(
-            escape_controls("a\u{9b}b\u{7f}\r\n"),
-            "a\\u{009b}b\\x7f\\x0d\\x0a"
-        );
-        assert_eq!(escape_controls("tab\tand ü stay"), "tab\tand ü stay");
-    }
 }

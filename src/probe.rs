@@ -87,7 +87,7 @@ pub fn run(cli: &Cli, probe: Probe) -> anyhow::Result<()> {
             if cli.json {
                 print_json(&info);
             } else {
-                crate::output::print_stdout(info.text().as_bytes());
+                crate::output::print_stdout(&info.text());
             }
             Ok(())
         }
@@ -169,7 +169,7 @@ fn answer(cli: &Cli, probe: &'static str, asked: &str, reply: &Reply) -> anyhow:
                 out.push('\n');
             }
         }
-        crate::output::print_stdout(out.as_bytes());
+        crate::output::print_stdout(&out);
     }
     verdict
 }
@@ -249,7 +249,7 @@ fn check(cli: &Cli, mut session: Session, server: &str) -> anyhow::Result<()> {
         line.push_str(&format!(", logged in with {mechanism}"));
     }
     line.push_str(")\n");
-    crate::output::print_stdout(line.as_bytes());
+    crate::output::print_stdout(&line);
     Ok(())
 }
 
@@ -264,9 +264,7 @@ fn hello_verb(session: &Session) -> &'static str {
 }
 
 fn print_json(document: &impl Serialize) {
-    if let Ok(text) = serde_json::to_string_pretty(document) {
-        crate::output::print_stdout(format!("{text}\n").as_bytes());
-    }
+    crate::output::print_json(document);
 }
 
 /// One EHLO keyword line and what it means.

@@ -24,9 +24,7 @@ pub struct JsonReport<'a> {
 
 impl JsonReport<'_> {
     pub fn print(&self) {
-        if let Ok(text) = serde_json::to_string_pretty(self) {
-            crate::output::print_stdout(format!("{text}\n").as_bytes());
-        }
+        crate::output::print_json(self);
     }
 }
 

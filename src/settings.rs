@@ -3,7 +3,6 @@
 //! with the source of each.
 
 use std::fmt;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -461,7 +460,7 @@ impl Settings {
             session: Options {
                 ehlo_name,
                 timeouts,
-                progress: !cli.json && cli.debug == 0 && std::io::stderr().is_terminal(),
+                progress: !cli.json && cli.debug == 0 && crate::output::stderr_is_terminal(),
                 tls,
                 tls_config,
                 login: None,
@@ -523,7 +522,7 @@ impl Settings {
 
     /// `--show-config --json`: an object with one member per setting, each holding its
     /// `value` and its `source`, as in the text (the password masked the same way).
-    pub fn show_json(&self) -> String {
+    pub fn show_json(&self) -> serde_json::Value {
         let settings: serde_json::Map<String, serde_json::Value> = self
             .shown
             .iter()
@@ -534,7 +533,7 @@ impl Settings {
                 )
             })
             .collect();
-        format!("{:#}\n", serde_json::Value::Object(settings))
+        serde_json::Value::Object(settings)
     }
 
     /// The `--show-config` text: one line per setting, with where its value came from.

@@ -1,7 +1,6 @@
 //! SASL login (RFC 4954): PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER (RFC 7628) and
 //! SCRAM-SHA-256 (RFC 5802, RFC 7677). Every line the client sends is shown as `<redacted>`.
 
-use std::fmt;
 use std::time::Duration;
 
 use base64::Engine;
@@ -16,26 +15,7 @@ use crate::exit::{Kind, fail};
 use crate::smtp::connection::Connection;
 use crate::smtp::reply::{Capabilities, Reply};
 
-/// A password or token. Its `Debug` never shows it, and it has no `Display`.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Secret {
-        Secret(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use crate::secret::Secret;
 
 /// The SASL mechanism to use (`--auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -120,6 +100,7 @@ pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Resul
     let command = format!("AUTH {}", mechanism.name());
     match &initial {
         Some(response) => {
+            exchange.register_sent(response);
             let encoded = if response.is_empty() {
                 "=".to_string()
             } else {
@@ -157,6 +138,7 @@ pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Resul
                 return Err(err);
             }
         };
+        exchange.register_sent(&response);
         conn.send_secret(format!("{}\r\n", BASE64.encode(response)).as_bytes(), "")?;
         reply = conn.read_reply(channel.timeout, &waiting)?;
     }
@@ -339,6 +321,22 @@ impl<'a> Exchange<'a> {
                     self.mechanism.name()
                 ),
             )),
+        }
+    }
+
+    /// Registers a response about to be sent with the scrubber when it carries the secret
+    /// (PLAIN's `\0user\0password`, the OAuth strings), so that a server echoing it back,
+    /// raw or in base64, gets it redacted. LOGIN sends the password alone (registered
+    /// already); the user name, SCRAM's first message and CRAM-MD5's digest are no secrets.
+    fn register_sent(&self, response: &[u8]) {
+        let secret = self.login.secret.expose().as_bytes();
+        if !secret.is_empty()
+            && response != secret
+            && response
+                .windows(secret.len())
+                .any(|window| window == secret)
+        {
+            crate::secret::register(response);
         }
     }
 

@@ -100,7 +100,7 @@ impl Connection {
                     Kind::Protocol,
                     format!(
                         "malformed reply from the server (waiting for {waiting_for}): {}",
-                        crate::smtp::transcript::repr(truncate(&raw))
+                        crate::escape::repr(truncate(&raw))
                     ),
                 )
             })?;

@@ -1,6 +1,7 @@
 //! The `--debug` transcript: one repr-quoted line per wire line on stderr, secrets redacted.
 
-use std::io::Write;
+use crate::escape::repr;
+use crate::secret::scrub_bytes;
 
 /// How much of the session to print.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -9,17 +10,16 @@ pub struct Verbosity {
     pub level: u8,
 }
 
-/// Prints the session as it happens. Silent at level 0.
+/// Prints the session as it happens, on stderr through [`crate::output`] (secrets
+/// redacted). Silent at level 0.
 pub struct Transcript {
     verbosity: Verbosity,
-    sink: Box<dyn Write + Send>,
 }
 
 impl Transcript {
     pub fn new(level: u8) -> Transcript {
         Transcript {
             verbosity: Verbosity { level },
-            sink: Box::new(std::io::stderr()),
         }
     }
 
@@ -48,7 +48,7 @@ impl Transcript {
             return;
         }
         for line in bytes.split_inclusive(|b| *b == b'\n') {
-            let quoted = repr(line);
+            let quoted = repr(&scrub_bytes(line));
             self.line("send", &quoted);
         }
     }
@@ -67,7 +67,7 @@ impl Transcript {
     /// One reply line as received.
     pub fn received(&mut self, line: &[u8]) {
         if self.enabled() {
-            let quoted = repr(line);
+            let quoted = repr(&scrub_bytes(line));
             self.line("reply", &quoted);
         }
     }
@@ -81,36 +81,8 @@ impl Transcript {
         } else {
             String::new()
         };
-        let _ = writeln!(self.sink, "{stamp}{label}: {text}");
+        crate::output::print_transcript_line(&format!("{stamp}{label}: {text}"));
     }
-}
-
-/// Quotes bytes the way Python's repr quotes a string: `'…'` with CR, LF, tab, quote,
-/// backslash and other control characters escaped; invalid UTF-8 bytes as `\xNN`.
-pub fn repr(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('\'');
-    for chunk in bytes.utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            match ch {
-                '\r' => out.push_str("\\r"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\'' => out.push_str("\\'"),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                    out.push_str(&format!("\\x{:02x}", c as u32))
-                }
-                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    out.push('\'');
-    out
 }
 
 /// Local wall-clock time as HH:MM:SS.micro.
@@ -129,17 +101,4 @@ fn timestamp() -> String {
         tm.tm_sec,
         now.subsec_micros()
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::repr;
-
-    #[test]
-    fn quotes_like_python() {
-        assert_eq!(repr(b"250 OK\r\n"), r"'250 OK\r\n'");
-        assert_eq!(repr(b"it's \\ \x01"), r"'it\'s \\ \x01'");
-        assert_eq!(repr("Grüße\r\n".as_bytes()), r"'Grüße\r\n'");
-        assert_eq!(repr(b"\xff\xfe"), r"'\xff\xfe'");
-    }
 }

@@ -1,0 +1,218 @@
+//! The secrets of this run and the one scrubber every outgoing text passes.
+//!
+//! A password or token becomes a [`Secret`] the moment it is read, and making one registers
+//! it here; so do the SASL responses built from it (the PLAIN and LOGIN blobs, the XOAUTH2
+//! and OAUTHBEARER strings) as they are sent. [`scrub`] replaces every registered secret
+//! with `<redacted>` wherever it appears: in server replies quoted on stderr or in `--json`,
+//! in transcript lines, in what the outbox writes to disk. A hostile server that echoes the
+//! login back gets nothing printed.
+//!
+//! What is registered for each secret: its bytes; its base64 (the whole, and the parts of
+//! it that do not depend on the bytes around it, at each of the three alignments, so the
+//! secret is found inside any base64 blob that contains it); and each of those as the
+//! output paths escape them (the transcript's repr quoting, stderr's control escapes, JSON
+//! string escapes), so that text escaped before it reached the scrubber is caught too.
+//!
+//! The only code that writes to stdout and stderr is `crate::output` (clippy's
+//! `disallowed-methods` and `disallowed-macros` enforce it), and it scrubs everything it
+//! writes except the message itself in `--dry-run`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Mutex;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "<redacted>";
+
+/// A base64 fragment shorter than this is not registered on its own: it would match
+/// ordinary text too often (the whole encoding of a short secret still is).
+const MIN_FRAGMENT: usize = 8;
+
+/// Every byte string to redact, longest first.
+static NEEDLES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// A password or token. Making one registers it with the scrubber; its `Debug` never
+/// shows it, and it has no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        register(value.as_bytes());
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+}
+
+/// Registers a secret: it and its encodings are redacted from now on.
+pub fn register(secret: &[u8]) {
+    if secret.is_empty() {
+        return;
+    }
+    let mut forms: Vec<Vec<u8>> = vec![secret.to_vec(), BASE64.encode(secret).into_bytes()];
+    forms.extend(base64_fragments(secret));
+    let mut needles = NEEDLES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for form in forms {
+        for needle in escaped_forms(&form) {
+            if !needle.is_empty() && !needles.contains(&needle) {
+                needles.push(needle);
+            }
+        }
+    }
+    needles.sort_by_key(|needle| std::cmp::Reverse(needle.len()));
+}
+
+/// Text with every registered secret replaced by `<redacted>`.
+pub fn scrub(text: &str) -> Cow<'_, str> {
+    match scrub_bytes(text.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        // Needles are replaced whole; a needle that is not UTF-8 on its own can still cut a
+        // character in two, which lossy conversion then shows as U+FFFD.
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
+/// Bytes with every registered secret replaced by `<redacted>`.
+pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let needles = NEEDLES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut text = Cow::Borrowed(bytes);
+    for needle in needles.iter() {
+        if let Some(replaced) = replace_all(&text, needle) {
+            text = Cow::Owned(replaced);
+        }
+    }
+    text
+}
+
+/// `haystack` with each `needle` replaced, or `None` when there is none.
+fn replace_all(haystack: &[u8], needle: &[u8]) -> Option<Vec<u8>> {
+    let first = find(haystack, needle)?;
+    let mut out = Vec::with_capacity(haystack.len());
+    out.extend_from_slice(&haystack[..first]);
+    out.extend_from_slice(REDACTED.as_bytes());
+    let mut rest = &haystack[first + needle.len()..];
+    while let Some(at) = find(rest, needle) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        rest = &rest[at + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    Some(out)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() > haystack.len() {
+        return None;
+    }
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// The parts of the base64 of `secret` that are the same whatever bytes come before and
+/// after it, at each of the three alignments it can have inside a longer blob.
+fn base64_fragments(secret: &[u8]) -> Vec<Vec<u8>> {
+    let mut fragments = Vec::new();
+    for offset in 0..3 {
+        let mut padded = vec![0u8; offset];
+        padded.extend_from_slice(secret);
+        let encoded = BASE64.encode(&padded).into_bytes();
+        // Group g (4 characters) encodes bytes 3g..3g+3: keep the groups made of the
+        // secret's bytes only.
+        let first = offset.div_ceil(3);
+        let last = (offset + secret.len()) / 3;
+        if last > first {
+            let fragment = encoded[first * 4..last * 4].to_vec();
+            if fragment.len() >= MIN_FRAGMENT {
+                fragments.push(fragment);
+            }
+        }
+    }
+    fragments
+}
+
+/// `form` as it is, and as each output path escapes it: the transcript's repr quoting,
+/// stderr's control escapes and JSON's string escapes.
+fn escaped_forms(form: &[u8]) -> Vec<Vec<u8>> {
+    let mut forms = vec![form.to_vec()];
+    let repr = crate::escape::repr(form);
+    forms.push(repr.as_bytes()[1..repr.len() - 1].to_vec());
+    let text = String::from_utf8_lossy(form);
+    forms.push(
+        crate::escape::escape_controls(&text)
+            .into_owned()
+            .into_bytes(),
+    );
+    if let Ok(json) = serde_json::to_string(&text) {
+        forms.push(json.as_bytes()[1..json.len() - 1].to_vec());
+    }
+    forms.dedup();
+    forms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_and_its_encodings_are_redacted() {
+        register(b"Sesame-8chars-long");
+        assert_eq!(scrub("535 bad Sesame-8chars-long"), "535 bad <redacted>");
+        let blob = BASE64.encode(b"\0alice\0Sesame-8chars-long");
+        let echoed = format!("535 5.7.8 {blob} refused");
+        assert!(!scrub(&echoed).contains("U2VzYW1l"), "{}", scrub(&echoed));
+        assert!(!scrub(&echoed).contains(&blob));
+        let login = BASE64.encode(b"Sesame-8chars-long");
+        assert_eq!(scrub(&format!("334 {login}")), "334 <redacted>");
+        assert_eq!(scrub("nothing secret"), "nothing secret");
+    }
+
+    #[test]
+    fn escaped_forms_are_redacted_too() {
+        register(b"\0bob\0tab\there");
+        let line = crate::escape::repr(b"500 \0bob\0tab\there\r\n");
+        assert!(!scrub(&line).contains("tab"), "{}", scrub(&line));
+        let json = serde_json::to_string("x \0bob\0tab\there y").unwrap();
+        assert!(!scrub(&json).contains("tab"), "{}", scrub(&json));
+    }
+
+    #[test]
+    fn fragments_cover_every_alignment() {
+        let secret = b"correct horse battery";
+        let fragments = base64_fragments(secret);
+        for prefix in ["", "a", "ab", "abc"] {
+            let mut blob = prefix.as_bytes().to_vec();
+            blob.extend_from_slice(secret);
+            blob.extend_from_slice(b"!");
+            let encoded = BASE64.encode(&blob).into_bytes();
+            assert!(
+                fragments.iter().any(|f| encoded
+                    .windows(f.len())
+                    .any(|window| window == f.as_slice())),
+                "prefix {prefix:?}"
+            );
+        }
+    }
+}
