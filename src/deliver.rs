@@ -68,7 +68,10 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
     let mut queued = None;
     if settings.queue == QueueMode::Always {
         let meta = new_meta(cli, settings, envelope, &policy);
-        match Outbox::locate().and_then(|outbox| outbox.add(&meta, content)) {
+        let added = crate::interrupt::critical(|| {
+            Outbox::locate().and_then(|outbox| outbox.add(&meta, content))
+        });
+        match added {
             // Read back: the stored meta knows the message's size.
             Ok(claim) => queued = Some((claim.meta().unwrap_or(meta), claim)),
             Err(err) => crate::say!(
@@ -93,7 +96,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             }
         }
         Err(err) if crate::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
-            let kept = match queued {
+            let kept = crate::interrupt::critical(|| match queued {
                 Some((mut meta, claim)) => {
                     meta.envelope = remaining;
                     meta.attempts = tries - 1;
@@ -108,7 +111,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
                         .and_then(|outbox| outbox.add(&meta, content))
                         .map(|claim| claim.id().to_string())
                 }
-            };
+            });
             match kept {
                 Ok(id) => {
                     if crate::interrupt::received().is_some() {
@@ -187,7 +190,8 @@ fn send_with_retries(
             Err(err)
                 if tries <= settings.retries
                     && retryable(err)
-                    && crate::interrupt::received().is_none() =>
+                    && crate::interrupt::received().is_none()
+                    && !crate::interrupt::expired() =>
             {
                 let wait = backoff(tries);
                 crate::say!(
@@ -240,17 +244,17 @@ pub fn left_for_later(
     Some((envelope, err))
 }
 
-/// A failure after SIGINT or SIGTERM stopped the send is that, whatever the session made
-/// of its cut connection (a lost reply, a failed TLS handshake): temporary, so the message
-/// is kept. When the data had been sent in full the server may still have accepted it.
-fn stopped_by_signal(err: anyhow::Error) -> anyhow::Error {
-    let Some(signal) = crate::interrupt::received() else {
-        return err;
+/// A failure after SIGINT or SIGTERM stopped the send, or after the bound on the run
+/// (`--max-time`) passed, is that, whatever the session made of its cut connection (a lost
+/// reply, a failed TLS handshake): temporary, so the message is kept. When the data had been
+/// sent in full the server may still have accepted it.
+pub(crate) fn stopped_by_signal(err: anyhow::Error) -> anyhow::Error {
+    let why = match crate::interrupt::received() {
+        Some(signal) => format!("interrupted by {}", crate::interrupt::name(signal)),
+        None if crate::interrupt::expired() => crate::interrupt::expired_text(),
+        None => return err,
     };
-    let stopped = fail(
-        Kind::TempFail,
-        format!("interrupted by {}", crate::interrupt::name(signal)),
-    );
+    let stopped = fail(Kind::TempFail, why);
     if maybe_accepted(&err) {
         stopped.context(crate::smtp::MaybeAccepted)
     } else {

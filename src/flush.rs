@@ -187,6 +187,7 @@ fn settings_for(cli: &Cli, options: &[String], meta: &Meta) -> anyhow::Result<Se
     })?;
     stored.debug = cli.debug;
     stored.json = cli.json;
+    stored.max_time = cli.max_time;
     Settings::resolve(&stored, Some(&meta.envelope.from))
 }
 

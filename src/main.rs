@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use smtpsend::{app, cli, exit, interrupt};
 
 fn main() -> ExitCode {
+    interrupt::mark_start();
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {

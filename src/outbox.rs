@@ -419,6 +419,8 @@ impl Claim {
 
     fn write_meta(&self, meta: &Meta) -> io::Result<()> {
         let text = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
+        // The last error may quote a server that echoed the login: no secret goes to disk.
+        let text = crate::secret::scrub_bytes(&text);
         let temporary = self.path("json.tmp");
         let written = (|| {
             let mut file = OpenOptions::new()

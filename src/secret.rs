@@ -9,9 +9,10 @@
 //!
 //! What is registered for each secret: its bytes; its base64 (the whole, and the parts of
 //! it that do not depend on the bytes around it, at each of the three alignments, so the
-//! secret is found inside any base64 blob that contains it); and each of those as the
-//! output paths escape them (the transcript's repr quoting, stderr's control escapes, JSON
-//! string escapes), so that text escaped before it reached the scrubber is caught too.
+//! secret is found inside any base64 blob that contains it — and then the whole blob is
+//! redacted, since its edges hold a byte or two of the secret too); and each of those as
+//! the output paths escape them (the transcript's repr quoting, stderr's control escapes,
+//! JSON string escapes), so that text escaped before it reached the scrubber is caught too.
 //!
 //! The only code that writes to stdout and stderr is `crate::output` (clippy's
 //! `disallowed-methods` and `disallowed-macros` enforce it), and it scrubs everything it
@@ -31,8 +32,16 @@ pub const REDACTED: &str = "<redacted>";
 /// ordinary text too often (the whole encoding of a short secret still is).
 const MIN_FRAGMENT: usize = 8;
 
+/// One byte string to redact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Needle {
+    bytes: Vec<u8>,
+    /// A piece of base64: the whole run of base64 characters around it is redacted.
+    base64: bool,
+}
+
 /// Every byte string to redact, longest first.
-static NEEDLES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+static NEEDLES: Mutex<Vec<Needle>> = Mutex::new(Vec::new());
 
 /// A password or token. Making one registers it with the scrubber; its `Debug` never
 /// shows it, and it has no `Display`.
@@ -67,19 +76,23 @@ pub fn register(secret: &[u8]) {
     if secret.is_empty() {
         return;
     }
-    let mut forms: Vec<Vec<u8>> = vec![secret.to_vec(), BASE64.encode(secret).into_bytes()];
-    forms.extend(base64_fragments(secret));
+    let mut forms: Vec<(Vec<u8>, bool)> = vec![
+        (secret.to_vec(), false),
+        (BASE64.encode(secret).into_bytes(), true),
+    ];
+    forms.extend(base64_fragments(secret).into_iter().map(|f| (f, true)));
     let mut needles = NEEDLES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for form in forms {
-        for needle in escaped_forms(&form) {
-            if !needle.is_empty() && !needles.contains(&needle) {
+    for (form, base64) in forms {
+        for bytes in escaped_forms(&form) {
+            let needle = Needle { bytes, base64 };
+            if !needle.bytes.is_empty() && !needles.contains(&needle) {
                 needles.push(needle);
             }
         }
     }
-    needles.sort_by_key(|needle| std::cmp::Reverse(needle.len()));
+    needles.sort_by_key(|needle| std::cmp::Reverse(needle.bytes.len()));
 }
 
 /// Text with every registered secret replaced by `<redacted>`.
@@ -106,20 +119,36 @@ pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
     text
 }
 
-/// `haystack` with each `needle` replaced, or `None` when there is none.
-fn replace_all(haystack: &[u8], needle: &[u8]) -> Option<Vec<u8>> {
-    let first = find(haystack, needle)?;
+/// `haystack` with each occurrence of `needle` replaced (for base64, the run of base64
+/// characters it sits in), or `None` when there is none.
+fn replace_all(haystack: &[u8], needle: &Needle) -> Option<Vec<u8>> {
+    let mut at = find(haystack, &needle.bytes)?;
     let mut out = Vec::with_capacity(haystack.len());
-    out.extend_from_slice(&haystack[..first]);
-    out.extend_from_slice(REDACTED.as_bytes());
-    let mut rest = &haystack[first + needle.len()..];
-    while let Some(at) = find(rest, needle) {
-        out.extend_from_slice(&rest[..at]);
+    let mut copied = 0;
+    loop {
+        let (mut start, mut end) = (at, at + needle.bytes.len());
+        if needle.base64 {
+            while start > copied && is_base64(haystack[start - 1]) {
+                start -= 1;
+            }
+            while end < haystack.len() && is_base64(haystack[end]) {
+                end += 1;
+            }
+        }
+        out.extend_from_slice(&haystack[copied..start]);
         out.extend_from_slice(REDACTED.as_bytes());
-        rest = &rest[at + needle.len()..];
+        copied = end;
+        match find(&haystack[copied..], &needle.bytes) {
+            Some(next) => at = copied + next,
+            None => break,
+        }
     }
-    out.extend_from_slice(rest);
+    out.extend_from_slice(&haystack[copied..]);
     Some(out)
+}
+
+fn is_base64(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=')
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -107,8 +107,16 @@ pub struct Settings {
 
 impl Settings {
     /// Merges flags, environment, the configuration file and defaults. `sender` is the
-    /// address that picks an account by its `from` (from -f, or the message's From).
+    /// address that picks an account by its `from` (from -f, or the message's From). The
+    /// first settings resolved in a run bound it (`--max-time`, see [`crate::interrupt`]):
+    /// every path resolves them before it reads a password or connects.
     pub fn resolve(cli: &Cli, sender: Option<&str>) -> anyhow::Result<Settings> {
+        let settings = Settings::merge(cli, sender)?;
+        crate::interrupt::limit_run(settings.max_time);
+        Ok(settings)
+    }
+
+    fn merge(cli: &Cli, sender: Option<&str>) -> anyhow::Result<Settings> {
         let location = config_location(cli);
         let config = match &location {
             Some((location, _)) => Config::load(location)?,

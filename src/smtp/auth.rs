@@ -13,7 +13,7 @@ use smtp_proto::{
 
 use crate::exit::{Kind, fail};
 use crate::smtp::connection::Connection;
-use crate::smtp::reply::{Capabilities, Reply};
+use crate::smtp::reply::{Capabilities, Expect, Reply};
 
 pub use crate::secret::Secret;
 
@@ -114,7 +114,7 @@ pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Resul
         None => conn.send(format!("{command}\r\n").as_bytes())?,
     }
     let waiting = format!("the reply to AUTH {}", mechanism.name());
-    let mut reply = conn.read_reply(channel.timeout, &waiting)?;
+    let mut reply = conn.read_reply(channel.timeout, &waiting, Expect::Auth)?;
     let mut rounds = 0;
     while reply.code == 334 {
         rounds += 1;
@@ -134,13 +134,13 @@ pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Resul
             Ok(response) => response,
             Err(err) => {
                 conn.send(b"*\r\n")?;
-                let _ = conn.read_reply(channel.timeout, &waiting);
+                let _ = conn.read_reply(channel.timeout, &waiting, Expect::Auth);
                 return Err(err);
             }
         };
         exchange.register_sent(&response);
         conn.send_secret(format!("{}\r\n", BASE64.encode(response)).as_bytes(), "")?;
-        reply = conn.read_reply(channel.timeout, &waiting)?;
+        reply = conn.read_reply(channel.timeout, &waiting, Expect::Auth)?;
     }
     if reply.is_positive() {
         exchange.finished()?;

@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::exit::{Kind, fail};
-use crate::smtp::reply::{Reply, ReplyLine};
+use crate::smtp::reply::{Expect, Reply, ReplyLine};
 use crate::smtp::stream::Stream;
 use crate::smtp::transcript::Transcript;
 
@@ -61,9 +61,14 @@ impl Connection {
         self.write_all(bytes)
     }
 
-    /// Writes without logging (message data; the caller logs it).
+    /// Writes without logging (message data; the caller logs it). Every reply to what was
+    /// written before must have been read: a reply still waiting is one the server sent
+    /// unasked (more replies than commands), a protocol violation, unless it is the 421 a
+    /// server may send at any time before it closes.
     pub fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.stream.set_write_timeout(self.write_timeout)?;
+        self.check_nothing_unasked()?;
+        self.stream
+            .set_write_timeout(crate::interrupt::capped(self.write_timeout))?;
         let written = self
             .stream
             .write_all(bytes)
@@ -72,16 +77,61 @@ impl Connection {
         written
     }
 
-    /// The stream for bulk writes (the message data); the caller logs what it writes.
+    /// The stream for bulk writes (the message data); the caller logs what it writes. As
+    /// for [`Connection::write_all`], no reply may be waiting unread.
     pub fn writer(&mut self) -> anyhow::Result<&mut Stream> {
-        self.stream.set_write_timeout(self.write_timeout)?;
+        self.check_nothing_unasked()?;
+        self.stream
+            .set_write_timeout(crate::interrupt::capped(self.write_timeout))?;
         Ok(&mut self.stream)
     }
 
-    /// Reads one complete reply within `timeout`; `waiting_for` names it in errors. A 421
-    /// reply is returned as a temporary error (75): the server is closing the connection.
-    pub fn read_reply(&mut self, timeout: Duration, waiting_for: &str) -> anyhow::Result<Reply> {
-        let reply = self.read_whole_reply(timeout, waiting_for);
+    /// Fails when reply bytes are buffered before the client writes: see
+    /// [`Connection::write_all`].
+    fn check_nothing_unasked(&mut self) -> anyhow::Result<()> {
+        if !self.has_buffered_input() {
+            return Ok(());
+        }
+        self.out_of_step = true;
+        let closing = self.buffer[self.start..].starts_with(b"421");
+        let shown = crate::escape::repr(truncate(&self.buffer[self.start..]));
+        let unasked = self.read_whole_reply(Duration::from_millis(1), "a reply nobody asked for");
+        if let (true, Err(err)) = (closing, unasked) {
+            // A whole 421 reply is the server closing, its own temporary error.
+            return Err(err);
+        }
+        Err(fail(
+            Kind::Protocol,
+            format!(
+                "the server broke the protocol: it sent a reply no command asked for ({shown}), \
+                 more replies than commands"
+            ),
+        ))
+    }
+
+    /// Reads one complete reply within `timeout`; `waiting_for` names it in errors, and
+    /// `expect` says which replies the command may get ([`Expect`]): any other is a protocol
+    /// violation (76). A 421 reply is returned as a temporary error (75): the server is
+    /// closing the connection.
+    pub fn read_reply(
+        &mut self,
+        timeout: Duration,
+        waiting_for: &str,
+        expect: Expect,
+    ) -> anyhow::Result<Reply> {
+        let reply = self
+            .read_whole_reply(timeout, waiting_for)
+            .and_then(|reply| match expect.allows(&reply) {
+                true => Ok(reply),
+                false => Err(fail(
+                    Kind::Protocol,
+                    format!(
+                        "the server broke the protocol: \"{reply}\" came as {waiting_for}, \
+                         where only {} may",
+                        expect.described()
+                    ),
+                )),
+            });
         self.out_of_step |= reply.is_err();
         reply
     }
@@ -180,6 +230,7 @@ impl Connection {
             if remaining.is_zero() {
                 return Err(timed_out(timeout, waiting_for));
             }
+            let remaining = crate::interrupt::capped(remaining);
             self.stream.set_read_timeout(remaining)?;
             let old_len = self.buffer.len();
             self.buffer.resize(old_len + 4096, 0);

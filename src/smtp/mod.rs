@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::exit::{Kind, fail};
 use auth::{Login, Mechanism};
 use connection::Connection;
-use reply::{Capabilities, Reply};
+use reply::{Capabilities, Expect, Reply};
 use stream::{Stream, Target};
 use tls::{TlsConfig, TlsInfo, TlsMode};
 use transcript::Transcript;
@@ -127,6 +127,9 @@ impl Session {
         options: Options,
         transcript: Transcript,
     ) -> anyhow::Result<Session> {
+        if crate::interrupt::expired() {
+            return Err(fail(Kind::TempFail, crate::interrupt::expired_text()));
+        }
         let endpoints = target.endpoints()?;
         Session::open_at(target, &endpoints, options, transcript)
     }
@@ -193,7 +196,11 @@ impl Session {
                     // After a refusal, say goodbye; after a timeout or a broken reply, just
                     // leave (a QUIT would wait out a second deadline).
                     if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
-                        let _ = conn.read_reply(timeouts.command, "the reply to QUIT");
+                        let _ = conn.read_reply(
+                            timeouts.command,
+                            "the reply to QUIT",
+                            Expect::Completion,
+                        );
                     }
                     return Err(err);
                 }
@@ -260,8 +267,11 @@ impl Session {
         waiting_for: &str,
     ) -> anyhow::Result<Reply> {
         self.conn.send(command.to_string().as_bytes())?;
-        self.conn
-            .read_reply(self.options.timeouts.command, waiting_for)
+        self.conn.read_reply(
+            self.options.timeouts.command,
+            waiting_for,
+            Expect::Completion,
+        )
     }
 
     /// True when the server offers the extension (never after a HELO fallback).
@@ -382,9 +392,11 @@ impl Session {
             {
                 return;
             }
-            let _ = self
-                .conn
-                .read_reply(self.options.timeouts.command, "the reply to QUIT");
+            let _ = self.conn.read_reply(
+                self.options.timeouts.command,
+                "the reply to QUIT",
+                Expect::Completion,
+            );
         }
     }
 }
@@ -475,18 +487,22 @@ fn next_address(transcript: &mut Transcript, endpoint: &stream::Endpoint, err: &
 /// Reads the greeting; anything but 2xx is an error (QUIT is sent after a refusal).
 fn greet(conn: &mut Connection, timeout: Duration) -> anyhow::Result<Reply> {
     let plain_tcp = conn.stream().local_ip().is_some() && !conn.stream().is_encrypted();
-    let greeting = conn.read_reply(timeout, "the greeting").map_err(|err| {
-        // An implicit-TLS port (465) waits for the client's TLS hello and says nothing.
-        let text = crate::exit::one_line(&err);
-        if plain_tcp && text.starts_with("timed out") {
-            fail(
-                Kind::TempFail,
-                format!("{text} (if it is an implicit-TLS port such as 465, try --tls implicit)"),
-            )
-        } else {
-            err
-        }
-    })?;
+    let greeting = conn
+        .read_reply(timeout, "the greeting", Expect::Completion)
+        .map_err(|err| {
+            // An implicit-TLS port (465) waits for the client's TLS hello and says nothing.
+            let text = crate::exit::one_line(&err);
+            if plain_tcp && text.starts_with("timed out") {
+                fail(
+                    Kind::TempFail,
+                    format!(
+                        "{text} (if it is an implicit-TLS port such as 465, try --tls implicit)"
+                    ),
+                )
+            } else {
+                err
+            }
+        })?;
     if greeting.is_positive() {
         return Ok(greeting);
     }
@@ -512,19 +528,19 @@ fn hello(
     let timeout = options.timeouts.command;
     if options.lmtp {
         conn.send(command::Lhlo(name).to_string().as_bytes())?;
-        let reply = conn.read_reply(timeout, "the reply to LHLO")?;
+        let reply = conn.read_reply(timeout, "the reply to LHLO", Expect::Completion)?;
         if !reply.is_positive() {
             return Err(refusal(&reply, "LHLO"));
         }
         return Ok((Capabilities::from_ehlo(&reply), false));
     }
     conn.send(command::Ehlo(name).to_string().as_bytes())?;
-    let reply = conn.read_reply(timeout, "the reply to EHLO")?;
+    let reply = conn.read_reply(timeout, "the reply to EHLO", Expect::Completion)?;
     if reply.is_positive() {
         return Ok((Capabilities::from_ehlo(&reply), false));
     }
     conn.send(command::Helo(name).to_string().as_bytes())?;
-    let reply = conn.read_reply(timeout, "the reply to HELO")?;
+    let reply = conn.read_reply(timeout, "the reply to HELO", Expect::Completion)?;
     if !reply.is_positive() {
         return Err(refusal(&reply, "HELO"));
     }
@@ -586,7 +602,7 @@ fn starttls(
 ) -> anyhow::Result<(Connection, TlsInfo)> {
     let timeouts = options.timeouts;
     conn.send(command::StartTls.to_string().as_bytes())?;
-    let reply = conn.read_reply(timeouts.command, "the reply to STARTTLS")?;
+    let reply = conn.read_reply(timeouts.command, "the reply to STARTTLS", Expect::TlsReady)?;
     if reply.code != 220 {
         let _ = conn.send(command::Quit.to_string().as_bytes());
         // 454 is "TLS not available due to temporary reason" (RFC 3207): try again later.

@@ -113,6 +113,49 @@ impl fmt::Display for Reply {
     }
 }
 
+/// What a reply may be, by the command it answers (RFC 5321 §4.3.2, RFC 3207, RFC 4954,
+/// RFC 3030, RFC 2033): a refusal (4xx, 5xx) is always allowed; the positive reply must be of
+/// the class the command calls for. Anything else means the server and the client no longer
+/// agree on where the session is (a 354 answering MAIL, a 250 answering DATA, one reply too
+/// many or too few in a pipelined group): a protocol violation, exit 76.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// A 2xx completion: EHLO, HELO, LHLO, MAIL, RCPT, RSET, NOOP, VRFY, EXPN, QUIT, BDAT,
+    /// the end of the data, the greeting.
+    Completion,
+    /// 354 to DATA: send the data.
+    StartInput,
+    /// 220 to STARTTLS: start the handshake.
+    TlsReady,
+    /// 235 (logged in) or 334 (a challenge) to AUTH and to each SASL response.
+    Auth,
+}
+
+impl Expect {
+    /// True when `reply` is one this command may get.
+    pub fn allows(self, reply: &Reply) -> bool {
+        if reply.code >= 400 {
+            return true;
+        }
+        match self {
+            Expect::Completion => reply.is_positive(),
+            Expect::StartInput => reply.code == 354,
+            Expect::TlsReady => reply.code == 220,
+            Expect::Auth => matches!(reply.code, 235 | 334),
+        }
+    }
+
+    /// The replies allowed, for messages.
+    pub fn described(self) -> &'static str {
+        match self {
+            Expect::Completion => "2xx, 4xx or 5xx",
+            Expect::StartInput => "354, 4xx or 5xx",
+            Expect::TlsReady => "220, 4xx or 5xx",
+            Expect::Auth => "235, 334, 4xx or 5xx",
+        }
+    }
+}
+
 /// A reply as shown in `--json`: the code, the enhanced status code and what it means, the
 /// text.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

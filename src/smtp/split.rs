@@ -17,6 +17,7 @@ use crate::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 use crate::smtp::Session;
 use crate::smtp::command::Rset;
+use crate::smtp::reply::Expect;
 use crate::smtp::transaction::{Delivery, Outcome, Plan, Policy, RecipientResult, Step, transact};
 use smtp_proto::EXT_PIPELINING;
 
@@ -182,7 +183,7 @@ fn check(
         if !pipelining {
             conn.send(plan.mail.as_bytes())?;
         }
-        let mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
+        let mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
         let mut verdict = None;
         if !mail_reply.is_positive() {
             verdict = Some(Outcome::Refused {
@@ -197,7 +198,7 @@ fn check(
             if !pipelining {
                 conn.send(plan.rcpts[index].as_bytes())?;
             }
-            let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
+            let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
             if verdict.is_none() {
                 results[index] = RecipientResult::new(&plan.addresses[index], &reply);
                 if !reply.is_positive() && !results[index].too_many {
@@ -208,7 +209,7 @@ fn check(
         if !pipelining {
             conn.send(rset.as_bytes())?;
         }
-        conn.read_reply(timeout, "the reply to RSET")?;
+        conn.read_reply(timeout, "the reply to RSET", Expect::Completion)?;
         verdicts.push(verdict);
     }
     Ok(verdicts)

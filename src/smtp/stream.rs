@@ -110,7 +110,7 @@ impl Stream {
         }
         let result = match endpoint {
             Endpoint::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
-            Endpoint::Tcp(address) => connect_tcp(address, timeout, from)
+            Endpoint::Tcp(address) => connect_tcp(address, crate::interrupt::capped(timeout), from)
                 .and_then(|stream| stream.set_nodelay(true).map(|()| Stream::Tcp(stream))),
         };
         match &result {

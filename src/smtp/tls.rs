@@ -241,7 +241,8 @@ pub fn handshake(
     let connector = config.connector()?;
     let deadline = Instant::now() + timeout;
     let set_deadline = |stream: &Tapped| -> io::Result<()> {
-        let remaining = deadline.saturating_duration_since(Instant::now());
+        let remaining =
+            crate::interrupt::capped(deadline.saturating_duration_since(Instant::now()));
         stream.inner.set_read_timeout(remaining)?;
         stream.inner.set_write_timeout(remaining)
     };

@@ -12,7 +12,7 @@ use crate::progress::ProgressWriter;
 use crate::smtp::command::{BdatLast, Data, Mail, Rcpt, Rset};
 use crate::smtp::data::{DotStuffer, FailFast};
 use crate::smtp::dsn::Dsn;
-use crate::smtp::reply::{Reply, ReplySummary};
+use crate::smtp::reply::{Expect, Reply, ReplySummary};
 use crate::smtp::{Session, command};
 
 /// Buffer for the message data: small messages, the end mark and QUIT leave in one write.
@@ -316,22 +316,22 @@ pub(super) fn transact(
             session.conn.send(&group)?;
         }
         let conn = &mut session.conn;
-        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
+        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
         for &index in batch {
-            let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
+            let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
             results[index] = RecipientResult::new(&plan.addresses[index], &reply);
         }
         if !plan.chunking {
-            data_reply = Some(conn.read_reply(timeout, "the reply to DATA")?);
+            data_reply = Some(conn.read_reply(timeout, "the reply to DATA", Expect::StartInput)?);
         }
     } else {
         let conn = &mut session.conn;
         conn.send(plan.mail.as_bytes())?;
-        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
+        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
         if mail_reply.is_positive() {
             for &index in batch {
                 conn.send(plan.rcpts[index].as_bytes())?;
-                let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
+                let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
                 results[index] = RecipientResult::new(&plan.addresses[index], &reply);
             }
         }
@@ -363,7 +363,7 @@ pub(super) fn transact(
             Some(reply) => reply,
             None => {
                 conn.send(Data.to_string().as_bytes())?;
-                conn.read_reply(timeout, "the reply to DATA")?
+                conn.read_reply(timeout, "the reply to DATA", Expect::StartInput)?
             }
         };
         if !data_reply.is_intermediate() {
@@ -414,18 +414,24 @@ fn all_at_once(
     head.extend_from_slice(BdatLast(chunk_size(plan.content)).to_string().as_bytes());
     write_message(session, &head, plan.content, true, &trailer)?;
     let conn = &mut session.conn;
-    let mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM")?;
+    let mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
     for &index in batch {
-        let reply = conn.read_reply(timeout, "the reply to RCPT TO")?;
+        let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
         results[index] = RecipientResult::new(&plan.addresses[index], &reply);
     }
     let (accepted, deferred, _) = sort_out(batch, results);
     if !mail_reply.is_positive() || accepted.is_empty() {
         // The server refuses the BDAT and discards its data (RFC 3030 §2).
-        conn.read_reply(session.options.timeouts.data_end, "the reply to BDAT")?;
+        conn.read_reply(
+            session.options.timeouts.data_end,
+            "the reply to BDAT",
+            Expect::Completion,
+        )?;
         if quit_too {
             session.quit_sent = true;
-            let _ = session.conn.read_reply(timeout, "the reply to QUIT");
+            let _ = session
+                .conn
+                .read_reply(timeout, "the reply to QUIT", Expect::Completion);
         } else {
             reset(session)?;
         }
@@ -500,6 +506,7 @@ fn after_data(
                 } else {
                     "the reply after the message data"
                 },
+                Expect::Completion,
             )
             .map_err(|err| err.context(super::MaybeAccepted))?;
         check_final_reply(&final_reply, data_command(plan))?;
@@ -520,9 +527,11 @@ fn after_data(
     };
     if quit_too {
         session.quit_sent = true;
-        let _ = session
-            .conn
-            .read_reply(session.options.timeouts.command, "the reply to QUIT");
+        let _ = session.conn.read_reply(
+            session.options.timeouts.command,
+            "the reply to QUIT",
+            Expect::Completion,
+        );
     }
     Ok(step)
 }
@@ -550,7 +559,7 @@ fn read_lmtp_replies(
         let waiting_for = format!("the LMTP reply for <{}>", results[index].address);
         let reply = session
             .conn
-            .read_reply(timeout, &waiting_for)
+            .read_reply(timeout, &waiting_for, Expect::Completion)
             .map_err(|err| err.context(super::MaybeAccepted))?;
         check_final_reply(
             &reply,
@@ -563,16 +572,17 @@ fn read_lmtp_replies(
 
 /// Only 250 accepts a message (RFC 5321 §4.1.1.4, RFC 2033 §4.2), and 4xx or 5xx refuse it.
 /// Anything else — a 221 that answered a pipelined QUIT because the reply to the data never
-/// came, a 354, a 299 — leaves it unknown whether the server has the message: temporary,
-/// and never tried again at once, as when the reply is lost (RFC 1047).
+/// came, a 251, a 299 — breaks the protocol (76) and leaves it unknown whether the server has
+/// the message: temporary for the outbox, and never tried again at once, as when the reply
+/// is lost (RFC 1047).
 fn check_final_reply(reply: &Reply, what: &str) -> anyhow::Result<()> {
     if reply.code == 250 || reply.code >= 400 {
         return Ok(());
     }
     Err(fail(
-        Kind::TempFail,
+        Kind::Protocol,
         format!(
-            "the server answered {what} with \"{} {}\" instead of 250",
+            "the server broke the protocol: it answered {what} with \"{} {}\" instead of 250",
             reply.code,
             reply.text()
         ),
@@ -741,8 +751,10 @@ fn abandon(session: &mut Session, data_reply: Option<&Reply>) -> anyhow::Result<
 
 fn reset(session: &mut Session) -> anyhow::Result<()> {
     session.conn.send(Rset.to_string().as_bytes())?;
-    session
-        .conn
-        .read_reply(session.options.timeouts.command, "the reply to RSET")?;
+    session.conn.read_reply(
+        session.options.timeouts.command,
+        "the reply to RSET",
+        Expect::Completion,
+    )?;
     Ok(())
 }
