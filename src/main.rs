@@ -6,6 +6,7 @@ use smtpsend::{app, cli, exit, interrupt};
 
 fn main() -> ExitCode {
     interrupt::mark_start();
+    smtpsend::output::route_panics();
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {

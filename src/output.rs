@@ -85,6 +85,27 @@ pub fn print_transcript_line(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{}", scrub(line));
 }
 
+/// Makes a panic report go through the scrubber too (the default hook writes to stderr
+/// directly, and a panic message may quote anything), then end the process with 70.
+pub fn route_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        let location = info
+            .location()
+            .map(|at| format!(" at {}:{}", at.file(), at.line()))
+            .unwrap_or_default();
+        print_stderr_line(format_args!(
+            "smtpsend: internal error: {what}{location} (please report it)"
+        ));
+        std::process::exit(70);
+    }));
+}
+
 /// `eprintln!` that scrubs secrets, escapes control characters and does not panic when
 /// stderr is a pipe whose reader has gone.
 #[macro_export]
