@@ -827,6 +827,44 @@ mod tests {
     }
 
     #[test]
+    fn errors_about_secret_keys_do_not_quote_the_value() {
+        for (text, says) in [
+            (
+                "[accounts.a]\npassword = 4242\n",
+                "line 2, key password: must be a string (the value is not shown)",
+            ),
+            (
+                "[accounts]\na = { password = 4242 }\n",
+                "line 2, key a: must be a string (the value is not shown)",
+            ),
+            (
+                "[accounts.a]\npassword-command = 4242\n",
+                "line 2, key password-command: must be a string (the value is not shown)",
+            ),
+            (
+                "[accounts.a]\npassword = \"\"\n",
+                "line 2, key password: must be one non-empty line (the value is not shown)",
+            ),
+        ] {
+            let message = error(text);
+            assert!(message.ends_with(says), "{message}");
+            assert!(!message.contains("4242"), "{message}");
+        }
+        // Other keys say what was wrong with the value.
+        assert!(error("[accounts.a]\nretries = true\n").contains("`true`"));
+        assert!(about_a_secret("x = 1\nsmtp-token = 2\n", 17));
+        assert!(!about_a_secret("x = 1\nretries = 2\n", 14));
+        assert_eq!(
+            without_value("invalid type: integer `1`, expected path string"),
+            "must be a path string (the value is not shown)"
+        );
+        assert_eq!(
+            without_value("invalid basic string, expected `\"`"),
+            "invalid basic string, expected `\"`"
+        );
+    }
+
+    #[test]
     fn chooses_named_then_sender_then_default() {
         let config = parse(
             "default = \"home\"\n\
