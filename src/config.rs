@@ -16,6 +16,7 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::ops::Range;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -25,6 +26,11 @@ use toml::Spanned;
 
 use crate::address::Mailbox;
 use crate::exit::{Kind, fail};
+use crate::input::FileKind;
+
+/// The largest configuration file read: a few accounts take a few hundred bytes, and a
+/// file named by mistake (a log, an image) must not be read into memory whole.
+pub const CONFIG_LIMIT: u64 = 1 << 20;
 
 /// `--tls` modes an account may name.
 pub const TLS_MODES: [&str; 4] = ["auto", "starttls", "implicit", "none"];
@@ -62,7 +68,9 @@ pub struct Account {
     pub user: Option<Spanned<String>>,
     pub password_command: Option<Spanned<String>>,
     pub password_file: Option<Spanned<PathBuf>>,
-    /// A password in clear; the file must then be readable by its owner only.
+    /// A password in clear; the file must then be readable by its owner only. No error
+    /// shows its value.
+    #[serde(default, deserialize_with = "secret_value")]
     pub password: Option<Spanned<Secret>>,
     /// The sender, `addr` or `Name <addr>`; or a pattern such as `*@example.com` that only
     /// picks the account.
@@ -112,6 +120,154 @@ impl Account {
 pub enum Match {
     Pattern(usize),
     Exact,
+}
+
+/// What an error about the value of a secret key says instead of the value.
+const NOT_SHOWN: &str = "(the value is not shown)";
+
+/// Words that make a key's value secret in errors: `password`, `password-file`, a
+/// misspelt `smtp-secret` or `token`.
+const SECRET_WORDS: [&str; 3] = ["password", "secret", "token"];
+
+/// `password`: a string. serde's own type errors quote the value as written
+/// (`invalid type: integer `987654321``), so every other type gets an error without it.
+fn secret_value<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Spanned<Secret>>, D::Error> {
+    let text = Spanned::<SecretText>::deserialize(deserializer)?;
+    let span = text.span();
+    Ok(Some(Spanned::new(span, Secret::new(text.into_inner().0))))
+}
+
+/// The text of a secret value, on its way to a [`Secret`].
+struct SecretText(String);
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+struct SecretVisitor;
+
+/// The error for a secret value that is not a string.
+fn not_a_string<E: serde::de::Error>() -> E {
+    E::custom(format!("must be a string {NOT_SHOWN}"))
+}
+
+impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+    type Value = SecretText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<SecretText, E> {
+        Ok(SecretText(value.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, value: String) -> Result<SecretText, E> {
+        Ok(SecretText(value))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<SecretText, E> {
+        Err(not_a_string())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, _: D) -> Result<SecretText, D::Error> {
+        Err(not_a_string())
+    }
+
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+        self,
+        _: D,
+    ) -> Result<SecretText, D::Error> {
+        Err(not_a_string())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<SecretText, A::Error> {
+        Err(not_a_string())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<SecretText, A::Error> {
+        Err(not_a_string())
+    }
+
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, _: A) -> Result<SecretText, A::Error> {
+        Err(not_a_string())
+    }
+}
+
+/// True when the error at `offset` is about the value of a secret key: the key written at
+/// the start of its line says so, or a key before it on the line does (an inline table,
+/// `work = { password = 123 }`).
+fn about_a_secret(text: &str, offset: usize) -> bool {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |at| at + 1);
+    let end = text[offset..]
+        .find('\n')
+        .map_or(text.len(), |at| offset + at);
+    let line = text[start..end].to_ascii_lowercase();
+    let key = line.split_once('=').map_or(line.as_str(), |(key, _)| key);
+    let before = &line[..(offset - start).min(line.len())];
+    SECRET_WORDS
+        .iter()
+        .any(|word| key.contains(word) || before.contains(word))
+}
+
+/// An error message about a secret key's value, without the value: serde's type and value
+/// errors quote it (`invalid type: integer `12345`, expected a string`), so they become
+/// `must be a string (the value is not shown)`. The TOML parser's own messages name what
+/// it expected, never what it found, and are kept.
+fn without_value(message: &str) -> String {
+    if message.ends_with(NOT_SHOWN) {
+        return message.to_string();
+    }
+    let quotes_the_value = ["invalid type", "invalid value", "invalid length"]
+        .iter()
+        .any(|start| message.starts_with(start));
+    if !quotes_the_value {
+        return message.to_string();
+    }
+    match message.rsplit_once(", expected ") {
+        Some((_, expected)) if expected.starts_with("a ") || expected.starts_with("an ") => {
+            format!("must be {expected} {NOT_SHOWN}")
+        }
+        Some((_, expected)) => format!("must be a {expected} {NOT_SHOWN}"),
+        None => format!("invalid value {NOT_SHOWN}"),
+    }
 }
 
 /// A number of seconds, written as an integer or a float.
@@ -232,36 +388,69 @@ pub struct Chosen<'a> {
 }
 
 impl Config {
-    /// Loads the file at `location`; `Ok(None)` when the default file does not exist.
+    /// Loads the file at `location`; `Ok(None)` when the default file does not exist. It
+    /// is opened without blocking and must be a regular file (a FIFO or device is refused
+    /// at once, 66) of at most [`CONFIG_LIMIT`] bytes (78).
     pub fn load(location: &Location) -> anyhow::Result<Option<Config>> {
         let path = &location.path;
-        let text = match fs::read(path) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-                fail(
-                    Kind::Config,
-                    format!("config {}: not UTF-8 text", path.display()),
-                )
-            })?,
+        let cannot_read = |err: &io::Error| {
+            fail(
+                Kind::Config,
+                format!(
+                    "cannot read config {}: {}",
+                    path.display(),
+                    crate::input::plain_io(err)
+                ),
+            )
+        };
+        let mut opened = match crate::input::open(path) {
+            Ok(opened) => opened,
             Err(err) if err.kind() == io::ErrorKind::NotFound && !location.explicit => {
                 return Ok(None);
             }
-            Err(err) => {
-                return Err(fail(
+            Err(err) => return Err(cannot_read(&err)),
+        };
+        if opened.kind != FileKind::Regular {
+            return Err(crate::input::not_regular("config", path, opened.kind));
+        }
+        let bytes = crate::input::read_to_limit(&mut opened.file, CONFIG_LIMIT)
+            .map_err(|err| cannot_read(&err))?
+            .ok_or_else(|| {
+                fail(
                     Kind::Config,
                     format!(
-                        "cannot read config {}: {}",
+                        "config {} is larger than {} KiB, too large for a configuration file",
                         path.display(),
-                        crate::input::plain_io(&err)
+                        CONFIG_LIMIT >> 10
                     ),
-                ));
-            }
-        };
-        Config::parse(path, &text).map(Some)
+                )
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            fail(
+                Kind::Config,
+                format!("config {}: not UTF-8 text", path.display()),
+            )
+        })?;
+        let mode = opened.metadata.permissions().mode() & 0o777;
+        Config::parse_with_mode(path, &text, || Ok(mode)).map(Some)
     }
 
     /// Parses and validates the text of the file at `path`.
     pub fn parse(path: &Path, text: &str) -> anyhow::Result<Config> {
+        Config::parse_with_mode(path, text, || mode_of(path))
+    }
+
+    /// [`Config::parse`]; `mode` gives the file's permission bits when it holds a password.
+    fn parse_with_mode(
+        path: &Path,
+        text: &str,
+        mode: impl FnOnce() -> anyhow::Result<u32>,
+    ) -> anyhow::Result<Config> {
         let at = |span: Option<Range<usize>>, message: &str| {
+            let message = match &span {
+                Some(span) if about_a_secret(text, span.start) => without_value(message),
+                _ => message.to_string(),
+            };
             let place = match span {
                 Some(span) => {
                     let (line, key) = line_and_key(text, span.start);
@@ -279,7 +468,7 @@ impl Config {
             };
             fail(
                 Kind::Config,
-                format!("config {}{place}: {}", path.display(), one_line(message)),
+                format!("config {}{place}: {}", path.display(), one_line(&message)),
             )
         };
         let file: FileFormat = toml::from_str(text).map_err(|err| at(err.span(), err.message()))?;
@@ -303,7 +492,7 @@ impl Config {
             .values()
             .find_map(|account| account.password.as_ref().map(Spanned::span))
         {
-            check_private(path, text, span)?;
+            check_private(path, text, span, mode()?)?;
         }
         Ok(Config {
             path: path.to_path_buf(),
@@ -449,6 +638,15 @@ fn validate(
             return Err(at(value.span(), "must be one non-empty line"));
         }
     }
+    if let Some(secret) = &account.password {
+        let value = secret.get_ref().expose();
+        if value.is_empty() || value.contains(['\r', '\n', '\0']) {
+            return Err(at(
+                secret.span(),
+                &format!("must be one non-empty line {NOT_SHOWN}"),
+            ));
+        }
+    }
     if let (Some(_), Some(second)) = (
         &account.password,
         account
@@ -471,11 +669,9 @@ fn validate(
     Ok(())
 }
 
-/// Refuses a file holding a password in clear when anyone but its owner may read it.
-#[cfg(unix)]
-fn check_private(path: &Path, text: &str, password_at: Range<usize>) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(path)
+/// The permission bits of the file at `path`.
+fn mode_of(path: &Path) -> anyhow::Result<u32> {
+    fs::metadata(path)
         .map(|metadata| metadata.permissions().mode() & 0o777)
         .map_err(|err| {
             fail(
@@ -486,7 +682,16 @@ fn check_private(path: &Path, text: &str, password_at: Range<usize>) -> anyhow::
                     crate::input::plain_io(&err)
                 ),
             )
-        })?;
+        })
+}
+
+/// Refuses a file holding a password in clear when anyone but its owner may read it.
+fn check_private(
+    path: &Path,
+    text: &str,
+    password_at: Range<usize>,
+    mode: u32,
+) -> anyhow::Result<()> {
     if mode & 0o077 != 0 {
         let (line, _) = line_and_key(text, password_at.start);
         return Err(fail(
@@ -499,11 +704,6 @@ fn check_private(path: &Path, text: &str, password_at: Range<usize>) -> anyhow::
             ),
         ));
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path, _: &str, _: Range<usize>) -> anyhow::Result<()> {
     Ok(())
 }
 
@@ -624,6 +824,44 @@ mod tests {
         assert!(message.contains("line 1, key default"), "{message}");
         let message = error("[accounts.a]\nserver = \"x:99999\"\n");
         assert!(message.contains("line 2, key server"), "{message}");
+    }
+
+    #[test]
+    fn errors_about_secret_keys_do_not_quote_the_value() {
+        for (text, says) in [
+            (
+                "[accounts.a]\npassword = 4242\n",
+                "line 2, key password: must be a string (the value is not shown)",
+            ),
+            (
+                "[accounts]\na = { password = 4242 }\n",
+                "line 2, key a: must be a string (the value is not shown)",
+            ),
+            (
+                "[accounts.a]\npassword-command = 4242\n",
+                "line 2, key password-command: must be a string (the value is not shown)",
+            ),
+            (
+                "[accounts.a]\npassword = \"\"\n",
+                "line 2, key password: must be one non-empty line (the value is not shown)",
+            ),
+        ] {
+            let message = error(text);
+            assert!(message.ends_with(says), "{message}");
+            assert!(!message.contains("4242"), "{message}");
+        }
+        // Other keys say what was wrong with the value.
+        assert!(error("[accounts.a]\nretries = true\n").contains("`true`"));
+        assert!(about_a_secret("x = 1\nsmtp-token = 2\n", 17));
+        assert!(!about_a_secret("x = 1\nretries = 2\n", 14));
+        assert_eq!(
+            without_value("invalid type: integer `1`, expected path string"),
+            "must be a path string (the value is not shown)"
+        );
+        assert_eq!(
+            without_value("invalid basic string, expected `\"`"),
+            "invalid basic string, expected `\"`"
+        );
     }
 
     #[test]

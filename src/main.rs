@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use smtpsend::{app, cli, exit, interrupt};
 
 fn main() -> ExitCode {
+    smtpsend::secret::keep_out_of_dumps();
     interrupt::mark_start();
     smtpsend::output::route_panics();
     let cli = match cli::parse(std::env::args_os()) {

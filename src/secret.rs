@@ -65,9 +65,22 @@ impl fmt::Debug for Secret {
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
-        String::deserialize(deserializer).map(Secret::new)
+/// Keeps a password this process holds out of core files and away from other processes,
+/// before any is read: the core file size limit is 0, soft and hard (children inherit it),
+/// and the process is not dumpable (PR_SET_DUMPABLE 0: with the default fs.suid_dumpable
+/// no core is written even when core_pattern hands cores to a program, which ignores the
+/// limit; /proc/PID/mem and environ and ptrace are closed to processes of the same user).
+/// Either call failing leaves the run as it was.
+pub fn keep_out_of_dumps() {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit(2) with a valid rlimit; prctl(2) PR_SET_DUMPABLE takes plain
+    // integers. Neither touches memory of ours besides `none`.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }
 

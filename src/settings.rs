@@ -11,7 +11,7 @@ use crate::cli::{Cli, QueueMode};
 use crate::config::{self, Account, Config, Location};
 use crate::credentials::{PASSWORD_VAR, PasswordSource};
 use crate::exit::{Kind, fail};
-use crate::smtp::auth::{Login, Mechanism, Secret};
+use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
 use crate::smtp::tls::{TlsConfig, TlsMode};
 use crate::smtp::{Options, Timeouts};
@@ -423,7 +423,12 @@ impl Settings {
                 .unwrap_or_else(|| "(none: no authentication)".into()),
             user_source.to_string(),
         );
-        let (password, password_label) = password_choice(cli, account, &from_account);
+        let (password, password_label) = match password_choice(cli, account, &from_account) {
+            Ok(choice) => choice,
+            Err(err) if user.is_some() => return Err(err),
+            // Without a user no password is used, whatever SMTPSEND_PASSWORD holds.
+            Err(_) => (PasswordSource::Prompt, PASSWORD_VAR.to_string()),
+        };
         show(
             "password",
             match (&user, &password) {
@@ -491,7 +496,9 @@ impl Settings {
 
     /// Checks, before the message is read (someone may be typing it on the terminal), what
     /// the send would otherwise find wrong only afterwards: the TLS files, the password
-    /// file, a terminal to ask for the password on. A password command runs only at the send.
+    /// file, a terminal to ask for the password on. A password file or pipe is read here,
+    /// within the command deadline, and what it held is kept for the send (a pipe can be
+    /// read only once); a password command runs only at the send.
     pub fn check_ahead(&self) -> anyhow::Result<()> {
         let files = &self.session.tls_config;
         if self.session.tls != TlsMode::None
@@ -500,8 +507,11 @@ impl Settings {
             files.connector()?;
         }
         if let Some(plan) = &self.login {
-            plan.password
-                .check_ahead(&plan.user, &plan.password_label)?;
+            plan.password.check_ahead(
+                &plan.user,
+                &plan.password_label,
+                self.session.timeouts.command,
+            )?;
         }
         Ok(())
     }
@@ -612,31 +622,29 @@ pub fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Resul
 }
 
 /// Where the password comes from, and the setting that said so: `--password-file` or
-/// `--password-command`, else `SMTPSEND_PASSWORD`, else the account, else the terminal.
+/// `--password-command`, else `SMTPSEND_PASSWORD` (an error when it is not UTF-8), else the
+/// account, else the terminal.
 fn password_choice(
     cli: &Cli,
     account: &Account,
     from_account: &dyn Fn() -> Source,
-) -> (PasswordSource, String) {
+) -> anyhow::Result<(PasswordSource, String)> {
     if let Some(path) = &cli.password_file {
-        return (PasswordSource::File(path.clone()), "--password-file".into());
+        return Ok((PasswordSource::File(path.clone()), "--password-file".into()));
     }
     if let Some(command) = &cli.password_command {
-        return (
+        return Ok((
             PasswordSource::Command(command.clone()),
             "--password-command".into(),
-        );
+        ));
     }
-    if let Some(value) = std::env::var_os(PASSWORD_VAR) {
-        return (
-            PasswordSource::Clear(Secret::new(value.to_string_lossy().into_owned())),
-            PASSWORD_VAR.into(),
-        );
+    if let Some(source) = crate::credentials::password_from_env()? {
+        return Ok((source, PASSWORD_VAR.into()));
     }
-    match password_source(account) {
+    Ok(match password_source(account) {
         Some(source) => (source, from_account().to_string()),
         None => (PasswordSource::Prompt, Source::Default.to_string()),
-    }
+    })
 }
 
 /// The account's password source (the file allows at most one of the three keys).

@@ -373,3 +373,32 @@ fn show_config_json_is_a_json_document_with_the_password_masked() {
     assert_eq!(document["retries"]["source"], "account a");
     assert_eq!(document["password"]["value"], "********");
 }
+
+/// A configuration file at the default place that is a FIFO (made there by mistake or by
+/// someone else) is named at once with 66; opening it does not wait for a writer.
+#[test]
+fn a_fifo_at_the_default_place_is_refused_at_once() {
+    let home = ConfigHome::new("", 0o600);
+    std::fs::remove_file(home.file()).unwrap();
+    let name = std::ffi::CString::new(home.file().to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo(3) on a path in the test's own temporary directory.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let out = home.run(
+        &["--dry-run", "--to", "b@example.com", "--body", "x"],
+        b"",
+        &[],
+    );
+    assert_eq!(out.code, 66, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "smtpsend: config {} is a FIFO (a pipe), not a regular file",
+            home.file().display()
+        )
+    );
+    assert!(
+        out.elapsed < std::time::Duration::from_secs(5),
+        "{:?}",
+        out.elapsed
+    );
+}

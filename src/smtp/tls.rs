@@ -185,17 +185,26 @@ impl Drop for SystemRootsPointedAt {
     }
 }
 
-fn read_file(path: &PathBuf, flag: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|err| {
-        fail(
-            Kind::NoInput,
-            format!(
-                "{flag} {}: {}",
-                path.display(),
-                crate::input::plain_io(&err)
-            ),
-        )
-    })
+/// The largest PEM file read for `--tls-ca-file`, `--tls-cert` or `--tls-key`: a bundle of
+/// every public root CA takes about 200 KiB.
+pub const PEM_LIMIT: u64 = 1 << 20;
+
+/// Reads a PEM file named by `flag`: opened without blocking, it must be a regular file (a
+/// FIFO or device is refused at once, 66) of at most [`PEM_LIMIT`] bytes (78).
+fn read_file(path: &std::path::Path, flag: &str) -> anyhow::Result<Vec<u8>> {
+    let mut opened = crate::input::open_regular(path, flag)?;
+    crate::input::read_to_limit(&mut opened.file, PEM_LIMIT)
+        .map_err(|err| crate::input::unreadable(flag, path, &err))?
+        .ok_or_else(|| {
+            fail(
+                Kind::Config,
+                format!(
+                    "{flag} {} is larger than {} KiB, too large for a PEM file",
+                    path.display(),
+                    PEM_LIMIT >> 10
+                ),
+            )
+        })
 }
 
 /// The plain stream under TLS; keeps what the server sent during the handshake so the

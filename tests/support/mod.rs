@@ -19,7 +19,7 @@ mod wire;
 use std::net::TcpListener;
 
 pub use record::{ConnectionRecord, Record, Transaction, unstuff};
-pub use run::{Output, smtpsend, smtpsend_os, smtpsend_with_env};
+pub use run::{Output, smtpsend, smtpsend_env_os, smtpsend_os, smtpsend_with_env};
 pub use script::{Action, Builder, Reply, Script, Verb};
 pub use server::Server;
 pub use session::CRAM_MD5_CHALLENGE;

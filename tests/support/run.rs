@@ -1,6 +1,6 @@
 //! Running the smtpsend binary: clean environment, pinned output, a cap on its run time.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -43,6 +43,15 @@ pub fn smtpsend_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> O
 
 /// [`smtpsend_with_env`] with arguments that need not be UTF-8.
 pub fn smtpsend_os(args: &[OsString], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let env: Vec<(&str, &OsStr)> = env
+        .iter()
+        .map(|(name, value)| (*name, OsStr::new(*value)))
+        .collect();
+    smtpsend_env_os(args, stdin, &env)
+}
+
+/// [`smtpsend_os`] with environment values that need not be UTF-8 either.
+pub fn smtpsend_env_os(args: &[OsString], stdin: &[u8], env: &[(&str, &OsStr)]) -> Output {
     let home = tempfile::tempdir().expect("temp HOME");
     let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
     command
