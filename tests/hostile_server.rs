@@ -643,3 +643,26 @@ fn max_time_must_be_a_sane_number() {
     assert!(out.stdout.contains("max-time"), "{}", out.stdout);
     assert!(out.stdout.contains("none"), "{}", out.stdout);
 }
+
+#[test]
+fn what_a_password_command_prints_on_stderr_is_scrubbed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, format!("{PASSWORD}\n")).unwrap();
+    let command = format!(
+        "echo \"debug: using $(cat {0})\" >&2; cat {0}",
+        file.display()
+    );
+    let server = Server::builder().auth("PLAIN", USER, PASSWORD).start();
+    let addr = server.addr();
+    let args = send_args(&addr, &["--password-command", &command]);
+    let out = smtpsend(&args, b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_output_clean(&out);
+    assert!(
+        out.stderr.contains("says: debug: using <redacted>"),
+        "the command's stderr is shown, scrubbed: {}",
+        out.stderr
+    );
+    assert_eq!(server.finish().completed().len(), 1);
+}
