@@ -737,16 +737,23 @@ impl Queue {
         Ok(entries)
     }
 
-    /// Names in the directory that are none of the outbox's: left alone, and listed so
-    /// that the user sees them.
+    /// What is in the directory but is none of the outbox's files: other names, and
+    /// things under its names that it never makes (a symbolic link, a FIFO, a directory)
+    /// and that belong to no entry. Left alone, and listed so that the user sees them.
     pub fn foreign_names(&self) -> anyhow::Result<Vec<String>> {
-        let mut names: Vec<String> = self
-            .file_names()?
-            .into_iter()
-            .filter(|name| parse_name(name).is_none() && name != FLUSH_LOCK)
+        let names = self.file_names()?;
+        let mut foreign: Vec<String> = names
+            .iter()
+            .filter(|name| match parse_name(name) {
+                None => *name != FLUSH_LOCK,
+                Some((id, _)) => {
+                    !names.contains(&format!("{id}.json")) && !self.dir.is_regular(name)
+                }
+            })
+            .cloned()
             .collect();
-        names.sort();
-        Ok(names)
+        foreign.sort();
+        Ok(foreign)
     }
 
     /// Checks that `ID.eml` is what `meta` says was written (see [`Claim::content`]),
@@ -1380,10 +1387,10 @@ mod tests {
         expected.extend(foreign.iter().map(|name| name.to_string()));
         assert_eq!(sorted(queue.file_names().unwrap()), sorted(expected));
         assert_eq!(fs::read(&user_file).unwrap(), b"mine");
-        assert_eq!(
-            queue.foreign_names().unwrap(),
-            sorted(foreign.iter().map(|name| name.to_string()).collect())
-        );
+        let mut listed: Vec<String> = foreign.iter().map(|name| name.to_string()).collect();
+        listed.push("0000000000006-000006.eml".to_string());
+        listed.push("0000000000007-000007.eml.tmp".to_string());
+        assert_eq!(queue.foreign_names().unwrap(), sorted(listed));
         drop(busy);
     }
 
