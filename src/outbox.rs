@@ -140,6 +140,12 @@ impl Meta {
             }
             _ => {}
         }
+        self.fields_problem()
+    }
+
+    /// What is wrong with the fields a sender gives (envelope, options, DSN, names),
+    /// whatever the format.
+    fn fields_problem(&self) -> Option<String> {
         if !self.envelope.from.is_empty()
             && let Err(why) = address_problem(&self.envelope.from)
         {
@@ -674,7 +680,14 @@ impl Queue {
 
     /// Writes a message and its meta (`meta.size` and `meta.sha256` are set here) and
     /// returns the new entry, still locked by this process.
+    /// An entry the outbox would refuse to read back is not written (65).
     pub fn add(&self, meta: &Meta, content: &Content) -> anyhow::Result<Claim> {
+        if let Some(why) = meta.fields_problem() {
+            return Err(fail(
+                Kind::Data,
+                format!("the outbox does not keep this message: {why}"),
+            ));
+        }
         let (id, file) = self.new_message_file()?;
         let claim = Claim {
             dir: Arc::clone(&self.dir),
@@ -1586,6 +1599,26 @@ mod tests {
             ..meta()
         };
         assert_eq!(old.problem(), None, "format 1 needs no hash");
+    }
+
+    #[test]
+    fn an_entry_that_would_be_refused_is_not_written() {
+        let home = tempfile::tempdir().unwrap();
+        let queue = queue(home.path());
+        let mut odd = meta();
+        odd.envelope.from = "john doe@example.com".into();
+        let err = queue
+            .add(&odd, &Content::from_bytes(b"x\r\n".to_vec()))
+            .err()
+            .expect("refused");
+        assert_eq!(crate::exit::code_for(&err), 65);
+        assert_eq!(
+            crate::exit::one_line(&err),
+            "the outbox does not keep this message: its envelope sender \"john \
+             doe@example.com\" is not a valid address: it contains a space; an address has \
+             none (a display name is written Name <address>)"
+        );
+        assert!(queue.file_names().unwrap().is_empty());
     }
 
     #[test]

@@ -828,7 +828,7 @@ fn break_entry(home: &Home, id: &str, shape: &str) {
         "meta invalid" => {
             home.edit_meta(id, |m| m["envelope"]["recipients"] = serde_json::json!([]))
         }
-        "meta unreadable" => fs::write(&json, [0xff, 0xfe, 0x00]).unwrap(),
+        "meta not UTF-8" => fs::write(&json, [0xff, 0xfe, 0x00]).unwrap(),
         "message missing" => fs::remove_file(&eml).unwrap(),
         "meta missing" => fs::remove_file(&json).unwrap(),
         "only temporary files" => {
@@ -855,7 +855,7 @@ fn break_entry(home: &Home, id: &str, shape: &str) {
 const SHAPES: [&str; 10] = [
     "meta not JSON",
     "meta invalid",
-    "meta unreadable",
+    "meta not UTF-8",
     "message missing",
     "meta missing",
     "only temporary files",
