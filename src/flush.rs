@@ -302,7 +302,8 @@ fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
 #[derive(Debug, Serialize)]
 struct ListedJson<'a> {
     id: &'a str,
-    /// `queued`, or `damaged` when its message is not what was queued.
+    /// `queued`; `damaged` when its message is not what was queued, `unreadable` when it
+    /// cannot be read.
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -336,10 +337,10 @@ pub fn list(cli: &Cli) -> anyhow::Result<()> {
             .map(|entry| match &entry.meta {
                 Ok(meta) => serde_json::to_value(ListedJson {
                     id: &entry.id,
-                    status: if entry.message_problem.is_some() {
-                        "damaged"
-                    } else {
-                        "queued"
+                    status: match &entry.message_problem {
+                        None => "queued",
+                        Some(err) if crate::outbox::is_damaged(err) => "damaged",
+                        Some(_) => "unreadable",
                     },
                     error: entry.message_problem.as_ref().map(one_line),
                     exit_code: entry.message_problem.as_ref().map(code_for),

@@ -818,18 +818,12 @@ impl Queue {
         if present.is_empty() {
             return Ok(Dropped::Gone);
         }
-        // Hold the entry's lock (on its message, or its temporary name while it is being
-        // written) while removing it.
-        let mut locks = Vec::new();
-        for name in [&names[0], &names[2]] {
-            if let Ok(Some(file)) = open_entry_file(&self.dir, name) {
-                match try_lock(&file) {
-                    Ok(true) => locks.push(file),
-                    Ok(false) => return Ok(Dropped::Busy),
-                    Err(err) => return Err(self.io_error("cannot lock a queued message", &err)),
-                }
-            }
-        }
+        let Some(locks) = self
+            .lock_id(id)
+            .map_err(|err| self.io_error("cannot lock a queued message", &err))?
+        else {
+            return Ok(Dropped::Busy);
+        };
         let meta = read_meta(&self.dir, id);
         // The meta file first: from then on there is no entry, whatever else fails.
         let removed = (|| -> io::Result<Vec<String>> {
@@ -881,35 +875,54 @@ impl Queue {
     /// Removes what an interrupted write or removal left behind (a killed process):
     /// temporary files, and an `ID.eml` whose `ID.json` is missing, when they are regular
     /// files with the outbox's names and no process holds the id's lock (a process writing
-    /// or updating an entry holds it the whole time). Nothing else is ever removed.
+    /// or updating an entry holds it the whole time). The lock is held while they are
+    /// removed, so a writer that locks its new file a moment after creating it finds it
+    /// unlinked and starts again, never writes into a removed file. Nothing else is ever
+    /// removed.
     pub fn remove_leftovers(&self) {
         let Ok(names) = self.file_names() else { return };
-        for name in &names {
-            let Some((id, role)) = parse_name(name) else {
+        let leftover = |name: &String| match parse_name(name) {
+            Some((_, Role::MessageTemporary | Role::MetaTemporary)) => true,
+            Some((id, Role::Message)) => !names.contains(&format!("{id}.json")),
+            _ => false,
+        };
+        let mut ids: Vec<&str> = names
+            .iter()
+            .filter(|name| leftover(name))
+            .filter_map(|name| parse_name(name).map(|(id, _)| id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let Ok(Some(_locks)) = self.lock_id(id) else {
                 continue;
             };
-            let json = format!("{id}.json");
-            let leftover = match role {
-                Role::MessageTemporary | Role::MetaTemporary => true,
-                Role::Message => !names.contains(&json),
-                Role::Meta => false,
-            };
-            if !leftover || !self.dir.is_regular(name) || self.held(id) {
-                continue;
-            }
-            if role != Role::Message || !self.dir.exists(&json) {
-                let _ = self.dir.unlink(name);
+            let [eml, json, eml_tmp, json_tmp] = names_of(id);
+            // Under the lock, an `ID.eml` is a leftover only if its meta is still missing.
+            let orphan = !self.dir.exists(&json);
+            for name in [eml_tmp, json_tmp].into_iter().chain(orphan.then_some(eml)) {
+                if self.dir.is_regular(&name) {
+                    let _ = self.dir.unlink(&name);
+                }
             }
         }
         let _ = self.dir.sync();
     }
 
-    /// True when a process holds the lock of this id (on `ID.eml` or `ID.eml.tmp`).
-    fn held(&self, id: &str) -> bool {
-        [format!("{id}.eml"), format!("{id}.eml.tmp")]
-            .iter()
-            .filter_map(|name| open_entry_file(&self.dir, name).ok().flatten())
-            .any(|file| !try_lock(&file).unwrap_or(false))
+    /// Locks the id for this process: its `ID.eml` and `ID.eml.tmp`, those that are
+    /// regular files (a process writing or sending the entry holds one of them). `None`
+    /// when another process holds one; the locks last as long as the files returned.
+    fn lock_id(&self, id: &str) -> io::Result<Option<Vec<File>>> {
+        let mut locks = Vec::new();
+        for name in [format!("{id}.eml"), format!("{id}.eml.tmp")] {
+            if let Ok(Some(file)) = open_entry_file(&self.dir, &name) {
+                if !try_lock(&file)? {
+                    return Ok(None);
+                }
+                locks.push(file);
+            }
+        }
+        Ok(Some(locks))
     }
 
     /// A new `ID.eml.tmp`, created (0600) and locked, with an id nobody uses.
@@ -923,9 +936,15 @@ impl Queue {
             let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL;
             match self.dir.open(&names[2], flags, 0o600) {
                 Ok(file) => {
-                    try_lock(&file)
+                    let locked = try_lock(&file)
                         .map_err(|err| self.io_error("cannot lock a queued message", &err))?;
-                    return Ok((id, file));
+                    // Between its creation and the lock, a flush may have taken the file
+                    // for a leftover (it removes leftovers holding their lock): then it is
+                    // gone or going, and another id is used.
+                    let linked = file.metadata().is_ok_and(|m| m.nlink() > 0);
+                    if locked && linked {
+                        return Ok((id, file));
+                    }
                 }
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(err) => return Err(self.io_error("cannot write to the outbox", &err)),
