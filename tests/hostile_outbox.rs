@@ -581,6 +581,30 @@ fn a_message_cut_short_added_to_or_edited_is_not_sent_and_is_named() {
 }
 
 #[test]
+fn a_message_cut_short_with_its_recorded_size_edited_to_match_is_caught_by_its_hash() {
+    let home = Home::new();
+    let server = server_refusing_first(1);
+    let addr = server.addr();
+    let id = home.queue_for(&addr, "cut");
+    let eml = home.file(&format!("{id}.eml"));
+    let bytes = fs::read(&eml).unwrap();
+    let cut = &bytes[..bytes.len() - 10];
+    fs::write(&eml, cut).unwrap();
+    home.edit_meta(&id, |meta| meta["size"] = cut.len().into());
+    let out = home.run(&["-q"]);
+    assert_eq!(out.code, 65, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "damaged entry: {id}.eml is not the message that was queued: its SHA-256 differs"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(home.files(), [format!("{id}.eml"), format!("{id}.json")]);
+    assert!(server.finish().completed().is_empty());
+}
+
+#[test]
 fn line_breaks_edited_into_a_stored_envelope_never_reach_the_wire() {
     const EVIL: &str = "b@example.com\r\nRCPT TO:<evil@example.com>";
     type Edit = Box<dyn Fn(&mut serde_json::Value, &str)>;
