@@ -648,6 +648,10 @@ fn judge(facts: &Facts) -> Verdict {
     if !facts.left.is_empty() {
         problem(format!("left in the outbox: {:?}", facts.left));
     }
+    // Every scenario ends with 0 when it is not killed: sent, or queued.
+    if let Some(code) = facts.exit_code.filter(|code| *code != 0) {
+        problem(format!("exited {code} by itself: {}", facts.stderr));
+    }
     let connected = facts.events.iter().any(|e| e.step == Step::Accepted);
     for marker in &facts.markers {
         let deliveries: Vec<&Delivery> = facts
@@ -670,13 +674,12 @@ fn judge(facts: &Facts) -> Verdict {
             [] => {
                 // Not delivered, and (the flush having left the outbox empty) not queued:
                 // allowed only when smtpsend never took charge of it.
+                let exited_0 = facts.exit_code == Some(0);
                 let took_charge = match facts.scenario {
                     Scenario::Flush => true,
                     // The entry is committed before the connection is made.
-                    Scenario::Always => connected || facts.exit_code.is_some(),
-                    Scenario::OnFailure => {
-                        facts.exit_code.is_some() || facts.stderr.contains("queued as ")
-                    }
+                    Scenario::Always => connected || exited_0,
+                    Scenario::OnFailure => exited_0 || facts.stderr.contains("queued as "),
                 };
                 if took_charge {
                     verdict.lost += 1;
