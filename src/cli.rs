@@ -587,7 +587,7 @@ fn parse_size(value: &str) -> Result<u64, String> {
 }
 
 /// Checks a DSN NOTIFY value: NEVER, or a list of SUCCESS, FAILURE and DELAY (RFC 3461 §4.1).
-fn parse_dsn_notify(value: &str) -> Result<String, String> {
+pub(crate) fn parse_dsn_notify(value: &str) -> Result<String, String> {
     let upper = value.to_ascii_uppercase();
     let items: Vec<&str> = upper.split(',').map(str::trim).collect();
     let valid = if items == ["NEVER"] {
@@ -604,7 +604,7 @@ fn parse_dsn_notify(value: &str) -> Result<String, String> {
 }
 
 /// Checks a DSN ENVID: printable ASCII, at most 100 characters (RFC 3461 §4.4).
-fn parse_dsn_envid(value: &str) -> Result<String, String> {
+pub(crate) fn parse_dsn_envid(value: &str) -> Result<String, String> {
     if value.is_empty() || value.len() > 100 || !value.bytes().all(|b| (33..=126).contains(&b)) {
         return Err("give 1 to 100 printable ASCII characters without spaces".to_string());
     }

@@ -72,8 +72,26 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             Outbox::locate().and_then(|outbox| outbox.add(&meta, content))
         });
         match added {
-            // Read back: the stored meta knows the message's size.
+            // Read back: the stored meta knows the message's size and hash.
             Ok(claim) => queued = Some((claim.meta().unwrap_or(meta), claim)),
+            // An outbox directory that is not safe to use (a symbolic link, another user's,
+            // writable by others) is a configuration error to fix, not a reason to send
+            // without the copy the user asked for.
+            Err(err) if crate::exit::code_for(&err) == Kind::Config.code() => {
+                return Outcome {
+                    delivery: None,
+                    verdict: Err(fail(
+                        Kind::Config,
+                        format!(
+                            "{}; the message was not sent (--queue always sends only what \
+                             the outbox holds)",
+                            one_line(&err)
+                        ),
+                    )),
+                    queued_as: None,
+                    queued_because: None,
+                };
+            }
             Err(err) => crate::say!(
                 "smtpsend: warning: {}; sending without the outbox",
                 one_line(&err)
@@ -122,8 +140,10 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
                     outcome.queued_because = Some(one_line(&err));
                 }
                 Err(queue_err) => {
+                    // Still the temporary failure's exit code (75 or 76): the caller keeps
+                    // the message and tries again.
                     outcome.verdict = Err(fail(
-                        Kind::TempFail,
+                        Kind::from_code(crate::exit::code_for(&err)),
                         format!(
                             "{}; and the outbox could not keep the message: {}",
                             one_line(&err),
@@ -320,6 +340,7 @@ fn new_meta(cli: &Cli, settings: &Settings, envelope: &Envelope, policy: &Policy
         created: outbox::now(),
         envelope: envelope.clone(),
         size: 0,
+        sha256: None,
         server: settings.target.to_string(),
         account: settings.account.clone(),
         options,

@@ -1,5 +1,7 @@
 //! The outbox commands: `-q`/`--flush-queue` delivers what is queued, `--list-queue`/`-bp`
-//! lists it, `--drop-queue ID` removes an entry.
+//! lists it, `--drop-queue ID` removes an entry. A damaged entry (see [`crate::outbox`]) is
+//! never sent: a flush names it (65) and leaves it as it is, a listing shows what is wrong
+//! with it, and `--drop-queue` removes it.
 
 use serde::Serialize;
 
@@ -7,7 +9,7 @@ use crate::cli::Cli;
 use crate::deliver::{left_for_later, still_to_send};
 use crate::exit::{Kind, code_for, fail, one_line};
 use crate::message::{Content, Envelope};
-use crate::outbox::{Claim, Claimed, Listed, Meta, Outbox};
+use crate::outbox::{Claim, Claimed, Dropped, Meta, Outbox, Queue};
 use crate::report;
 use crate::settings::Settings;
 use crate::smtp::transcript::Transcript;
@@ -17,8 +19,8 @@ use crate::smtp::{Policy, Session};
 #[derive(Debug, Serialize)]
 struct Flushed {
     id: String,
-    /// `sent`, `queued` (kept after a temporary failure) or `failed` (kept after a
-    /// permanent one).
+    /// `sent`, `queued` (kept after a temporary failure), `failed` (kept after a permanent
+    /// one) or `damaged` (not sent: its meta or message is not what the outbox wrote).
     status: &'static str,
     exit_code: u8,
     error: Option<String>,
@@ -27,16 +29,15 @@ struct Flushed {
 /// Delivers every queued message, one session per server and account, oldest first. An
 /// entry is removed only after the server accepted it; a failure is recorded in it.
 pub fn flush(cli: &Cli) -> anyhow::Result<()> {
-    let outbox = Outbox::locate()?;
-    if !outbox.dir().exists() {
+    let Some(queue) = Outbox::locate()?.open()? else {
         return finish(cli, Vec::new());
-    }
-    let _lock = outbox.lock_flush()?;
-    outbox.remove_leftovers();
+    };
+    let _lock = queue.lock_flush()?;
+    queue.remove_leftovers();
     let mut results = Vec::new();
     // Entries with the same stored options go to the same server as the same account.
     let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
-    for (id, meta) in outbox.entries()? {
+    for (id, meta) in queue.entries()? {
         match meta {
             Ok(meta) => match groups
                 .iter_mut()
@@ -49,7 +50,7 @@ pub fn flush(cli: &Cli) -> anyhow::Result<()> {
         }
     }
     for (options, ids) in groups {
-        flush_group(cli, &outbox, &options, &ids, &mut results);
+        flush_group(cli, &queue, &options, &ids, &mut results);
     }
     finish(cli, results)
 }
@@ -57,30 +58,35 @@ pub fn flush(cli: &Cli) -> anyhow::Result<()> {
 /// Sends the entries of one group over one session (reopened only when it was lost).
 fn flush_group(
     cli: &Cli,
-    outbox: &Outbox,
+    queue: &Queue,
     options: &[String],
     ids: &[String],
     results: &mut Vec<Flushed>,
 ) {
-    let mut claims = Vec::new();
+    // Each entry locked, and its meta read again (and checked) under the lock.
+    let mut claims: Vec<(Claim, Meta)> = Vec::new();
     for id in ids {
-        match outbox.claim(id) {
-            Ok(Claimed::Mine(claim)) => claims.push(claim),
+        match queue.claim(id) {
+            Ok(Claimed::Mine(claim)) => match claim.meta() {
+                Ok(meta) => claims.push((claim, meta)),
+                Err(err) => results.push(failed(id, &err)),
+            },
             // Being sent by another smtpsend, or just removed: not this flush's business.
             Ok(Claimed::Busy | Claimed::Gone) => {}
             Err(err) => results.push(failed(id, &err)),
         }
     }
-    let Some(first) = claims.first() else { return };
-    let settings = first.meta().and_then(|meta| {
-        let settings = settings_for(cli, options, &meta)?;
+    let Some((_, first)) = claims.first() else {
+        return;
+    };
+    let settings = settings_for(cli, options, first).and_then(|settings| {
         let session_options = settings.session_options()?;
         Ok((settings.target, session_options))
     });
     let (target, session_options) = match settings {
         Ok(settings) => settings,
         Err(err) => {
-            for claim in &claims {
+            for (claim, _) in &claims {
                 results.push(record(claim, &err));
             }
             return;
@@ -89,24 +95,24 @@ fn flush_group(
     let count = claims.len();
     let mut session: Option<Session> = None;
     let mut unreachable: Option<anyhow::Error> = None;
-    // The entry after the current one, loaded early so that its MAIL, RCPT and DATA can be
-    // pipelined behind the current one's end mark.
-    let mut loaded_ahead: Option<anyhow::Result<(Content, Meta)>> = None;
+    // The entry after the current one, loaded (and checked) early so that its MAIL, RCPT
+    // and DATA can be pipelined behind the current one's end mark.
+    let mut loaded_ahead: Option<anyhow::Result<Content>> = None;
     let mut claims = claims.into_iter().enumerate().peekable();
-    while let Some((index, claim)) = claims.next() {
-        let loaded = loaded_ahead.take().unwrap_or_else(|| load(&claim));
-        if let Some(err) = &unreachable {
-            // The server could not be reached: the same for every entry left.
-            results.push(record(&claim, &same_failure(err)));
-            continue;
-        }
-        let (content, meta) = match loaded {
-            Ok(loaded) => loaded,
+    while let Some((index, (claim, meta))) = claims.next() {
+        // A message that is not what was queued is never sent, nor its entry changed.
+        let content = match loaded_ahead.take().unwrap_or_else(|| claim.content(&meta)) {
+            Ok(content) => content,
             Err(err) => {
                 results.push(failed(claim.id(), &err));
                 continue;
             }
         };
+        if let Some(err) = &unreachable {
+            // The server could not be reached: the same for every entry left.
+            results.push(record(&claim, &same_failure(err)));
+            continue;
+        }
         if session.as_ref().is_some_and(|open| !open.is_usable()) {
             session = None;
         }
@@ -124,9 +130,9 @@ fn flush_group(
                 }
             }
         };
-        if let Some((_, next)) = claims.peek() {
-            let next_loaded = load(next);
-            if let Ok((next_content, next_meta)) = &next_loaded {
+        if let Some((_, (next, next_meta))) = claims.peek() {
+            let next_loaded = next.content(next_meta);
+            if let Ok(next_content) = &next_loaded {
                 open.pipeline_next(&next_meta.envelope, next_content, &policy_of(next_meta));
             }
             loaded_ahead = Some(next_loaded);
@@ -155,12 +161,6 @@ fn flush_group(
     if let Some(open) = session {
         open.quit();
     }
-}
-
-/// A queued entry's message and what it was queued with.
-fn load(claim: &Claim) -> anyhow::Result<(Content, Meta)> {
-    let meta = claim.meta()?;
-    Ok((claim.content()?, meta))
 }
 
 /// The transaction rules a queued message was queued with.
@@ -240,7 +240,9 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
     let exit_code = code_for(err);
     Flushed {
         id: id.to_string(),
-        status: if Kind::from_code(exit_code).is_temporary() {
+        status: if crate::outbox::is_damaged(err) {
+            "damaged"
+        } else if Kind::from_code(exit_code).is_temporary() {
             "queued"
         } else {
             "failed"
@@ -259,10 +261,13 @@ fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
     let failures: Vec<&Flushed> = results.iter().filter(|r| r.status != "sent").collect();
     if !cli.json {
         for failure in &failures {
-            let what = if failure.status == "queued" {
-                "still queued"
-            } else {
-                "not sent, kept in the outbox (drop it with --drop-queue)"
+            let what = match failure.status {
+                "queued" => "still queued".to_string(),
+                "damaged" => format!(
+                    "not sent, kept in the outbox as it is (drop it with --drop-queue {})",
+                    failure.id
+                ),
+                _ => "not sent, kept in the outbox (drop it with --drop-queue)".to_string(),
             };
             crate::say!(
                 "smtpsend: {}: {what}: {}",
@@ -297,44 +302,107 @@ fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
 #[derive(Debug, Serialize)]
 struct ListedJson<'a> {
     id: &'a str,
+    /// `queued`; `damaged` when its message is not what was queued, `unreadable` when it
+    /// cannot be read.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_code: Option<u8>,
     age_seconds: u64,
     #[serde(flatten)]
     meta: &'a Meta,
 }
 
-/// Prints the outbox: id, age, size, attempts and sender; recipients; server; last error.
+/// An entry as listed: its meta (or why it cannot be used), and what is wrong with its
+/// message when the meta is sound.
+struct Shown {
+    id: String,
+    meta: anyhow::Result<Meta>,
+    message_problem: Option<anyhow::Error>,
+}
+
+/// Prints the outbox: id, age, size, attempts and sender; recipients; server; last error;
+/// what is wrong with a damaged entry; files in the directory that are not the outbox's.
 pub fn list(cli: &Cli) -> anyhow::Result<()> {
     let outbox = Outbox::locate()?;
-    let entries = outbox.entries()?;
+    let (entries, foreign) = match outbox.open()? {
+        Some(queue) => (shown(&queue)?, queue.foreign_names()?),
+        None => (Vec::new(), Vec::new()),
+    };
     let now = crate::outbox::now();
     if cli.json {
         let documents: Vec<serde_json::Value> = entries
             .iter()
-            .map(|(id, meta)| match meta {
+            .map(|entry| match &entry.meta {
                 Ok(meta) => serde_json::to_value(ListedJson {
-                    id,
+                    id: &entry.id,
+                    status: match &entry.message_problem {
+                        None => "queued",
+                        Some(err) if crate::outbox::is_damaged(err) => "damaged",
+                        Some(_) => "unreadable",
+                    },
+                    error: entry.message_problem.as_ref().map(one_line),
+                    exit_code: entry.message_problem.as_ref().map(code_for),
                     age_seconds: now.saturating_sub(meta.created),
                     meta,
                 })
                 .unwrap_or_default(),
-                Err(err) => serde_json::json!({"id": id, "error": one_line(err)}),
+                Err(err) => serde_json::json!({
+                    "id": entry.id,
+                    "status": if crate::outbox::is_damaged(err) { "damaged" } else { "unreadable" },
+                    "error": one_line(err),
+                    "exit_code": code_for(err),
+                }),
             })
             .collect();
         crate::output::print_json(&documents);
         return Ok(());
     }
-    crate::output::print_stdout(&listing(&entries, now, outbox.dir()));
+    crate::output::print_stdout(&listing(&entries, &foreign, now, &outbox.dir()));
     Ok(())
 }
 
-fn listing(entries: &[Listed], now: u64, dir: &std::path::Path) -> String {
-    if entries.is_empty() {
-        return format!("the outbox is empty ({})\n", dir.display());
+/// Every entry, its message checked against its meta.
+fn shown(queue: &Queue) -> anyhow::Result<Vec<Shown>> {
+    let mut shown = Vec::new();
+    for (id, meta) in queue.entries()? {
+        let message_problem = match &meta {
+            Ok(meta) => match queue.verify(&id, meta) {
+                Ok(true) => None,
+                // Removed (sent) while the listing was made.
+                Ok(false) => continue,
+                Err(err) => Some(err),
+            },
+            Err(_) => None,
+        };
+        shown.push(Shown {
+            id,
+            meta,
+            message_problem,
+        });
     }
+    Ok(shown)
+}
+
+fn listing(entries: &[Shown], foreign: &[String], now: u64, dir: &std::path::Path) -> String {
     let mut out = String::new();
-    for (id, meta) in entries {
-        let meta = match meta {
+    if entries.is_empty() {
+        out.push_str(&format!("the outbox is empty ({})\n", dir.display()));
+    }
+    let mut damaged = 0;
+    for entry in entries {
+        let id = &entry.id;
+        let meta = match &entry.meta {
             Ok(meta) => meta,
+            Err(err) if crate::outbox::is_damaged(err) => {
+                damaged += 1;
+                out.push_str(&format!("{id}  {}\n", one_line(err)));
+                out.push_str(&format!(
+                    "    not sent; inspect it, or drop it with --drop-queue {id}\n"
+                ));
+                continue;
+            }
             Err(err) => {
                 out.push_str(&format!("{id}  unreadable: {}\n", one_line(err)));
                 continue;
@@ -377,10 +445,32 @@ fn listing(entries: &[Listed], now: u64, dir: &std::path::Path) -> String {
                 .unwrap_or_default();
             out.push_str(&format!("    last error{when} ({kind}): {error}\n"));
         }
+        if let Some(problem) = &entry.message_problem {
+            if crate::outbox::is_damaged(problem) {
+                damaged += 1;
+            }
+            out.push_str(&format!(
+                "    {}; not sent: inspect it, or drop it with --drop-queue {id}\n",
+                one_line(problem)
+            ));
+        }
     }
-    let count = entries.len();
-    let noun = if count == 1 { "message" } else { "messages" };
-    out.push_str(&format!("{count} {noun} in {}\n", dir.display()));
+    if !entries.is_empty() {
+        let count = entries.len();
+        let noun = if count == 1 { "message" } else { "messages" };
+        let damaged = match damaged {
+            0 => String::new(),
+            n => format!(" ({n} damaged)"),
+        };
+        out.push_str(&format!("{count} {noun} in {}{damaged}\n", dir.display()));
+    }
+    if !foreign.is_empty() {
+        out.push_str(&format!(
+            "{} also holds files that are not the outbox's, left alone: {}\n",
+            dir.display(),
+            foreign.join(", ")
+        ));
+    }
     out
 }
 
@@ -394,14 +484,48 @@ fn age(seconds: u64) -> String {
     }
 }
 
-/// Removes the named entries without sending them.
+/// Removes the named entries without sending them, whatever state they are in; not one
+/// that another process is sending (75), nor a name that is no outbox id (64).
 pub fn drop_entries(cli: &Cli) -> anyhow::Result<()> {
     let outbox = Outbox::locate()?;
+    if let Some(id) = cli
+        .drop_queue
+        .iter()
+        .find(|id| !crate::outbox::valid_id(id))
+    {
+        return Err(fail(
+            Kind::Usage,
+            format!(
+                "{id:?} is not an outbox id (ids look like 0640a1b2c3d4e-0badf0; see --list-queue)"
+            ),
+        ));
+    }
+    let queue = outbox.open()?;
     for id in &cli.drop_queue {
-        match outbox.claim(id)? {
-            Claimed::Mine(claim) => {
-                let meta = claim.meta()?;
-                claim.remove()?;
+        let dropped = match &queue {
+            Some(queue) => queue.drop_entry(id)?,
+            None => Dropped::Gone,
+        };
+        let (meta, files) = match dropped {
+            Dropped::Removed { meta, files } => (*meta, files),
+            Dropped::Busy => {
+                return Err(fail(
+                    Kind::TempFail,
+                    format!("{id} is being sent right now; try again when that is over"),
+                ));
+            }
+            Dropped::Gone => {
+                return Err(fail(
+                    Kind::Usage,
+                    format!(
+                        "{id}: no such message in the outbox {} (see --list-queue)",
+                        outbox.dir().display()
+                    ),
+                ));
+            }
+        };
+        match meta {
+            Ok(meta) => {
                 let recipients: Vec<String> = meta
                     .envelope
                     .recipients
@@ -414,20 +538,18 @@ pub fn drop_entries(cli: &Cli) -> anyhow::Result<()> {
                     recipients.join(", ")
                 );
             }
-            Claimed::Busy => {
-                return Err(fail(
-                    Kind::TempFail,
-                    format!("{id} is being sent right now; try again when that is over"),
-                ));
-            }
-            Claimed::Gone => {
-                return Err(fail(
-                    Kind::Usage,
-                    format!(
-                        "{id}: no such message in the outbox {} (see --list-queue)",
-                        outbox.dir().display()
-                    ),
-                ));
+            Err(err) => {
+                let what = if code_for(&err) == Kind::NoInput.code() {
+                    "what an interrupted write left".to_string()
+                } else if crate::outbox::is_damaged(&err) {
+                    one_line(&err)
+                } else {
+                    format!("unreadable: {}", one_line(&err))
+                };
+                crate::say!(
+                    "smtpsend: dropped {id} ({what}; removed {})",
+                    files.join(", ")
+                );
             }
         }
     }

@@ -112,6 +112,14 @@ fn queued_id(stderr: &str) -> String {
     id.to_string()
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -149,6 +157,10 @@ fn temporary_failures_are_queued_privately_and_exit_0() {
             assert_eq!(mode(&home.queue_dir().join(&file)), 0o600, "{stage} {file}");
         }
         let meta = home.meta(&id);
+        // Format 2: the message's size and SHA-256, checked before it is sent.
+        assert_eq!(meta["format"], 2, "{stage}");
+        assert_eq!(meta["size"], home.message(&id).len(), "{stage}");
+        assert_eq!(meta["sha256"], sha256_hex(&home.message(&id)), "{stage}");
         assert_eq!(meta["attempts"], 1, "{stage}");
         assert_eq!(meta["last_exit_code"], 75, "{stage}");
         assert_eq!(meta["envelope"]["recipients"][0], "b@example.com");
