@@ -25,3 +25,4 @@ pub mod sendmail_args;
 pub mod settings;
 pub mod smtp;
 pub mod stamp;
+pub mod transfer;
