@@ -138,7 +138,7 @@ impl TextPart {
         .write_part(&mut head);
         content.push_bytes(&head);
         match self.body {
-            TextBody::Memory { bytes, .. } => content.push_bytes(&bytes),
+            TextBody::Memory { bytes, .. } => content.push_owned(bytes),
             TextBody::File(part) => content.push_file(part),
         }
     }
@@ -266,7 +266,20 @@ pub fn compose(
         };
     }
 
-    let text_part = (!text.is_empty() || stdin_required).then_some(TextPart {
+    let main = main_part(text, html, stdin_required, &mut stamp);
+    Ok((envelope, lay_out(builder, main, attachments, &mut stamp)))
+}
+
+/// The text and the HTML part as the message's main part: an alternative when there are
+/// both. An empty text is left out when something else (HTML, attachments) makes the
+/// message, unless `text_required`.
+fn main_part(
+    text: TextBody,
+    html: Option<TextBody>,
+    text_required: bool,
+    stamp: &mut Stamp,
+) -> Option<MainPart> {
+    let text_part = (!text.is_empty() || text_required).then_some(TextPart {
         media_type: "text/plain",
         body: text,
     });
@@ -274,27 +287,35 @@ pub fn compose(
         media_type: "text/html",
         body,
     });
-    let main_part = match (text_part, html_part) {
+    match (text_part, html_part) {
         (Some(text), Some(html)) => Some(MainPart::Alternative {
             text,
             html,
             boundary: stamp.boundary(),
         }),
         (text, html) => text.or(html).map(MainPart::Single),
-    };
+    }
+}
 
+/// The content: the header block from `builder`, then the main part alone or, with
+/// attachments, the main part and the attachments in a multipart/mixed.
+fn lay_out(
+    builder: MessageBuilder,
+    main: Option<MainPart>,
+    attachments: Vec<Attachment>,
+    stamp: &mut Stamp,
+) -> Content {
     let mut content = Content::default();
     let mut head = Vec::new();
     let empty = || MimePart::raw(BodyPart::Binary(Cow::Borrowed(b"")));
     if attachments.is_empty() {
         builder.body(empty()).serialize(&mut head);
         content.push_bytes(&head);
-        if let Some(part) = main_part {
+        if let Some(part) = main {
             part.push_to(&mut content);
         }
-        return Ok((envelope, content));
+        return content;
     }
-
     let boundary = stamp.boundary();
     builder
         .header(
@@ -305,7 +326,7 @@ pub fn compose(
         .serialize(&mut head);
     content.push_bytes(&head);
     let delimiter = format!("\r\n--{boundary}\r\n");
-    if let Some(part) = main_part {
+    if let Some(part) = main {
         content.push_bytes(delimiter.as_bytes());
         part.push_to(&mut content);
     }
@@ -323,7 +344,7 @@ pub fn compose(
         content.push_file(FilePart::attachment(attachment.path, attachment.size));
     }
     content.push_bytes(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Ok((envelope, content))
+    content
 }
 
 /// The From: mailbox as a mail-builder header value (display names RFC 2047-encoded).
@@ -642,7 +663,9 @@ mod tests {
     fn ours(part: MainPart) -> Vec<u8> {
         let mut content = Content::default();
         part.push_to(&mut content);
-        content.as_bytes().unwrap().to_vec()
+        let mut out = Vec::new();
+        content.write_to(&mut out).unwrap();
+        out
     }
 
     fn mail_builders(part: MimePart) -> Vec<u8> {

@@ -162,6 +162,16 @@ impl Content {
         }
     }
 
+    /// Appends a large piece held in memory (a text body) as a segment of its own, without
+    /// copying it; line ends made CRLF, and a NUL makes the content binary, as with
+    /// [`Content::push_bytes`].
+    pub fn push_owned(&mut self, bytes: Vec<u8>) {
+        if bytes.contains(&0) {
+            self.binary = Some(NUL_REASON.to_string());
+        }
+        self.segments.push(Segment::Bytes(crlf(bytes)));
+    }
+
     pub fn push_file(&mut self, part: FilePart) {
         self.segments.push(Segment::File(part));
     }
