@@ -209,7 +209,11 @@ pub fn compose(
         reject_line_breaks("--subject", subject)?;
     }
     let attachments = collect_attachments(&cli.attachments)?;
-    let html = cli.html.as_deref().map(read_html).transpose()?;
+    let html = cli
+        .html
+        .as_deref()
+        .map(|path| read_html(path, cli.max_input()))
+        .transpose()?;
     let stdin_required = attachments.is_empty() && html.is_none();
     let text = read_body(
         cli,
@@ -468,10 +472,7 @@ fn read_body(
 fn read_body_file(path: &Path, limit: u64, timeout: Duration) -> anyhow::Result<TextBody> {
     let mut opened = input::open(path).map_err(|err| input::unreadable("body file", path, &err))?;
     match opened.kind {
-        FileKind::Regular => FilePart::text(&mut opened.file, path, "body file")
-            .map_err(|err| input::unreadable("body file", path, &err))?
-            .map(TextBody::File)
-            .ok_or_else(not_utf8_body),
+        FileKind::Regular => text_file(&mut opened, path, "body file", limit, not_utf8_body),
         FileKind::Pipe => body_text(read_body_pipe(&mut opened.file, path, limit, timeout)?),
         FileKind::Directory => Err(input::unreadable(
             "body file",
@@ -557,17 +558,40 @@ fn not_utf8_body() -> anyhow::Error {
 }
 
 /// `--html`: a regular file, measured now and streamed while sending.
-fn read_html(path: &Path) -> anyhow::Result<TextBody> {
+fn read_html(path: &Path, limit: u64) -> anyhow::Result<TextBody> {
     let mut opened = input::open_regular(path, "HTML file")?;
-    FilePart::text(&mut opened.file, path, "HTML file")
-        .map_err(|err| input::unreadable("HTML file", path, &err))?
-        .map(TextBody::File)
-        .ok_or_else(|| {
-            fail(
-                Kind::Data,
-                format!("HTML file {} is not UTF-8 text", path.display()),
-            )
-        })
+    text_file(&mut opened, path, "HTML file", limit, || {
+        fail(
+            Kind::Data,
+            format!("HTML file {} is not UTF-8 text", path.display()),
+        )
+    })
+}
+
+/// A regular text file, measured now and streamed while sending. A file that says it is
+/// empty may not be (`/proc/mdstat`, sysfs), and such a file can read differently the
+/// second time: it is read into memory now, within `limit`.
+fn text_file(
+    opened: &mut input::Opened,
+    path: &Path,
+    role: &'static str,
+    limit: u64,
+    not_utf8: impl FnOnce() -> anyhow::Error,
+) -> anyhow::Result<TextBody> {
+    let unreadable = |err: io::Error| input::unreadable(role, path, &err);
+    if opened.metadata.len() > 0 {
+        return FilePart::text(&mut opened.file, path, role)
+            .map_err(unreadable)?
+            .map(TextBody::File)
+            .ok_or_else(not_utf8);
+    }
+    let bytes = input::read_to_limit(&mut opened.file, limit)
+        .map_err(unreadable)?
+        .ok_or_else(|| too_large(&format!("{role} {}", path.display()), limit))?;
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(not_utf8());
+    }
+    Ok(TextBody::from_text(&bytes))
 }
 
 /// The error for input past `--max-input-size`: `the message on stdin is larger than 64 MiB

@@ -488,3 +488,25 @@ fn a_large_body_file_is_streamed_not_held_in_memory() {
             .ends_with(&format!("7bit\r\n\r\n{body}"))
     );
 }
+
+#[test]
+fn a_proc_file_that_says_it_is_empty_is_read_once() {
+    // /proc files report a size of 0 and are generated when read.
+    let version = std::fs::read("/proc/version").unwrap();
+    assert!(!version.is_empty());
+    let server = Server::start();
+    send_ok(
+        &server,
+        &["--to", "b@example.com", "--body-file", "/proc/version"],
+        b"",
+    );
+    let record = server.finish();
+    let message = MessageParser::default()
+        .parse(&record.only_completed().message)
+        .unwrap();
+    let text = message.body_text(0).unwrap();
+    assert_eq!(
+        text.replace("\r\n", "\n"),
+        String::from_utf8(version).unwrap()
+    );
+}
