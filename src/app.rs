@@ -85,7 +85,7 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
     }
     let mut stdin = std::io::stdin().lock();
     let (settings, envelope, content) = if cli.stdin_is_message() {
-        let message = read_message(&mut stdin)?;
+        let message = read_message(&mut stdin, cli.max_input())?;
         let hint = sender
             .as_ref()
             .map(|s| s.mailbox.clone())
@@ -106,8 +106,7 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
             Some(sender) => default_header_sender(cli, &settings, sender),
             None => default_sender(cli, &settings),
         };
-        let (envelope, content) =
-            compose::compose(cli, &sender, &mut stdin, settings.qualify_domain.as_deref())?;
+        let (envelope, content) = compose::compose(cli, &settings, &sender, &mut stdin)?;
         (settings, envelope, content)
     };
     if envelope.recipients.is_empty() {
@@ -355,15 +354,14 @@ fn default_sender(cli: &Cli, settings: &Settings) -> Sender {
     }
 }
 
-/// Reads a complete message from stdin.
-fn read_message(stdin: &mut dyn Read) -> anyhow::Result<RawMessage> {
+/// Reads a complete message from stdin, at most `limit` bytes (`--max-input-size`).
+fn read_message(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<RawMessage> {
     if std::io::stdin().is_terminal() {
         crate::say!("smtpsend: reading the message from the terminal; end it with Ctrl-D");
     }
-    let mut input = Vec::new();
-    stdin
-        .read_to_end(&mut input)
-        .context("cannot read the message from stdin")?;
+    let input = crate::input::read_to_limit(stdin, limit)
+        .context("cannot read the message from stdin")?
+        .ok_or_else(|| compose::too_large("the message on stdin", limit))?;
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(fail(Kind::Data, "no message on stdin: the input is empty"));
     }

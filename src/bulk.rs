@@ -1,5 +1,6 @@
 //! Bulk sending (`--bulk`): several complete messages over one connection.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -29,16 +30,7 @@ pub fn run(cli: &Cli, sender: Option<&crate::compose::Sender>) -> anyhow::Result
     let settings = Settings::resolve(cli, hint.as_deref())?;
     let mut items = Vec::with_capacity(paths.len());
     for path in paths {
-        let bytes = std::fs::read(&path).map_err(|err| {
-            fail(
-                Kind::NoInput,
-                format!(
-                    "cannot read message {}: {}",
-                    path.display(),
-                    crate::input::plain_io(&err)
-                ),
-            )
-        })?;
+        let bytes = read_message(&path)?;
         let message = RawMessage::parse(&bytes);
         let prepared = app::prepare_raw(cli, &settings, sender.cloned(), message, true)
             .with_context(|| path.display().to_string())?;
@@ -150,6 +142,18 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
         return Err(anyhow::Error::new(crate::app::JsonPrinted(err)));
     }
     Err(err)
+}
+
+/// One message file, opened without blocking: a FIFO, a socket or a device is refused at
+/// once instead of being waited on.
+fn read_message(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut opened = crate::input::open_regular(path, "message")?;
+    let mut bytes = Vec::with_capacity(opened.metadata.len() as usize);
+    opened
+        .file
+        .read_to_end(&mut bytes)
+        .map_err(|err| crate::input::unreadable("message", path, &err))?;
+    Ok(bytes)
 }
 
 /// The message files: each path itself, or a directory's `*.eml` files in name order.

@@ -1,12 +1,15 @@
 //! Building a MIME message with mail-builder from the composing flags.
 
 use std::borrow::Cow;
-use std::fs;
+use std::fs::{self, File};
 use std::io::{self, IsTerminal, Read};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mail_builder::MessageBuilder;
+use mail_builder::headers::Header;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
@@ -17,8 +20,11 @@ use mail_builder::mime::{BodyPart, MimePart};
 use crate::address::{Mailbox, reject_line_breaks};
 use crate::cli::Cli;
 use crate::exit::{Kind, fail};
-use crate::message::{Content, Envelope};
+use crate::input::{self, FileKind};
+use crate::message::{Content, Envelope, FilePart};
+use crate::settings::Settings;
 use crate::stamp::Stamp;
+use crate::transfer::{Encoding, encode_text};
 
 /// Headers `--header` may not set, and why: they would break the MIME structure or leak Bcc.
 /// Any other header it names (From, To, Subject, Date, …) replaces the generated one.
@@ -83,14 +89,106 @@ struct Attachment {
     size: u64,
 }
 
+/// The body of a text part: encoded in memory (`--body`, stdin, a piped `--body-file`), or
+/// a file measured now and encoded while it is sent (`--body-file`, `--html`).
+enum TextBody {
+    Memory { encoding: Encoding, bytes: Vec<u8> },
+    File(FilePart),
+}
+
+impl TextBody {
+    fn from_text(text: &[u8]) -> TextBody {
+        let (measured, bytes) = encode_text(text);
+        TextBody::Memory {
+            encoding: measured.encoding,
+            bytes,
+        }
+    }
+
+    fn encoding(&self) -> Encoding {
+        match self {
+            TextBody::Memory { encoding, .. } => *encoding,
+            TextBody::File(part) => part.encoding(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            TextBody::Memory { bytes, .. } => bytes.is_empty(),
+            TextBody::File(part) => part.size() == 0,
+        }
+    }
+}
+
+/// A text part: `text/plain` or `text/html`, UTF-8.
+struct TextPart {
+    media_type: &'static str,
+    body: TextBody,
+}
+
+impl TextPart {
+    /// Its header fields and the blank line, then its body.
+    fn push_to(self, content: &mut Content) {
+        let mut head = Vec::new();
+        MimePart::new(
+            ContentType::new(self.media_type).attribute("charset", "utf-8"),
+            BodyPart::Binary(Cow::Borrowed(b"")),
+        )
+        .transfer_encoding(self.body.encoding().name())
+        .write_part(&mut head);
+        content.push_bytes(&head);
+        match self.body {
+            TextBody::Memory { bytes, .. } => content.push_owned(bytes),
+            TextBody::File(part) => content.push_file(part),
+        }
+    }
+}
+
+/// What the message says: one text part, or a text and an HTML alternative.
+enum MainPart {
+    Single(TextPart),
+    Alternative {
+        text: TextPart,
+        html: TextPart,
+        boundary: String,
+    },
+}
+
+impl MainPart {
+    /// Its header fields, the blank line and its body (the parts of an alternative with
+    /// their delimiters), laid out as mail-builder lays out the same parts.
+    fn push_to(self, content: &mut Content) {
+        let (text, html, boundary) = match self {
+            MainPart::Single(part) => return part.push_to(content),
+            MainPart::Alternative {
+                text,
+                html,
+                boundary,
+            } => (text, html, boundary),
+        };
+        let mut head = b"Content-Type: ".to_vec();
+        ContentType::new("multipart/alternative")
+            .attribute("boundary", boundary.as_str())
+            .write_header(&mut head, 14);
+        content.push_bytes(&head);
+        let delimiter = format!("\r\n--{boundary}\r\n");
+        for part in [text, html] {
+            content.push_bytes(delimiter.as_bytes());
+            part.push_to(content);
+        }
+        content.push_bytes(format!("\r\n--{boundary}--\r\n").as_bytes());
+    }
+}
+
 /// Composes the message the flags describe; `stdin` is the body unless a body flag is given.
 /// Bare user names (`root`) get `@qualify_domain` in the envelope and the header alike.
 pub fn compose(
     cli: &Cli,
+    settings: &Settings,
     sender: &Sender,
     stdin: &mut dyn Read,
-    qualify_domain: Option<&str>,
 ) -> anyhow::Result<(Envelope, Content)> {
+    let qualify_domain = settings.qualify_domain.as_deref();
     let addresses = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
         Ok(crate::address::parse_all(values)?
             .iter()
@@ -111,8 +209,18 @@ pub fn compose(
         reject_line_breaks("--subject", subject)?;
     }
     let attachments = collect_attachments(&cli.attachments)?;
-    let html = cli.html.as_deref().map(read_html).transpose()?;
-    let text = read_body(cli, stdin, attachments.is_empty() && html.is_none())?;
+    let html = cli
+        .html
+        .as_deref()
+        .map(|path| read_html(path, cli.max_input()))
+        .transpose()?;
+    let stdin_required = attachments.is_empty() && html.is_none();
+    let text = read_body(
+        cli,
+        stdin,
+        stdin_required,
+        settings.session.timeouts.command,
+    )?;
 
     let to_header: Vec<&Mailbox> = to.iter().chain(&positional).collect();
     let recipients = unique_addresses(to_header.iter().copied().chain(&cc).chain(&bcc));
@@ -162,42 +270,69 @@ pub fn compose(
         };
     }
 
-    let text_part = (!text.is_empty() || (attachments.is_empty() && html.is_none()))
-        .then(|| MimePart::new("text/plain", BodyPart::Text(Cow::Owned(text))));
-    let html_part = html.map(|html| MimePart::new("text/html", BodyPart::Text(Cow::Owned(html))));
-    let main_part = match (text_part, html_part) {
-        (Some(text), Some(html)) => Some(MimePart::new(
-            ContentType::new("multipart/alternative").attribute("boundary", stamp.boundary()),
-            vec![text, html],
-        )),
-        (text, html) => text.or(html),
-    };
+    let main = main_part(text, html, stdin_required, &mut stamp);
+    Ok((envelope, lay_out(builder, main, attachments, &mut stamp)))
+}
 
-    let mut content = Content::default();
-    if attachments.is_empty() {
-        let part = main_part.unwrap_or_else(|| MimePart::new("text/plain", ""));
-        let mut bytes = Vec::new();
-        builder.body(part).serialize(&mut bytes);
-        content.push_bytes(&bytes);
-        return Ok((envelope, content));
+/// The text and the HTML part as the message's main part: an alternative when there are
+/// both. An empty text is left out when something else (HTML, attachments) makes the
+/// message, unless `text_required`.
+fn main_part(
+    text: TextBody,
+    html: Option<TextBody>,
+    text_required: bool,
+    stamp: &mut Stamp,
+) -> Option<MainPart> {
+    let text_part = (!text.is_empty() || text_required).then_some(TextPart {
+        media_type: "text/plain",
+        body: text,
+    });
+    let html_part = html.map(|body| TextPart {
+        media_type: "text/html",
+        body,
+    });
+    match (text_part, html_part) {
+        (Some(text), Some(html)) => Some(MainPart::Alternative {
+            text,
+            html,
+            boundary: stamp.boundary(),
+        }),
+        (text, html) => text.or(html).map(MainPart::Single),
     }
+}
 
-    let boundary = stamp.boundary();
+/// The content: the header block from `builder`, then the main part alone or, with
+/// attachments, the main part and the attachments in a multipart/mixed.
+fn lay_out(
+    builder: MessageBuilder,
+    main: Option<MainPart>,
+    attachments: Vec<Attachment>,
+    stamp: &mut Stamp,
+) -> Content {
+    let mut content = Content::default();
     let mut head = Vec::new();
+    let empty = || MimePart::raw(BodyPart::Binary(Cow::Borrowed(b"")));
+    if attachments.is_empty() {
+        builder.body(empty()).serialize(&mut head);
+        content.push_bytes(&head);
+        if let Some(part) = main {
+            part.push_to(&mut content);
+        }
+        return content;
+    }
+    let boundary = stamp.boundary();
     builder
         .header(
             "Content-Type",
             ContentType::new("multipart/mixed").attribute("boundary", boundary.clone()),
         )
-        .body(MimePart::raw(BodyPart::Binary(Cow::Borrowed(b""))))
+        .body(empty())
         .serialize(&mut head);
     content.push_bytes(&head);
     let delimiter = format!("\r\n--{boundary}\r\n");
-    if let Some(part) = main_part {
+    if let Some(part) = main {
         content.push_bytes(delimiter.as_bytes());
-        let mut bytes = Vec::new();
-        part.write_part(&mut bytes);
-        content.push_bytes(&bytes);
+        part.push_to(&mut content);
     }
     for attachment in attachments {
         content.push_bytes(delimiter.as_bytes());
@@ -210,10 +345,10 @@ pub fn compose(
         .transfer_encoding("base64")
         .write_part(&mut bytes);
         content.push_bytes(&bytes);
-        content.push_base64_file(attachment.path, attachment.size);
+        content.push_file(FilePart::attachment(attachment.path, attachment.size));
     }
     content.push_bytes(format!("\r\n--{boundary}--\r\n").as_bytes());
-    Ok((envelope, content))
+    content
 }
 
 /// The From: mailbox as a mail-builder header value (display names RFC 2047-encoded).
@@ -305,35 +440,127 @@ fn parse_extra_headers(
         .collect()
 }
 
-fn read_body(cli: &Cli, stdin: &mut dyn Read, stdin_required: bool) -> anyhow::Result<String> {
-    let bytes = if let Some(body) = &cli.body {
-        body.clone().into_bytes()
-    } else if let Some(path) = &cli.body_file {
-        fs::read(path).map_err(|err| unreadable("body file", path, &err))?
-    } else {
-        if io::stdin().is_terminal() {
-            if !stdin_required {
-                return Ok(String::new());
-            }
-            crate::say!("smtpsend: reading the message body from the terminal; end it with Ctrl-D");
+/// The text body: `--body`, `--body-file` or stdin (bounded by `--max-input-size`); empty
+/// when stdin is a terminal and something else (an attachment, HTML) makes the message.
+fn read_body(
+    cli: &Cli,
+    stdin: &mut dyn Read,
+    stdin_required: bool,
+    pipe_timeout: Duration,
+) -> anyhow::Result<TextBody> {
+    if let Some(body) = &cli.body {
+        return Ok(TextBody::from_text(body.as_bytes()));
+    }
+    if let Some(path) = &cli.body_file {
+        return read_body_file(path, cli.max_input(), pipe_timeout);
+    }
+    if io::stdin().is_terminal() {
+        if !stdin_required {
+            return Ok(TextBody::from_text(b""));
         }
-        let mut bytes = Vec::new();
-        stdin
-            .read_to_end(&mut bytes)
-            .context("cannot read the body from stdin")?;
-        bytes
-    };
-    String::from_utf8(bytes).map_err(|_| {
-        fail(
-            Kind::Data,
-            "the body is not UTF-8 text; send it with --attach instead",
-        )
-    })
+        crate::say!("smtpsend: reading the message body from the terminal; end it with Ctrl-D");
+    }
+    let bytes = input::read_to_limit(stdin, cli.max_input())
+        .context("cannot read the body from stdin")?
+        .ok_or_else(|| too_large("the body on stdin", cli.max_input()))?;
+    body_text(bytes)
 }
 
-fn read_html(path: &Path) -> anyhow::Result<String> {
-    let bytes = fs::read(path).map_err(|err| unreadable("HTML file", path, &err))?;
-    String::from_utf8(bytes).map_err(|_| {
+/// `--body-file`: a regular file is measured now and streamed while sending; a pipe
+/// (`--body-file <(command)`) is read into memory, within `--max-input-size` and the
+/// `--timeout` deadline; anything else (a device, a socket) is refused at once.
+fn read_body_file(path: &Path, limit: u64, timeout: Duration) -> anyhow::Result<TextBody> {
+    let mut opened = input::open(path).map_err(|err| input::unreadable("body file", path, &err))?;
+    match opened.kind {
+        FileKind::Regular => text_file(&mut opened, path, "body file", limit, not_utf8_body),
+        FileKind::Pipe => body_text(read_body_pipe(&mut opened.file, path, limit, timeout)?),
+        FileKind::Directory => Err(input::unreadable(
+            "body file",
+            path,
+            &io::Error::from_raw_os_error(libc::EISDIR),
+        )),
+        kind => Err(input::not_regular("body file", path, kind)),
+    }
+}
+
+/// A body file that is a pipe, read whole. A FIFO that no process has opened for writing
+/// reads as empty at once, so first comes a wait for data or for its writer to close it;
+/// the wait and the read together must end within `timeout`.
+fn read_body_pipe(
+    file: &mut File,
+    path: &Path,
+    limit: u64,
+    timeout: Duration,
+) -> anyhow::Result<Vec<u8>> {
+    let deadline = Instant::now() + timeout;
+    let late = |what: &str| {
+        fail(
+            Kind::NoInput,
+            format!(
+                "body file {} is a pipe {what} within {}s (--timeout); start the command that \
+                 writes it first, or give a longer --timeout",
+                path.display(),
+                timeout.as_secs_f64()
+            ),
+        )
+    };
+    if !wait_for_input(file, deadline) {
+        return Err(late("that nothing wrote to"));
+    }
+    match input::read_pipe(file, limit, deadline) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(too_large(
+            &format!("body file {} (a pipe)", path.display()),
+            limit,
+        )),
+        Err(err) if err.kind() == io::ErrorKind::TimedOut => Err(late("that did not end")),
+        Err(err) => Err(input::unreadable("body file", path, &err)),
+    }
+}
+
+/// Waits until the pipe has data or a writer closed it; false when `deadline` passes first.
+fn wait_for_input(file: &File, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let mut poll = libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: poll(2) on one pollfd for a descriptor this File owns, for at most `millis`.
+        let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+        if ready > 0
+            || (ready < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted)
+        {
+            // Data, a hang-up, or an error that reading will report.
+            return true;
+        }
+    }
+}
+
+/// Body text held in memory, which must be UTF-8.
+fn body_text(bytes: Vec<u8>) -> anyhow::Result<TextBody> {
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(not_utf8_body());
+    }
+    Ok(TextBody::from_text(&bytes))
+}
+
+fn not_utf8_body() -> anyhow::Error {
+    fail(
+        Kind::Data,
+        "the body is not UTF-8 text; send it with --attach instead",
+    )
+}
+
+/// `--html`: a regular file, measured now and streamed while sending.
+fn read_html(path: &Path, limit: u64) -> anyhow::Result<TextBody> {
+    let mut opened = input::open_regular(path, "HTML file")?;
+    text_file(&mut opened, path, "HTML file", limit, || {
         fail(
             Kind::Data,
             format!("HTML file {} is not UTF-8 text", path.display()),
@@ -341,69 +568,211 @@ fn read_html(path: &Path) -> anyhow::Result<String> {
     })
 }
 
+/// A regular text file, measured now and streamed while sending. A file that says it is
+/// empty may not be (`/proc/mdstat`, sysfs), and such a file can read differently the
+/// second time: it is read into memory now, within `limit`.
+fn text_file(
+    opened: &mut input::Opened,
+    path: &Path,
+    role: &'static str,
+    limit: u64,
+    not_utf8: impl FnOnce() -> anyhow::Error,
+) -> anyhow::Result<TextBody> {
+    let unreadable = |err: io::Error| input::unreadable(role, path, &err);
+    if opened.metadata.len() > 0 {
+        return FilePart::text(&mut opened.file, path, role)
+            .map_err(unreadable)?
+            .map(TextBody::File)
+            .ok_or_else(not_utf8);
+    }
+    let bytes = input::read_to_limit(&mut opened.file, limit)
+        .map_err(unreadable)?
+        .ok_or_else(|| too_large(&format!("{role} {}", path.display()), limit))?;
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(not_utf8());
+    }
+    Ok(TextBody::from_text(&bytes))
+}
+
+/// The error for input past `--max-input-size`: `the message on stdin is larger than 64 MiB
+/// (--max-input-size 64M); …` (65).
+pub(crate) fn too_large(what: &str, limit: u64) -> anyhow::Error {
+    let (amount, flag) = match limit {
+        0 => ("0 bytes".to_string(), "0".to_string()),
+        _ if limit % (1 << 30) == 0 => {
+            (format!("{} GiB", limit >> 30), format!("{}G", limit >> 30))
+        }
+        _ if limit % (1 << 20) == 0 => {
+            (format!("{} MiB", limit >> 20), format!("{}M", limit >> 20))
+        }
+        _ if limit % (1 << 10) == 0 => {
+            (format!("{} KiB", limit >> 10), format!("{}K", limit >> 10))
+        }
+        _ => (format!("{limit} bytes"), limit.to_string()),
+    };
+    fail(
+        Kind::Data,
+        format!(
+            "{what} is larger than {amount} (--max-input-size {flag}); give a larger \
+             --max-input-size, or send big content with --attach"
+        ),
+    )
+}
+
+/// The files `--attach` names: each file, or a directory's regular files in name order.
+/// Each is opened without blocking and must be a regular file (a FIFO, a socket or a
+/// device is refused at once).
 fn collect_attachments(paths: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
     let mut attachments = Vec::new();
     for path in paths {
-        let metadata = fs::metadata(path).map_err(|err| unreadable("attachment", path, &err))?;
-        if metadata.is_dir() {
-            let mut files: Vec<PathBuf> = fs::read_dir(path)
-                .map_err(|err| unreadable("attachment directory", path, &err))?
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|file| file.is_file())
-                .collect();
-            if files.is_empty() {
-                return Err(fail(
-                    Kind::NoInput,
-                    format!(
-                        "attachment directory {} has no regular files",
-                        path.display()
-                    ),
-                ));
+        let opened =
+            input::open(path).map_err(|err| input::unreadable("attachment", path, &err))?;
+        match opened.kind {
+            FileKind::Regular => attachments.push(attachment(path, opened.metadata.len())),
+            FileKind::Directory => {
+                let mut files: Vec<PathBuf> = fs::read_dir(path)
+                    .map_err(|err| input::unreadable("attachment directory", path, &err))?
+                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                    .filter(|file| file.is_file())
+                    .collect();
+                if files.is_empty() {
+                    return Err(fail(
+                        Kind::NoInput,
+                        format!(
+                            "attachment directory {} has no regular files",
+                            path.display()
+                        ),
+                    ));
+                }
+                files.sort();
+                for file in files {
+                    let opened = input::open_regular(&file, "attachment")?;
+                    attachments.push(attachment(&file, opened.metadata.len()));
+                }
             }
-            files.sort();
-            for file in files {
-                attachments.push(attachment(&file)?);
-            }
-        } else {
-            attachments.push(attachment(path)?);
+            kind => return Err(input::not_regular("attachment", path, kind)),
         }
     }
     Ok(attachments)
 }
 
-fn attachment(path: &Path) -> anyhow::Result<Attachment> {
-    let file = fs::File::open(path).map_err(|err| unreadable("attachment", path, &err))?;
-    let metadata = file
-        .metadata()
-        .map_err(|err| unreadable("attachment", path, &err))?;
-    if !metadata.is_file() {
-        return Err(fail(
-            Kind::NoInput,
-            format!("attachment {} is not a regular file", path.display()),
-        ));
-    }
+fn attachment(path: &Path, size: u64) -> Attachment {
     let name = path
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "attachment".to_string());
-    Ok(Attachment {
+    Attachment {
         path: path.to_path_buf(),
         content_type: mime_guess::from_path(path)
             .first_or_octet_stream()
             .essence_str()
             .to_string(),
         name,
-        size: metadata.len(),
-    })
+        size,
+    }
 }
 
-fn unreadable(what: &str, path: &Path, err: &io::Error) -> anyhow::Error {
-    fail(
-        Kind::NoInput,
-        format!(
-            "cannot read {what} {}: {}",
-            path.display(),
-            crate::input::plain_io(err)
-        ),
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text_part(media_type: &'static str, text: &str) -> TextPart {
+        TextPart {
+            media_type,
+            body: TextBody::from_text(text.as_bytes()),
+        }
+    }
+
+    fn ours(part: MainPart) -> Vec<u8> {
+        let mut content = Content::default();
+        part.push_to(&mut content);
+        let mut out = Vec::new();
+        content.write_to(&mut out).unwrap();
+        out
+    }
+
+    fn mail_builders(part: MimePart) -> Vec<u8> {
+        let mut out = Vec::new();
+        part.write_part(&mut out);
+        out
+    }
+
+    fn text(media_type: &'static str, text: &str) -> MimePart<'static> {
+        MimePart::new(media_type, BodyPart::Text(Cow::Owned(text.to_string())))
+    }
+
+    #[test]
+    fn text_parts_keep_the_bytes_mail_builder_gave_them() {
+        let texts = [
+            String::new(),
+            "one\n".into(),
+            "Grüße aus Köln\n".into(),
+            "trailing space \nnext\n".into(),
+            "trailing tab\t".into(),
+            "x".repeat(77),
+            format!("{}\r\n", "y".repeat(76)),
+            "안녕하세요 세계 ".repeat(200),
+            "a = b\n.\n..\n".into(),
+            "no break at the end".into(),
+        ];
+        for body in &texts {
+            let part = MainPart::Single(text_part("text/plain", body));
+            assert_eq!(
+                ours(part),
+                mail_builders(text("text/plain", body)),
+                "{body:?}"
+            );
+        }
+        let alternative = MainPart::Alternative {
+            text: text_part("text/plain", &texts[2]),
+            html: text_part("text/html", "<p>Grüße</p>\n"),
+            boundary: "b1".into(),
+        };
+        let theirs = MimePart::new(
+            ContentType::new("multipart/alternative").attribute("boundary", "b1"),
+            vec![
+                text("text/plain", &texts[2]),
+                text("text/html", "<p>Grüße</p>\n"),
+            ],
+        );
+        assert_eq!(ours(alternative), mail_builders(theirs));
+    }
+
+    #[test]
+    fn a_text_part_with_control_characters_is_quoted_printable() {
+        let part = MainPart::Single(text_part("text/plain", "a\r.\r\nMAIL FROM:<x@y>\0\n"));
+        let bytes = String::from_utf8(ours(part)).unwrap();
+        assert!(
+            bytes.ends_with(
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\na=0D.\r\nMAIL FROM:<x@y>=00\r\n"
+            ),
+            "{bytes:?}"
+        );
+    }
+
+    #[test]
+    fn too_large_names_the_limit_as_the_flag_takes_it() {
+        let said = |limit| crate::exit::one_line(&too_large("the message on stdin", limit));
+        assert_eq!(
+            said(64 << 20),
+            "the message on stdin is larger than 64 MiB (--max-input-size 64M); give a \
+             larger --max-input-size, or send big content with --attach"
+        );
+        assert!(said(2 << 30).contains("2 GiB (--max-input-size 2G)"));
+        assert!(said(1536).contains("1536 bytes (--max-input-size 1536)"));
+        assert!(said(1000).contains("1000 bytes (--max-input-size 1000)"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn text_without_control_characters_is_written_as_mail_builder_writes_it(
+            body in "[ -~\t\n\u{e9}\u{4e16}]{0,300}",
+        ) {
+            let part = MainPart::Single(text_part("text/plain", &body));
+            prop_assert_eq!(ours(part), mail_builders(text("text/plain", &body)));
+        }
+    }
 }

@@ -27,3 +27,4 @@ pub mod sendmail_args;
 pub mod settings;
 pub mod smtp;
 pub mod stamp;
+pub mod transfer;

@@ -1,15 +1,35 @@
-//! A message ready to submit: its envelope and its content, which may stream files.
+//! A message ready to submit: its envelope and its content, built well-formed.
+//!
+//! [`Content`] is text — CRLF line ends, no NUL byte — or, for a body that DATA cannot
+//! carry unchanged, binary, which goes only as BINARYMIME (or as text after all, see
+//! [`Content::without_binary`]). Its constructors keep that rule, so the BDAT size counted
+//! ahead is the size of well-formed data; `crate::smtp::data` checks it once more on the
+//! wire.
+//!
+//! Files in a message (attachments, a `--body-file` or `--html` file) are never held in
+//! memory: each is a [`FilePart`], measured when the message is composed (an attachment by
+//! its size; a text file read once for its encoding, the exact encoded length and a
+//! SHA-256 of its bytes) and read again, encoded, while the message is sent. When the file
+//! no longer matches what was measured — it shrank, grew, changed, vanished or cannot be
+//! read — the write fails with a [`FileError`] before the bytes that would complete the
+//! data, so the server never receives a whole message; the last encoded piece of a file
+//! waits until the file has been read to its end and checked.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use base64::Engine;
+use sha2::{Digest, Sha256};
 
-/// Input bytes per base64 line: 57 bytes encode to 76 characters (RFC 2045).
-const BASE64_LINE_INPUT: usize = 57;
-/// Base64 lines encoded per read of an attachment.
-const BASE64_LINES_PER_READ: usize = 1024;
+use crate::exit::Kind;
+use crate::input::FileKind;
+use crate::transfer::{Encoder, Encoding, Measure, base64_len};
+
+/// Bytes read from a file at a time (a whole number of base64 lines).
+const READ_SIZE: usize = 57 * 1024;
+
+/// Why a body needs BINARYMIME when it has a NUL byte.
+const NUL_REASON: &str = "the body has a NUL byte";
 
 /// MAIL FROM and RCPT TO.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -24,13 +44,13 @@ pub struct Envelope {
 pub enum Segment {
     /// Bytes held in memory (headers, text parts, MIME boundaries).
     Bytes(Vec<u8>),
-    /// A file written as base64 lines while it is sent, never held whole in memory.
-    Base64File { path: PathBuf, size: u64 },
+    /// A file encoded while it is sent.
+    File(FilePart),
 }
 
-/// The message content: CRLF line endings, not yet dot-stuffed; or, for a raw message
-/// whose body DATA cannot carry unchanged, the body exactly as given (see
-/// [`Content::binary`]).
+/// The message content: text with CRLF line endings and no NUL, not yet dot-stuffed; or,
+/// for a raw message whose body DATA cannot carry unchanged, the body exactly as given
+/// (see [`Content::binary`]).
 #[derive(Debug, Clone, Default)]
 pub struct Content {
     segments: Vec<Segment>,
@@ -41,9 +61,14 @@ pub struct Content {
 }
 
 impl Content {
+    /// A message in memory: line ends made CRLF. One with a NUL byte can only go as it is
+    /// with BINARYMIME, so it is kept as given and marked binary.
     pub fn from_bytes(bytes: Vec<u8>) -> Content {
+        if bytes.contains(&0) {
+            return Content::binary_from_bytes(bytes, NUL_REASON.to_string());
+        }
         Content {
-            segments: vec![Segment::Bytes(bytes)],
+            segments: vec![Segment::Bytes(crlf(bytes))],
             binary: None,
             binary_as_text: false,
         }
@@ -82,26 +107,26 @@ impl Content {
         self.binary_as_text
     }
 
-    /// The content as DATA carries it: bare CR and LF made CRLF, the rest as it is
-    /// (what raw mode sends when the server does not offer BINARYMIME).
-    pub fn without_binary(&self) -> Content {
-        let segments = self
-            .segments
-            .iter()
-            .map(|segment| match segment {
+    /// The content as DATA carries it, for a server without BINARYMIME: bare CR and LF made
+    /// CRLF, the rest as it is (long lines stay long). `None` when it has a NUL byte, which
+    /// no text can carry.
+    pub fn without_binary(&self) -> Option<Content> {
+        let mut segments = Vec::with_capacity(self.segments.len());
+        for segment in &self.segments {
+            segments.push(match segment {
+                Segment::Bytes(bytes) if bytes.contains(&0) => return None,
                 Segment::Bytes(bytes) => Segment::Bytes(crate::raw::to_crlf(bytes)),
                 other => other.clone(),
-            })
-            .collect();
-        Content {
+            });
+        }
+        Some(Content {
             segments,
             binary: self.binary.clone(),
             binary_as_text: true,
-        }
+        })
     }
 
-    /// True when the content ends with CRLF (base64 lines always do); DATA's end mark and
-    /// BDAT add one otherwise.
+    /// True when the content ends with CRLF; DATA's end mark and BDAT add one otherwise.
     pub fn ends_with_crlf(&self) -> bool {
         let mut tail: Vec<u8> = Vec::new();
         for segment in self.segments.iter().rev() {
@@ -110,10 +135,11 @@ impl Content {
                     let start = bytes.len().saturating_sub(2);
                     tail.splice(0..0, bytes[start..].iter().copied());
                 }
-                Segment::Base64File { size, .. } if *size > 0 => {
-                    tail.splice(0..0, *b"\r\n");
+                Segment::File(part) if part.encoded_len == 0 => {}
+                Segment::File(part) => {
+                    let end: &[u8; 2] = if part.ends_with_crlf { b"\r\n" } else { b"--" };
+                    tail.splice(0..0, *end);
                 }
-                Segment::Base64File { .. } => {}
             }
             if tail.len() >= 2 {
                 break;
@@ -122,17 +148,32 @@ impl Content {
         tail.ends_with(b"\r\n")
     }
 
-    /// Appends in-memory bytes, merging with the previous in-memory segment.
+    /// Appends in-memory bytes (line ends made CRLF), merging with the previous in-memory
+    /// segment. A NUL byte makes the content binary (see [`Content::from_bytes`]).
     pub fn push_bytes(&mut self, bytes: &[u8]) {
+        if bytes.contains(&0) {
+            self.binary = Some(NUL_REASON.to_string());
+        }
+        let bytes = crlf(bytes.to_vec());
         if let Some(Segment::Bytes(last)) = self.segments.last_mut() {
-            last.extend_from_slice(bytes);
+            last.extend_from_slice(&bytes);
         } else {
-            self.segments.push(Segment::Bytes(bytes.to_vec()));
+            self.segments.push(Segment::Bytes(bytes));
         }
     }
 
-    pub fn push_base64_file(&mut self, path: PathBuf, size: u64) {
-        self.segments.push(Segment::Base64File { path, size });
+    /// Appends a large piece held in memory (a text body) as a segment of its own, without
+    /// copying it; line ends made CRLF, and a NUL makes the content binary, as with
+    /// [`Content::push_bytes`].
+    pub fn push_owned(&mut self, bytes: Vec<u8>) {
+        if bytes.contains(&0) {
+            self.binary = Some(NUL_REASON.to_string());
+        }
+        self.segments.push(Segment::Bytes(crlf(bytes)));
+    }
+
+    pub fn push_file(&mut self, part: FilePart) {
+        self.segments.push(Segment::File(part));
     }
 
     /// The exact number of bytes [`Content::write_to`] produces.
@@ -141,7 +182,7 @@ impl Content {
             .iter()
             .map(|segment| match segment {
                 Segment::Bytes(bytes) => bytes.len() as u64,
-                Segment::Base64File { size, .. } => base64_len(*size),
+                Segment::File(part) => part.encoded_len,
             })
             .sum()
     }
@@ -150,11 +191,11 @@ impl Content {
         self.len() == 0
     }
 
-    /// True when any byte has the high bit set (base64 parts never do).
+    /// True when any byte has the high bit set (encoded files never do).
     pub fn has_8bit(&self) -> bool {
         self.segments.iter().any(|segment| match segment {
             Segment::Bytes(bytes) => bytes.iter().any(|b| *b >= 0x80),
-            Segment::Base64File { .. } => false,
+            Segment::File(_) => false,
         })
     }
 
@@ -187,7 +228,7 @@ impl Content {
         let old = self.header_block().len();
         let mut segments = self.segments.clone();
         if let Some(Segment::Bytes(bytes)) = segments.first_mut() {
-            bytes.splice(..old, header.iter().copied());
+            bytes.splice(..old, crlf(header.to_vec()));
         }
         Content {
             segments,
@@ -196,65 +237,213 @@ impl Content {
         }
     }
 
-    /// Writes the content, streaming files; fails if a file changed size since composing.
+    /// Writes the content, streaming files; fails with a [`FileError`] when a file is no
+    /// longer what was measured.
     pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
         for segment in &self.segments {
             match segment {
                 Segment::Bytes(bytes) => out.write_all(bytes)?,
-                Segment::Base64File { path, size } => write_base64_file(path, *size, out)?,
+                Segment::File(part) => part.write_to(out)?,
             }
         }
         Ok(())
     }
 }
 
-/// Length of `size` bytes as base64 in 76-character CRLF-terminated lines.
-pub fn base64_len(size: u64) -> u64 {
-    let line = BASE64_LINE_INPUT as u64;
-    let full = size / line * 78;
-    let rest = size % line;
-    full + if rest > 0 {
-        rest.div_ceil(3) * 4 + 2
+/// `bytes` with bare CR and LF made CRLF (unchanged, without a copy, when they have none).
+fn crlf(bytes: Vec<u8>) -> Vec<u8> {
+    let clean = bytes.iter().enumerate().all(|(at, byte)| match byte {
+        b'\r' => bytes.get(at + 1) == Some(&b'\n'),
+        b'\n' => at > 0 && bytes[at - 1] == b'\r',
+        _ => true,
+    });
+    if clean {
+        bytes
     } else {
-        0
+        crate::raw::to_crlf(&bytes)
     }
 }
 
-fn write_base64_file(path: &PathBuf, size: u64, out: &mut dyn Write) -> io::Result<()> {
-    let changed = || {
-        io::Error::other(format!(
-            "{} changed while it was being sent",
-            path.display()
-        ))
-    };
-    let mut file = File::open(path)?;
-    let mut input = vec![0u8; BASE64_LINE_INPUT * BASE64_LINES_PER_READ];
-    let mut output = Vec::with_capacity(78 * BASE64_LINES_PER_READ);
-    let mut written = 0u64;
-    loop {
-        let filled = read_full(&mut file, &mut input)?;
-        if filled == 0 {
-            break;
-        }
-        written += filled as u64;
-        if written > size {
-            return Err(changed());
-        }
-        output.clear();
-        for line in input[..filled].chunks(BASE64_LINE_INPUT) {
-            let start = output.len();
-            output.resize(start + line.len().div_ceil(3) * 4, 0);
-            base64::engine::general_purpose::STANDARD
-                .encode_slice(line, &mut output[start..])
-                .map_err(io::Error::other)?;
-            output.extend_from_slice(b"\r\n");
-        }
-        out.write_all(&output)?;
+/// A file of the message that is no longer what was measured when it was composed, or
+/// cannot be read any more; carried in the `io::Error` of the write it failed.
+#[derive(Debug)]
+pub struct FileError {
+    /// 66 when the file vanished, 74 otherwise.
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
-    if written != size {
-        return Err(changed());
+}
+
+impl std::error::Error for FileError {}
+
+/// A file streamed into the message while it is sent, encoded as it was measured.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    path: PathBuf,
+    /// What the file is to the user: "attachment", "body file", "HTML file".
+    role: &'static str,
+    /// Its size when it was measured.
+    size: u64,
+    encoding: Encoding,
+    encoded_len: u64,
+    /// SHA-256 of its bytes, for a file read to be measured.
+    digest: Option<[u8; 32]>,
+    ends_with_crlf: bool,
+}
+
+impl FilePart {
+    /// An attachment, as base64, measured by its size.
+    pub fn attachment(path: PathBuf, size: u64) -> FilePart {
+        FilePart {
+            path,
+            role: "attachment",
+            size,
+            encoding: Encoding::Base64,
+            encoded_len: base64_len(size),
+            digest: None,
+            ends_with_crlf: size > 0,
+        }
     }
-    Ok(())
+
+    /// A text file (`role`: "body file", "HTML file"), read once from `file` to measure it
+    /// (see [`crate::transfer`]); `Ok(None)` when it is not UTF-8.
+    pub fn text(file: &mut File, path: &Path, role: &'static str) -> io::Result<Option<FilePart>> {
+        let mut measure = Measure::default();
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; READ_SIZE];
+        loop {
+            let filled = read_full(file, &mut buffer)?;
+            if filled == 0 {
+                break;
+            }
+            measure.feed(&buffer[..filled]);
+            hasher.update(&buffer[..filled]);
+        }
+        let measured = measure.finish();
+        Ok(measured.utf8.then(|| FilePart {
+            path: path.to_path_buf(),
+            role,
+            size: measured.len,
+            encoding: measured.encoding,
+            encoded_len: measured.encoded_len,
+            digest: Some(hasher.finalize().into()),
+            ends_with_crlf: measured.ends_with_crlf,
+        }))
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The file's size when it was measured.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Opens the file again, reads and encodes it, and checks it against the measure. The
+    /// output of the last piece read is held back until the file has been checked, so a
+    /// file that changed never completes the data; nothing past the measured length is
+    /// ever written.
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut file = self.reopen()?;
+        let mut encoder = Encoder::new(self.encoding);
+        let mut hasher = self.digest.map(|_| Sha256::new());
+        let mut buffer = vec![0u8; READ_SIZE];
+        let mut held = Vec::with_capacity(READ_SIZE * 3);
+        let (mut read, mut written) = (0u64, 0u64);
+        loop {
+            let filled = read_full(&mut file, &mut buffer).map_err(|err| self.unreadable(&err))?;
+            if filled == 0 {
+                break;
+            }
+            read += filled as u64;
+            if read > self.size {
+                return Err(self.changed("grew while it was being sent"));
+            }
+            out.write_all(&held)?;
+            written += held.len() as u64;
+            held.clear();
+            let piece = &buffer[..filled];
+            if let Some(hasher) = &mut hasher {
+                hasher.update(piece);
+            }
+            let fits = encoder.feed(piece, &mut held);
+            if fits.is_err() || written + held.len() as u64 > self.encoded_len {
+                return Err(self.changed("changed while it was being sent"));
+            }
+        }
+        if read < self.size {
+            return Err(self.changed("shrank while it was being sent"));
+        }
+        let same = encoder.finish(&mut held).is_ok()
+            && written + held.len() as u64 == self.encoded_len
+            && hasher.map(|hasher| <[u8; 32]>::from(hasher.finalize())) == self.digest;
+        if !same {
+            return Err(self.changed("changed while it was being sent"));
+        }
+        out.write_all(&held)
+    }
+
+    /// The file, opened again without blocking and checked to be the regular file of the
+    /// measured size.
+    fn reopen(&self) -> io::Result<File> {
+        let opened = crate::input::open(&self.path).map_err(|err| {
+            if err.kind() == io::ErrorKind::NotFound {
+                self.error(
+                    Kind::NoInput,
+                    format!(
+                        "{} {} was removed after the message was composed",
+                        self.role,
+                        self.path.display()
+                    ),
+                )
+            } else {
+                self.unreadable(&err)
+            }
+        })?;
+        if opened.kind != FileKind::Regular {
+            return Err(self.changed(&format!(
+                "is now {}, not the regular file it was when the message was composed",
+                opened.kind.described()
+            )));
+        }
+        let now = opened.metadata.len();
+        if now != self.size {
+            return Err(self.changed(&format!(
+                "changed after the message was composed: it was {} bytes, it is {now}",
+                self.size
+            )));
+        }
+        Ok(opened.file)
+    }
+
+    fn changed(&self, what: &str) -> io::Error {
+        self.error(
+            Kind::LocalIo,
+            format!("{} {} {what}", self.role, self.path.display()),
+        )
+    }
+
+    fn unreadable(&self, err: &io::Error) -> io::Error {
+        self.error(
+            Kind::LocalIo,
+            format!(
+                "cannot read {} {}: {}",
+                self.role,
+                self.path.display(),
+                crate::input::plain_io(err)
+            ),
+        )
+    }
+
+    fn error(&self, kind: Kind, message: String) -> io::Error {
+        io::Error::other(FileError { kind, message })
+    }
 }
 
 /// Reads until the buffer is full or the file ends.
@@ -275,35 +464,116 @@ fn read_full(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
 mod tests {
     use super::*;
 
+    fn written(content: &Content) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        content.write_to(&mut out).map(|()| out)
+    }
+
+    fn text_part(path: &Path) -> FilePart {
+        let mut file = File::open(path).unwrap();
+        FilePart::text(&mut file, path, "body file")
+            .unwrap()
+            .unwrap()
+    }
+
+    fn file_error(err: &io::Error) -> &FileError {
+        err.get_ref().unwrap().downcast_ref::<FileError>().unwrap()
+    }
+
     #[test]
-    fn base64_length_is_exact() {
+    fn attachments_stream_as_base64_of_the_measured_length() {
         let dir = tempfile::tempdir().unwrap();
-        for size in [
-            0usize,
-            1,
-            2,
-            3,
-            56,
-            57,
-            58,
-            114,
-            57 * 1024,
-            57 * 1024 + 5,
-            200_000,
-        ] {
+        for size in [0usize, 1, 57, 58, 57 * 1024, 57 * 1024 + 5, 200_000] {
             let path = dir.path().join(format!("f{size}"));
             let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
             std::fs::write(&path, &data).unwrap();
             let mut content = Content::default();
-            content.push_base64_file(path, size as u64);
-            let mut out = Vec::new();
-            content.write_to(&mut out).unwrap();
+            content.push_file(FilePart::attachment(path, size as u64));
+            let out = written(&content).unwrap();
             assert_eq!(out.len() as u64, content.len(), "size {size}");
-            let joined: Vec<u8> = out.into_iter().filter(|b| !b"\r\n".contains(b)).collect();
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(joined)
-                .unwrap();
-            assert_eq!(decoded, data);
+            assert_eq!(content.ends_with_crlf(), size > 0);
         }
+    }
+
+    #[test]
+    fn a_text_file_is_written_as_measured() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body.txt");
+        let text = "smuggle\r.\r\nMAIL FROM:<x@y>\n".repeat(5000);
+        std::fs::write(&path, &text).unwrap();
+        let part = text_part(&path);
+        assert_eq!(part.encoding(), Encoding::QuotedPrintable);
+        let mut content = Content::default();
+        content.push_file(part);
+        let out = written(&content).unwrap();
+        assert_eq!(out.len() as u64, content.len());
+        assert_eq!(out, crate::transfer::encode_text(text.as_bytes()).1);
+    }
+
+    /// What happens to a file between composing and sending.
+    type Change = fn(&Path);
+
+    #[test]
+    fn a_file_that_is_not_what_was_measured_fails_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body.txt");
+        let original = "line\n".repeat(40_000);
+        let cases: [(&str, Change, Kind); 5] = [
+            (
+                "vanished",
+                (|p| std::fs::remove_file(p).unwrap()),
+                Kind::NoInput,
+            ),
+            (
+                "shrank",
+                (|p| std::fs::write(p, "line\n").unwrap()),
+                Kind::LocalIo,
+            ),
+            (
+                "grew",
+                (|p| std::fs::write(p, "line\n".repeat(40_001)).unwrap()),
+                Kind::LocalIo,
+            ),
+            (
+                "changed, same size",
+                (|p| std::fs::write(p, "LINE\n".repeat(40_000)).unwrap()),
+                Kind::LocalIo,
+            ),
+            (
+                "became 7bit-unfit",
+                (|p| std::fs::write(p, "li\r.\n".repeat(40_000)).unwrap()),
+                Kind::LocalIo,
+            ),
+        ];
+        for (case, change, kind) in cases {
+            std::fs::write(&path, &original).unwrap();
+            let mut content = Content::default();
+            content.push_file(text_part(&path));
+            change(&path);
+            let mut out = Vec::new();
+            let err = content.write_to(&mut out).unwrap_err();
+            let error = file_error(&err);
+            assert_eq!(error.kind, kind, "{case}: {error}");
+            assert!(error.message.contains("body.txt"), "{case}: {error}");
+            assert!(
+                (out.len() as u64) < content.len(),
+                "{case}: the data is incomplete"
+            );
+        }
+    }
+
+    #[test]
+    fn contents_are_crlf_and_a_nul_makes_them_binary() {
+        let content = Content::from_bytes(b"A: b\n\nbare\rcr\n".to_vec());
+        assert_eq!(content.as_bytes().unwrap(), b"A: b\r\n\r\nbare\r\ncr\r\n");
+        assert_eq!(content.binary(), None);
+        let content = Content::from_bytes(b"A: b\r\n\r\nnul\0\n".to_vec());
+        assert_eq!(content.binary(), Some(NUL_REASON));
+        assert_eq!(content.as_bytes().unwrap(), b"A: b\r\n\r\nnul\0\n");
+        assert!(content.without_binary().is_none());
+        let long = Content::binary_from_bytes(b"A: b\r\n\r\nx\ry\n".to_vec(), "why".into());
+        let text = long.without_binary().unwrap();
+        assert_eq!(text.as_bytes().unwrap(), b"A: b\r\n\r\nx\r\ny\r\n");
+        assert!(text.binary_as_text() && text.binary().is_none());
     }
 }

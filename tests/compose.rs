@@ -392,3 +392,121 @@ fn what_would_stop_the_send_is_said_before_the_body_is_read() {
     }
     assert_eq!(server.finish().connection_count(), 0);
 }
+
+/// The dry-run output for `args` and `stdin`: the envelope and the exact message.
+fn dry_run(args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut all = vec![
+        "--dry-run",
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+    ];
+    all.extend_from_slice(args);
+    let out = smtpsend(&all, stdin);
+    assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    out.stdout_bytes
+}
+
+#[test]
+fn a_text_gives_the_same_message_from_any_source() {
+    let texts = [
+        "plain\n".to_string(),
+        "Grüße aus Köln, schöne Grüße!\n".repeat(40),
+        format!("{}\nshort\n", "long ".repeat(300)),
+        "smuggle\r.\r\nMAIL FROM:<x@y.z>\r\n\u{1b}[1m\tbold\n".to_string(),
+        "no line break at the end".to_string(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (index, text) in texts.iter().enumerate() {
+        let file = dir.path().join(format!("{index}.txt"));
+        std::fs::write(&file, text).unwrap();
+        let given = dry_run(&["--body", text], b"");
+        assert_eq!(
+            dry_run(&["--body-file", file.to_str().unwrap()], b""),
+            given,
+            "{text:?}"
+        );
+        assert_eq!(dry_run(&[], text.as_bytes()), given, "{text:?}");
+    }
+}
+
+#[test]
+fn a_body_with_control_characters_is_pinned_as_quoted_printable() {
+    let out = dry_run(&["--subject", "pin"], b"one\r.\r\ntwo\0\x1b\n");
+    let expected = "MAIL FROM:<a@example.com>\n\
+        RCPT TO:<b@example.com>\n\
+        \n\
+        From: <a@example.com>\r\n\
+        To: <b@example.com>\r\n\
+        Subject: pin\r\n\
+        Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n\
+        Message-ID: <pinned@smtpsend.test>\r\n\
+        MIME-Version: 1.0\r\n\
+        Content-Type: text/plain; charset=\"utf-8\"\r\n\
+        Content-Transfer-Encoding: quoted-printable\r\n\
+        \r\n\
+        one=0D.\r\n\
+        two=00=1B\r\n";
+    assert_eq!(String::from_utf8(out).unwrap(), expected);
+}
+
+#[test]
+fn a_large_body_file_is_streamed_not_held_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.txt");
+    let text: String = (0..1_600_000).map(|i| format!("line {i:>16}\n")).collect();
+    assert!(text.len() > 32 << 20);
+    std::fs::write(&file, &text).unwrap();
+    let server = Server::start_with(Script {
+        capabilities: vec!["PIPELINING".into(), "SIZE".into()],
+        ..Script::default()
+    });
+    let out = send_ok(
+        &server,
+        &[
+            "--to",
+            "b@example.com",
+            "--body-file",
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(
+        out.peak_rss_kib < 24 * 1024,
+        "{} KiB for a {} MiB body",
+        out.peak_rss_kib,
+        text.len() >> 20
+    );
+    let record = server.finish();
+    let sent = record.only_completed();
+    let size = sent.mail_params()[0].strip_prefix("SIZE=").unwrap();
+    assert_eq!(size, sent.message.len().to_string(), "SIZE= is exact");
+    let body = text.replace('\n', "\r\n");
+    assert!(
+        sent.message_text()
+            .ends_with(&format!("7bit\r\n\r\n{body}"))
+    );
+}
+
+#[test]
+fn a_proc_file_that_says_it_is_empty_is_read_once() {
+    // /proc files report a size of 0 and are generated when read.
+    let version = std::fs::read("/proc/version").unwrap();
+    assert!(!version.is_empty());
+    let server = Server::start();
+    send_ok(
+        &server,
+        &["--to", "b@example.com", "--body-file", "/proc/version"],
+        b"",
+    );
+    let record = server.finish();
+    let message = MessageParser::default()
+        .parse(&record.only_completed().message)
+        .unwrap();
+    let text = message.body_text(0).unwrap();
+    assert_eq!(
+        text.replace("\r\n", "\n"),
+        String::from_utf8(version).unwrap()
+    );
+}

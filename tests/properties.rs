@@ -2,13 +2,26 @@
 //! lines, EHLO capabilities, and complete messages (raw mode and -t), with their address
 //! lists. None may panic on any input, and each reads back what a well-formed writer wrote.
 //! The same parsers have cargo-fuzz targets in fuzz/ (see docs/fuzzing.md).
+//!
+//! And for what smtpsend writes: whatever the body bytes and the way they come (composed
+//! from --body-file or stdin, raw, raw binary with or without BINARYMIME), the data on the
+//! wire is one message that reads back as the input, and has exactly one end of data for a
+//! strict server and for a lenient one alike.
 
+mod support;
+
+use std::io::Write;
+
+use mail_parser::{MessageParser, MimeHeaders};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
 use smtpsend::address::Mailbox;
+use smtpsend::message::{Content, FilePart};
 use smtpsend::raw::{RawMessage, to_crlf};
+use smtpsend::smtp::data::WireEncoder;
 use smtpsend::smtp::reply::{Capabilities, Reply, ReplyLine};
+use smtpsend::transfer::encode_text;
 
 /// Cases per property: PROPTEST_CASES when set (docs/fuzzing.md), else enough for every
 /// `cargo test`.
@@ -239,5 +252,335 @@ proptest! {
             }
         }
         let _ = Mailbox::parse(&text);
+    }
+}
+
+// --- what goes on the wire ---
+
+/// Cases per property that builds and encodes a whole message.
+fn wire_config() -> ProptestConfig {
+    match std::env::var_os("PROPTEST_CASES") {
+        Some(_) => ProptestConfig::default(),
+        None => ProptestConfig::with_cases(300),
+    }
+}
+
+/// Cases per property that runs smtpsend and a server for each case.
+fn end_to_end() -> ProptestConfig {
+    ProptestConfig::with_cases(6)
+}
+
+/// Text rich in what breaks framing: line ends of every kind, dots, NUL and other control
+/// characters, non-ASCII, and now and then a line too long for SMTP.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => "[a-z ]{1,12}",
+        3 => Just("\r\n".to_string()),
+        3 => Just("\n".to_string()),
+        3 => Just("\r".to_string()),
+        3 => Just(".".to_string()),
+        1 => Just("\0".to_string()),
+        1 => Just("\t\u{1b}=".to_string()),
+        1 => Just("Grüße 世界".to_string()),
+        1 => Just("y".repeat(1200)),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+}
+
+fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop_oneof![
+        5 => b'a'..=b'z',
+        3 => Just(b'\n'),
+        3 => Just(b'\r'),
+        3 => Just(b'.'),
+        1 => Just(b'\0'),
+        1 => any::<u8>(),
+    ];
+    prop::collection::vec(byte, 0..400)
+}
+
+/// Where a server ends the data: strictly, CRLF `.` CRLF (or `.` CRLF as the first line);
+/// leniently, a `.` alone between line ends of any kind.
+fn end_marks(wire: &[u8]) -> (usize, usize) {
+    let strict = wire.windows(5).filter(|w| w == b"\r\n.\r\n").count()
+        + usize::from(wire.starts_with(b".\r\n"));
+    let lenient = (0..wire.len())
+        .filter(|&at| {
+            let before = at == 0 || matches!(wire[at - 1], b'\r' | b'\n');
+            let after = matches!(wire.get(at + 1), Some(b'\r' | b'\n'));
+            wire[at] == b'.' && before && after
+        })
+        .count();
+    (strict, lenient)
+}
+
+/// The DATA stream for `content`, as the session writes it.
+fn data_stream(content: &Content) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let mut encoder = WireEncoder::data(&mut wire, None);
+    content
+        .write_to(&mut encoder)
+        .expect("content without NUL goes through DATA");
+    encoder.finish().unwrap();
+    drop(encoder);
+    wire
+}
+
+fn bytes_of(content: &Content) -> Vec<u8> {
+    let mut out = Vec::new();
+    content.write_to(&mut out).unwrap();
+    out
+}
+
+/// The message as a server stores it from `content`: with the CRLF the end mark adds when
+/// it does not end with one.
+fn stored(content: &Content) -> Vec<u8> {
+    let mut message = bytes_of(content);
+    if !message.ends_with(b"\r\n") {
+        message.extend_from_slice(b"\r\n");
+    }
+    message
+}
+
+/// `text` with each LF that has no CR before it made CRLF (a bare CR stays).
+fn lf_to_crlf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 2);
+    for (at, &byte) in text.iter().enumerate() {
+        if byte == b'\n' && (at == 0 || text[at - 1] != b'\r') {
+            out.push(b'\r');
+        }
+        out.push(byte);
+    }
+    out
+}
+
+/// The decoded text part of `message` is `input`, but that line ends may have become CRLF
+/// and a message always ends with a line break.
+fn check_text_part(message: &[u8], input: &[u8]) -> Result<(), TestCaseError> {
+    let parsed = MessageParser::default()
+        .parse(message)
+        .expect("a MIME message");
+    let part = parsed
+        .parts
+        .iter()
+        .find(|part| part.content_type().is_some_and(|t| t.ctype() == "text"))
+        .expect("a text part");
+    let encoding = part.content_transfer_encoding().unwrap_or("7bit");
+    prop_assert!(
+        ["7bit", "quoted-printable", "base64"].contains(&encoding),
+        "{}",
+        encoding
+    );
+    let mut decoded = part.contents();
+    if !input.ends_with(b"\n") && decoded.ends_with(b"\r\n") {
+        decoded = &decoded[..decoded.len() - 2];
+    }
+    prop_assert!(
+        decoded == input || decoded == lf_to_crlf(input).as_slice(),
+        "decoded {:?} from {:?}",
+        String::from_utf8_lossy(decoded),
+        String::from_utf8_lossy(input)
+    );
+    Ok(())
+}
+
+/// A composed message with `text` as its body, in memory or streamed from a file.
+fn composed(text: &[u8], from_file: bool) -> (Content, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut content = Content::default();
+    let head = |encoding: &str| {
+        format!(
+            "From: <a@example.com>\r\nSubject: p\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=\"utf-8\"\r\n\
+             Content-Transfer-Encoding: {encoding}\r\n\r\n"
+        )
+    };
+    if from_file {
+        let path = dir.path().join("body.txt");
+        std::fs::write(&path, text).unwrap();
+        let mut file = std::fs::File::open(&path).unwrap();
+        let part = FilePart::text(&mut file, &path, "body file")
+            .unwrap()
+            .unwrap();
+        content.push_bytes(head(part.encoding().name()).as_bytes());
+        content.push_file(part);
+    } else {
+        let (measured, body) = encode_text(text);
+        content.push_bytes(head(measured.encoding.name()).as_bytes());
+        content.push_bytes(&body);
+    }
+    (content, dir)
+}
+
+/// `Subject: p`, a blank line, and `body`, as raw mode prepares it.
+fn raw_content(body: &[u8]) -> Content {
+    let mut input = b"Subject: p\n\n".to_vec();
+    input.extend_from_slice(body);
+    let message = RawMessage::parse(&input);
+    match message.binary.clone() {
+        Some(why) => Content::binary_from_bytes(message.to_bytes(), why),
+        None => Content::from_bytes(message.to_bytes()),
+    }
+}
+
+/// The BDAT chunk for `content`, as the session writes it; `None` when the wire refuses it.
+fn chunk_stream(content: &Content) -> Option<Vec<u8>> {
+    let binary = content.binary().is_some();
+    let pad = !binary && !content.ends_with_crlf();
+    let size = content.len() + if pad { 2 } else { 0 };
+    let mut wire = Vec::new();
+    let mut encoder = WireEncoder::chunk(&mut wire, size, binary, None);
+    content.write_to(&mut encoder).ok()?;
+    encoder.finish_chunk(pad).ok()?;
+    drop(encoder);
+    Some(wire)
+}
+
+proptest! {
+    #![proptest_config(wire_config())]
+
+    #[test]
+    fn a_composed_text_reads_back_through_one_end_of_data(
+        text in hostile_text(),
+        from_file in any::<bool>(),
+    ) {
+        let (content, _dir) = composed(text.as_bytes(), from_file);
+        prop_assert_eq!(content.binary(), None);
+        let wire = data_stream(&content);
+        prop_assert_eq!(end_marks(&wire), (1, 1));
+        prop_assert!(wire.ends_with(b"\r\n.\r\n"));
+        let message = support::unstuff(&wire);
+        prop_assert_eq!(&message, &stored(&content));
+        prop_assert!(message.is_ascii() && !message.contains(&0));
+        check_text_part(&message, text.as_bytes())?;
+        // BDAT carries the same bytes, as counted.
+        prop_assert_eq!(chunk_stream(&content), Some(message));
+    }
+
+    #[test]
+    fn a_raw_message_reads_back_through_one_end_of_data(body in hostile_bytes()) {
+        let content = raw_content(&body);
+        // To a server without BINARYMIME (DATA, or BDAT without it): as text, unless a NUL
+        // forbids it.
+        match content.without_binary() {
+            _ if content.binary().is_none() => {
+                let wire = data_stream(&content);
+                prop_assert_eq!(end_marks(&wire), (1, 1));
+                prop_assert_eq!(support::unstuff(&wire), stored(&content));
+                prop_assert_eq!(chunk_stream(&content), Some(stored(&content)));
+            }
+            Some(text) => {
+                prop_assert!(!body.contains(&0));
+                let wire = data_stream(&text);
+                prop_assert_eq!(end_marks(&wire), (1, 1));
+                let expected = to_crlf(&bytes_of(&content));
+                prop_assert_eq!(support::unstuff(&wire), stored(&Content::from_bytes(expected)));
+                prop_assert_eq!(chunk_stream(&text), Some(stored(&text)));
+            }
+            None => prop_assert!(body.contains(&0)),
+        }
+        // With BINARYMIME a binary body goes exactly as given.
+        if content.binary().is_some() {
+            let chunk = chunk_stream(&content).expect("a binary body goes as BINARYMIME");
+            prop_assert!(chunk.ends_with(&body));
+        }
+    }
+
+    #[test]
+    fn whatever_reaches_the_encoder_leaves_it_with_one_end_of_data(
+        pieces in prop::collection::vec(hostile_bytes(), 0..4),
+    ) {
+        let mut wire = Vec::new();
+        let mut encoder = WireEncoder::data(&mut wire, None);
+        let written = pieces.iter().try_for_each(|piece| encoder.write_all(piece));
+        let all = pieces.concat();
+        if all.contains(&0) {
+            prop_assert!(written.is_err());
+            drop(encoder);
+            prop_assert!(!wire.contains(&0));
+            return Ok(());
+        }
+        prop_assert!(written.is_ok());
+        encoder.finish().unwrap();
+        drop(encoder);
+        prop_assert_eq!(end_marks(&wire), (1, 1));
+        let mut expected = to_crlf(&all);
+        if !(expected.ends_with(b"\r\n")) {
+            expected.extend_from_slice(b"\r\n");
+        }
+        prop_assert_eq!(support::unstuff(&wire), expected);
+    }
+}
+
+fn server_with(capabilities: &[&str]) -> support::Server {
+    let mut builder = support::Server::builder();
+    for capability in capabilities {
+        builder = builder.capability(capability);
+    }
+    builder.start()
+}
+
+proptest! {
+    #![proptest_config(end_to_end())]
+
+    #[test]
+    fn a_composed_body_arrives_as_one_message(
+        text in hostile_text(),
+        from_file in any::<bool>(),
+        chunking in any::<bool>(),
+    ) {
+        let server = server_with(if chunking { &["CHUNKING"] } else { &[] });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("body.txt");
+        std::fs::write(&path, &text).unwrap();
+        let addr = server.addr();
+        let mut args = vec!["--server", addr.as_str(), "--to", "b@example.com"];
+        if from_file {
+            args.extend(["--body-file", path.to_str().unwrap()]);
+        }
+        let stdin = if from_file { &b""[..] } else { text.as_bytes() };
+        let out = support::smtpsend(&args, stdin);
+        prop_assert_eq!(out.code, 0, "{}", out.stderr);
+        let record = server.finish();
+        prop_assert_eq!(record.transactions().len(), 1);
+        let sent = record.only_completed();
+        if !chunking {
+            prop_assert_eq!(end_marks(&sent.data_wire), (1, 1));
+        }
+        check_text_part(&sent.message, text.as_bytes())?;
+    }
+
+    #[test]
+    fn a_raw_message_arrives_as_one_message_or_not_at_all(
+        body in hostile_bytes(),
+        capabilities in subsequence(vec!["CHUNKING", "BINARYMIME"], 0..=2),
+    ) {
+        let server = server_with(&capabilities);
+        let addr = server.addr();
+        let mut input = b"Subject: p\n\n".to_vec();
+        input.extend_from_slice(&body);
+        let out = support::smtpsend(&["--server", addr.as_str(), "--raw", "b@example.com"], &input);
+        let record = server.finish();
+        let binarymime = capabilities.len() == 2;
+        if body.contains(&0) && !binarymime {
+            prop_assert_eq!(out.code, 69, "{}", out.stderr);
+            prop_assert!(record.transactions().is_empty());
+            return Ok(());
+        }
+        prop_assert_eq!(out.code, 0, "{}", out.stderr);
+        let sent = record.only_completed();
+        if !capabilities.contains(&"CHUNKING") {
+            prop_assert_eq!(end_marks(&sent.data_wire), (1, 1));
+        }
+        let content = raw_content(&body);
+        let expected = match content.binary() {
+            Some(_) if binarymime => bytes_of(&content),
+            Some(_) => stored(&content.without_binary().unwrap()),
+            None => stored(&content),
+        };
+        // The stored message ends with what raw mode made of the input; smtpsend added
+        // From, Date and Message-ID to the header.
+        let body_start = expected.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        prop_assert!(sent.message.ends_with(&expected[body_start..]));
     }
 }

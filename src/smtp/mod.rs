@@ -331,7 +331,9 @@ impl Session {
     }
 
     /// The message as this server can take it: as it is when the server offers SMTPUTF8 or
-    /// the message is ASCII; otherwise with A-label domains (RFC 6531, see [`utf8`]).
+    /// the message is ASCII; otherwise with A-label domains (RFC 6531, see [`utf8`]). A body
+    /// that needs BINARYMIME goes as text with CRLF line ends to a server without it, or,
+    /// when it has a NUL byte, not at all (69, before MAIL).
     fn for_this_server<'a>(
         &mut self,
         envelope: &'a Envelope,
@@ -352,12 +354,20 @@ impl Session {
         if let Some(why) = content.binary().map(str::to_owned)
             && !(self.chunking() && self.offers(smtp_proto::EXT_BINARY_MIME))
         {
+            // DATA, and BDAT without BINARYMIME, carry text: a NUL byte has no place in it.
+            let Some(as_text) = content.without_binary() else {
+                return Err(fail(
+                    Kind::Unavailable,
+                    "the body has a NUL byte and the server does not offer BINARYMIME with \
+                     CHUNKING, which alone can carry one; nothing was sent",
+                ));
+            };
             let note = format!(
                 "{why} and the server does not offer BINARYMIME with CHUNKING: sending it as \
                  text with line ends made CRLF; the server may refuse or change it"
             );
             self.conn.transcript.event("binarymime", &note);
-            content = std::borrow::Cow::Owned(content.without_binary());
+            content = std::borrow::Cow::Owned(as_text);
         }
         Ok((envelope, content))
     }

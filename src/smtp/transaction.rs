@@ -7,10 +7,10 @@ use serde::Serialize;
 use smtp_proto::{EXT_8BIT_MIME, EXT_DSN, EXT_PIPELINING, EXT_SIZE};
 
 use crate::exit::{Kind, fail};
-use crate::message::{Content, Envelope};
+use crate::message::{Content, Envelope, FileError};
 use crate::progress::ProgressWriter;
 use crate::smtp::command::{BdatLast, Data, Mail, Rcpt, Rset};
-use crate::smtp::data::{DotStuffer, FailFast};
+use crate::smtp::data::{FailFast, WireEncoder, WireError};
 use crate::smtp::dsn::Dsn;
 use crate::smtp::reply::{Expect, Reply, ReplySummary};
 use crate::smtp::{Session, command};
@@ -651,8 +651,12 @@ fn mail_parameters(
 }
 
 /// Streams `head` (commands or the BDAT line), the data and the trailer (QUIT, or the next
-/// message's commands) through one buffer: with DATA dot-stuffed and with its end mark,
-/// with BDAT (`chunked`) as it is.
+/// message's commands) through one buffer, the data through the [`WireEncoder`]: for DATA
+/// normalised, dot-stuffed and ended by the end mark, for BDAT (`chunked`) as counted.
+/// When the data cannot be written whole (a file of the message changed, the connection
+/// failed), what is still buffered is dropped and the session is marked broken, so the
+/// connection is closed without the end of the data (and without QUIT inside it): the
+/// server discards the transaction.
 fn write_message(
     session: &mut Session,
     head: &[u8],
@@ -669,42 +673,42 @@ fn write_message(
         crate::smtp::transcript::Transcript::silent(),
     );
     let progress = session.options.progress && content.len() > crate::progress::THRESHOLD;
-    let pad_crlf = chunked && pads_crlf(content);
-    let result = (|| -> anyhow::Result<u64> {
-        let io = |err: std::io::Error| data_error(&err, write_timeout);
-        let mut writer = BufWriter::with_capacity(DATA_BUFFER, FailFast::new(conn.writer()?));
-        writer.write_all(head).map_err(io)?;
+    let size = chunk_size(content);
+    let mut lines = 0;
+    let result = conn.writer().and_then(|stream| {
+        let mut writer = BufWriter::with_capacity(DATA_BUFFER, FailFast::new(stream));
         let echo = shows_data.then_some(&mut transcript);
-        let mut stuffer = match chunked {
-            true => DotStuffer::unstuffed(writer, echo),
-            false => DotStuffer::new(writer, echo),
-        };
-        if progress {
-            let mut counted = ProgressWriter::new(&mut stuffer, content.len());
-            content.write_to(&mut counted).map_err(io)?;
-            counted.finish();
-        } else {
-            content.write_to(&mut stuffer).map_err(io)?;
+        let written = writer.write_all(head).and_then(|()| {
+            let mut encoder = match chunked {
+                true => WireEncoder::chunk(&mut writer, size, content.binary().is_some(), echo),
+                false => WireEncoder::data(&mut writer, echo),
+            };
+            let sent =
+                write_content(content, &mut encoder, progress).and_then(|()| match chunked {
+                    true => encoder.finish_chunk(pads_crlf(content)),
+                    false => encoder.finish(),
+                });
+            lines = encoder.lines;
+            sent
+        });
+        let flushed = written
+            .and_then(|()| writer.write_all(trailer))
+            .and_then(|()| writer.flush());
+        if flushed.is_err() {
+            // Not a byte more: the data must not look complete to the server.
+            let _ = writer.into_parts();
         }
-        let lines = stuffer.lines;
-        let mut writer = match chunked {
-            true => stuffer.finish_chunk(pad_crlf),
-            false => stuffer.finish(),
-        }
-        .map_err(io)?;
-        writer.write_all(trailer).map_err(io)?;
-        writer.flush().map_err(io)?;
-        Ok(lines)
-    })();
+        flushed.map_err(|err| data_error(&err, write_timeout))
+    });
     conn.transcript = transcript;
-    let lines = result?;
+    if result.is_err() {
+        session.broken = true;
+    }
+    result?;
+    let conn = &mut session.conn;
     if !shows_data {
-        let size = if chunked {
-            chunk_size(content)
-        } else {
-            content.len()
-        };
-        conn.transcript.sent_data_summary(size, lines);
+        conn.transcript
+            .sent_data_summary(if chunked { size } else { content.len() }, lines);
     }
     if !chunked {
         conn.transcript.sent(b".\r\n");
@@ -713,8 +717,33 @@ fn write_message(
     Ok(())
 }
 
-/// A failure while writing the data: the connection (temporary) or a local file.
+/// The content through the encoder, with a progress bar for a large message.
+fn write_content(
+    content: &Content,
+    encoder: &mut dyn Write,
+    progress: bool,
+) -> std::io::Result<()> {
+    if !progress {
+        return content.write_to(encoder);
+    }
+    let mut counted = ProgressWriter::new(encoder, content.len());
+    content.write_to(&mut counted)?;
+    counted.finish();
+    Ok(())
+}
+
+/// A failure while writing the data: a file of the message (66 when it vanished, else 74),
+/// data that broke the wire's rule (internal, 70), or the connection (temporary).
 fn data_error(err: &std::io::Error, timeout: std::time::Duration) -> anyhow::Error {
+    let abandoned = "the transaction was abandoned before the end of the data";
+    if let Some(inner) = err.get_ref() {
+        if let Some(file) = inner.downcast_ref::<FileError>() {
+            return fail(file.kind, format!("{file}; {abandoned}"));
+        }
+        if let Some(wire) = inner.downcast_ref::<WireError>() {
+            return fail(Kind::Software, format!("{wire}; {abandoned}"));
+        }
+    }
     let kind = crate::exit::io_kind(err);
     let text = if matches!(
         err.kind(),

@@ -18,7 +18,8 @@ pub enum Verb {
     /// In the middle of the data: after the 354 and the first piece of the data.
     /// `HangUp` closes; a reply (`Reply`, `ReplyThenHangUp`, `Raw`) is written at once, then
     /// the rest of the data is read and dropped with no further reply (the transaction does
-    /// not complete); `Silent` stops reading, so the client's writes block.
+    /// not complete); `Silent` stops reading, so the client's writes block; `Delay` stops
+    /// reading for that long, then reads the rest and answers as usual.
     MidData,
     /// The reply after the final dot (or after `BDAT … LAST` when no Bdat rule is set).
     EndOfData,

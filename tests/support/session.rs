@@ -327,6 +327,15 @@ impl<'a> Session<'a> {
                 self.wire.close();
                 return Ok(Flow::Close);
             }
+            Action::Delay(pause) => {
+                // Stop reading for a while, then take the rest of the data as usual.
+                std::thread::sleep(*pause);
+                let transaction = self.transaction.get_or_insert_default();
+                if !self.wire.read_data(&mut transaction.data_wire)? {
+                    return Ok(Flow::Close);
+                }
+                return self.end_of_data();
+            }
             Action::Reply(reply) => {
                 self.wire.queue(&reply.wire());
                 false

@@ -1,0 +1,765 @@
+//! Hostile input: bodies built to smuggle a second message past a lenient server (a dot
+//! between bare CRs or LFs), NUL bytes, files that are no files (FIFOs, devices), endless
+//! stdin, and files that change between composing and sending or while they are sent.
+//! Whatever the input, the server gets exactly one well-formed message per transaction,
+//! or nothing; smtpsend never hangs on a file and never holds endless input.
+
+mod support;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mail_parser::{MessageParser, MimeHeaders};
+use support::*;
+
+/// Ends the data early for a server that also takes a bare CR or LF as a line end, then
+/// opens a forged transaction; every lenient end-of-data form is in it.
+const SMUGGLER: &str = "Hello,\r.\r\nMAIL FROM:<forged@evil.example>\r\nRCPT TO:<victim@example.com>\r\n\
+DATA\r\nforged\n.\nRSET\r.\r\n.\rQUIT\r\n.\n";
+
+fn send(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
+    let addr = server.addr();
+    let mut all = vec!["--server", addr.as_str(), "--from", "a@example.com"];
+    all.extend_from_slice(args);
+    smtpsend(&all, stdin)
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Places where a server ends the data: strictly, CRLF `.` CRLF (or `.` CRLF as the first
+/// line); leniently, a `.` alone between any line ends.
+fn end_marks(wire: &[u8]) -> (usize, usize) {
+    let strict = wire.windows(5).filter(|w| w == b"\r\n.\r\n").count()
+        + usize::from(wire.starts_with(b".\r\n"));
+    let lenient = (0..wire.len())
+        .filter(|&at| {
+            let before = at == 0 || matches!(wire[at - 1], b'\r' | b'\n');
+            let after = matches!(wire.get(at + 1), Some(b'\r' | b'\n'));
+            wire[at] == b'.' && before && after
+        })
+        .count();
+    (strict, lenient)
+}
+
+fn assert_one_end_mark(wire: &[u8]) {
+    assert_eq!(
+        end_marks(wire),
+        (1, 1),
+        "{:?}",
+        String::from_utf8_lossy(wire)
+    );
+    assert!(wire.ends_with(b"\r\n.\r\n"));
+}
+
+/// `text` with each LF that has no CR before it made CRLF (a bare CR stays).
+fn lf_to_crlf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 2);
+    for (at, &byte) in text.iter().enumerate() {
+        if byte == b'\n' && (at == 0 || text[at - 1] != b'\r') {
+            out.push(b'\r');
+        }
+        out.push(byte);
+    }
+    out
+}
+
+/// The decoded body and transfer encoding of the message's `media_type` part.
+fn text_part(message: &[u8], media_type: &str) -> (Vec<u8>, String) {
+    let parsed = MessageParser::default()
+        .parse(message)
+        .expect("a MIME message");
+    let part = parsed
+        .parts
+        .iter()
+        .find(|part| {
+            part.content_type()
+                .map(|t| format!("{}/{}", t.ctype(), t.subtype().unwrap_or_default()))
+                .as_deref()
+                == Some(media_type)
+        })
+        .unwrap_or_else(|| panic!("no {media_type} part: {}", String::from_utf8_lossy(message)));
+    let encoding = part.content_transfer_encoding().unwrap_or_default();
+    (part.contents().to_vec(), encoding.to_string())
+}
+
+/// The part decodes to the input; only its line ends may have become CRLF.
+fn assert_same_text(decoded: &[u8], input: &[u8]) {
+    assert!(
+        decoded == input || decoded == lf_to_crlf(input),
+        "decoded {:?}\n  input {:?}",
+        String::from_utf8_lossy(decoded),
+        String::from_utf8_lossy(input)
+    );
+}
+
+#[test]
+fn a_smuggling_body_arrives_as_one_message_whatever_gives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.txt");
+    std::fs::write(&file, SMUGGLER).unwrap();
+    let file = path(&file);
+    let cases: [(&str, Vec<&str>, &[u8], &str); 4] = [
+        ("--body", vec!["--body", SMUGGLER], b"", "text/plain"),
+        ("--body-file", vec!["--body-file", file], b"", "text/plain"),
+        ("stdin", vec![], SMUGGLER.as_bytes(), "text/plain"),
+        (
+            "--html",
+            vec!["--html", file, "--body", "plain"],
+            b"",
+            "text/html",
+        ),
+    ];
+    for chunking in [false, true] {
+        for (given_by, extra, stdin, media_type) in &cases {
+            let builder = Server::builder();
+            let server = match chunking {
+                true => builder.capability("CHUNKING").start(),
+                false => builder.start(),
+            };
+            let mut args = vec!["--to", "victim@example.com", "--subject", "hi"];
+            args.extend(extra);
+            let out = send(&server, &args, stdin);
+            assert_eq!(out.code, 0, "{given_by}: {}", out.stderr);
+            let record = server.finish();
+            let mails = record
+                .commands()
+                .iter()
+                .filter(|c| c.starts_with("MAIL"))
+                .count();
+            assert_eq!(mails, 1, "{given_by}: {:?}", record.commands());
+            let sent = record.only_completed();
+            assert_eq!(sent.recipients(), ["victim@example.com"]);
+            if chunking {
+                assert_eq!(sent.bdat_chunks, [sent.message.len()], "{given_by}");
+            } else {
+                assert_one_end_mark(&sent.data_wire);
+            }
+            let (decoded, encoding) = text_part(&sent.message, media_type);
+            assert_eq!(encoding, "quoted-printable", "{given_by}");
+            assert_same_text(&decoded, SMUGGLER.as_bytes());
+            assert!(!sent.message.contains(&b'\0') && sent.message.is_ascii());
+        }
+    }
+}
+
+#[test]
+fn a_nul_byte_in_a_composed_body_is_escaped() {
+    let body = b"nul\0here\r\n\0\0and a bare\rCR\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("body.txt");
+    std::fs::write(&file, body).unwrap();
+    for (given_by, extra, stdin) in [
+        ("--body-file", vec!["--body-file", path(&file)], &b""[..]),
+        ("stdin", vec![], &body[..]),
+    ] {
+        let server = Server::start();
+        let mut args = vec!["--to", "b@example.com"];
+        args.extend(extra);
+        let out = send(&server, &args, stdin);
+        assert_eq!(out.code, 0, "{given_by}: {}", out.stderr);
+        let record = server.finish();
+        let sent = record.only_completed();
+        let text = sent.message_text();
+        assert!(
+            text.contains("nul=00here\r\n=00=00and a bare=0DCR\r\n"),
+            "{text}"
+        );
+        let (decoded, encoding) = text_part(&sent.message, "text/plain");
+        assert_eq!(encoding, "quoted-printable");
+        assert_same_text(&decoded, body);
+    }
+}
+
+/// A complete message whose body has a NUL byte.
+const NUL_MESSAGE: &[u8] =
+    b"From: a@example.com\nTo: b@example.com\nSubject: nul\n\nbefore\0after\r.\r\n";
+
+#[test]
+fn a_raw_body_with_a_nul_byte_goes_only_with_binarymime() {
+    let dir = tempfile::tempdir().unwrap();
+    let bulk = dir.path().join("nul.eml");
+    std::fs::write(&bulk, NUL_MESSAGE).unwrap();
+    for (server, extra) in [
+        (Server::start(), vec!["--raw", "b@example.com"]),
+        (Server::start(), vec!["-t"]),
+        (
+            Server::builder().capability("CHUNKING").start(),
+            vec!["b@example.com"],
+        ),
+        (
+            Server::builder().capability("BINARYMIME").start(),
+            vec!["--raw", "b@example.com"],
+        ),
+        (Server::start(), vec!["--bulk", path(&bulk)]),
+    ] {
+        let stdin = if extra[0] == "--bulk" {
+            b""
+        } else {
+            NUL_MESSAGE
+        };
+        let out = send(&server, &extra, stdin);
+        assert_eq!(out.code, 69, "{extra:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "the body has a NUL byte and the server does not offer BINARYMIME with CHUNKING"
+            ),
+            "{extra:?}: {}",
+            out.stderr
+        );
+        let record = server.finish();
+        let commands = record.commands();
+        assert!(
+            !commands.iter().any(|c| c.starts_with("MAIL")),
+            "{extra:?}: {commands:?}"
+        );
+        assert!(record.transactions().is_empty());
+    }
+    let server = Server::builder()
+        .capability("CHUNKING")
+        .capability("BINARYMIME")
+        .start();
+    let out = send(&server, &["--raw", "b@example.com"], NUL_MESSAGE);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    let sent = record.only_completed();
+    assert!(sent.mail_params().contains(&"BODY=BINARYMIME"));
+    assert!(sent.message.ends_with(b"\r\n\r\nbefore\0after\r.\r\n"));
+}
+
+fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo(3) on a path in the test's own temporary directory.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_fifo_socket_or_device_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let fifo = path(&fifo);
+    let listening = dir.path().join("socket");
+    let _socket = std::os::unix::net::UnixListener::bind(&listening).unwrap();
+    let socket = path(&listening);
+    let to = ["--to", "b@example.com", "--body", "x"];
+    let cases: [(Vec<&str>, &str); 7] = [
+        (
+            [&to[..], &["-a", fifo]].concat(),
+            "attachment FIFO is a FIFO (a pipe), not a regular file",
+        ),
+        (
+            [&to[..], &["--html", fifo]].concat(),
+            "HTML file FIFO is a FIFO (a pipe), not a regular file",
+        ),
+        (
+            vec!["--bulk", fifo],
+            "message FIFO is a FIFO (a pipe), not a regular file",
+        ),
+        (
+            [&to[..], &["-a", "/dev/zero"]].concat(),
+            "attachment /dev/zero is a character device, not a regular file",
+        ),
+        (
+            [&to[..], &["--html", "/dev/zero"]].concat(),
+            "HTML file /dev/zero is a character device, not a regular file",
+        ),
+        (
+            vec!["--to", "b@example.com", "--body-file", "/dev/zero"],
+            "body file /dev/zero is a character device, not a regular file",
+        ),
+        (
+            vec!["--to", "b@example.com", "--body-file", socket],
+            "socket",
+        ),
+    ];
+    for (args, says) in cases {
+        let server = Server::start();
+        let started = Instant::now();
+        let out = send(&server, &args, b"");
+        let says = says.replace("FIFO is", &format!("{fifo} is"));
+        assert_eq!(out.code, 66, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(&says), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?} waited"
+        );
+        assert_eq!(server.finish().connection_count(), 0, "{args:?}");
+    }
+}
+
+/// What one run of smtpsend did.
+struct Run {
+    code: i32,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Runs smtpsend with `stdin` (a file, a device, nothing) in a clean environment; `meanwhile`
+/// runs once smtpsend has connected to a server (it composed the message before).
+fn run(args: &[&str], stdin: Stdio, meanwhile: Option<Box<dyn FnOnce()>>) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let (mut child, reader) = spawn(args, stdin, home.path());
+    let started = Instant::now();
+    let mut meanwhile = meanwhile;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+        }
+        if meanwhile.is_some() && has_socket(child.id()) {
+            (meanwhile.take().unwrap())();
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stderr: reader.join().unwrap(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// smtpsend started in a clean environment (pinned output, HOME in `home`), and a thread
+/// that collects its stderr.
+fn spawn(
+    args: &[&str],
+    stdin: Stdio,
+    home: &Path,
+) -> (std::process::Child, thread::JoinHandle<String>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SMTPSEND_") {
+            command.env_remove(&name);
+        }
+    }
+    let mut child = command
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("SMTPSEND_TEST_PIN", "1")
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    (child, reader)
+}
+
+/// The most memory the process has held so far (VmHWM), in KiB.
+fn high_water_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn has_socket(pid: u32) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| target.to_string_lossy().starts_with("socket:"))
+}
+
+#[test]
+fn endless_stdin_stops_at_the_limit() {
+    for (mode, args) in [
+        ("raw", vec!["--raw", "b@example.com"]),
+        ("-t", vec!["-t"]),
+        ("compose", vec!["--to", "b@example.com", "--subject", "s"]),
+    ] {
+        let server = Server::start();
+        let addr = server.addr();
+        let mut all = vec!["--server", addr.as_str(), "--max-input-size", "1M"];
+        all.extend(&args);
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        let run = run(&all, zero.into(), None);
+        assert_eq!(run.code, 65, "{mode}: {}", run.stderr);
+        let what = if mode == "compose" {
+            "the body on stdin"
+        } else {
+            "the message on stdin"
+        };
+        assert_eq!(
+            run.stderr,
+            format!(
+                "smtpsend: {what} is larger than 1 MiB (--max-input-size 1M); give a larger \
+                 --max-input-size, or send big content with --attach\n"
+            )
+        );
+        assert!(run.elapsed < Duration::from_secs(10), "{mode}");
+        assert_eq!(server.finish().connection_count(), 0, "{mode}");
+    }
+}
+
+/// smtpsend holds at most `--max-input-size` of stdin and reads no further: with the
+/// limit's worth read it is still small, and past it it stops reading and leaves.
+#[test]
+fn stdin_is_read_no_further_than_the_limit() {
+    use std::io::Write;
+    const LIMIT: usize = 1 << 20;
+    for args in [
+        vec!["--raw", "b@example.com"],
+        vec!["--to", "b@example.com", "--subject", "s"],
+    ] {
+        let mut all = vec!["--server", "127.0.0.1:1", "--max-input-size", "1M"];
+        all.extend(&args);
+        let home = tempfile::tempdir().unwrap();
+        let (mut child, reader) = spawn(&all, Stdio::piped(), home.path());
+        let mut stdin = child.stdin.take().unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..LIMIT / chunk.len() {
+            stdin.write_all(&chunk).unwrap();
+        }
+        // All of it but a pipe's worth has been read: smtpsend waits for more.
+        thread::sleep(Duration::from_millis(300));
+        let held = high_water_kib(child.id()).expect("smtpsend is still running");
+        assert!(held < 40 * 1024, "{args:?}: {held} KiB with 1 MiB read");
+        let mut more = 0;
+        while more < 64 * LIMIT {
+            match stdin.write(&chunk) {
+                Ok(written) => more += written,
+                Err(_) => break,
+            }
+        }
+        assert!(
+            more <= 2 * chunk.len(),
+            "{args:?}: it read {more} bytes past the limit"
+        );
+        drop(stdin);
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(65),
+            "{args:?}: {}",
+            reader.join().unwrap()
+        );
+    }
+}
+
+#[test]
+fn input_just_within_the_limit_is_sent() {
+    let server = Server::start();
+    let body = "x\n".repeat(512);
+    let out = send(
+        &server,
+        &["--to", "b@example.com", "--max-input-size", "1K"],
+        body.as_bytes(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = server.finish();
+    assert!(
+        record
+            .only_completed()
+            .message_text()
+            .ends_with(&"x\r\n".repeat(512))
+    );
+    let server = Server::start();
+    let out = send(
+        &server,
+        &["--to", "b@example.com", "--max-input-size", "1K"],
+        format!("{body}!").as_bytes(),
+    );
+    assert_eq!(out.code, 65, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("larger than 1 KiB (--max-input-size 1K)")
+    );
+}
+
+#[test]
+fn a_body_file_fifo_is_read_when_written_and_given_up_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("body");
+    mkfifo(&fifo);
+    // Nobody ever writes: the run ends at the --timeout deadline, not never.
+    let server = Server::start();
+    let addr = server.addr();
+    let args = [
+        "--server",
+        addr.as_str(),
+        "--to",
+        "b@example.com",
+        "--timeout",
+        "2",
+        "--body-file",
+        path(&fifo),
+    ];
+    let run_alone = run(&args, Stdio::null(), None);
+    assert_eq!(run_alone.code, 66, "{}", run_alone.stderr);
+    assert!(
+        run_alone
+            .stderr
+            .contains("is a pipe that nothing wrote to within 2s (--timeout)"),
+        "{}",
+        run_alone.stderr
+    );
+    assert_eq!(run_alone.stderr.lines().count(), 1);
+    assert!(
+        run_alone.elapsed >= Duration::from_millis(1900),
+        "{:?}",
+        run_alone.elapsed
+    );
+    assert!(
+        run_alone.elapsed < Duration::from_secs(10),
+        "{:?}",
+        run_alone.elapsed
+    );
+    assert_eq!(server.finish().connection_count(), 0);
+
+    // A writer that comes late: its text is the body.
+    let server = Server::start();
+    let addr = server.addr();
+    let writer_path = fifo.clone();
+    let writer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(300));
+        std::fs::write(writer_path, SMUGGLER).unwrap();
+    });
+    let args = [
+        "--server",
+        addr.as_str(),
+        "--to",
+        "b@example.com",
+        "--timeout",
+        "10",
+        "--body-file",
+        path(&fifo),
+    ];
+    let run_written = run(&args, Stdio::null(), None);
+    writer.join().unwrap();
+    assert_eq!(run_written.code, 0, "{}", run_written.stderr);
+    let record = server.finish();
+    let sent = record.only_completed();
+    assert_one_end_mark(&sent.data_wire);
+    let (decoded, encoding) = text_part(&sent.message, "text/plain");
+    assert_eq!(encoding, "quoted-printable");
+    assert_same_text(&decoded, SMUGGLER.as_bytes());
+}
+
+/// What happens to a file after the message was composed.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    Shrinks,
+    Grows,
+    Vanishes,
+    /// The same size, other bytes.
+    Rewritten,
+    /// Replaced by a FIFO nobody writes to.
+    BecomesFifo,
+}
+
+impl Change {
+    fn apply(self, file: &Path) {
+        match self {
+            Change::Shrinks => {
+                let size = std::fs::metadata(file).unwrap().len();
+                let handle = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+                handle.set_len(size / 2).unwrap();
+            }
+            Change::Grows => {
+                use std::io::Write;
+                let mut handle = std::fs::OpenOptions::new().append(true).open(file).unwrap();
+                handle.write_all(b"more\n").unwrap();
+            }
+            Change::Vanishes => std::fs::remove_file(file).unwrap(),
+            Change::Rewritten => {
+                let size = std::fs::metadata(file).unwrap().len() as usize;
+                std::fs::write(file, "Z".repeat(size)).unwrap();
+            }
+            Change::BecomesFifo => {
+                std::fs::remove_file(file).unwrap();
+                mkfifo(file);
+            }
+        }
+    }
+
+    fn exit_code(self) -> i32 {
+        match self {
+            Change::Vanishes => 66,
+            _ => 74,
+        }
+    }
+}
+
+/// The server saw no whole message and no QUIT: the connection was closed inside the data.
+fn assert_abandoned(record: &Record, case: &str) {
+    assert!(record.completed().is_empty(), "{case}: {record:#?}");
+    let commands = record.commands();
+    assert!(
+        !commands.iter().any(|c| c == "QUIT"),
+        "{case}: {commands:?}"
+    );
+    for transaction in record.transactions() {
+        assert!(!transaction.data_wire.ends_with(b"\r\n.\r\n"), "{case}");
+        let quit = transaction.data_wire.windows(4).any(|w| w == b"QUIT");
+        assert!(!quit, "{case}: QUIT inside the data");
+    }
+}
+
+#[test]
+fn a_file_that_changes_before_it_is_sent_stops_the_send_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let changes = [
+        Change::Shrinks,
+        Change::Grows,
+        Change::Vanishes,
+        Change::Rewritten,
+        Change::BecomesFifo,
+    ];
+    // Each case waits on its server: they run side by side.
+    let mut cases = Vec::new();
+    for chunking in [false, true] {
+        for role in ["attachment", "body file", "HTML file"] {
+            for change in changes {
+                let file = dir.path().join(format!(
+                    "{}-{change:?}-{chunking}.txt",
+                    role.replace(' ', "-")
+                ));
+                cases.push(thread::spawn(move || {
+                    changed_before_sending(&file, role, change, chunking)
+                }));
+            }
+        }
+    }
+    for case in cases {
+        case.join().unwrap();
+    }
+}
+
+/// One message whose `role` file (attachment, body file, HTML file) undergoes `change`
+/// after the message was composed, before its data.
+fn changed_before_sending(file: &Path, role: &str, change: Change, chunking: bool) {
+    let case = format!("{role} {change:?}, chunking {chunking}");
+    std::fs::write(file, "a line of text\n".repeat(2000)).unwrap();
+    // Slow to say hello: the file changes after composing, before the data.
+    let builder = Server::builder().on(Verb::Ehlo, Action::Delay(Duration::from_millis(500)));
+    let server = match chunking {
+        true => builder.capability("CHUNKING").start(),
+        false => builder.start(),
+    };
+    let addr = server.addr();
+    let flag = match role {
+        "attachment" => "-a",
+        "body file" => "--body-file",
+        _ => "--html",
+    };
+    let mut args = vec![
+        "--server",
+        addr.as_str(),
+        "--timeout",
+        "20",
+        "--to",
+        "b@example.com",
+        flag,
+        path(file),
+    ];
+    if role != "body file" {
+        args.extend(["--body", "see the file"]);
+    }
+    let changed = file.to_path_buf();
+    let meanwhile = Box::new(move || change.apply(&changed));
+    let run = run(&args, Stdio::null(), Some(meanwhile));
+    if matches!(change, Change::Rewritten) && role == "attachment" {
+        // An attachment is measured by its size: the same size goes, well-formed.
+        assert_eq!(run.code, 0, "{case}: {}", run.stderr);
+        server.finish().only_completed();
+        return;
+    }
+    assert_eq!(run.code, change.exit_code(), "{case}: {}", run.stderr);
+    let named = format!("{role} {}", file.display());
+    assert!(run.stderr.contains(&named), "{case}: {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{case}: {}", run.stderr);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "{case}: {:?}",
+        run.elapsed
+    );
+    assert_abandoned(&server.finish(), &case);
+}
+
+#[test]
+fn an_attachment_that_changes_while_it_is_sent_stops_the_send_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // More than the socket buffers hold: smtpsend is still reading the file while the
+    // server pauses in the middle of the data.
+    let big: Vec<u8> = (0..40u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
+        .collect();
+    let cases: Vec<_> = [Change::Shrinks, Change::Grows, Change::Vanishes]
+        .into_iter()
+        .map(|change| {
+            let first = dir.path().join(format!("big-{change:?}.bin"));
+            let second = dir.path().join(format!("small-{change:?}.txt"));
+            std::fs::write(&first, &big).unwrap();
+            std::fs::write(&second, "small\n").unwrap();
+            thread::spawn(move || changed_while_sending(&first, &second, change))
+        })
+        .collect();
+    for case in cases {
+        case.join().unwrap();
+    }
+}
+
+/// A message with a big attachment `first` and a small one `second`: while the server
+/// pauses in the data, the big one shrinks or grows as it is read, or the small one, not
+/// opened yet, vanishes.
+fn changed_while_sending(first: &Path, second: &Path, change: Change) {
+    let server = Server::builder()
+        .capabilities(&["PIPELINING", "8BITMIME"])
+        .on(Verb::MidData, Action::Delay(Duration::from_secs(2)))
+        .start();
+    let addr = server.addr();
+    let args = [
+        "--server",
+        addr.as_str(),
+        "--timeout",
+        "20",
+        "--to",
+        "b@example.com",
+        "--body",
+        "two files",
+        "-a",
+        path(first),
+        "-a",
+        path(second),
+    ];
+    let named: PathBuf = match change {
+        Change::Vanishes => second.to_path_buf(),
+        _ => first.to_path_buf(),
+    };
+    let changed = named.clone();
+    let meanwhile = move || {
+        thread::sleep(Duration::from_millis(500));
+        change.apply(&changed);
+    };
+    let run = run(&args, Stdio::null(), Some(Box::new(meanwhile)));
+    let case = format!("{change:?}");
+    assert_eq!(run.code, change.exit_code(), "{case}: {}", run.stderr);
+    let says = format!("attachment {}", named.display());
+    assert!(run.stderr.contains(&says), "{case}: {}", run.stderr);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "{case}: {:?}",
+        run.elapsed
+    );
+    let record = server.finish();
+    assert_abandoned(&record, &case);
+    assert!(
+        record.transactions()[0].data_wire.len() > 1 << 20,
+        "{case}: the file was being sent when it changed"
+    );
+}
