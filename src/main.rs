@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use smtpsend::{app, cli, exit, interrupt};
+use smtpsend::{base::exit, base::interrupt, cli, run};
 
 fn main() -> ExitCode {
-    smtpsend::secret::keep_out_of_dumps();
+    smtpsend::base::secret::keep_out_of_dumps();
     interrupt::mark_start();
-    smtpsend::output::route_panics();
+    smtpsend::base::output::route_panics();
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(err) if !err.use_stderr() => {
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::Kind::Usage.code());
         }
     };
-    let code = match app::run(cli) {
+    let code = match run::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             smtpsend::say!("smtpsend: {}", exit::one_line(&err));

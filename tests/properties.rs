@@ -16,12 +16,12 @@ use mail_parser::{MessageParser, MimeHeaders};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
-use smtpsend::address::Mailbox;
+use smtpsend::message::address::Mailbox;
+use smtpsend::message::raw::{RawMessage, to_crlf};
+use smtpsend::message::transfer::encode_text;
 use smtpsend::message::{Content, FilePart};
-use smtpsend::raw::{RawMessage, to_crlf};
 use smtpsend::smtp::data::WireEncoder;
 use smtpsend::smtp::reply::{Capabilities, Reply, ReplyLine};
-use smtpsend::transfer::encode_text;
 
 /// Cases per property: PROPTEST_CASES when set (docs/fuzzing.md), else enough for every
 /// `cargo test`.
@@ -248,7 +248,7 @@ proptest! {
     fn address_lists_are_parsed_or_refused_without_panicking(text in "\\PC{0,80}|[a-z@<>,;:\"().\\[\\] ]{0,80}") {
         if let Ok(list) = Mailbox::parse_list(&text) {
             for mailbox in list {
-                prop_assert!(smtpsend::address::validate(&mailbox.address).is_ok());
+                prop_assert!(smtpsend::message::address::validate(&mailbox.address).is_ok());
             }
         }
         let _ = Mailbox::parse(&text);

@@ -11,11 +11,11 @@ use smtp_proto::{
     AUTH_CRAM_MD5, AUTH_LOGIN, AUTH_OAUTHBEARER, AUTH_PLAIN, AUTH_SCRAM_SHA_256, AUTH_XOAUTH2,
 };
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::smtp::connection::Connection;
 use crate::smtp::reply::{Capabilities, Expect, Reply};
 
-pub use crate::secret::Secret;
+pub use crate::base::secret::Secret;
 
 /// The SASL mechanism to use (`--auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -336,7 +336,7 @@ impl<'a> Exchange<'a> {
                 .windows(secret.len())
                 .any(|window| window == secret)
         {
-            crate::secret::register(response);
+            crate::base::secret::register(response);
         }
     }
 

@@ -3,7 +3,7 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::smtp::reply::{Expect, Reply, ReplyLine};
 use crate::smtp::stream::Stream;
 use crate::smtp::transcript::Transcript;
@@ -68,7 +68,7 @@ impl Connection {
     pub fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         self.check_nothing_unasked()?;
         self.stream
-            .set_write_timeout(crate::interrupt::capped(self.write_timeout))?;
+            .set_write_timeout(crate::base::interrupt::capped(self.write_timeout))?;
         let written = self
             .stream
             .write_all(bytes)
@@ -82,7 +82,7 @@ impl Connection {
     pub fn writer(&mut self) -> anyhow::Result<&mut Stream> {
         self.check_nothing_unasked()?;
         self.stream
-            .set_write_timeout(crate::interrupt::capped(self.write_timeout))?;
+            .set_write_timeout(crate::base::interrupt::capped(self.write_timeout))?;
         Ok(&mut self.stream)
     }
 
@@ -94,7 +94,7 @@ impl Connection {
         }
         self.out_of_step = true;
         let closing = self.buffer[self.start..].starts_with(b"421");
-        let shown = crate::escape::repr(truncate(&self.buffer[self.start..]));
+        let shown = crate::base::escape::repr(truncate(&self.buffer[self.start..]));
         let unasked = self.read_whole_reply(Duration::from_millis(1), "a reply nobody asked for");
         if let (true, Err(err)) = (closing, unasked) {
             // A whole 421 reply is the server closing, its own temporary error.
@@ -150,7 +150,7 @@ impl Connection {
                     Kind::Protocol,
                     format!(
                         "malformed reply from the server (waiting for {waiting_for}): {}",
-                        crate::escape::repr(truncate(&raw))
+                        crate::base::escape::repr(truncate(&raw))
                     ),
                 )
             })?;
@@ -230,7 +230,7 @@ impl Connection {
             if remaining.is_zero() {
                 return Err(timed_out(timeout, waiting_for));
             }
-            let remaining = crate::interrupt::capped(remaining);
+            let remaining = crate::base::interrupt::capped(remaining);
             self.stream.set_read_timeout(remaining)?;
             let old_len = self.buffer.len();
             self.buffer.resize(old_len + 4096, 0);
@@ -258,7 +258,7 @@ impl Connection {
                                 Kind::TempFail,
                                 format!(
                                     "connection lost while waiting for {waiting_for}: {}",
-                                    crate::input::plain_io(&err)
+                                    crate::base::input::plain_io(&err)
                                 ),
                             ));
                         }
@@ -289,7 +289,7 @@ fn write_error(err: &io::Error, timeout: Duration) -> anyhow::Error {
         }
         _ => format!(
             "connection lost while writing to the server: {}",
-            crate::input::plain_io(err)
+            crate::base::input::plain_io(err)
         ),
     };
     fail(Kind::TempFail, text)

@@ -21,7 +21,7 @@ pub mod utf8;
 
 use std::time::Duration;
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use auth::{Login, Mechanism};
 use connection::Connection;
 use reply::{Capabilities, Expect, Reply};
@@ -127,8 +127,8 @@ impl Session {
         options: Options,
         transcript: Transcript,
     ) -> anyhow::Result<Session> {
-        if crate::interrupt::expired() {
-            return Err(fail(Kind::TempFail, crate::interrupt::expired_text()));
+        if crate::base::interrupt::expired() {
+            return Err(fail(Kind::TempFail, crate::base::interrupt::expired_text()));
         }
         let endpoints = target.endpoints()?;
         Session::open_at(target, &endpoints, options, transcript)
@@ -444,7 +444,7 @@ fn connect_and_greet(
     for (index, endpoint) in endpoints.iter().enumerate() {
         let more = index + 1 < endpoints.len();
         let passes_on =
-            |err: &anyhow::Error| more && crate::exit::code_for(err) == Kind::TempFail.code();
+            |err: &anyhow::Error| more && crate::base::exit::code_for(err) == Kind::TempFail.code();
         let from = options.source_address;
         let mut stream =
             match Stream::connect_endpoint(endpoint, timeouts.connect, from, &mut transcript) {
@@ -489,7 +489,7 @@ fn next_address(transcript: &mut Transcript, endpoint: &stream::Endpoint, err: &
         "connect",
         &format!(
             "{endpoint}: {}; trying the next address",
-            crate::exit::one_line(err)
+            crate::base::exit::one_line(err)
         ),
     );
 }
@@ -501,7 +501,7 @@ fn greet(conn: &mut Connection, timeout: Duration) -> anyhow::Result<Reply> {
         .read_reply(timeout, "the greeting", Expect::Completion)
         .map_err(|err| {
             // An implicit-TLS port (465) waits for the client's TLS hello and says nothing.
-            let text = crate::exit::one_line(&err);
+            let text = crate::base::exit::one_line(&err);
             if plain_tcp && text.starts_with("timed out") {
                 fail(
                     Kind::TempFail,
@@ -563,7 +563,7 @@ fn ehlo_name(options: &Options, conn: &Connection) -> String {
     if let Some(name) = &options.ehlo_name {
         return name.clone();
     }
-    let host = crate::settings::hostname();
+    let host = crate::base::host::hostname();
     if host.contains('.') {
         return host;
     }
@@ -716,9 +716,9 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert_eq!(crate::exit::code_for(&err), 75);
+        assert_eq!(crate::base::exit::code_for(&err), 75);
         assert!(
-            crate::exit::one_line(&err).contains("450 4.7.1 later"),
+            crate::base::exit::one_line(&err).contains("450 4.7.1 later"),
             "{err:#}"
         );
     }
@@ -735,6 +735,6 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert_eq!(crate::exit::code_for(&err), 69);
+        assert_eq!(crate::base::exit::code_for(&err), 69);
     }
 }

@@ -13,7 +13,7 @@
 //! up to 100 recipients (the least RFC 5321 lets a server take); when a server takes fewer
 //! after all, the rest go on a new connection too.
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 use crate::smtp::Session;
 use crate::smtp::command::Rset;
@@ -227,10 +227,10 @@ fn lost(err: anyhow::Error, results: &[RecipientResult]) -> anyhow::Error {
         return err;
     }
     fail(
-        Kind::from_code(crate::exit::code_for(&err)),
+        Kind::from_code(crate::base::exit::code_for(&err)),
         format!(
             "{}; the message was already delivered to {} (do not send it to them again)",
-            crate::exit::one_line(&err),
+            crate::base::exit::one_line(&err),
             delivered.join(", ")
         ),
     )

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::smtp::tls::Tapped;
 use crate::smtp::transcript::Transcript;
 
@@ -110,11 +110,13 @@ impl Stream {
         }
         let result = match endpoint {
             Endpoint::Unix(path) => UnixStream::connect(path).map(Stream::Unix),
-            Endpoint::Tcp(address) => connect_tcp(address, crate::interrupt::capped(timeout), from)
-                .and_then(|stream| stream.set_nodelay(true).map(|()| Stream::Tcp(stream))),
+            Endpoint::Tcp(address) => {
+                connect_tcp(address, crate::base::interrupt::capped(timeout), from)
+                    .and_then(|stream| stream.set_nodelay(true).map(|()| Stream::Tcp(stream)))
+            }
         };
         match &result {
-            Ok(stream) => crate::interrupt::watch(stream.raw_fd()),
+            Ok(stream) => crate::base::interrupt::watch(stream.raw_fd()),
             Err(err) => transcript.event("connect", &format!("{endpoint}: {err}")),
         }
         result
@@ -174,7 +176,7 @@ impl Stream {
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        crate::interrupt::check()?;
+        crate::base::interrupt::check()?;
         match self {
             Stream::Tcp(stream) => stream.read(buf),
             Stream::Unix(stream) => stream.read(buf),
@@ -185,7 +187,7 @@ impl Read for Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        crate::interrupt::check()?;
+        crate::base::interrupt::check()?;
         match self {
             Stream::Tcp(stream) => stream.write(buf),
             Stream::Unix(stream) => stream.write(buf),
@@ -307,5 +309,5 @@ pub fn connect_error(target: &Target, err: &io::Error) -> anyhow::Error {
 }
 
 fn plain(err: &io::Error) -> String {
-    crate::input::plain_io(err)
+    crate::base::input::plain_io(err)
 }

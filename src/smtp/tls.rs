@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use native_tls::{Certificate, HandshakeError, Identity, TlsConnector};
 use sha2::{Digest, Sha256};
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::smtp::stream::Stream;
 
 /// When to use TLS (`--tls`).
@@ -192,9 +192,9 @@ pub const PEM_LIMIT: u64 = 1 << 20;
 /// Reads a PEM file named by `flag`: opened without blocking, it must be a regular file (a
 /// FIFO or device is refused at once, 66) of at most [`PEM_LIMIT`] bytes (78).
 fn read_file(path: &std::path::Path, flag: &str) -> anyhow::Result<Vec<u8>> {
-    let mut opened = crate::input::open_regular(path, flag)?;
-    crate::input::read_to_limit(&mut opened.file, PEM_LIMIT)
-        .map_err(|err| crate::input::unreadable(flag, path, &err))?
+    let mut opened = crate::base::input::open_regular(path, flag)?;
+    crate::base::input::read_to_limit(&mut opened.file, PEM_LIMIT)
+        .map_err(|err| crate::base::input::unreadable(flag, path, &err))?
         .ok_or_else(|| {
             fail(
                 Kind::Config,
@@ -251,7 +251,7 @@ pub fn handshake(
     let deadline = Instant::now() + timeout;
     let set_deadline = |stream: &Tapped| -> io::Result<()> {
         let remaining =
-            crate::interrupt::capped(deadline.saturating_duration_since(Instant::now()));
+            crate::base::interrupt::capped(deadline.saturating_duration_since(Instant::now()));
         stream.inner.set_read_timeout(remaining)?;
         stream.inner.set_write_timeout(remaining)
     };

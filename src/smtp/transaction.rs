@@ -6,9 +6,9 @@ use std::io::{BufWriter, Write};
 use serde::Serialize;
 use smtp_proto::{EXT_8BIT_MIME, EXT_DSN, EXT_PIPELINING, EXT_SIZE};
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::message::{Content, Envelope, FileError};
-use crate::progress::ProgressWriter;
+use crate::report::progress::ProgressWriter;
 use crate::smtp::command::{BdatLast, Data, Mail, Rcpt, Rset};
 use crate::smtp::data::{FailFast, WireEncoder, WireError};
 use crate::smtp::dsn::Dsn;
@@ -672,7 +672,7 @@ fn write_message(
         &mut conn.transcript,
         crate::smtp::transcript::Transcript::silent(),
     );
-    let progress = session.options.progress && content.len() > crate::progress::THRESHOLD;
+    let progress = session.options.progress && content.len() > crate::report::progress::THRESHOLD;
     let size = chunk_size(content);
     let mut lines = 0;
     let result = conn.writer().and_then(|stream| {
@@ -744,7 +744,7 @@ fn data_error(err: &std::io::Error, timeout: std::time::Duration) -> anyhow::Err
             return fail(Kind::Software, format!("{wire}; {abandoned}"));
         }
     }
-    let kind = crate::exit::io_kind(err);
+    let kind = crate::base::exit::io_kind(err);
     let text = if matches!(
         err.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
@@ -756,10 +756,13 @@ fn data_error(err: &std::io::Error, timeout: std::time::Duration) -> anyhow::Err
     } else if kind == Kind::TempFail {
         format!(
             "connection lost while sending the message data: {}",
-            crate::input::plain_io(err)
+            crate::base::input::plain_io(err)
         )
     } else {
-        format!("cannot send the message: {}", crate::input::plain_io(err))
+        format!(
+            "cannot send the message: {}",
+            crate::base::input::plain_io(err)
+        )
     };
     fail(kind, text)
 }

@@ -1,7 +1,7 @@
 //! The `--debug` transcript: one repr-quoted line per wire line on stderr, secrets redacted.
 
-use crate::escape::repr;
-use crate::secret::scrub_bytes;
+use crate::base::escape::repr;
+use crate::base::secret::scrub_bytes;
 
 /// How much of the session to print.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -10,7 +10,7 @@ pub struct Verbosity {
     pub level: u8,
 }
 
-/// Prints the session as it happens, on stderr through [`crate::output`] (secrets
+/// Prints the session as it happens, on stderr through [`crate::base::output`] (secrets
 /// redacted). Silent at level 0.
 pub struct Transcript {
     verbosity: Verbosity,
@@ -81,7 +81,7 @@ impl Transcript {
         } else {
             String::new()
         };
-        crate::output::print_transcript_line(&format!("{stamp}{label}: {text}"));
+        crate::base::output::print_transcript_line(&format!("{stamp}{label}: {text}"));
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 
 /// Header fields holding addresses or message ids, whose domains can become A-labels.
@@ -186,7 +186,7 @@ mod tests {
         );
         assert_eq!(ascii_address("a@example.com").unwrap(), "a@example.com");
         let err = ascii_address("jörg@example.com").unwrap_err();
-        assert_eq!(crate::exit::code_for(&err), 69);
+        assert_eq!(crate::base::exit::code_for(&err), 69);
     }
 
     #[test]

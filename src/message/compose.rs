@@ -17,14 +17,14 @@ use mail_builder::headers::raw::Raw;
 use mail_builder::headers::text::Text;
 use mail_builder::mime::{BodyPart, MimePart};
 
-use crate::address::{Mailbox, reject_line_breaks};
+use crate::base::exit::{Kind, fail};
+use crate::base::input::{self, FileKind};
 use crate::cli::Cli;
-use crate::exit::{Kind, fail};
-use crate::input::{self, FileKind};
+use crate::message::address::{Mailbox, reject_line_breaks};
+use crate::message::stamp::Stamp;
+use crate::message::transfer::{Encoding, encode_text};
 use crate::message::{Content, Envelope, FilePart};
-use crate::settings::Settings;
-use crate::stamp::Stamp;
-use crate::transfer::{Encoding, encode_text};
+use crate::plan::settings::Settings;
 
 /// Headers `--header` may not set, and why: they would break the MIME structure or leak Bcc.
 /// Any other header it names (From, To, Subject, Date, …) replaces the generated one.
@@ -190,7 +190,7 @@ pub fn compose(
 ) -> anyhow::Result<(Envelope, Content)> {
     let qualify_domain = settings.qualify_domain.as_deref();
     let addresses = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
-        Ok(crate::address::parse_all(values)?
+        Ok(crate::message::address::parse_all(values)?
             .iter()
             .map(|mailbox| mailbox.qualified(qualify_domain))
             .collect())
@@ -202,7 +202,7 @@ pub fn compose(
     let positional = addresses(&cli.recipients)?;
     let sender = &Sender {
         mailbox: sender.mailbox.qualified(qualify_domain),
-        envelope: crate::address::qualify(&sender.envelope, qualify_domain),
+        envelope: crate::message::address::qualify(&sender.envelope, qualify_domain),
     };
     let extra_headers = parse_extra_headers(&cli.headers, qualify_domain)?;
     if let Some(subject) = &cli.subject {
@@ -235,7 +235,7 @@ pub fn compose(
             .any(|(header, _)| header.eq_ignore_ascii_case(name))
     };
     let mut stamp = Stamp::new();
-    let domain = crate::compose::message_id_domain(&sender.mailbox.address);
+    let domain = crate::message::compose::message_id_domain(&sender.mailbox.address);
     let mut builder = MessageBuilder::new();
     if !overridden("from") {
         builder = builder.from(address_header(&[&sender.mailbox]));
@@ -370,8 +370,8 @@ pub fn address_header<'a>(mailboxes: &[&'a Mailbox]) -> Address<'a> {
 /// The domain for a Message-ID: the sender's, or this host's name for a bare user name.
 pub fn message_id_domain(sender: &str) -> String {
     match sender.rsplit_once('@') {
-        Some((_, domain)) if !crate::address::is_unqualified(sender) => domain.to_string(),
-        _ => crate::settings::hostname(),
+        Some((_, domain)) if !crate::message::address::is_unqualified(sender) => domain.to_string(),
+        _ => crate::base::host::hostname(),
     }
 }
 
@@ -424,7 +424,7 @@ fn parse_extra_headers(
             let list = Mailbox::parse_list(field).map_err(|err| {
                 fail(
                     Kind::Usage,
-                    format!("--header {name}: {}", crate::exit::one_line(&err)),
+                    format!("--header {name}: {}", crate::base::exit::one_line(&err)),
                 )
             })?;
             if list.is_empty() {
@@ -753,7 +753,7 @@ mod tests {
 
     #[test]
     fn too_large_names_the_limit_as_the_flag_takes_it() {
-        let said = |limit| crate::exit::one_line(&too_large("the message on stdin", limit));
+        let said = |limit| crate::base::exit::one_line(&too_large("the message on stdin", limit));
         assert_eq!(
             said(64 << 20),
             "the message on stdin is larger than 64 MiB (--max-input-size 64M); give a \

@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 
 /// The most bytes read from stdin or a pipe when `--max-input-size` is not given: input
 /// that cannot be read twice is held in memory, and this bounds it. Large enough for a
@@ -214,9 +214,9 @@ mod tests {
         // SAFETY: mkfifo(3) on a path in our own temporary directory.
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
         let err = open_regular(&fifo, "attachment").err().unwrap();
-        assert_eq!(crate::exit::code_for(&err), 66);
+        assert_eq!(crate::base::exit::code_for(&err), 66);
         assert!(
-            crate::exit::one_line(&err).ends_with("is a FIFO (a pipe), not a regular file"),
+            crate::base::exit::one_line(&err).ends_with("is a FIFO (a pipe), not a regular file"),
             "{err:#}"
         );
         let opened = open(&fifo).unwrap();
@@ -228,9 +228,9 @@ mod tests {
         let err = open_regular(Path::new("/dev/zero"), "body file")
             .err()
             .unwrap();
-        assert!(crate::exit::one_line(&err).contains("is a character device"));
+        assert!(crate::base::exit::one_line(&err).contains("is a character device"));
         let err = open_regular(Path::new("/"), "attachment").err().unwrap();
-        assert!(crate::exit::one_line(&err).contains("is a directory"));
+        assert!(crate::base::exit::one_line(&err).contains("is a directory"));
     }
 
     #[test]

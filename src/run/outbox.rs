@@ -56,8 +56,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::exit::{Kind, fail};
-use crate::input::{FileKind, plain_io};
+use crate::base::exit::{Kind, fail};
+use crate::base::input::{FileKind, plain_io};
 use crate::message::{Content, Envelope};
 
 /// Version of the `.json` format: 2 records the message's SHA-256; 1 (without it) is
@@ -115,8 +115,8 @@ impl Meta {
     pub fn record_failure(&mut self, err: &anyhow::Error) {
         self.attempts += 1;
         self.last_attempt = Some(now());
-        self.last_error = Some(crate::exit::one_line(err));
-        self.last_exit_code = Some(crate::exit::code_for(err));
+        self.last_error = Some(crate::base::exit::one_line(err));
+        self.last_exit_code = Some(crate::base::exit::code_for(err));
     }
 
     /// What makes this meta unusable, checked as if its fields had been typed on the
@@ -232,7 +232,7 @@ fn address_problem(address: &str) -> Result<(), String> {
     if address.contains(['\r', '\n', '\0']) {
         return Err("it contains a line break or a NUL byte".to_string());
     }
-    crate::address::validate(address)
+    crate::message::address::validate(address)
 }
 
 fn is_sha256_hex(text: &str) -> bool {
@@ -1041,7 +1041,7 @@ impl Claim {
     fn write_meta(&self, meta: &Meta) -> io::Result<()> {
         let text = serde_json::to_vec_pretty(meta).map_err(io::Error::other)?;
         // The last error may quote a server that echoed the login: no secret goes to disk.
-        let text = crate::secret::scrub_bytes(&text);
+        let text = crate::base::secret::scrub_bytes(&text);
         let [_, json, _, temporary] = names_of(&self.id);
         let written = (|| {
             // A fresh file each time: whatever had the name (a leftover) is not reused.
@@ -1191,7 +1191,7 @@ fn read_meta(dir: &Dir, id: &str) -> anyhow::Result<Meta> {
 /// True when reading the meta failed because the entry was removed meanwhile.
 fn is_gone(meta: &anyhow::Result<Meta>) -> bool {
     meta.as_ref()
-        .is_err_and(|err| crate::exit::code_for(err) == Kind::NoInput.code())
+        .is_err_and(|err| crate::base::exit::code_for(err) == Kind::NoInput.code())
 }
 
 /// A writer that counts and hashes what goes through it.
@@ -1259,7 +1259,7 @@ fn new_id() -> String {
         .map_or(0, |d| d.as_micros());
     format!(
         "{micros:013x}-{:06x}",
-        crate::stamp::random_u64() & 0xff_ffff
+        crate::message::stamp::random_u64() & 0xff_ffff
     )
 }
 
@@ -1468,9 +1468,9 @@ mod tests {
                 .err(),
         ] {
             let err = result.expect("refused");
-            assert_eq!(crate::exit::code_for(&err), 78);
+            assert_eq!(crate::base::exit::code_for(&err), 78);
             assert!(
-                crate::exit::one_line(&err).contains("is a symbolic link (to "),
+                crate::base::exit::one_line(&err).contains("is a symbolic link (to "),
                 "{err:#}"
             );
         }
@@ -1486,9 +1486,9 @@ mod tests {
             )
             .unwrap();
             let err = outbox.open().err().expect("refused");
-            assert_eq!(crate::exit::code_for(&err), 78);
+            assert_eq!(crate::base::exit::code_for(&err), 78);
             assert!(
-                crate::exit::one_line(&err).contains("written by group or others"),
+                crate::base::exit::one_line(&err).contains("written by group or others"),
                 "{err:#}"
             );
             assert_eq!(mode(&state.join("smtpsend/queue")), loose);
@@ -1503,8 +1503,8 @@ mod tests {
         fs::remove_dir(state.join("smtpsend/queue")).unwrap();
         fs::write(state.join("smtpsend/queue"), "").unwrap();
         let err = outbox.create().err().expect("refused");
-        assert_eq!(crate::exit::code_for(&err), 78, "{err:#}");
-        assert!(crate::exit::one_line(&err).contains("is not a directory"));
+        assert_eq!(crate::base::exit::code_for(&err), 78, "{err:#}");
+        assert!(crate::base::exit::one_line(&err).contains("is not a directory"));
     }
 
     #[test]
@@ -1538,10 +1538,10 @@ mod tests {
             };
             let err = claim.content(&meta).expect_err("damaged");
             assert!(is_damaged(&err));
-            assert_eq!(crate::exit::code_for(&err), 65);
-            assert!(crate::exit::one_line(&err).contains(says), "{err:#}");
+            assert_eq!(crate::base::exit::code_for(&err), 65);
+            assert!(crate::base::exit::one_line(&err).contains(says), "{err:#}");
             let err = queue.verify(&id, &meta).expect_err("damaged");
-            assert!(crate::exit::one_line(&err).contains(says), "{err:#}");
+            assert!(crate::base::exit::one_line(&err).contains(says), "{err:#}");
         }
         // Format 1 has no hash: an edit of the same size goes unseen, a new size does not.
         let old = Meta {
@@ -1632,9 +1632,9 @@ mod tests {
             .add(&odd, &Content::from_bytes(b"x\r\n".to_vec()))
             .err()
             .expect("refused");
-        assert_eq!(crate::exit::code_for(&err), 65);
+        assert_eq!(crate::base::exit::code_for(&err), 65);
         assert_eq!(
-            crate::exit::one_line(&err),
+            crate::base::exit::one_line(&err),
             "the outbox does not keep this message: its envelope sender \"john \
              doe@example.com\" is not a valid address: it contains a space; an address has \
              none (a display name is written Name <address>)"

@@ -1,18 +1,24 @@
 //! One run of the command: settings, the message, a dry run or a send, the report.
 
+pub mod bulk;
+pub mod flush;
+pub mod outbox;
+pub mod probe;
+pub mod send;
+
 use std::io::{IsTerminal, Read};
 
 use anyhow::Context;
 
-use crate::address::Mailbox;
+use crate::base::exit::{Kind, fail};
 use crate::cli::{BodyType, Cli};
-use crate::compose::{self, Sender};
-use crate::exit::{Kind, fail};
+use crate::message::address::Mailbox;
+use crate::message::compose::{self, Sender};
+use crate::message::raw::{self, RawMessage};
+use crate::message::stamp::Stamp;
 use crate::message::{Content, Envelope};
-use crate::raw::{self, RawMessage};
+use crate::plan::settings::{self, Settings};
 use crate::report::{self, JsonReport};
-use crate::settings::{self, Settings};
-use crate::stamp::Stamp;
 
 /// Runs the command; the error, if any, decides the exit code. With `--json`, a failure
 /// before the send still prints a JSON document.
@@ -24,10 +30,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     {
         let document = serde_json::json!({
             "status": "failed",
-            "exit_code": crate::exit::code_for(err),
-            "error": crate::exit::one_line(err),
+            "exit_code": crate::base::exit::code_for(err),
+            "error": crate::base::exit::one_line(err),
         });
-        crate::output::print_json(&document);
+        crate::base::output::print_json(&document);
     }
     result.map_err(|err| match err.downcast::<JsonPrinted>() {
         Ok(printed) => printed.0,
@@ -49,36 +55,36 @@ impl std::error::Error for JsonPrinted {}
 
 fn run_command(cli: &Cli) -> anyhow::Result<()> {
     if let Some(target) = cli.generate {
-        return crate::generate::print(target);
+        return crate::cli::generate::print(target);
     }
     if cli.list_queue {
-        return crate::flush::list(cli);
+        return crate::run::flush::list(cli);
     }
     if !cli.drop_queue.is_empty() {
-        return crate::flush::drop_entries(cli);
+        return crate::run::flush::drop_entries(cli);
     }
     if cli.flush_queue {
-        return crate::flush::flush(cli);
+        return crate::run::flush::flush(cli);
     }
-    if let Some(probe) = crate::probe::requested(cli) {
-        return crate::probe::run(cli, probe);
+    if let Some(probe) = crate::run::probe::requested(cli) {
+        return crate::run::probe::run(cli, probe);
     }
     let sender = resolve_sender(cli)?;
     if cli.show_config {
         let hint = sender.as_ref().map(|s| s.mailbox.address.as_str());
         let settings = Settings::resolve(cli, hint)?;
         if cli.json {
-            crate::output::print_json(&settings.show_json());
+            crate::base::output::print_json(&settings.show_json());
         } else {
-            crate::output::print_stdout(&settings.show());
+            crate::base::output::print_stdout(&settings.show());
         }
         return Ok(());
     }
     if !cli.bulk.is_empty() {
-        return crate::bulk::run(cli, sender.as_ref());
+        return crate::run::bulk::run(cli, sender.as_ref());
     }
     let argv: Vec<_> = std::env::args_os().collect();
-    settings::check_attach_not_account(cli, crate::sendmail_args::looks_like_sendmail_call(&argv))?;
+    settings::check_attach_not_account(cli, crate::cli::sendmail::looks_like_sendmail_call(&argv))?;
     check_recipients_given(cli)?;
     if cli.stdin_is_message() || (cli.body.is_none() && cli.body_file.is_none()) {
         check_stdin_is_not_a_directory()?;
@@ -134,13 +140,13 @@ fn send(
     envelope: &Envelope,
     content: &Content,
 ) -> anyhow::Result<()> {
-    let outcome = crate::deliver::send(cli, settings, envelope, content);
+    let outcome = crate::run::send::send(cli, settings, envelope, content);
     let delivery = outcome.delivery.as_ref();
     let verdict = outcome.verdict;
     if cli.json {
         let exit_code = match &verdict {
             Ok(()) => 0,
-            Err(err) => crate::exit::code_for(err),
+            Err(err) => crate::base::exit::code_for(err),
         };
         let status = match (&outcome.queued_as, delivery) {
             (Some(_), _) => "queued",
@@ -155,7 +161,7 @@ fn send(
             recipients: delivery.map_or(&[], |d| d.recipients.as_slice()),
             reply: delivery.and_then(report::final_reply),
             error: match &verdict {
-                Err(err) => Some(crate::exit::one_line(err)),
+                Err(err) => Some(crate::base::exit::one_line(err)),
                 Ok(()) => outcome.queued_because.clone(),
             },
             queued_as: outcome.queued_as.clone(),
@@ -191,8 +197,8 @@ pub(crate) fn dry_run(cli: &Cli, envelope: &Envelope, content: &Content) -> anyh
     if international {
         crate::say!("smtpsend: {}", smtputf8_note(envelope, content));
     }
-    crate::output::print_stdout(&out);
-    let written = crate::output::write_message(|stdout| content.write_to(stdout))
+    crate::base::output::print_stdout(&out);
+    let written = crate::base::output::write_message(|stdout| content.write_to(stdout))
         .context("cannot write the message to stdout")?;
     let Some(to_terminal) = written else {
         return Ok(());
@@ -232,7 +238,7 @@ fn smtputf8_note(envelope: &Envelope, content: &Content) -> String {
         }
         Err(err) => format!(
             "{head}; a server without it refuses: {}",
-            crate::exit::one_line(&err)
+            crate::base::exit::one_line(&err)
         ),
     }
 }
@@ -274,7 +280,7 @@ fn check_stdin_is_not_a_directory() -> anyhow::Result<()> {
 /// The sender given on the command line (-f, -F, --envelope-from), if any.
 fn resolve_sender(cli: &Cli) -> anyhow::Result<Option<Sender>> {
     if let Some(name) = &cli.from_name {
-        crate::address::reject_line_breaks("--from-name", name)?;
+        crate::message::address::reject_line_breaks("--from-name", name)?;
     }
     let mut mailbox = cli.from.as_deref().map(parse_one_sender).transpose()?;
     if let (Some(mailbox), Some(name)) = (&mut mailbox, &cli.from_name) {
@@ -359,7 +365,7 @@ fn read_message(stdin: &mut dyn Read, limit: u64) -> anyhow::Result<RawMessage> 
     if std::io::stdin().is_terminal() {
         crate::say!("smtpsend: reading the message from the terminal; end it with Ctrl-D");
     }
-    let input = crate::input::read_to_limit(stdin, limit)
+    let input = crate::base::input::read_to_limit(stdin, limit)
         .context("cannot read the message from stdin")?
         .ok_or_else(|| compose::too_large("the message on stdin", limit))?;
     if input.iter().all(u8::is_ascii_whitespace) {
@@ -376,7 +382,11 @@ fn header_recipients(message: &RawMessage) -> anyhow::Result<Vec<Mailbox>> {
         let list = Mailbox::parse_list(&field.value()).map_err(|err| {
             fail(
                 Kind::Data,
-                format!("{} field: {}", field.name, crate::exit::one_line(&err)),
+                format!(
+                    "{} field: {}",
+                    field.name,
+                    crate::base::exit::one_line(&err)
+                ),
             )
         })?;
         recipients.extend(list);
@@ -415,7 +425,7 @@ pub(crate) fn prepare_raw(
     // the envelope sender unless there is a domain to qualify it with: servers refuse
     // unqualified senders, and the account's `from` or login@host is a deliverable one.
     let header_sender = header_from(&message).filter(|mailbox| {
-        qualify_domain.is_some() || !crate::address::is_unqualified(&mailbox.address)
+        qualify_domain.is_some() || !crate::message::address::is_unqualified(&mailbox.address)
     });
     let sender = sender.unwrap_or_else(|| match header_sender {
         Some(mailbox) => Sender {
@@ -427,14 +437,14 @@ pub(crate) fn prepare_raw(
     // Bare user names are qualified in the envelope (and in a From field smtpsend adds);
     // the message's own header is left as it is.
     let sender = Sender {
-        envelope: crate::address::qualify(&sender.envelope, qualify_domain),
+        envelope: crate::message::address::qualify(&sender.envelope, qualify_domain),
         mailbox: sender.mailbox.qualified(qualify_domain),
     };
     let mut recipients = Vec::new();
     if read_recipients {
         recipients = header_recipients(&message)?;
     }
-    recipients.extend(crate::address::parse_all(&cli.recipients)?);
+    recipients.extend(crate::message::address::parse_all(&cli.recipients)?);
     let recipients: Vec<Mailbox> = recipients
         .iter()
         .map(|mailbox| mailbox.qualified(qualify_domain))
@@ -459,7 +469,7 @@ pub(crate) fn prepare_raw(
         compose::address_header(&[&sender.mailbox]).write_header(&mut from_field, 6);
     }
     let stamp = Stamp::new();
-    let domain = crate::compose::message_id_domain(&sender.mailbox.address);
+    let domain = crate::message::compose::message_id_domain(&sender.mailbox.address);
     raw::prepare(
         &mut message,
         &from_field,

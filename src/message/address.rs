@@ -2,7 +2,7 @@
 //! comma-separated lists, with RFC 5322 comments and groups in header values; a bare user
 //! name (`root`, the local part alone) is accepted and may be qualified with a domain.
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 
 /// One mailbox: an optional display name and a validated address.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -474,7 +474,7 @@ mod tests {
         for text in ["", "one\n", "a\r\nb\n", "tab\there\n", &"x".repeat(76)] {
             let (measured, body) = encode_text(text.as_bytes());
             assert_eq!(measured.encoding, Encoding::SevenBit, "{text:?}");
-            assert_eq!(body, crate::raw::to_crlf(text.as_bytes()));
+            assert_eq!(body, crate::message::raw::to_crlf(text.as_bytes()));
         }
     }
 
@@ -584,12 +584,12 @@ mod tests {
             // Nothing 7bit cannot carry goes as 7bit, and no encoding leaves a bare CR or
             // LF, a NUL or an 8-bit byte.
             let seven_bit_safe = input.iter().all(|b| matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~'))
-                && crate::raw::binary_reason(&input).is_none();
+                && crate::message::raw::binary_reason(&input).is_none();
             if measure.encoding == Encoding::SevenBit {
                 prop_assert!(seven_bit_safe);
             }
             prop_assert!(!body.contains(&0) && body.is_ascii());
-            prop_assert_eq!(crate::raw::to_crlf(&body), body);
+            prop_assert_eq!(crate::message::raw::to_crlf(&body), body);
         }
 
     }

@@ -1,8 +1,10 @@
 //! What the user sees after a send: the exit decision, stderr notes and `--json`.
 
+pub mod progress;
+
 use serde::Serialize;
 
-use crate::exit::{Kind, fail};
+use crate::base::exit::{Kind, fail};
 use crate::message::Envelope;
 pub use crate::smtp::reply::ReplySummary;
 use crate::smtp::{Delivery, Outcome, RecipientResult};
@@ -24,7 +26,7 @@ pub struct JsonReport<'a> {
 
 impl JsonReport<'_> {
     pub fn print(&self) {
-        crate::output::print_json(self);
+        crate::base::output::print_json(self);
     }
 }
 
@@ -110,10 +112,10 @@ fn already_delivered(delivery: &Delivery, err: anyhow::Error) -> anyhow::Error {
         return err;
     }
     fail(
-        Kind::from_code(crate::exit::code_for(&err)),
+        Kind::from_code(crate::base::exit::code_for(&err)),
         format!(
             "{}; earlier transactions already delivered the message to {} of {} recipients ({}): do not send it to them again",
-            crate::exit::one_line(&err),
+            crate::base::exit::one_line(&err),
             reached.len(),
             delivery.recipients.len(),
             reached.join(", ")

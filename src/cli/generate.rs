@@ -66,7 +66,7 @@ fn completion_command() -> clap::Command {
 pub fn print(target: Target) -> anyhow::Result<()> {
     let mut text = Vec::new();
     write(target, &mut text)?;
-    crate::output::print_stdout(&String::from_utf8_lossy(&text));
+    crate::base::output::print_stdout(&String::from_utf8_lossy(&text));
     Ok(())
 }
 
@@ -243,7 +243,7 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
          account is used when named by --account, when the sender matches its from \
          (wildcards such as *@example.com allowed), or when it is the default. A file \
          holding a password must be readable by its owner only (mode 0600).",
-        english_list(crate::config::account_keys())
+        english_list(crate::plan::config::account_keys())
     ))]);
     roff.control("TP", []);
     roff.text([italic("$XDG_STATE_HOME/smtpsend/queue")]);

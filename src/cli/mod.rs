@@ -1,5 +1,8 @@
 //! The command line: clap definitions whose doc comments are the help text.
 
+pub mod generate;
+pub mod sendmail;
+
 use std::path::PathBuf;
 
 use std::ffi::OsString;
@@ -292,7 +295,7 @@ pub struct Cli {
 
     /// Print the man page or a shell completion script on stdout
     #[arg(long, value_name = "WHAT", value_enum, hide = true)]
-    pub generate: Option<crate::generate::Target>,
+    pub generate: Option<crate::cli::generate::Target>,
 
     /// Print version (-V alone does too)
     #[arg(long, action = ArgAction::Version)]
@@ -425,7 +428,7 @@ sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi a
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
     let mut command = Cli::command();
     command.build();
-    let args = crate::sendmail_args::normalize(args.into_iter().collect(), &command)
+    let args = crate::cli::sendmail::normalize(args.into_iter().collect(), &command)
         .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     let matches = command
         .try_get_matches_from_mut(args.clone())
@@ -646,7 +649,7 @@ impl Cli {
     /// The most bytes read from stdin or a piped body file (`--max-input-size`).
     pub fn max_input(&self) -> u64 {
         self.max_input_size
-            .unwrap_or(crate::input::DEFAULT_MAX_INPUT)
+            .unwrap_or(crate::base::input::DEFAULT_MAX_INPUT)
     }
 
     /// True when stdin holds a complete message rather than body text.

@@ -24,9 +24,9 @@ use serde::Deserialize;
 use crate::smtp::auth::Secret;
 use toml::Spanned;
 
-use crate::address::Mailbox;
-use crate::exit::{Kind, fail};
-use crate::input::FileKind;
+use crate::base::exit::{Kind, fail};
+use crate::base::input::FileKind;
+use crate::message::address::Mailbox;
 
 /// The largest configuration file read: a few accounts take a few hundred bytes, and a
 /// file named by mistake (a log, an image) must not be read into memory whole.
@@ -399,11 +399,11 @@ impl Config {
                 format!(
                     "cannot read config {}: {}",
                     path.display(),
-                    crate::input::plain_io(err)
+                    crate::base::input::plain_io(err)
                 ),
             )
         };
-        let mut opened = match crate::input::open(path) {
+        let mut opened = match crate::base::input::open(path) {
             Ok(opened) => opened,
             Err(err) if err.kind() == io::ErrorKind::NotFound && !location.explicit => {
                 return Ok(None);
@@ -411,9 +411,9 @@ impl Config {
             Err(err) => return Err(cannot_read(&err)),
         };
         if opened.kind != FileKind::Regular {
-            return Err(crate::input::not_regular("config", path, opened.kind));
+            return Err(crate::base::input::not_regular("config", path, opened.kind));
         }
-        let bytes = crate::input::read_to_limit(&mut opened.file, CONFIG_LIMIT)
+        let bytes = crate::base::input::read_to_limit(&mut opened.file, CONFIG_LIMIT)
             .map_err(|err| cannot_read(&err))?
             .ok_or_else(|| {
                 fail(
@@ -579,8 +579,8 @@ fn validate(
         return Err(at(retries.span(), &format!("give at most {MAX_RETRIES}")));
     }
     if let Some(server) = &account.server {
-        crate::settings::parse_server(server.get_ref())
-            .map_err(|err| at(server.span(), &crate::exit::one_line(&err)))?;
+        crate::plan::settings::parse_server(server.get_ref())
+            .map_err(|err| at(server.span(), &crate::base::exit::one_line(&err)))?;
     }
     if let Some(from) = &account.from {
         let text = from.get_ref();
@@ -603,7 +603,8 @@ fn validate(
         }
     }
     if let Some(domain) = &account.qualify_domain {
-        crate::address::validate_domain(domain.get_ref()).map_err(|why| at(domain.span(), &why))?;
+        crate::message::address::validate_domain(domain.get_ref())
+            .map_err(|why| at(domain.span(), &why))?;
     }
     if let Some(address) = &account.source_address
         && address.get_ref().parse::<std::net::IpAddr>().is_err()
@@ -679,7 +680,7 @@ fn mode_of(path: &Path) -> anyhow::Result<u32> {
                 format!(
                     "cannot read config {}: {}",
                     path.display(),
-                    crate::input::plain_io(&err)
+                    crate::base::input::plain_io(&err)
                 ),
             )
         })
@@ -775,8 +776,8 @@ mod tests {
 
     fn error(text: &str) -> String {
         let err = parse(text).unwrap_err();
-        assert_eq!(crate::exit::code_for(&err), 78);
-        crate::exit::one_line(&err)
+        assert_eq!(crate::base::exit::code_for(&err), 78);
+        crate::base::exit::one_line(&err)
     }
 
     #[test]

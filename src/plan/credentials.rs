@@ -29,8 +29,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::exit::{Kind, fail};
-use crate::input::{self, FileKind, PASSWORD_LIMIT};
+use crate::base::exit::{Kind, fail};
+use crate::base::input::{self, FileKind, PASSWORD_LIMIT};
 use crate::smtp::auth::Secret;
 
 /// The environment variable that may hold the password (for CI secrets).
@@ -422,7 +422,7 @@ impl StderrRelay {
     /// running with its stderr open is not waited for beyond a moment.
     fn show(self, origin: &str, secret: Option<&[u8]>) {
         if let Some(secret) = secret {
-            crate::secret::register(secret);
+            crate::base::secret::register(secret);
         }
         for _ in 0..20 {
             if self.reader.is_finished() {
@@ -609,8 +609,11 @@ mod tests {
             (b"a\0b", "x: the password contains a NUL byte"),
         ] {
             let err = check_password(bytes, "x").unwrap_err();
-            assert_eq!(crate::exit::code_for(&err), 78);
-            assert!(crate::exit::one_line(&err).starts_with(says), "{err:#}");
+            assert_eq!(crate::base::exit::code_for(&err), 78);
+            assert!(
+                crate::base::exit::one_line(&err).starts_with(says),
+                "{err:#}"
+            );
         }
     }
 

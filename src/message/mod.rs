@@ -15,15 +15,21 @@
 //! data, so the server never receives a whole message; the last encoded piece of a file
 //! waits until the file has been read to its end and checked.
 
+pub mod address;
+pub mod compose;
+pub mod raw;
+pub mod stamp;
+pub mod transfer;
+
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::exit::Kind;
-use crate::input::FileKind;
-use crate::transfer::{Encoder, Encoding, Measure, base64_len};
+use crate::base::exit::Kind;
+use crate::base::input::FileKind;
+use crate::message::transfer::{Encoder, Encoding, Measure, base64_len};
 
 /// Bytes read from a file at a time (a whole number of base64 lines).
 const READ_SIZE: usize = 57 * 1024;
@@ -80,7 +86,7 @@ impl Content {
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
             .map_or(0, |at| at + 4);
-        match crate::raw::binary_reason(&bytes[body_start..]) {
+        match crate::message::raw::binary_reason(&bytes[body_start..]) {
             Some(why) => Content::binary_from_bytes(bytes, why),
             None => Content::from_bytes(bytes),
         }
@@ -115,7 +121,7 @@ impl Content {
         for segment in &self.segments {
             segments.push(match segment {
                 Segment::Bytes(bytes) if bytes.contains(&0) => return None,
-                Segment::Bytes(bytes) => Segment::Bytes(crate::raw::to_crlf(bytes)),
+                Segment::Bytes(bytes) => Segment::Bytes(crate::message::raw::to_crlf(bytes)),
                 other => other.clone(),
             });
         }
@@ -260,7 +266,7 @@ fn crlf(bytes: Vec<u8>) -> Vec<u8> {
     if clean {
         bytes
     } else {
-        crate::raw::to_crlf(&bytes)
+        crate::message::raw::to_crlf(&bytes)
     }
 }
 
@@ -311,7 +317,7 @@ impl FilePart {
     }
 
     /// A text file (`role`: "body file", "HTML file"), read once from `file` to measure it
-    /// (see [`crate::transfer`]); `Ok(None)` when it is not UTF-8.
+    /// (see [`crate::message::transfer`]); `Ok(None)` when it is not UTF-8.
     pub fn text(file: &mut File, path: &Path, role: &'static str) -> io::Result<Option<FilePart>> {
         let mut measure = Measure::default();
         let mut hasher = Sha256::new();
@@ -392,7 +398,7 @@ impl FilePart {
     /// The file, opened again without blocking and checked to be the regular file of the
     /// measured size.
     fn reopen(&self) -> io::Result<File> {
-        let opened = crate::input::open(&self.path).map_err(|err| {
+        let opened = crate::base::input::open(&self.path).map_err(|err| {
             if err.kind() == io::ErrorKind::NotFound {
                 self.error(
                     Kind::NoInput,
@@ -436,7 +442,7 @@ impl FilePart {
                 "cannot read {} {}: {}",
                 self.role,
                 self.path.display(),
-                crate::input::plain_io(err)
+                crate::base::input::plain_io(err)
             ),
         )
     }
@@ -507,7 +513,10 @@ mod tests {
         content.push_file(part);
         let out = written(&content).unwrap();
         assert_eq!(out.len() as u64, content.len());
-        assert_eq!(out, crate::transfer::encode_text(text.as_bytes()).1);
+        assert_eq!(
+            out,
+            crate::message::transfer::encode_text(text.as_bytes()).1
+        );
     }
 
     /// What happens to a file between composing and sending.

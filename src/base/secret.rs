@@ -14,7 +14,7 @@
 //! the output paths escape them (the transcript's repr quoting, stderr's control escapes,
 //! JSON string escapes), so that text escaped before it reached the scrubber is caught too.
 //!
-//! The only code that writes to stdout and stderr is `crate::output` (clippy's
+//! The only code that writes to stdout and stderr is `crate::base::output` (clippy's
 //! `disallowed-methods` and `disallowed-macros` enforce it), and it scrubs everything it
 //! writes except the message itself in `--dry-run`.
 
@@ -199,11 +199,11 @@ fn base64_fragments(secret: &[u8]) -> Vec<Vec<u8>> {
 /// stderr's control escapes and JSON's string escapes.
 fn escaped_forms(form: &[u8]) -> Vec<Vec<u8>> {
     let mut forms = vec![form.to_vec()];
-    let repr = crate::escape::repr(form);
+    let repr = crate::base::escape::repr(form);
     forms.push(repr.as_bytes()[1..repr.len() - 1].to_vec());
     let text = String::from_utf8_lossy(form);
     forms.push(
-        crate::escape::escape_controls(&text)
+        crate::base::escape::escape_controls(&text)
             .into_owned()
             .into_bytes(),
     );
@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn escaped_forms_are_redacted_too() {
         register(b"\0bob\0tab\there");
-        let line = crate::escape::repr(b"500 \0bob\0tab\there\r\n");
+        let line = crate::base::escape::repr(b"500 \0bob\0tab\there\r\n");
         assert!(!scrub(&line).contains("tab"), "{}", scrub(&line));
         let json = serde_json::to_string("x \0bob\0tab\there y").unwrap();
         assert!(!scrub(&json).contains("tab"), "{}", scrub(&json));

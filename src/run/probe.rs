@@ -4,11 +4,11 @@
 
 use serde::Serialize;
 
-use crate::address::Mailbox;
-use crate::app::JsonPrinted;
+use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
-use crate::exit::{Kind, fail};
-use crate::settings::Settings;
+use crate::message::address::Mailbox;
+use crate::plan::settings::Settings;
+use crate::run::JsonPrinted;
 use crate::smtp::command::{Expn, Noop, Vrfy};
 use crate::smtp::reply::{Capabilities, Reply, ReplySummary};
 use crate::smtp::tls::{TlsInfo, TlsMode};
@@ -87,7 +87,7 @@ pub fn run(cli: &Cli, probe: Probe) -> anyhow::Result<()> {
             if cli.json {
                 print_json(&info);
             } else {
-                crate::output::print_stdout(&info.text());
+                crate::base::output::print_stdout(&info.text());
             }
             Ok(())
         }
@@ -151,11 +151,13 @@ fn answer(cli: &Cli, probe: &'static str, asked: &str, reply: &Reply) -> anyhow:
         print_json(&Document {
             probe,
             status: if verdict.is_ok() { "ok" } else { "failed" },
-            exit_code: verdict.as_ref().map_or_else(crate::exit::code_for, |()| 0),
+            exit_code: verdict
+                .as_ref()
+                .map_or_else(crate::base::exit::code_for, |()| 0),
             query: asked,
             reply: reply.into(),
             lines: if reply.is_positive() { &lines } else { &[] },
-            error: verdict.as_ref().err().map(crate::exit::one_line),
+            error: verdict.as_ref().err().map(crate::base::exit::one_line),
         });
         return verdict.map_err(|err| anyhow::Error::new(JsonPrinted(err)));
     }
@@ -169,7 +171,7 @@ fn answer(cli: &Cli, probe: &'static str, asked: &str, reply: &Reply) -> anyhow:
                 out.push('\n');
             }
         }
-        crate::output::print_stdout(&out);
+        crate::base::output::print_stdout(&out);
     }
     verdict
 }
@@ -249,7 +251,7 @@ fn check(cli: &Cli, mut session: Session, server: &str) -> anyhow::Result<()> {
         line.push_str(&format!(", logged in with {mechanism}"));
     }
     line.push_str(")\n");
-    crate::output::print_stdout(&line);
+    crate::base::output::print_stdout(&line);
     Ok(())
 }
 
@@ -264,7 +266,7 @@ fn hello_verb(session: &Session) -> &'static str {
 }
 
 fn print_json(document: &impl Serialize) {
-    crate::output::print_json(document);
+    crate::base::output::print_json(document);
 }
 
 /// One EHLO keyword line and what it means.

@@ -1,5 +1,5 @@
 //! The only way out to the user: every line on stdout and stderr, every `--json` document and
-//! every transcript line is written here, after the secret scrubber ([`crate::secret`]) and
+//! every transcript line is written here, after the secret scrubber ([`crate::base::secret`]) and
 //! with control characters escaped, so that neither a password nor a terminal escape from a
 //! hostile server can get through another path. Clippy's `disallowed-methods` and
 //! `disallowed-macros` (clippy.toml) forbid `std::io::stdout`, `std::io::stderr`, `println!`
@@ -12,8 +12,8 @@
 
 use std::io::{self, Write};
 
-use crate::escape::escape_controls;
-use crate::secret::scrub;
+use crate::base::escape::escape_controls;
+use crate::base::secret::scrub;
 
 /// Prints text on stdout: secrets redacted, control characters other than line feed and tab
 /// escaped (server text from `--server-info`, `--verify`, `--expn`, `--list-queue`).
@@ -111,6 +111,6 @@ pub fn route_panics() {
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::output::print_stderr_line(format_args!($($arg)*))
+        $crate::base::output::print_stderr_line(format_args!($($arg)*))
     };
 }

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use crate::base::exit::{Kind, fail, one_line};
 use crate::cli::{BodyType, Cli, QueueMode};
-use crate::exit::{Kind, fail, one_line};
 use crate::message::{Content, Envelope};
-use crate::outbox::{self, Claim, Meta, Outbox};
+use crate::plan::settings::Settings;
 use crate::report;
-use crate::settings::Settings;
+use crate::run::outbox::{self, Claim, Meta, Outbox};
 use crate::smtp::stream::Target;
 use crate::smtp::transcript::Transcript;
 use crate::smtp::{Delivery, Options, Policy, Session, maybe_accepted};
@@ -36,7 +36,7 @@ pub fn backoff(retry: u32) -> Duration {
 /// True for a failure worth trying again at once: temporary (75 or 76), and not one where the
 /// data was sent and the reply lost, since the server may have the message (RFC 1047).
 pub fn retryable(err: &anyhow::Error) -> bool {
-    crate::exit::is_temporary(err) && !maybe_accepted(err)
+    crate::base::exit::is_temporary(err) && !maybe_accepted(err)
 }
 
 /// Sends the message as the settings say: with `--queue always` through the outbox, with
@@ -62,13 +62,13 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
     };
     if settings.queue != QueueMode::Never {
         // From here on Ctrl-C or SIGTERM stops the send and keeps the message (see
-        // crate::interrupt); before, while the message was read, it abandons it.
-        crate::interrupt::catch();
+        // crate::base::interrupt); before, while the message was read, it abandons it.
+        crate::base::interrupt::catch();
     }
     let mut queued = None;
     if settings.queue == QueueMode::Always {
         let meta = new_meta(cli, settings, envelope, &policy);
-        let added = crate::interrupt::critical(|| {
+        let added = crate::base::interrupt::critical(|| {
             Outbox::locate().and_then(|outbox| outbox.add(&meta, content))
         });
         match added {
@@ -77,7 +77,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             // An outbox directory that is not safe to use (a symbolic link, another user's,
             // writable by others) is a configuration error to fix, not a reason to send
             // without the copy the user asked for.
-            Err(err) if crate::exit::code_for(&err) == Kind::Config.code() => {
+            Err(err) if crate::base::exit::code_for(&err) == Kind::Config.code() => {
                 return Outcome {
                     delivery: None,
                     verdict: Err(fail(
@@ -113,8 +113,8 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
                 remove_sent(claim);
             }
         }
-        Err(err) if crate::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
-            let kept = crate::interrupt::critical(|| match queued {
+        Err(err) if crate::base::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
+            let kept = crate::base::interrupt::critical(|| match queued {
                 Some((mut meta, claim)) => {
                     meta.envelope = remaining;
                     meta.attempts = tries - 1;
@@ -132,8 +132,8 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
             });
             match kept {
                 Ok(id) => {
-                    if crate::interrupt::received().is_some() {
-                        crate::interrupt::stopped_a_send();
+                    if crate::base::interrupt::received().is_some() {
+                        crate::base::interrupt::stopped_a_send();
                     }
                     crate::say!("smtpsend: queued as {id} ({})", one_line(&err));
                     outcome.queued_as = Some(id);
@@ -143,7 +143,7 @@ pub fn send(cli: &Cli, settings: &Settings, envelope: &Envelope, content: &Conte
                     // Still the temporary failure's exit code (75 or 76): the caller keeps
                     // the message and tries again.
                     outcome.verdict = Err(fail(
-                        Kind::from_code(crate::exit::code_for(&err)),
+                        Kind::from_code(crate::base::exit::code_for(&err)),
                         format!(
                             "{}; and the outbox could not keep the message: {}",
                             one_line(&err),
@@ -210,8 +210,8 @@ fn send_with_retries(
             Err(err)
                 if tries <= settings.retries
                     && retryable(err)
-                    && crate::interrupt::received().is_none()
-                    && !crate::interrupt::expired() =>
+                    && crate::base::interrupt::received().is_none()
+                    && !crate::base::interrupt::expired() =>
             {
                 let wait = backoff(tries);
                 crate::say!(
@@ -220,14 +220,14 @@ fn send_with_retries(
                     wait.as_secs(),
                     settings.retries
                 );
-                crate::interrupt::sleep(wait);
+                crate::base::interrupt::sleep(wait);
                 tries += 1;
             }
             Err(err)
                 if delivered_any
                     && policy.partial
                     && settings.queue == QueueMode::Never
-                    && crate::exit::is_temporary(err) =>
+                    && crate::base::exit::is_temporary(err) =>
             {
                 // Some recipients have it, which is success under --partial; the rest are
                 // named, as on the first try.
@@ -269,9 +269,9 @@ pub fn left_for_later(
 /// reply, a failed TLS handshake): temporary, so the message is kept. When the data had been
 /// sent in full the server may still have accepted it.
 pub(crate) fn stopped_by_signal(err: anyhow::Error) -> anyhow::Error {
-    let why = match crate::interrupt::received() {
-        Some(signal) => format!("interrupted by {}", crate::interrupt::name(signal)),
-        None if crate::interrupt::expired() => crate::interrupt::expired_text(),
+    let why = match crate::base::interrupt::received() {
+        Some(signal) => format!("interrupted by {}", crate::base::interrupt::name(signal)),
+        None if crate::base::interrupt::expired() => crate::base::interrupt::expired_text(),
         None => return err,
     };
     let stopped = fail(Kind::TempFail, why);
@@ -380,7 +380,7 @@ mod tests {
     #[test]
     fn a_lost_reply_after_the_data_is_not_retried() {
         let lost = fail(Kind::TempFail, "timed out").context(crate::smtp::MaybeAccepted);
-        assert_eq!(crate::exit::code_for(&lost), 75);
+        assert_eq!(crate::base::exit::code_for(&lost), 75);
         assert!(!retryable(&lost));
         assert!(retryable(&fail(Kind::TempFail, "451 later")));
         assert!(!retryable(&fail(Kind::Unavailable, "554 no")));

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::app::{self, Prepared};
+use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
-use crate::exit::{Kind, fail};
-use crate::raw::RawMessage;
+use crate::message::raw::RawMessage;
+use crate::plan::settings::Settings;
 use crate::report;
-use crate::settings::Settings;
+use crate::run::{self as app, Prepared};
 use crate::smtp::stream::Target;
 use crate::smtp::transcript::Transcript;
 use crate::smtp::{Options, Policy, Session};
@@ -24,7 +24,7 @@ struct Item {
 
 /// Reads every message first (a bad file stops the run before anything is sent), then sends
 /// them in order over one session, reconnecting only when a connection is lost.
-pub fn run(cli: &Cli, sender: Option<&crate::compose::Sender>) -> anyhow::Result<()> {
+pub fn run(cli: &Cli, sender: Option<&crate::message::compose::Sender>) -> anyhow::Result<()> {
     let paths = message_files(&cli.bulk)?;
     let hint = sender.map(|s| s.mailbox.address.clone());
     let settings = Settings::resolve(cli, hint.as_deref())?;
@@ -68,8 +68,8 @@ fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
             match Session::open(target, options.clone(), transcript) {
                 Ok(opened) => session = Some(opened),
                 Err(err) => {
-                    let text = crate::exit::one_line(&err);
-                    let code = crate::exit::code_for(&err);
+                    let text = crate::base::exit::one_line(&err);
+                    let code = crate::base::exit::code_for(&err);
                     for item in &mut items[index..] {
                         item.result = Some(Err(same_failure(code, &text)));
                     }
@@ -111,20 +111,20 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
             crate::say!(
                 "smtpsend: {}: {}",
                 item.path.display(),
-                crate::exit::one_line(err)
+                crate::base::exit::one_line(err)
             );
-            failed.push((item, crate::exit::code_for(err)));
+            failed.push((item, crate::base::exit::code_for(err)));
         }
         documents.push(serde_json::json!({
             "file": item.path.display().to_string(),
             "status": if error.is_some() { "failed" } else { "sent" },
-            "exit_code": error.map_or(0, crate::exit::code_for),
+            "exit_code": error.map_or(0, crate::base::exit::code_for),
             "envelope": &item.message.0,
-            "error": error.map(crate::exit::one_line),
+            "error": error.map(crate::base::exit::one_line),
         }));
     }
     if cli.json {
-        crate::output::print_json(&documents);
+        crate::base::output::print_json(&documents);
     }
     let Some((_, code)) = failed.first() else {
         return Ok(());
@@ -139,7 +139,7 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
     );
     if cli.json {
         // The array above is the report; no second JSON document for this error.
-        return Err(anyhow::Error::new(crate::app::JsonPrinted(err)));
+        return Err(anyhow::Error::new(crate::run::JsonPrinted(err)));
     }
     Err(err)
 }
@@ -147,12 +147,12 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
 /// One message file, opened without blocking: a FIFO, a socket or a device is refused at
 /// once instead of being waited on.
 fn read_message(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut opened = crate::input::open_regular(path, "message")?;
+    let mut opened = crate::base::input::open_regular(path, "message")?;
     let mut bytes = Vec::with_capacity(opened.metadata.len() as usize);
     opened
         .file
         .read_to_end(&mut bytes)
-        .map_err(|err| crate::input::unreadable("message", path, &err))?;
+        .map_err(|err| crate::base::input::unreadable("message", path, &err))?;
     Ok(bytes)
 }
 
@@ -187,7 +187,7 @@ fn unreadable(path: &Path, err: &std::io::Error) -> anyhow::Error {
         format!(
             "cannot read {}: {}",
             path.display(),
-            crate::input::plain_io(err)
+            crate::base::input::plain_io(err)
         ),
     )
 }

@@ -1,17 +1,17 @@
 //! The outbox commands: `-q`/`--flush-queue` delivers what is queued, `--list-queue`/`-bp`
-//! lists it, `--drop-queue ID` removes an entry. A damaged entry (see [`crate::outbox`]) is
+//! lists it, `--drop-queue ID` removes an entry. A damaged entry (see [`crate::run::outbox`]) is
 //! never sent: a flush names it (65) and leaves it as it is, a listing shows what is wrong
 //! with it, and `--drop-queue` removes it.
 
 use serde::Serialize;
 
+use crate::base::exit::{Kind, code_for, fail, one_line};
 use crate::cli::Cli;
-use crate::deliver::{left_for_later, still_to_send};
-use crate::exit::{Kind, code_for, fail, one_line};
 use crate::message::{Content, Envelope};
-use crate::outbox::{Claim, Claimed, Dropped, Meta, Outbox, Queue};
+use crate::plan::settings::Settings;
 use crate::report;
-use crate::settings::Settings;
+use crate::run::outbox::{Claim, Claimed, Dropped, Meta, Outbox, Queue};
+use crate::run::send::{left_for_later, still_to_send};
 use crate::smtp::transcript::Transcript;
 use crate::smtp::{Policy, Session};
 
@@ -240,7 +240,7 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
     let exit_code = code_for(err);
     Flushed {
         id: id.to_string(),
-        status: if crate::outbox::is_damaged(err) {
+        status: if crate::run::outbox::is_damaged(err) {
             "damaged"
         } else if Kind::from_code(exit_code).is_temporary() {
             "queued"
@@ -256,7 +256,7 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
 /// is that of the first failure.
 fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
     if cli.json {
-        crate::output::print_json(&results);
+        crate::base::output::print_json(&results);
     }
     let failures: Vec<&Flushed> = results.iter().filter(|r| r.status != "sent").collect();
     if !cli.json {
@@ -293,7 +293,7 @@ fn finish(cli: &Cli, results: Vec<Flushed>) -> anyhow::Result<()> {
         ),
     );
     if cli.json {
-        return Err(anyhow::Error::new(crate::app::JsonPrinted(err)));
+        return Err(anyhow::Error::new(crate::run::JsonPrinted(err)));
     }
     Err(err)
 }
@@ -330,7 +330,7 @@ pub fn list(cli: &Cli) -> anyhow::Result<()> {
         Some(queue) => (shown(&queue)?, queue.foreign_names()?),
         None => (Vec::new(), Vec::new()),
     };
-    let now = crate::outbox::now();
+    let now = crate::run::outbox::now();
     if cli.json {
         let documents: Vec<serde_json::Value> = entries
             .iter()
@@ -339,7 +339,7 @@ pub fn list(cli: &Cli) -> anyhow::Result<()> {
                     id: &entry.id,
                     status: match &entry.message_problem {
                         None => "queued",
-                        Some(err) if crate::outbox::is_damaged(err) => "damaged",
+                        Some(err) if crate::run::outbox::is_damaged(err) => "damaged",
                         Some(_) => "unreadable",
                     },
                     error: entry.message_problem.as_ref().map(one_line),
@@ -350,16 +350,16 @@ pub fn list(cli: &Cli) -> anyhow::Result<()> {
                 .unwrap_or_default(),
                 Err(err) => serde_json::json!({
                     "id": entry.id,
-                    "status": if crate::outbox::is_damaged(err) { "damaged" } else { "unreadable" },
+                    "status": if crate::run::outbox::is_damaged(err) { "damaged" } else { "unreadable" },
                     "error": one_line(err),
                     "exit_code": code_for(err),
                 }),
             })
             .collect();
-        crate::output::print_json(&documents);
+        crate::base::output::print_json(&documents);
         return Ok(());
     }
-    crate::output::print_stdout(&listing(&entries, &foreign, now, &outbox.dir()));
+    crate::base::output::print_stdout(&listing(&entries, &foreign, now, &outbox.dir()));
     Ok(())
 }
 
@@ -395,7 +395,7 @@ fn listing(entries: &[Shown], foreign: &[String], now: u64, dir: &std::path::Pat
         let id = &entry.id;
         let meta = match &entry.meta {
             Ok(meta) => meta,
-            Err(err) if crate::outbox::is_damaged(err) => {
+            Err(err) if crate::run::outbox::is_damaged(err) => {
                 damaged += 1;
                 out.push_str(&format!("{id}  {}\n", one_line(err)));
                 out.push_str(&format!(
@@ -446,7 +446,7 @@ fn listing(entries: &[Shown], foreign: &[String], now: u64, dir: &std::path::Pat
             out.push_str(&format!("    last error{when} ({kind}): {error}\n"));
         }
         if let Some(problem) = &entry.message_problem {
-            if crate::outbox::is_damaged(problem) {
+            if crate::run::outbox::is_damaged(problem) {
                 damaged += 1;
             }
             out.push_str(&format!(
@@ -491,7 +491,7 @@ pub fn drop_entries(cli: &Cli) -> anyhow::Result<()> {
     if let Some(id) = cli
         .drop_queue
         .iter()
-        .find(|id| !crate::outbox::valid_id(id))
+        .find(|id| !crate::run::outbox::valid_id(id))
     {
         return Err(fail(
             Kind::Usage,
@@ -541,7 +541,7 @@ pub fn drop_entries(cli: &Cli) -> anyhow::Result<()> {
             Err(err) => {
                 let what = if code_for(&err) == Kind::NoInput.code() {
                     "what an interrupted write left".to_string()
-                } else if crate::outbox::is_damaged(&err) {
+                } else if crate::run::outbox::is_damaged(&err) {
                     one_line(&err)
                 } else {
                     format!("unreadable: {}", one_line(&err))

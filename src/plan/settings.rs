@@ -6,11 +6,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::address::Mailbox;
+use crate::base::exit::{Kind, fail};
 use crate::cli::{Cli, QueueMode};
-use crate::config::{self, Account, Config, Location};
-use crate::credentials::{PASSWORD_VAR, PasswordSource};
-use crate::exit::{Kind, fail};
+use crate::message::address::Mailbox;
+use crate::plan::config::{self, Account, Config, Location};
+use crate::plan::credentials::{PASSWORD_VAR, PasswordSource};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
 use crate::smtp::tls::{TlsConfig, TlsMode};
@@ -108,11 +108,11 @@ pub struct Settings {
 impl Settings {
     /// Merges flags, environment, the configuration file and defaults. `sender` is the
     /// address that picks an account by its `from` (from -f, or the message's From). The
-    /// first settings resolved in a run bound it (`--max-time`, see [`crate::interrupt`]):
+    /// first settings resolved in a run bound it (`--max-time`, see [`crate::base::interrupt`]):
     /// every path resolves them before it reads a password or connects.
     pub fn resolve(cli: &Cli, sender: Option<&str>) -> anyhow::Result<Settings> {
         let settings = Settings::merge(cli, sender)?;
-        crate::interrupt::limit_run(settings.max_time);
+        crate::base::interrupt::limit_run(settings.max_time);
         Ok(settings)
     }
 
@@ -240,7 +240,7 @@ impl Settings {
             &from_account,
         );
         if let Some(name) = &ehlo_name {
-            crate::address::reject_line_breaks("--ehlo-name", name)?;
+            crate::message::address::reject_line_breaks("--ehlo-name", name)?;
             if name.is_empty() || name.contains(char::is_whitespace) {
                 return Err(fail(
                     Kind::Usage,
@@ -350,7 +350,7 @@ impl Settings {
             &from_account,
         );
         if let Some(domain) = &qualify_domain {
-            crate::address::validate_domain(domain)
+            crate::message::address::validate_domain(domain)
                 .map_err(|why| fail(Kind::Usage, format!("--qualify-domain {domain:?}: {why}")))?;
         }
         if let Some(domain) = &qualify_domain {
@@ -412,7 +412,7 @@ impl Settings {
             &from_account,
         );
         if let Some(user) = &user {
-            crate::address::reject_line_breaks("--user", user)?;
+            crate::message::address::reject_line_breaks("--user", user)?;
             if user.is_empty() {
                 return Err(fail(Kind::Usage, "--user: the user name is empty"));
             }
@@ -473,7 +473,7 @@ impl Settings {
             session: Options {
                 ehlo_name,
                 timeouts,
-                progress: !cli.json && cli.debug == 0 && crate::output::stderr_is_terminal(),
+                progress: !cli.json && cli.debug == 0 && crate::base::output::stderr_is_terminal(),
                 tls,
                 tls_config,
                 login: None,
@@ -613,7 +613,7 @@ pub fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Resul
                 Kind::NoInput,
                 format!(
                     "cannot read attachment {name}: {} ({hint})",
-                    crate::input::plain_io(&err)
+                    crate::base::input::plain_io(&err)
                 ),
             ));
         }
@@ -638,7 +638,7 @@ fn password_choice(
             "--password-command".into(),
         ));
     }
-    if let Some(source) = crate::credentials::password_from_env()? {
+    if let Some(source) = crate::plan::credentials::password_from_env()? {
         return Ok((source, PASSWORD_VAR.into()));
     }
     Ok(match password_source(account) {
@@ -752,7 +752,7 @@ fn check_local_address(address: std::net::IpAddr, source: &Source) -> anyhow::Re
             format!(
                 "{}: not an address of this host ({})",
                 source.given("--source-address", address),
-                crate::input::plain_io(&err)
+                crate::base::input::plain_io(&err)
             ),
         )),
     }
@@ -819,7 +819,7 @@ pub fn parse_server(input: &str) -> anyhow::Result<Target> {
 /// LMTP on port 25).
 pub fn parse_server_for(input: &str, lmtp: bool) -> anyhow::Result<Target> {
     let bad = |why: &str| fail(Kind::Usage, format!("--server {input:?}: {why}"));
-    crate::address::reject_line_breaks("--server", input)?;
+    crate::message::address::reject_line_breaks("--server", input)?;
     if let Some(path) = input.strip_prefix("unix:") {
         return Ok(Target::Unix(PathBuf::from(path)));
     }
@@ -892,19 +892,6 @@ pub fn parse_server_for(input: &str, lmtp: bool) -> anyhow::Result<Target> {
     })
 }
 
-/// This host's name, as the kernel knows it.
-pub fn hostname() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: gethostname writes at most buffer.len() bytes into our buffer.
-    let ok = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } == 0;
-    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
-    if ok && end > 0 {
-        String::from_utf8_lossy(&buffer[..end]).into_owned()
-    } else {
-        "localhost".to_string()
-    }
-}
-
 /// The sender when none is given: `login@host`, like sendmail, or `login@DOMAIN` with a
 /// qualify domain. A host name without a dot is used as it is.
 pub fn default_sender(qualify_domain: Option<&str>) -> Mailbox {
@@ -912,7 +899,7 @@ pub fn default_sender(qualify_domain: Option<&str>) -> Mailbox {
         .iter()
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "root".to_string());
-    let domain = qualify_domain.map_or_else(hostname, str::to_string);
+    let domain = qualify_domain.map_or_else(crate::base::host::hostname, str::to_string);
     Mailbox {
         name: None,
         address: format!("{login}@{domain}"),
