@@ -424,6 +424,17 @@ sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi a
 -oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
 -q delivers the outbox and -bp lists it. -bs, -bd, -bi and -I are refused with exit code 64.";
 
+/// Ends a run whose command line did not parse: `--help` and `--version` are printed on
+/// stdout (exit 0); an error is one line on stderr (exit 64).
+pub fn conclude(err: &clap::Error) -> u8 {
+    if !err.use_stderr() {
+        let _ = err.print();
+        return 0;
+    }
+    crate::say!("smtpsend: {} (see --help)", one_line(err));
+    crate::base::exit::Kind::Usage.code()
+}
+
 /// Parses `args` (argv[0] first) after rewriting sendmail's forms into smtpsend's own.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
     let mut command = Cli::command();

@@ -19,12 +19,10 @@ use mail_builder::mime::{BodyPart, MimePart};
 
 use crate::base::exit::{Kind, fail};
 use crate::base::input::{self, FileKind};
-use crate::cli::Cli;
 use crate::message::address::{Mailbox, reject_line_breaks};
 use crate::message::stamp::Stamp;
 use crate::message::transfer::{Encoding, encode_text};
 use crate::message::{Content, Envelope, FilePart};
-use crate::plan::settings::Settings;
 
 /// Headers `--header` may not set, and why: they would break the MIME structure or leak Bcc.
 /// Any other header it names (From, To, Subject, Date, …) replaces the generated one.
@@ -180,47 +178,81 @@ impl MainPart {
     }
 }
 
+/// What a composed message is made of, as the command line gave it.
+#[derive(Debug, Clone, Default)]
+pub struct ComposeInput {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub reply_to: Vec<String>,
+    /// Recipient arguments: envelope, and To: too.
+    pub recipients: Vec<String>,
+    pub subject: Option<String>,
+    /// `--header 'Name: value'`.
+    pub headers: Vec<String>,
+    pub body: BodySource,
+    pub html: Option<PathBuf>,
+    pub attachments: Vec<PathBuf>,
+    /// The most bytes read from stdin or a pipe (`--max-input-size`).
+    pub max_input: u64,
+}
+
+/// Where the text body comes from.
+#[derive(Debug, Clone, Default)]
+pub enum BodySource {
+    /// `--body TEXT`.
+    Text(String),
+    /// `--body-file PATH`.
+    File(PathBuf),
+    /// stdin.
+    #[default]
+    Stdin,
+}
+
+/// Where composing happens: the domain for bare user names, and how long a pipe given as
+/// `--body-file` may take to be written (the command deadline).
+#[derive(Debug, Clone, Copy)]
+pub struct Surroundings<'a> {
+    pub qualify_domain: Option<&'a str>,
+    pub pipe_timeout: Duration,
+}
+
 /// Composes the message the flags describe; `stdin` is the body unless a body flag is given.
 /// Bare user names (`root`) get `@qualify_domain` in the envelope and the header alike.
 pub fn compose(
-    cli: &Cli,
-    settings: &Settings,
+    given: &ComposeInput,
+    context: Surroundings,
     sender: &Sender,
     stdin: &mut dyn Read,
 ) -> anyhow::Result<(Envelope, Content)> {
-    let qualify_domain = settings.qualify_domain.as_deref();
+    let qualify_domain = context.qualify_domain;
     let addresses = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
         Ok(crate::message::address::parse_all(values)?
             .iter()
             .map(|mailbox| mailbox.qualified(qualify_domain))
             .collect())
     };
-    let to = addresses(&cli.to)?;
-    let cc = addresses(&cli.cc)?;
-    let bcc = addresses(&cli.bcc)?;
-    let reply_to = addresses(&cli.reply_to)?;
-    let positional = addresses(&cli.recipients)?;
+    let to = addresses(&given.to)?;
+    let cc = addresses(&given.cc)?;
+    let bcc = addresses(&given.bcc)?;
+    let reply_to = addresses(&given.reply_to)?;
+    let positional = addresses(&given.recipients)?;
     let sender = &Sender {
         mailbox: sender.mailbox.qualified(qualify_domain),
         envelope: crate::message::address::qualify(&sender.envelope, qualify_domain),
     };
-    let extra_headers = parse_extra_headers(&cli.headers, qualify_domain)?;
-    if let Some(subject) = &cli.subject {
+    let extra_headers = parse_extra_headers(&given.headers, qualify_domain)?;
+    if let Some(subject) = &given.subject {
         reject_line_breaks("--subject", subject)?;
     }
-    let attachments = collect_attachments(&cli.attachments)?;
-    let html = cli
+    let attachments = collect_attachments(&given.attachments)?;
+    let html = given
         .html
         .as_deref()
-        .map(|path| read_html(path, cli.max_input()))
+        .map(|path| read_html(path, given.max_input))
         .transpose()?;
     let stdin_required = attachments.is_empty() && html.is_none();
-    let text = read_body(
-        cli,
-        stdin,
-        stdin_required,
-        settings.session.timeouts.command,
-    )?;
+    let text = read_body(given, stdin, stdin_required, context.pipe_timeout)?;
 
     let to_header: Vec<&Mailbox> = to.iter().chain(&positional).collect();
     let recipients = unique_addresses(to_header.iter().copied().chain(&cc).chain(&bcc));
@@ -249,7 +281,7 @@ pub fn compose(
     if !reply_to.is_empty() && !overridden("reply-to") {
         builder = builder.reply_to(address_header(&reply_to.iter().collect::<Vec<_>>()));
     }
-    if let Some(subject) = &cli.subject
+    if let Some(subject) = &given.subject
         && !overridden("subject")
     {
         builder = builder.subject(Text::new(subject.clone()));
@@ -443,16 +475,15 @@ fn parse_extra_headers(
 /// The text body: `--body`, `--body-file` or stdin (bounded by `--max-input-size`); empty
 /// when stdin is a terminal and something else (an attachment, HTML) makes the message.
 fn read_body(
-    cli: &Cli,
+    given: &ComposeInput,
     stdin: &mut dyn Read,
     stdin_required: bool,
     pipe_timeout: Duration,
 ) -> anyhow::Result<TextBody> {
-    if let Some(body) = &cli.body {
-        return Ok(TextBody::from_text(body.as_bytes()));
-    }
-    if let Some(path) = &cli.body_file {
-        return read_body_file(path, cli.max_input(), pipe_timeout);
+    match &given.body {
+        BodySource::Text(body) => return Ok(TextBody::from_text(body.as_bytes())),
+        BodySource::File(path) => return read_body_file(path, given.max_input, pipe_timeout),
+        BodySource::Stdin => {}
     }
     if io::stdin().is_terminal() {
         if !stdin_required {
@@ -460,9 +491,9 @@ fn read_body(
         }
         crate::say!("smtpsend: reading the message body from the terminal; end it with Ctrl-D");
     }
-    let bytes = input::read_to_limit(stdin, cli.max_input())
+    let bytes = input::read_to_limit(stdin, given.max_input)
         .context("cannot read the body from stdin")?
-        .ok_or_else(|| too_large("the body on stdin", cli.max_input()))?;
+        .ok_or_else(|| too_large("the body on stdin", given.max_input))?;
     body_text(bytes)
 }
 

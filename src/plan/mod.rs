@@ -1,6 +1,304 @@
-//! What to do, resolved once from the command line, the environment and the configuration
-//! file: the settings, the configuration file, the password sources.
+//! What to do, resolved once: [`Plan`] is built from what was typed ([`Cli`]), the
+//! environment and the configuration file, and is all the runners in `run/` get. Every check
+//! that needs nothing but the command line happens here, before any input is read.
+//!
+//! May import `cli`, `report`, `smtp`, `message` and `base`; nothing in those imports it.
 
 pub mod config;
 pub mod credentials;
+pub mod sender;
 pub mod settings;
+
+use std::path::PathBuf;
+
+use crate::base::exit::{Kind, fail};
+use crate::cli::Cli;
+use crate::message::compose::{BodySource, ComposeInput};
+use crate::smtp::Policy;
+pub use sender::SenderChoice;
+pub use settings::Settings;
+
+/// What a run does.
+pub enum Plan {
+    /// Print the man page or a completion script (`--generate`).
+    Generate(crate::cli::generate::Target),
+    /// Print the effective settings (`--show-config`).
+    ShowConfig { settings: Box<Settings>, json: bool },
+    /// List the outbox (`--list-queue`, `-bp`).
+    ListQueue { json: bool },
+    /// Remove outbox entries (`--drop-queue`).
+    DropQueue { ids: Vec<String> },
+    /// Deliver the outbox (`-q`).
+    Flush(Flush),
+    /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
+    /// `--check`).
+    Probe(Box<Probe>),
+    /// Send the complete messages in files over one connection (`--bulk`).
+    Bulk(Box<Bulk>),
+    /// Compose a message, or take one from stdin, and send it (or show it: `--dry-run`).
+    Send(Box<Send>),
+}
+
+/// How the outcome is shown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    /// `--json`: one JSON document on stdout.
+    pub json: bool,
+    /// `-d`: the transcript level (0 none, 1, 2 with timestamps, 3 with the data).
+    pub debug: u8,
+}
+
+/// `-q`: the outbox's entries, each with the settings it was queued with.
+pub struct Flush {
+    pub output: Output,
+    /// Resolves the settings an entry was queued with (its stored options).
+    pub stored: StoredResolver,
+}
+
+/// A probe and the settings of its session.
+pub struct Probe {
+    pub kind: ProbeKind,
+    pub settings: Settings,
+    pub output: Output,
+}
+
+/// Which probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeKind {
+    Verify(String),
+    Expn(String),
+    ServerInfo,
+    Check,
+}
+
+/// `--bulk`: complete messages in files.
+pub struct Bulk {
+    pub files: Vec<PathBuf>,
+    pub sender: SenderChoice,
+    /// Recipient arguments, added to each message's own.
+    pub recipients: Vec<String>,
+    pub policy: Policy,
+    pub output: Output,
+    pub dry_run: bool,
+    pub settings: Settings,
+}
+
+/// One message: composed, or complete on stdin.
+pub struct Send {
+    pub input: Input,
+    pub sender: SenderChoice,
+    pub policy: Policy,
+    pub output: Output,
+    pub dry_run: bool,
+    /// `-B 7BIT`: a message with 8-bit bytes is refused.
+    pub seven_bit: bool,
+    /// The settings, resolved once the sender is known (in raw mode the message's From
+    /// picks the account, so the message is read first).
+    pub settings: SettingsResolver,
+    /// The options that chose and reached the server, kept with a queued message.
+    pub kept_options: Vec<String>,
+    /// The most bytes read from stdin (`--max-input-size`).
+    pub max_input: u64,
+}
+
+/// Where the message comes from.
+pub enum Input {
+    /// Compose it from the flags.
+    Compose(Box<ComposeInput>),
+    /// A complete message on stdin; with `read_recipients` (-t) its header names recipients
+    /// too; `recipients` are the recipient arguments.
+    Raw {
+        read_recipients: bool,
+        recipients: Vec<String>,
+    },
+}
+
+/// Resolves the settings for a sender, once it is known.
+pub struct SettingsResolver {
+    cli: Cli,
+}
+
+impl SettingsResolver {
+    /// The settings when `sender` picks the account (see [`Settings::resolve`]).
+    pub fn resolve(&self, sender: Option<&str>) -> anyhow::Result<Settings> {
+        Settings::resolve(&self.cli, sender)
+    }
+}
+
+/// Resolves the settings of a queued message from the options it kept, with this run's
+/// output options and time bound.
+pub struct StoredResolver {
+    output: Output,
+    max_time: Option<f64>,
+}
+
+impl StoredResolver {
+    /// The settings for a queued message sent by `sender`, from its stored `options`.
+    pub fn resolve(&self, options: &[String], sender: &str) -> anyhow::Result<Settings> {
+        let mut stored = crate::cli::parse_stored(options).map_err(|err| {
+            fail(
+                Kind::Config,
+                format!(
+                    "the options it was queued with are no longer valid ({}): {}",
+                    options.join(" "),
+                    crate::cli::one_line(&err)
+                ),
+            )
+        })?;
+        stored.debug = self.output.debug;
+        stored.json = self.output.json;
+        stored.max_time = self.max_time;
+        Settings::resolve(&stored, Some(sender))
+    }
+}
+
+/// Builds the plan for what was typed. Fails, before any input is read, on everything the
+/// command line alone shows to be wrong.
+pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
+    let output = Output {
+        json: cli.json,
+        debug: cli.debug,
+    };
+    if let Some(target) = cli.generate {
+        return Ok(Plan::Generate(target));
+    }
+    if cli.list_queue {
+        return Ok(Plan::ListQueue { json: cli.json });
+    }
+    if !cli.drop_queue.is_empty() {
+        return Ok(Plan::DropQueue {
+            ids: cli.drop_queue,
+        });
+    }
+    if cli.flush_queue {
+        let stored = StoredResolver {
+            output,
+            max_time: cli.max_time,
+        };
+        return Ok(Plan::Flush(Flush { output, stored }));
+    }
+    if let Some(kind) = probe_kind(&cli)? {
+        let hint = sender::probe_hint(&cli)?;
+        let settings = Settings::resolve(&cli, hint.as_deref())?;
+        return Ok(Plan::Probe(Box::new(Probe {
+            kind,
+            settings,
+            output,
+        })));
+    }
+    let sender = SenderChoice::from_cli(&cli)?;
+    if cli.show_config {
+        let settings = Settings::resolve(&cli, sender.hint())?;
+        return Ok(Plan::ShowConfig {
+            settings: Box::new(settings),
+            json: cli.json,
+        });
+    }
+    let policy = policy(&cli);
+    if !cli.bulk.is_empty() {
+        let settings = Settings::resolve(&cli, sender.hint())?;
+        return Ok(Plan::Bulk(Box::new(Bulk {
+            files: cli.bulk.clone(),
+            recipients: cli.recipients.clone(),
+            sender,
+            policy,
+            output,
+            dry_run: cli.dry_run,
+            settings,
+        })));
+    }
+    let argv: Vec<_> = std::env::args_os().collect();
+    settings::check_attach_not_account(
+        &cli,
+        crate::cli::sendmail::looks_like_sendmail_call(&argv),
+    )?;
+    check_recipients_given(&cli)?;
+    let input = if cli.stdin_is_message() {
+        Input::Raw {
+            read_recipients: cli.read_recipients,
+            recipients: cli.recipients.clone(),
+        }
+    } else {
+        Input::Compose(Box::new(compose_input(&cli)))
+    };
+    Ok(Plan::Send(Box::new(Send {
+        input,
+        sender,
+        policy,
+        output,
+        dry_run: cli.dry_run,
+        seven_bit: cli.body_type == Some(crate::cli::BodyType::SevenBit),
+        kept_options: cli.server_options.clone(),
+        max_input: cli.max_input(),
+        settings: SettingsResolver { cli },
+    })))
+}
+
+/// The transaction rules asked for: `--partial`, `-B 8BITMIME`, the DSN flags.
+fn policy(cli: &Cli) -> Policy {
+    Policy {
+        partial: cli.partial,
+        declare_8bitmime: cli.body_type == Some(crate::cli::BodyType::EightBitMime),
+        dsn: cli.dsn(),
+    }
+}
+
+/// The probe asked for, if any (clap lets at most one through); its argument must be one
+/// non-empty line.
+fn probe_kind(cli: &Cli) -> anyhow::Result<Option<ProbeKind>> {
+    let argument = |flag: &str, value: &String| {
+        if value.trim().is_empty() || value.contains(['\r', '\n', '\0']) {
+            return Err(fail(
+                Kind::Usage,
+                format!("{flag} needs a non-empty value on one line, got {value:?}"),
+            ));
+        }
+        Ok(value.clone())
+    };
+    Ok(if let Some(address) = &cli.verify {
+        Some(ProbeKind::Verify(argument("--verify", address)?))
+    } else if let Some(list) = &cli.expn {
+        Some(ProbeKind::Expn(argument("--expn", list)?))
+    } else if cli.server_info {
+        Some(ProbeKind::ServerInfo)
+    } else {
+        cli.check.then_some(ProbeKind::Check)
+    })
+}
+
+/// What composing needs from the command line.
+fn compose_input(cli: &Cli) -> ComposeInput {
+    let body = match (&cli.body, &cli.body_file) {
+        (Some(text), _) => BodySource::Text(text.clone()),
+        (None, Some(path)) => BodySource::File(path.clone()),
+        (None, None) => BodySource::Stdin,
+    };
+    ComposeInput {
+        to: cli.to.clone(),
+        cc: cli.cc.clone(),
+        bcc: cli.bcc.clone(),
+        reply_to: cli.reply_to.clone(),
+        recipients: cli.recipients.clone(),
+        subject: cli.subject.clone(),
+        headers: cli.headers.clone(),
+        body,
+        html: cli.html.clone(),
+        attachments: cli.attachments.clone(),
+        max_input: cli.max_input(),
+    }
+}
+
+/// Fails before stdin is read (where someone may be typing the body on a terminal) when
+/// nothing can name a recipient: no --to, --cc, --bcc or argument, and no -t.
+fn check_recipients_given(cli: &Cli) -> anyhow::Result<()> {
+    let named = [&cli.to, &cli.cc, &cli.bcc, &cli.recipients]
+        .iter()
+        .any(|list| !list.is_empty());
+    if named || cli.read_recipients {
+        return Ok(());
+    }
+    Err(fail(
+        Kind::Usage,
+        "no recipients: give --to, --cc, --bcc or recipient arguments",
+    ))
+}

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::base::exit::{Kind, fail};
-use crate::cli::{Cli, QueueMode};
+use crate::cli::Cli;
+pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
 use crate::plan::config::{self, Account, Config, Location};
 use crate::plan::credentials::{PASSWORD_VAR, PasswordSource};

@@ -1,5 +1,6 @@
 //! What the user sees after a send: the exit decision, stderr notes and `--json`.
 
+pub mod dry_run;
 pub mod progress;
 
 use serde::Serialize;
@@ -8,6 +9,39 @@ use crate::base::exit::{Kind, fail};
 use crate::message::Envelope;
 pub use crate::smtp::reply::ReplySummary;
 use crate::smtp::{Delivery, Outcome, RecipientResult};
+
+/// Wraps an error whose JSON report was already printed, so that no second document is.
+#[derive(Debug)]
+pub struct JsonPrinted(pub anyhow::Error);
+
+impl std::fmt::Display for JsonPrinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for JsonPrinted {}
+
+/// Ends a run: says what went wrong on stderr (and, with `json`, prints the JSON document
+/// of a failure that printed none yet) and returns the exit code, 0 when all went well.
+pub fn conclude(result: anyhow::Result<()>, json: bool) -> u8 {
+    let Err(err) = result else { return 0 };
+    let err = match err.downcast::<JsonPrinted>() {
+        Ok(printed) => printed.0,
+        Err(err) => {
+            if json {
+                crate::base::output::print_json(&serde_json::json!({
+                    "status": "failed",
+                    "exit_code": crate::base::exit::code_for(&err),
+                    "error": crate::base::exit::one_line(&err),
+                }));
+            }
+            err
+        }
+    };
+    crate::say!("smtpsend: {}", crate::base::exit::one_line(&err));
+    crate::base::exit::code_for(&err)
+}
 
 /// The `--json` document.
 #[derive(Debug, Serialize)]

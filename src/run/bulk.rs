@@ -6,14 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::base::exit::{Kind, fail};
-use crate::cli::Cli;
 use crate::message::raw::RawMessage;
-use crate::plan::settings::Settings;
+use crate::plan::{Bulk, Output};
 use crate::report;
-use crate::run::{self as app, Prepared};
+use crate::run::prepare::{Prepared, prepare_raw};
 use crate::smtp::stream::Target;
 use crate::smtp::transcript::Transcript;
-use crate::smtp::{Options, Policy, Session};
+use crate::smtp::{Options, Session};
 
 /// One message file and what became of it.
 struct Item {
@@ -24,39 +23,42 @@ struct Item {
 
 /// Reads every message first (a bad file stops the run before anything is sent), then sends
 /// them in order over one session, reconnecting only when a connection is lost.
-pub fn run(cli: &Cli, sender: Option<&crate::message::compose::Sender>) -> anyhow::Result<()> {
-    let paths = message_files(&cli.bulk)?;
-    let hint = sender.map(|s| s.mailbox.address.clone());
-    let settings = Settings::resolve(cli, hint.as_deref())?;
+pub fn run(plan: Bulk) -> anyhow::Result<()> {
+    let paths = message_files(&plan.files)?;
+    let settings = &plan.settings;
     let mut items = Vec::with_capacity(paths.len());
     for path in paths {
         let bytes = read_message(&path)?;
         let message = RawMessage::parse(&bytes);
-        let prepared = app::prepare_raw(cli, &settings, sender.cloned(), message, true)
-            .with_context(|| path.display().to_string())?;
+        let sender = plan.sender.given.clone();
+        let prepared = prepare_raw(
+            &plan.sender,
+            settings,
+            sender,
+            message,
+            true,
+            &plan.recipients,
+        )
+        .with_context(|| path.display().to_string())?;
         items.push(Item {
             path,
             message: prepared,
             result: None,
         });
     }
-    if cli.dry_run {
+    if plan.dry_run {
         for item in &items {
-            app::dry_run(cli, &item.message.0, &item.message.1)?;
+            crate::report::dry_run::dry_run(plan.output.json, &item.message.0, &item.message.1)?;
         }
         return Ok(());
     }
     let options = settings.session_options()?;
-    send_all(cli, &settings.target, &options, &mut items);
-    summarise(cli, &items)
+    send_all(&plan, &settings.target, &options, &mut items);
+    summarise(plan.output, &items)
 }
 
-fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
-    let policy = Policy {
-        partial: cli.partial,
-        declare_8bitmime: cli.body_type == Some(crate::cli::BodyType::EightBitMime),
-        dsn: cli.dsn(),
-    };
+fn send_all(plan: &Bulk, target: &Target, options: &Options, items: &mut [Item]) {
+    let policy = &plan.policy;
     let count = items.len();
     let mut session: Option<Session> = None;
     for index in 0..count {
@@ -64,7 +66,7 @@ fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
             session = None;
         }
         if session.is_none() {
-            let transcript = Transcript::new(cli.debug);
+            let transcript = Transcript::new(plan.output.debug);
             match Session::open(target, options.clone(), transcript) {
                 Ok(opened) => session = Some(opened),
                 Err(err) => {
@@ -79,12 +81,12 @@ fn send_all(cli: &Cli, target: &Target, options: &Options, items: &mut [Item]) {
         }
         let Some(open) = session.as_mut() else { return };
         if let Some(next) = items.get(index + 1) {
-            open.pipeline_next(&next.message.0, &next.message.1, &policy);
+            open.pipeline_next(&next.message.0, &next.message.1, policy);
         }
         let item = &mut items[index];
         let (envelope, content) = (&item.message.0, &item.message.1);
-        match open.send(envelope, content, &policy, index + 1 == count) {
-            Ok(delivery) => item.result = Some(report::judge(&delivery, cli.partial)),
+        match open.send(envelope, content, policy, index + 1 == count) {
+            Ok(delivery) => item.result = Some(report::judge(&delivery, policy.partial)),
             Err(err) => {
                 item.result = Some(Err(err));
                 session = None;
@@ -101,7 +103,7 @@ fn same_failure(code: u8, text: &str) -> anyhow::Error {
     fail(Kind::from_code(code), text.to_string())
 }
 
-fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
+fn summarise(output: Output, items: &[Item]) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     let mut documents = Vec::new();
     for item in items {
@@ -123,7 +125,7 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
             "error": error.map(crate::base::exit::one_line),
         }));
     }
-    if cli.json {
+    if output.json {
         crate::base::output::print_json(&documents);
     }
     let Some((_, code)) = failed.first() else {
@@ -137,9 +139,9 @@ fn summarise(cli: &Cli, items: &[Item]) -> anyhow::Result<()> {
             items.len()
         ),
     );
-    if cli.json {
+    if output.json {
         // The array above is the report; no second JSON document for this error.
-        return Err(anyhow::Error::new(crate::run::JsonPrinted(err)));
+        return Err(anyhow::Error::new(crate::report::JsonPrinted(err)));
     }
     Err(err)
 }

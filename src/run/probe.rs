@@ -5,93 +5,53 @@
 use serde::Serialize;
 
 use crate::base::exit::{Kind, fail};
-use crate::cli::Cli;
-use crate::message::address::Mailbox;
-use crate::plan::settings::Settings;
-use crate::run::JsonPrinted;
+use crate::plan::{Output, Probe, ProbeKind};
+use crate::report::JsonPrinted;
 use crate::smtp::command::{Expn, Noop, Vrfy};
 use crate::smtp::reply::{Capabilities, Reply, ReplySummary};
 use crate::smtp::tls::{TlsInfo, TlsMode};
 use crate::smtp::transcript::Transcript;
 use crate::smtp::{Session, refusal};
 
-/// Which probe the command line asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Probe {
-    Verify(String),
-    Expn(String),
-    ServerInfo,
-    Check,
-}
-
-/// The probe asked for, if any (clap lets at most one through).
-pub fn requested(cli: &Cli) -> Option<Probe> {
-    if let Some(address) = &cli.verify {
-        return Some(Probe::Verify(address.clone()));
-    }
-    if let Some(list) = &cli.expn {
-        return Some(Probe::Expn(list.clone()));
-    }
-    if cli.server_info {
-        return Some(Probe::ServerInfo);
-    }
-    cli.check.then_some(Probe::Check)
-}
-
 /// Opens a session as a send would (TLS, login when a user is set) and runs the probe.
-pub fn run(cli: &Cli, probe: Probe) -> anyhow::Result<()> {
-    let argument = match &probe {
-        Probe::Verify(value) => Some(("--verify", value)),
-        Probe::Expn(value) => Some(("--expn", value)),
-        _ => None,
-    };
-    if let Some((flag, value)) = argument
-        && (value.trim().is_empty() || value.contains(['\r', '\n', '\0']))
-    {
-        return Err(fail(
-            Kind::Usage,
-            format!("{flag} needs a non-empty value on one line, got {value:?}"),
-        ));
-    }
-    let hint = cli
-        .from
-        .as_deref()
-        .map(Mailbox::parse)
-        .transpose()?
-        .map(|mailbox| mailbox.address);
-    let settings = Settings::resolve(cli, hint.as_deref())?;
+pub fn run(plan: Probe) -> anyhow::Result<()> {
+    let Probe {
+        kind: probe,
+        settings,
+        output,
+    } = plan;
     let mut options = settings.session_options()?;
     options.progress = false;
     // The server's TLS is part of what --server-info reports, loopback or not; --check does
     // what a send would do, so that it fails exactly when a send would.
-    options.starttls_on_local = probe == Probe::ServerInfo;
+    options.starttls_on_local = probe == ProbeKind::ServerInfo;
     let tls_mode = options.tls;
     let server = settings.target.to_string();
-    let mut session = Session::open(&settings.target, options, Transcript::new(cli.debug))?;
+    let mut session = Session::open(&settings.target, options, Transcript::new(output.debug))?;
     match probe {
-        Probe::Verify(address) => {
+        ProbeKind::Verify(address) => {
             let reply = utf8_argument(&session, &address)
                 .and_then(|argument| session.command(&Vrfy(&argument), "the reply to VRFY"));
             session.quit();
-            answer(cli, "verify", &address, &reply?)
+            answer(output, "verify", &address, &reply?)
         }
-        Probe::Expn(list) => {
+        ProbeKind::Expn(list) => {
             let reply = utf8_argument(&session, &list)
                 .and_then(|argument| session.command(&Expn(&argument), "the reply to EXPN"));
             session.quit();
-            answer(cli, "expn", &list, &reply?)
+            answer(output, "expn", &list, &reply?)
         }
-        Probe::ServerInfo => {
+        ProbeKind::ServerInfo => {
             let info = ServerInfo::of(&session, &server, tls_mode);
             session.quit();
-            if cli.json {
+            if output.json {
                 print_json(&info);
             } else {
                 crate::base::output::print_stdout(&info.text());
             }
             Ok(())
         }
-        Probe::Check => check(cli, session, &server),
+        ProbeKind::Check => check(output, session, &server),
     }
 }
 
@@ -110,7 +70,7 @@ fn utf8_argument(session: &Session, query: &str) -> anyhow::Result<String> {
 
 /// Prints the VRFY or EXPN answer and decides the exit code: 2xx is 0, 550/551/553 (no such
 /// mailbox or list) 67, any other 5xx (the server does not do this) 69, 4xx 75.
-fn answer(cli: &Cli, probe: &'static str, asked: &str, reply: &Reply) -> anyhow::Result<()> {
+fn answer(output: Output, probe: &'static str, asked: &str, reply: &Reply) -> anyhow::Result<()> {
     let verb = if probe == "verify" { "VRFY" } else { "EXPN" };
     let verdict = if reply.is_positive() {
         Ok(())
@@ -136,7 +96,7 @@ fn answer(cli: &Cli, probe: &'static str, asked: &str, reply: &Reply) -> anyhow:
         ))
     };
     let lines = answer_lines(reply);
-    if cli.json {
+    if output.json {
         #[derive(Serialize)]
         struct Document<'a> {
             probe: &'static str,
@@ -195,7 +155,7 @@ fn answer_lines(reply: &Reply) -> Vec<String> {
 
 /// `--check`: the session is open (connected, greeted, EHLO, TLS and login when they apply);
 /// NOOP and QUIT must be answered too.
-fn check(cli: &Cli, mut session: Session, server: &str) -> anyhow::Result<()> {
+fn check(output: Output, mut session: Session, server: &str) -> anyhow::Result<()> {
     let noop = session.command(&Noop, "the reply to NOOP")?;
     if !noop.is_positive() {
         session.quit();
@@ -212,7 +172,7 @@ fn check(cli: &Cli, mut session: Session, server: &str) -> anyhow::Result<()> {
             format!("the server answered QUIT with {quit}"),
         ));
     }
-    if cli.json {
+    if output.json {
         #[derive(Serialize)]
         struct Document<'a> {
             probe: &'static str,
