@@ -9,10 +9,10 @@ use crate::base::exit::{Kind, fail};
 use crate::message::raw::RawMessage;
 use crate::plan::{Bulk, Output};
 use crate::report;
+use crate::run::batch::{Batch, Message, failures};
 use crate::run::prepare::{Prepared, prepare_raw};
 use crate::smtp::stream::Target;
-use crate::smtp::transcript::Transcript;
-use crate::smtp::{Options, Session};
+use crate::smtp::{Options, Policy};
 
 /// One message file and what became of it.
 struct Item {
@@ -59,48 +59,22 @@ pub fn run(plan: Bulk) -> anyhow::Result<()> {
 
 fn send_all(plan: &Bulk, target: &Target, options: &Options, items: &mut [Item]) {
     let policy = &plan.policy;
+    fn message<'a>(item: &'a Item, policy: &'a Policy) -> Message<'a> {
+        Message {
+            envelope: &item.message.0,
+            content: &item.message.1,
+            policy,
+        }
+    }
+    let mut batch = Batch::new(target.clone(), options.clone(), plan.output.debug);
     let count = items.len();
-    let mut session: Option<Session> = None;
     for index in 0..count {
-        if session.as_ref().is_some_and(|open| !open.is_usable()) {
-            session = None;
-        }
-        if session.is_none() {
-            let transcript = Transcript::new(plan.output.debug);
-            match Session::open(target, options.clone(), transcript) {
-                Ok(opened) => session = Some(opened),
-                Err(err) => {
-                    let text = crate::base::exit::one_line(&err);
-                    let code = crate::base::exit::code_for(&err);
-                    for item in &mut items[index..] {
-                        item.result = Some(Err(same_failure(code, &text)));
-                    }
-                    return;
-                }
-            }
-        }
-        let Some(open) = session.as_mut() else { return };
-        if let Some(next) = items.get(index + 1) {
-            open.pipeline_next(&next.message.0, &next.message.1, policy);
-        }
-        let item = &mut items[index];
-        let (envelope, content) = (&item.message.0, &item.message.1);
-        match open.send(envelope, content, policy, index + 1 == count) {
-            Ok(delivery) => item.result = Some(report::judge(&delivery, policy.partial)),
-            Err(err) => {
-                item.result = Some(Err(err));
-                session = None;
-            }
-        }
+        let next = items.get(index + 1).map(|item| message(item, policy));
+        let sent = batch.send(message(&items[index], policy), next, index + 1 == count);
+        items[index].result =
+            Some(sent.and_then(|delivery| report::judge(&delivery, policy.partial)));
     }
-    if let Some(open) = session {
-        open.quit();
-    }
-}
-
-/// A copy of a connection failure for each message it stopped.
-fn same_failure(code: u8, text: &str) -> anyhow::Error {
-    fail(Kind::from_code(code), text.to_string())
+    batch.finish();
 }
 
 fn summarise(output: Output, items: &[Item]) -> anyhow::Result<()> {
@@ -128,17 +102,10 @@ fn summarise(output: Output, items: &[Item]) -> anyhow::Result<()> {
     if output.json {
         crate::base::output::print_json(&documents);
     }
-    let Some((_, code)) = failed.first() else {
+    let codes: Vec<u8> = failed.iter().map(|(_, code)| *code).collect();
+    let Some(err) = failures(&codes, items.len(), "messages", "each named above") else {
         return Ok(());
     };
-    let err = same_failure(
-        *code,
-        &format!(
-            "{} of {} messages not sent (each named above)",
-            failed.len(),
-            items.len()
-        ),
-    );
     if output.json {
         // The array above is the report; no second JSON document for this error.
         return Err(anyhow::Error::new(crate::report::JsonPrinted(err)));

@@ -8,10 +8,10 @@ use crate::message::{Content, Envelope};
 use crate::plan::Send;
 use crate::plan::settings::{QueueMode, Settings};
 use crate::report;
+use crate::run::batch::{Batch, Message};
 use crate::run::outbox::{self, Claim, Meta, Outbox};
 use crate::smtp::stream::Target;
-use crate::smtp::transcript::Transcript;
-use crate::smtp::{Delivery, Options, Policy, Session, maybe_accepted};
+use crate::smtp::{Delivery, Options, Policy, maybe_accepted};
 
 /// The longest wait between two tries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -300,7 +300,7 @@ pub fn still_to_send(envelope: &Envelope, delivery: Option<&Delivery>) -> Envelo
     }
 }
 
-/// One connection, one transaction, QUIT.
+/// One connection, one transaction, QUIT: a batch of one.
 fn send_once(
     debug: u8,
     target: &Target,
@@ -309,19 +309,14 @@ fn send_once(
     content: &Content,
     policy: &Policy,
 ) -> (Option<Delivery>, anyhow::Result<()>) {
-    let transcript = Transcript::new(debug);
-    let result = Session::open(target, options.clone(), transcript).and_then(|mut session| {
-        match session.send(envelope, content, policy, true) {
-            Ok(delivery) => {
-                session.quit();
-                Ok(delivery)
-            }
-            Err(err) => {
-                session.leave();
-                Err(err)
-            }
-        }
-    });
+    let mut batch = Batch::new(target.clone(), options.clone(), debug);
+    let message = Message {
+        envelope,
+        content,
+        policy,
+    };
+    let result = batch.send(message, None, true);
+    batch.finish();
     match result {
         Ok(delivery) => {
             let verdict = report::judge(&delivery, policy.partial);

@@ -3,14 +3,14 @@
 
 use serde::Serialize;
 
-use crate::base::exit::{Kind, code_for, fail, one_line};
+use crate::base::exit::{Kind, code_for, one_line};
 use crate::message::{Content, Envelope};
 use crate::plan::{Flush, Output};
 use crate::report;
+use crate::run::batch::{Batch, Message, failures};
 use crate::run::deliver::{left_for_later, still_to_send};
 use crate::run::outbox::{Claim, Claimed, Meta, Outbox, Queue};
-use crate::smtp::transcript::Transcript;
-use crate::smtp::{Policy, Session};
+use crate::smtp::Policy;
 
 /// What a flush did with one entry.
 #[derive(Debug, Serialize)]
@@ -93,8 +93,7 @@ fn flush_group(
         }
     };
     let count = claims.len();
-    let mut session: Option<Session> = None;
-    let mut unreachable: Option<anyhow::Error> = None;
+    let mut batch = Batch::new(target, session_options, plan.output.debug);
     // The entry after the current one, loaded (and checked) early so that its MAIL, RCPT
     // and DATA can be pipelined behind the current one's end mark.
     let mut loaded_ahead: Option<anyhow::Result<Content>> = None;
@@ -108,59 +107,44 @@ fn flush_group(
                 continue;
             }
         };
-        if let Some(err) = &unreachable {
-            // The server could not be reached: the same for every entry left.
-            results.push(record(&claim, &same_failure(err)));
-            continue;
-        }
-        if session.as_ref().is_some_and(|open| !open.is_usable()) {
-            session = None;
-        }
-        let open = match session.as_mut() {
-            Some(open) => open,
-            None => {
-                let transcript = Transcript::new(plan.output.debug);
-                match Session::open(&target, session_options.clone(), transcript) {
-                    Ok(opened) => session.insert(opened),
-                    Err(err) => {
-                        results.push(record(&claim, &err));
-                        unreachable = Some(err);
-                        continue;
-                    }
-                }
-            }
-        };
-        if let Some((_, (next, next_meta))) = claims.peek() {
-            let next_loaded = next.content(next_meta);
-            if let Ok(next_content) = &next_loaded {
-                open.pipeline_next(&next_meta.envelope, next_content, &policy_of(next_meta));
-            }
-            loaded_ahead = Some(next_loaded);
-        }
         let policy = policy_of(&meta);
-        let (verdict, remaining) =
-            match open.send(&meta.envelope, &content, &policy, index + 1 == count) {
-                Ok(delivery) => match report::judge(&delivery, policy.partial) {
-                    // --partial: sent to some; the ones refused for now stay queued.
-                    Ok(()) => match left_for_later(&meta.envelope, &delivery) {
-                        Some((later, err)) => (Err(err), later),
-                        None => (Ok(()), meta.envelope.clone()),
-                    },
-                    Err(err) => (Err(err), still_to_send(&meta.envelope, Some(&delivery))),
+        // The next entry, loaded now so that its commands can ride behind this message.
+        let ahead = claims
+            .peek()
+            .map(|(_, (next, next_meta))| (next.content(next_meta), policy_of(next_meta)));
+        let next_envelope = claims.peek().map(|(_, (_, next_meta))| &next_meta.envelope);
+        let next = match (&ahead, next_envelope) {
+            (Some((Ok(content), policy)), Some(envelope)) => Some(Message {
+                envelope,
+                content,
+                policy,
+            }),
+            _ => None,
+        };
+        let message = Message {
+            envelope: &meta.envelope,
+            content: &content,
+            policy: &policy,
+        };
+        let sent = batch.send(message, next, index + 1 == count);
+        loaded_ahead = ahead.map(|(loaded, _)| loaded);
+        let (verdict, remaining) = match sent {
+            Ok(delivery) => match report::judge(&delivery, policy.partial) {
+                // --partial: sent to some; the ones refused for now stay queued.
+                Ok(()) => match left_for_later(&meta.envelope, &delivery) {
+                    Some((later, err)) => (Err(err), later),
+                    None => (Ok(()), meta.envelope.clone()),
                 },
-                Err(err) => {
-                    session = None;
-                    (Err(err), meta.envelope.clone())
-                }
-            };
+                Err(err) => (Err(err), still_to_send(&meta.envelope, Some(&delivery))),
+            },
+            Err(err) => (Err(err), meta.envelope.clone()),
+        };
         results.push(match verdict {
-            Ok(()) => sent(claim),
+            Ok(()) => sent_entry(claim),
             Err(err) => record_for(&claim, &err, Some(remaining)),
         });
     }
-    if let Some(open) = session {
-        open.quit();
-    }
+    batch.finish();
 }
 
 /// The transaction rules a queued message was queued with.
@@ -172,12 +156,7 @@ fn policy_of(meta: &Meta) -> Policy {
     }
 }
 
-/// A copy of an error, with its exit code and text.
-fn same_failure(err: &anyhow::Error) -> anyhow::Error {
-    fail(Kind::from_code(code_for(err)), one_line(err))
-}
-
-fn sent(claim: Claim) -> Flushed {
+fn sent_entry(claim: Claim) -> Flushed {
     let id = claim.id().to_string();
     if let Err(err) = claim.remove() {
         crate::say!(
@@ -239,9 +218,9 @@ fn finish(output: Output, results: Vec<Flushed>) -> anyhow::Result<()> {
     if output.json {
         crate::base::output::print_json(&results);
     }
-    let failures: Vec<&Flushed> = results.iter().filter(|r| r.status != "sent").collect();
+    let unsent: Vec<&Flushed> = results.iter().filter(|r| r.status != "sent").collect();
     if !output.json {
-        for failure in &failures {
+        for failure in &unsent {
             let what = match failure.status {
                 "queued" => "still queued".to_string(),
                 "damaged" => format!(
@@ -257,22 +236,14 @@ fn finish(output: Output, results: Vec<Flushed>) -> anyhow::Result<()> {
             );
         }
     }
-    let Some(first) = failures.first() else {
+    let codes: Vec<u8> = unsent.iter().map(|failure| failure.exit_code).collect();
+    let named = match output.json {
+        true => "see the JSON report",
+        false => "each named above",
+    };
+    let Some(err) = failures(&codes, results.len(), "queued messages", named) else {
         return Ok(());
     };
-    let err = fail(
-        Kind::from_code(first.exit_code),
-        format!(
-            "{} of {} queued messages not sent ({})",
-            failures.len(),
-            results.len(),
-            if output.json {
-                "see the JSON report"
-            } else {
-                "each named above"
-            }
-        ),
-    );
     if output.json {
         return Err(anyhow::Error::new(crate::report::JsonPrinted(err)));
     }

@@ -4,6 +4,7 @@
 //! May import `plan`, `report`, `smtp`, `message` and `base`; nothing imports it but
 //! `main`.
 
+pub mod batch;
 pub mod bulk;
 pub mod deliver;
 pub mod flush;
