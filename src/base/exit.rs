@@ -140,8 +140,15 @@ pub fn io_kind(err: &io::Error) -> Kind {
 }
 
 /// The one-line text printed after `smtpsend: `.
+/// Causes whose text is empty (advice the report layer renders, see `report::error_line`)
+/// are left out.
 pub fn one_line(err: &anyhow::Error) -> String {
-    let text = format!("{err:#}");
+    let text = err
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|text| !text.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
     text.split(['\r', '\n'])
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()

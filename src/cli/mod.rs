@@ -7,8 +7,12 @@ use std::path::PathBuf;
 
 use std::ffi::OsString;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::{ContextKind, ContextValue};
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+use crate::smtp::auth::Mechanism;
+use crate::smtp::tls::TlsMode;
 
 /// Compose a message, or take one from stdin, and submit it over SMTP.
 ///
@@ -133,11 +137,11 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "MODE",
-        value_enum,
+        value_parser = tls_modes(),
         ignore_case = true,
         env = "SMTPSEND_TLS"
     )]
-    pub tls: Option<crate::smtp::tls::TlsMode>,
+    pub tls: Option<TlsMode>,
 
     /// Trust only the CA certificates in this PEM file (instead of the system's)
     #[arg(long, value_name = "PEM")]
@@ -163,11 +167,11 @@ pub struct Cli {
     #[arg(
         long,
         value_name = "MECHANISM",
-        value_enum,
+        value_parser = mechanisms(),
         ignore_case = true,
         env = "SMTPSEND_AUTH"
     )]
-    pub auth: Option<crate::smtp::auth::Mechanism>,
+    pub auth: Option<Mechanism>,
 
     /// Read the password from the first line of this file (it must not be readable by group or others)
     #[arg(long, value_name = "PATH", conflicts_with = "password_command")]
@@ -576,6 +580,27 @@ pub fn parse_stored(options: &[String]) -> Result<Cli, clap::Error> {
     let mut cli = Cli::from_arg_matches(&matches)?;
     cli.server_options = options.to_vec();
     Ok(cli)
+}
+
+/// `--tls`'s values, each with what it means; clap knows them for help and completions, and
+/// the session engine's type stays free of clap.
+fn tls_modes() -> impl TypedValueParser<Value = TlsMode> {
+    let values = TlsMode::ALL.map(|mode| PossibleValue::new(mode.name()).help(mode.meaning()));
+    PossibleValuesParser::new(values)
+        .map(|name| TlsMode::parse(&name).expect("clap took one of the possible values"))
+}
+
+/// `--auth`'s values: the SASL mechanisms by their lower-case names.
+fn mechanisms() -> impl TypedValueParser<Value = Mechanism> {
+    let values = Mechanism::ALL.map(|mechanism| {
+        let value = PossibleValue::new(mechanism.value_name());
+        match mechanism {
+            Mechanism::Auto => value.help(Mechanism::AUTO_MEANS),
+            _ => value,
+        }
+    });
+    PossibleValuesParser::new(values)
+        .map(|name| Mechanism::parse(&name).expect("clap took one of the possible values"))
 }
 
 /// Parses a size such as `4096`, `64K`, `64M` or `1G` (binary multiples).

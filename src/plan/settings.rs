@@ -14,7 +14,7 @@ use crate::plan::config::{self, Account, Config, Location};
 use crate::plan::credentials::{PASSWORD_VAR, PasswordSource};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
-use crate::smtp::tls::{TlsConfig, TlsMode};
+use crate::smtp::tls::{TlsConfig, TlsFile, TlsMode};
 use crate::smtp::{Options, Timeouts};
 
 /// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job
@@ -463,9 +463,18 @@ impl Settings {
             password_label,
             mechanism,
         });
+        let named = |path: &PathBuf, flag: &str| TlsFile {
+            path: path.clone(),
+            named: flag.to_string(),
+        };
         let tls_config = TlsConfig::new(
-            cli.tls_ca_file.clone(),
-            cli.tls_cert.clone().zip(cli.tls_key.clone()),
+            cli.tls_ca_file
+                .as_ref()
+                .map(|path| named(path, "--tls-ca-file")),
+            cli.tls_cert
+                .as_ref()
+                .zip(cli.tls_key.as_ref())
+                .map(|(cert, key)| (named(cert, "--tls-cert"), named(key, "--tls-key"))),
             cli.insecure_skip_verify,
         );
 
@@ -474,7 +483,10 @@ impl Settings {
             session: Options {
                 ehlo_name,
                 timeouts,
-                progress: !cli.json && cli.debug == 0 && crate::base::output::stderr_is_terminal(),
+                progress: (!cli.json
+                    && cli.debug == 0
+                    && crate::base::output::stderr_is_terminal())
+                .then_some(crate::report::progress::bar),
                 tls,
                 tls_config,
                 login: None,
@@ -793,12 +805,7 @@ fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<T
 }
 
 fn tls_name(mode: TlsMode) -> &'static str {
-    match mode {
-        TlsMode::Auto => "auto",
-        TlsMode::Starttls => "starttls",
-        TlsMode::Implicit => "implicit",
-        TlsMode::None => "none",
-    }
+    mode.name()
 }
 
 fn tls_description(mode: TlsMode) -> String {

@@ -1,6 +1,7 @@
 //! What the user sees after a send: the exit decision, stderr notes and `--json`.
 
 pub mod dry_run;
+pub mod errors;
 pub mod progress;
 
 use serde::Serialize;
@@ -9,6 +10,11 @@ use crate::base::exit::{Kind, fail};
 use crate::message::Envelope;
 pub use crate::smtp::reply::ReplySummary;
 use crate::smtp::{Delivery, Outcome, RecipientResult};
+
+/// Where the `-d` transcript goes: stderr, through the scrubber.
+pub fn transcript_line(line: &str) {
+    crate::base::output::print_transcript_line(line);
+}
 
 /// Wraps an error whose JSON report was already printed, so that no second document is.
 #[derive(Debug)]
@@ -33,13 +39,13 @@ pub fn conclude(result: anyhow::Result<()>, json: bool) -> u8 {
                 crate::base::output::print_json(&serde_json::json!({
                     "status": "failed",
                     "exit_code": crate::base::exit::code_for(&err),
-                    "error": crate::base::exit::one_line(&err),
+                    "error": errors::error_line(&err),
                 }));
             }
             err
         }
     };
-    crate::say!("smtpsend: {}", crate::base::exit::one_line(&err));
+    crate::say!("smtpsend: {}", errors::error_line(&err));
     crate::base::exit::code_for(&err)
 }
 

@@ -60,7 +60,7 @@ impl Batch {
         let session = match self.session.as_mut() {
             Some(open) => open,
             None => {
-                let transcript = Transcript::new(self.debug);
+                let transcript = Transcript::new(self.debug, crate::report::transcript_line);
                 match Session::open(&self.target, self.options.clone(), transcript) {
                     Ok(opened) => self.session.insert(opened),
                     Err(err) => {
@@ -74,6 +74,10 @@ impl Batch {
             session.pipeline_next(next.envelope, next.content, next.policy);
         }
         let sent = session.send(message.envelope, message.content, message.policy, last);
+        session
+            .take_notices()
+            .into_iter()
+            .for_each(crate::report::errors::say_notice);
         if sent.is_err()
             && let Some(failed) = self.session.take()
         {

@@ -87,7 +87,7 @@ fn summarise(output: Output, items: &[Item]) -> anyhow::Result<()> {
             crate::say!(
                 "smtpsend: {}: {}",
                 item.path.display(),
-                crate::base::exit::one_line(err)
+                crate::report::errors::error_line(err)
             );
             failed.push((item, crate::base::exit::code_for(err)));
         }

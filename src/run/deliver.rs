@@ -8,6 +8,7 @@ use crate::message::{Content, Envelope};
 use crate::plan::Send;
 use crate::plan::settings::{QueueMode, Settings};
 use crate::report;
+use crate::report::errors::error_line;
 use crate::run::batch::{Batch, Message};
 use crate::run::outbox::{self, Claim, Meta, Outbox};
 use crate::smtp::stream::Target;
@@ -137,9 +138,9 @@ pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Con
                     if crate::base::interrupt::received().is_some() {
                         crate::base::interrupt::stopped_a_send();
                     }
-                    crate::say!("smtpsend: queued as {id} ({})", one_line(&err));
+                    crate::say!("smtpsend: queued as {id} ({})", error_line(&err));
                     outcome.queued_as = Some(id);
-                    outcome.queued_because = Some(one_line(&err));
+                    outcome.queued_because = Some(error_line(&err));
                 }
                 Err(queue_err) => {
                     // Still the temporary failure's exit code (75 or 76): the caller keeps
@@ -218,7 +219,7 @@ fn send_with_retries(
                 let wait = backoff(tries);
                 crate::say!(
                     "smtpsend: {}; trying again in {}s (retry {tries} of {})",
-                    one_line(err),
+                    error_line(err),
                     wait.as_secs(),
                     settings.retries
                 );
@@ -233,7 +234,7 @@ fn send_with_retries(
             {
                 // Some recipients have it, which is success under --partial; the rest are
                 // named, as on the first try.
-                crate::say!("smtpsend: {}", one_line(err));
+                crate::say!("smtpsend: {}", error_line(err));
                 return (delivery, Ok(()), tries, envelope);
             }
             _ => return (delivery, verdict, tries, envelope),

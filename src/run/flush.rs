@@ -208,7 +208,7 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
             "failed"
         },
         exit_code,
-        error: Some(one_line(err)),
+        error: Some(crate::report::errors::error_line(err)),
     }
 }
 

@@ -115,7 +115,7 @@ impl Meta {
     pub fn record_failure(&mut self, err: &anyhow::Error) {
         self.attempts += 1;
         self.last_attempt = Some(now());
-        self.last_error = Some(crate::base::exit::one_line(err));
+        self.last_error = Some(crate::report::errors::error_line(err));
         self.last_exit_code = Some(crate::base::exit::code_for(err));
     }
 

@@ -21,13 +21,17 @@ pub fn run(plan: Probe) -> anyhow::Result<()> {
         output,
     } = plan;
     let mut options = settings.session_options()?;
-    options.progress = false;
+    options.progress = None;
     // The server's TLS is part of what --server-info reports, loopback or not; --check does
     // what a send would do, so that it fails exactly when a send would.
     options.starttls_on_local = probe == ProbeKind::ServerInfo;
     let tls_mode = options.tls;
     let server = settings.target.to_string();
-    let mut session = Session::open(&settings.target, options, Transcript::new(output.debug))?;
+    let mut session = Session::open(
+        &settings.target,
+        options,
+        Transcript::new(output.debug, crate::report::transcript_line),
+    )?;
     match probe {
         ProbeKind::Verify(address) => {
             let reply = utf8_argument(&session, &address)

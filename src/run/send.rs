@@ -111,7 +111,7 @@ fn deliver(
         recipients: delivery.map_or(&[], |d| d.recipients.as_slice()),
         reply: delivery.and_then(report::final_reply),
         error: match &verdict {
-            Err(err) => Some(crate::base::exit::one_line(err)),
+            Err(err) => Some(report::errors::error_line(err)),
             Ok(()) => outcome.queued_because.clone(),
         },
         queued_as: outcome.queued_as.clone(),

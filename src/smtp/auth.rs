@@ -18,22 +18,34 @@ use crate::smtp::reply::{Capabilities, Expect, Reply};
 pub use crate::base::secret::Secret;
 
 /// The SASL mechanism to use (`--auth`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mechanism {
     /// The strongest the server offers: SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5.
     #[default]
     Auto,
     Plain,
     Login,
-    #[value(name = "cram-md5")]
     CramMd5,
     Xoauth2,
     Oauthbearer,
-    #[value(name = "scram-sha-256")]
     ScramSha256,
 }
 
 impl Mechanism {
+    pub const ALL: [Mechanism; 7] = [
+        Mechanism::Auto,
+        Mechanism::Plain,
+        Mechanism::Login,
+        Mechanism::CramMd5,
+        Mechanism::Xoauth2,
+        Mechanism::Oauthbearer,
+        Mechanism::ScramSha256,
+    ];
+
+    /// What `auto` means, for the help text.
+    pub const AUTO_MEANS: &'static str =
+        "The strongest the server offers: SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5";
+
     /// The name on the wire.
     pub fn name(self) -> &'static str {
         match self {
@@ -44,6 +56,19 @@ impl Mechanism {
             Mechanism::Xoauth2 => "XOAUTH2",
             Mechanism::Oauthbearer => "OAUTHBEARER",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
+        }
+    }
+
+    /// The name in options and the configuration file: `cram-md5`.
+    pub fn value_name(self) -> &'static str {
+        match self {
+            Mechanism::Auto => "auto",
+            Mechanism::Plain => "plain",
+            Mechanism::Login => "login",
+            Mechanism::CramMd5 => "cram-md5",
+            Mechanism::Xoauth2 => "xoauth2",
+            Mechanism::Oauthbearer => "oauthbearer",
+            Mechanism::ScramSha256 => "scram-sha-256",
         }
     }
 
@@ -59,9 +84,11 @@ impl Mechanism {
         }
     }
 
-    /// Parses a config-file value such as `cram-md5`.
+    /// Parses a value such as `cram-md5` (any case).
     pub fn parse(value: &str) -> Option<Mechanism> {
-        <Mechanism as clap::ValueEnum>::from_str(value, true).ok()
+        Mechanism::ALL
+            .into_iter()
+            .find(|mechanism| mechanism.name().eq_ignore_ascii_case(value))
     }
 }
 

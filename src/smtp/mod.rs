@@ -32,6 +32,60 @@ use transcript::Transcript;
 use crate::message::{Content, Envelope};
 pub use transaction::{Delivery, Outcome, Policy, RecipientResult};
 
+/// What the user can do about a failure. The engine knows the situation; the report layer
+/// says it in terms of the options (`report::error_line`). Attached to an error with
+/// [`advise`], it shows nothing by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advice {
+    /// The password was not sent over a connection where TLS was switched off.
+    TlsOffForLogin,
+    /// The password was not sent: the server offers no STARTTLS (implicit TLS may work).
+    NoStartTlsForLogin,
+    /// No greeting on a plain connection: the port may expect implicit TLS.
+    ImplicitTlsPort,
+    /// STARTTLS was required and is not offered.
+    StartTlsRequired,
+    /// The server's certificate is not trusted: a private CA can be.
+    PrivateCa,
+    /// The TLS handshake met no TLS: STARTTLS or another port.
+    NotTlsPort,
+    /// The server wants a login first.
+    LoginRequired,
+    /// Neither EHLO nor HELO is known: the server may speak LMTP.
+    MaybeLmtp,
+}
+
+impl std::fmt::Display for Advice {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+impl std::error::Error for Advice {}
+
+/// Attaches advice to an error (see [`Advice`]).
+pub fn advise(err: anyhow::Error, advice: Advice) -> anyhow::Error {
+    err.context(advice)
+}
+
+/// Someone watching the data go out: told how many bytes were written, then that it is over.
+pub trait Progress {
+    fn advance(&mut self, bytes: u64);
+    fn finish(&mut self);
+}
+
+/// Makes the [`Progress`] for a message of this many bytes.
+pub type ProgressBar = fn(total: u64) -> Box<dyn Progress>;
+
+/// What happened in a session that the user should hear about, though it failed nothing;
+/// the caller says it ([`Session::take_notices`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Delivery status notifications were asked for, and the server does not offer DSN: the
+    /// message goes without them.
+    DsnNotOffered,
+}
+
 /// Deadlines for each wait (RFC 5321 §4.5.3.2 gives the server-side minimums).
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -69,8 +123,8 @@ pub struct Options {
     /// The name for EHLO/HELO; `None` picks this host's name or address literal.
     pub ehlo_name: Option<String>,
     pub timeouts: Timeouts,
-    /// Draw a progress bar on stderr while sending large messages.
-    pub progress: bool,
+    /// Shows the progress of the data as it is written (the caller's bar), when set.
+    pub progress: Option<ProgressBar>,
     /// When to use TLS; `Auto` here means STARTTLS when offered to a non-local server, or to
     /// a local one that offers AUTH only after it (implicit TLS is decided by the settings:
     /// port 465 or smtps://).
@@ -105,8 +159,10 @@ pub struct Session {
     authenticated: Option<Mechanism>,
     /// QUIT was already written (pipelined behind the last message).
     quit_sent: bool,
-    /// The warning that the server does not offer DSN was already printed.
+    /// The notice that the server does not offer DSN was already given.
     warned_no_dsn: bool,
+    /// Notices not yet taken by the caller.
+    notices: Vec<Notice>,
     /// The command group (MAIL, RCPT…, DATA) of the message announced with
     /// [`Session::pipeline_next`], to be written behind the current message's end mark.
     next_group: Option<Vec<u8>>,
@@ -161,22 +217,16 @@ impl Session {
             let encrypted = conn.stream().is_encrypted();
             if !encrypted && !conn.stream().is_local() {
                 let _ = conn.send(command::Quit.to_string().as_bytes());
-                return Err(fail(
-                    if options.tls == TlsMode::None {
-                        Kind::Usage
-                    } else {
-                        Kind::Unavailable
-                    },
-                    format!(
-                        "will not send the password for {} to {server_name} over an unencrypted connection{}",
-                        login.user,
-                        if options.tls == TlsMode::None {
-                            " (--tls none; only loopback addresses and unix sockets are exempt)"
-                        } else {
-                            " (the server does not offer STARTTLS; try --tls implicit or port 465)"
-                        }
-                    ),
-                ));
+                let (kind, advice) = match options.tls {
+                    TlsMode::None => (Kind::Usage, Advice::TlsOffForLogin),
+                    _ => (Kind::Unavailable, Advice::NoStartTlsForLogin),
+                };
+                let text = format!(
+                    "will not send the password for {} to {server_name} over an unencrypted \
+                     connection",
+                    login.user
+                );
+                return Err(advise(fail(kind, text), advice));
             }
             let port = match target {
                 Target::Tcp { port, .. } => *port,
@@ -219,6 +269,7 @@ impl Session {
             authenticated,
             quit_sent: false,
             warned_no_dsn: false,
+            notices: Vec::new(),
             next_group: None,
             sent_ahead: None,
             broken: false,
@@ -247,6 +298,11 @@ impl Session {
     /// was upgraded.
     pub fn capabilities_before_tls(&self) -> Option<&Capabilities> {
         self.capabilities_before_tls.as_ref()
+    }
+
+    /// What the user should hear about since the last call (see [`Notice`]).
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
     }
 
     /// True when the session speaks LMTP.
@@ -501,14 +557,9 @@ fn greet(conn: &mut Connection, timeout: Duration) -> anyhow::Result<Reply> {
         .read_reply(timeout, "the greeting", Expect::Completion)
         .map_err(|err| {
             // An implicit-TLS port (465) waits for the client's TLS hello and says nothing.
-            let text = crate::base::exit::one_line(&err);
-            if plain_tcp && text.starts_with("timed out") {
-                fail(
-                    Kind::TempFail,
-                    format!(
-                        "{text} (if it is an implicit-TLS port such as 465, try --tls implicit)"
-                    ),
-                )
+            let timed_out = crate::base::exit::one_line(&err).starts_with("timed out");
+            if plain_tcp && timed_out {
+                advise(err, Advice::ImplicitTlsPort)
             } else {
                 err
             }
@@ -596,9 +647,12 @@ fn wants_starttls(
                 || !conn.stream().is_local()
                 || (options.login.is_some() && !capabilities.has(smtp_proto::EXT_AUTH)))),
         TlsMode::Starttls if offered => Ok(true),
-        TlsMode::Starttls => Err(fail(
-            Kind::Unavailable,
-            format!("{server_name} does not offer STARTTLS (--tls starttls); nothing was sent"),
+        TlsMode::Starttls => Err(advise(
+            fail(
+                Kind::Unavailable,
+                format!("{server_name} does not offer STARTTLS; nothing was sent"),
+            ),
+            Advice::StartTlsRequired,
         )),
     }
 }
@@ -646,15 +700,12 @@ pub fn refusal(reply: &Reply, command: &str) -> anyhow::Error {
     } else {
         Kind::Unavailable
     };
-    let hint = match (command, reply.code) {
-        (_, 530) => " (the server wants a login first: give --user, or user in the account)",
-        ("HELO", 500 | 502) => {
-            " (it knows neither EHLO nor HELO: if it speaks LMTP, as a delivery agent's socket \
-             does, add --lmtp)"
-        }
-        _ => "",
-    };
-    fail(kind, format!("server refused {command}: {reply}{hint}"))
+    let err = fail(kind, format!("server refused {command}: {reply}"));
+    match (command, reply.code) {
+        (_, 530) => advise(err, Advice::LoginRequired),
+        ("HELO", 500 | 502) => advise(err, Advice::MaybeLmtp),
+        _ => err,
+    }
 }
 
 #[cfg(test)]

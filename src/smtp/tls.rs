@@ -14,7 +14,7 @@ use crate::base::exit::{Kind, fail};
 use crate::smtp::stream::Stream;
 
 /// When to use TLS (`--tls`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TlsMode {
     /// Implicit TLS on port 465 and for smtps://; otherwise STARTTLS whenever the server
     /// offers it, except on a loopback address or a unix socket.
@@ -29,10 +29,52 @@ pub enum TlsMode {
 }
 
 impl TlsMode {
-    /// Parses a config-file value such as `starttls`.
-    pub fn parse(value: &str) -> Option<TlsMode> {
-        <TlsMode as clap::ValueEnum>::from_str(value, true).ok()
+    pub const ALL: [TlsMode; 4] = [
+        TlsMode::Auto,
+        TlsMode::Starttls,
+        TlsMode::Implicit,
+        TlsMode::None,
+    ];
+
+    /// The name on the command line and in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsMode::Auto => "auto",
+            TlsMode::Starttls => "starttls",
+            TlsMode::Implicit => "implicit",
+            TlsMode::None => "none",
+        }
     }
+
+    /// What the mode means, for the help text.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            TlsMode::Auto => {
+                "Implicit TLS on port 465 and for smtps://; otherwise STARTTLS whenever the \
+                 server offers it, except on a loopback address or a unix socket"
+            }
+            TlsMode::Starttls => "STARTTLS, or fail (exit 69) when the server does not offer it",
+            TlsMode::Implicit => "TLS from the first byte (SMTPS)",
+            TlsMode::None => {
+                "Never TLS; credentials then go only to a loopback address or a unix socket"
+            }
+        }
+    }
+
+    /// Parses a value such as `starttls` (any case).
+    pub fn parse(value: &str) -> Option<TlsMode> {
+        TlsMode::ALL
+            .into_iter()
+            .find(|mode| mode.name().eq_ignore_ascii_case(value))
+    }
+}
+
+/// A PEM file for TLS and how to name it in errors (the option that gave it, in the words of
+/// the layer that knows the options).
+#[derive(Debug, Clone)]
+pub struct TlsFile {
+    pub path: PathBuf,
+    pub named: String,
 }
 
 /// How to trust the server and whether to present a client certificate.
@@ -40,9 +82,9 @@ impl TlsMode {
 pub struct TlsConfig {
     /// Trust only the certificates in this PEM file instead of the system roots (as curl's
     /// `--cacert` and msmtp's `tls_trust_file` do).
-    pub ca_file: Option<PathBuf>,
+    pub ca_file: Option<TlsFile>,
     /// A client certificate (PEM) and its PKCS#8 key (PEM).
-    pub client_cert: Option<(PathBuf, PathBuf)>,
+    pub client_cert: Option<(TlsFile, TlsFile)>,
     /// Accept any certificate and host name (`--insecure-skip-verify`).
     pub insecure: bool,
     /// The connector, built once on first use (loading trust roots costs milliseconds).
@@ -83,8 +125,8 @@ impl TlsInfo {
 
 impl TlsConfig {
     pub fn new(
-        ca_file: Option<PathBuf>,
-        client_cert: Option<(PathBuf, PathBuf)>,
+        ca_file: Option<TlsFile>,
+        client_cert: Option<(TlsFile, TlsFile)>,
         insecure: bool,
     ) -> TlsConfig {
         TlsConfig {
@@ -107,15 +149,16 @@ impl TlsConfig {
 
     fn build(&self) -> anyhow::Result<TlsConnector> {
         let mut builder = TlsConnector::builder();
-        if let Some(path) = &self.ca_file {
-            let pem = read_file(path, "--tls-ca-file")?;
+        if let Some(file) = &self.ca_file {
+            let pem = read_file(file)?;
             let certificates = Certificate::stack_from_pem(&pem).unwrap_or_default();
             if certificates.is_empty() {
                 return Err(fail(
                     Kind::Config,
                     format!(
-                        "--tls-ca-file {}: no PEM certificate in the file",
-                        path.display()
+                        "{} {}: no PEM certificate in the file",
+                        file.named,
+                        file.path.display()
                     ),
                 ));
             }
@@ -125,15 +168,17 @@ impl TlsConfig {
             }
         }
         if let Some((cert, key)) = &self.client_cert {
-            let cert_pem = read_file(cert, "--tls-cert")?;
-            let key_pem = read_file(key, "--tls-key")?;
+            let cert_pem = read_file(cert)?;
+            let key_pem = read_file(key)?;
             let identity = Identity::from_pkcs8(&cert_pem, &key_pem).map_err(|err| {
                 fail(
                     Kind::Config,
                     format!(
-                        "--tls-cert {} / --tls-key {}: not a usable PEM certificate and PKCS#8 key: {err}",
-                        cert.display(),
-                        key.display()
+                        "{} {} / {} {}: not a usable PEM certificate and PKCS#8 key: {err}",
+                        cert.named,
+                        cert.path.display(),
+                        key.named,
+                        key.path.display()
                     ),
                 )
             })?;
@@ -143,7 +188,10 @@ impl TlsConfig {
             builder.danger_accept_invalid_certs(true);
             builder.danger_accept_invalid_hostnames(true);
         }
-        let _skip_system_roots = self.ca_file.as_deref().map(SystemRootsPointedAt::new);
+        let _skip_system_roots = self
+            .ca_file
+            .as_ref()
+            .map(|file| SystemRootsPointedAt::new(&file.path));
         builder
             .build()
             .map_err(|err| fail(Kind::Software, format!("cannot set up TLS: {err}")))
@@ -191,7 +239,8 @@ pub const PEM_LIMIT: u64 = 1 << 20;
 
 /// Reads a PEM file named by `flag`: opened without blocking, it must be a regular file (a
 /// FIFO or device is refused at once, 66) of at most [`PEM_LIMIT`] bytes (78).
-fn read_file(path: &std::path::Path, flag: &str) -> anyhow::Result<Vec<u8>> {
+fn read_file(file: &TlsFile) -> anyhow::Result<Vec<u8>> {
+    let (path, flag) = (file.path.as_path(), file.named.as_str());
     let mut opened = crate::base::input::open_regular(path, flag)?;
     crate::base::input::read_to_limit(&mut opened.file, PEM_LIMIT)
         .map_err(|err| crate::base::input::unreadable(flag, path, &err))?
@@ -309,21 +358,25 @@ fn handshake_error(server_name: &str, err: &native_tls::Error) -> anyhow::Error 
             .rsplit_once('(')
             .map(|(_, reason)| reason.trim_end_matches(')').to_string())
             .unwrap_or_else(|| text.clone());
-        return fail(
-            Kind::Unavailable,
-            format!(
-                "the TLS certificate of {server_name} is not trusted: {reason} (use --tls-ca-file to trust a private CA)"
+        return crate::smtp::advise(
+            fail(
+                Kind::Unavailable,
+                format!("the TLS certificate of {server_name} is not trusted: {reason}"),
             ),
+            crate::smtp::Advice::PrivateCa,
         );
     }
     if text.contains("wrong version number") || text.contains("packet length too long") {
         // What OpenSSL says when the first bytes back are not TLS: an SMTP greeting.
-        return fail(
-            Kind::Unavailable,
-            format!(
-                "the TLS handshake with {server_name} failed: the server does not speak TLS on \
-                 this port (try --tls starttls, or port 587 or 25)"
+        return crate::smtp::advise(
+            fail(
+                Kind::Unavailable,
+                format!(
+                    "the TLS handshake with {server_name} failed: the server does not speak \
+                     TLS on this port"
+                ),
             ),
+            crate::smtp::Advice::NotTlsPort,
         );
     }
     fail(

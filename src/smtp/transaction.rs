@@ -8,7 +8,6 @@ use smtp_proto::{EXT_8BIT_MIME, EXT_DSN, EXT_PIPELINING, EXT_SIZE};
 
 use crate::base::exit::{Kind, fail};
 use crate::message::{Content, Envelope, FileError};
-use crate::report::progress::ProgressWriter;
 use crate::smtp::command::{BdatLast, Data, Mail, Rcpt, Rset};
 use crate::smtp::data::{FailFast, WireEncoder, WireError};
 use crate::smtp::dsn::Dsn;
@@ -605,10 +604,7 @@ fn dsn_request<'a>(session: &mut Session, dsn: &'a Dsn) -> Option<&'a Dsn> {
             "dsn",
             "the server does not offer DSN; sending without NOTIFY, RET, ENVID, ORCPT",
         );
-        crate::say!(
-            "smtpsend: warning: the server does not offer DSN, so no delivery status \
-             notifications are requested (-N, -R, -V are left out); sending without them"
-        );
+        session.notices.push(super::Notice::DsnNotOffered);
     }
     None
 }
@@ -672,7 +668,7 @@ fn write_message(
         &mut conn.transcript,
         crate::smtp::transcript::Transcript::silent(),
     );
-    let progress = session.options.progress && content.len() > crate::report::progress::THRESHOLD;
+    let progress = session.options.progress.map(|bar| bar(content.len()));
     let size = chunk_size(content);
     let mut lines = 0;
     let result = conn.writer().and_then(|stream| {
@@ -717,19 +713,39 @@ fn write_message(
     Ok(())
 }
 
-/// The content through the encoder, with a progress bar for a large message.
+/// The content through the encoder, telling the progress bar, when there is one.
 fn write_content(
     content: &Content,
     encoder: &mut dyn Write,
-    progress: bool,
+    progress: Option<Box<dyn super::Progress>>,
 ) -> std::io::Result<()> {
-    if !progress {
+    let Some(mut progress) = progress else {
         return content.write_to(encoder);
+    };
+    let written = content.write_to(&mut Counted {
+        inner: encoder,
+        progress: progress.as_mut(),
+    });
+    progress.finish();
+    written
+}
+
+/// A writer that tells a [`super::Progress`] how much went through it.
+struct Counted<'a> {
+    inner: &'a mut dyn Write,
+    progress: &'a mut dyn super::Progress,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.progress.advance(written as u64);
+        Ok(written)
     }
-    let mut counted = ProgressWriter::new(encoder, content.len());
-    content.write_to(&mut counted)?;
-    counted.finish();
-    Ok(())
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A failure while writing the data: a file of the message (66 when it vanished, else 74),

@@ -1,4 +1,5 @@
-//! The `--debug` transcript: one repr-quoted line per wire line on stderr, secrets redacted.
+//! The `--debug` transcript: one repr-quoted line per wire line, secrets redacted, handed to
+//! the caller's sink (the report layer's: stderr).
 
 use crate::base::escape::repr;
 use crate::base::secret::scrub_bytes;
@@ -10,22 +11,27 @@ pub struct Verbosity {
     pub level: u8,
 }
 
-/// Prints the session as it happens, on stderr through [`crate::base::output`] (secrets
-/// redacted). Silent at level 0.
+/// Where transcript lines go.
+pub type Sink = fn(&str);
+
+/// The session as it happens, line by line into a sink. Silent at level 0.
 pub struct Transcript {
     verbosity: Verbosity,
+    sink: Sink,
 }
 
 impl Transcript {
-    pub fn new(level: u8) -> Transcript {
+    /// A transcript at `level` (`-d` counted) whose lines go to `sink`.
+    pub fn new(level: u8, sink: Sink) -> Transcript {
         Transcript {
             verbosity: Verbosity { level },
+            sink,
         }
     }
 
-    /// A transcript that prints nothing.
+    /// A transcript that says nothing.
     pub fn silent() -> Transcript {
-        Transcript::new(0)
+        Transcript::new(0, |_| {})
     }
 
     pub fn enabled(&self) -> bool {
@@ -81,7 +87,7 @@ impl Transcript {
         } else {
             String::new()
         };
-        crate::base::output::print_transcript_line(&format!("{stamp}{label}: {text}"));
+        (self.sink)(&format!("{stamp}{label}: {text}"));
     }
 }
 
