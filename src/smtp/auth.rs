@@ -12,6 +12,7 @@ use smtp_proto::{
 };
 
 use crate::base::exit::{Kind, fail};
+use crate::smtp::command::Auth;
 use crate::smtp::connection::Connection;
 use crate::smtp::reply::{Capabilities, Expect, Reply};
 
@@ -124,21 +125,26 @@ pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Resul
     let mut exchange = Exchange::start(mechanism, login, channel.host, channel.port);
     let conn = channel.conn;
     let initial = exchange.initial_response();
-    let command = format!("AUTH {}", mechanism.name());
     match &initial {
         Some(response) => {
             exchange.register_sent(response);
-            let encoded = if response.is_empty() {
-                "=".to_string()
-            } else {
-                BASE64.encode(response)
+            let encoded = match response.is_empty() {
+                true => "=".to_string(),
+                false => BASE64.encode(response),
             };
-            conn.send_secret(
-                format!("{command} {encoded}\r\n").as_bytes(),
-                &format!("{command} "),
-            )?;
+            let command = Auth {
+                mechanism: mechanism.name(),
+                initial_response: Some(&encoded),
+            };
+            conn.send_secret(command.to_string().as_bytes(), &command.visible())?;
         }
-        None => conn.send(format!("{command}\r\n").as_bytes())?,
+        None => {
+            let command = Auth {
+                mechanism: mechanism.name(),
+                initial_response: None,
+            };
+            conn.send(command.to_string().as_bytes())?
+        }
     }
     let waiting = format!("the reply to AUTH {}", mechanism.name());
     let mut reply = conn.read_reply(channel.timeout, &waiting, Expect::Auth)?;

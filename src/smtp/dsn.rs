@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::smtp::command::{MailParam, RcptParam};
+
 /// The DSN request for one message; empty when none of `-N`, `-R`, `-V` was given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dsn {
@@ -23,13 +25,13 @@ impl Dsn {
     }
 
     /// `RET=` and `ENVID=` for MAIL FROM (RFC 3461 §4.3, §4.4).
-    pub fn mail_params(&self) -> Vec<String> {
+    pub fn mail_params(&self) -> Vec<MailParam> {
         let mut params = Vec::new();
         if let Some(ret) = &self.ret {
-            params.push(format!("RET={ret}"));
+            params.push(MailParam::Ret(ret.clone()));
         }
         if let Some(envid) = &self.envid {
-            params.push(format!("ENVID={}", xtext(envid)));
+            params.push(MailParam::EnvId(envid.clone()));
         }
         params
     }
@@ -37,16 +39,12 @@ impl Dsn {
     /// `NOTIFY=` and `ORCPT=` for one RCPT TO (RFC 3461 §4.1, §4.2). ORCPT records the
     /// address as given, so a report names it even after the server rewrites it. A
     /// non-ASCII address (sent with SMTPUTF8) uses the `utf-8` type of RFC 6533.
-    pub fn rcpt_params(&self, address: &str) -> Vec<String> {
+    pub fn rcpt_params(&self, address: &str) -> Vec<RcptParam> {
         let mut params = Vec::new();
         if let Some(notify) = &self.notify {
-            params.push(format!("NOTIFY={notify}"));
+            params.push(RcptParam::Notify(notify.clone()));
         }
-        if address.is_ascii() {
-            params.push(format!("ORCPT=rfc822;{}", xtext(address)));
-        } else {
-            params.push(format!("ORCPT=utf-8;{}", utf8_addr_xtext(address)));
-        }
+        params.push(RcptParam::Orcpt(address.to_string()));
         params
     }
 }
@@ -107,9 +105,18 @@ mod tests {
             ret: Some("HDRS".into()),
             envid: Some("id=42".into()),
         };
-        assert_eq!(dsn.mail_params(), ["RET=HDRS", "ENVID=id+3D42"]);
+        let shown = |params: Vec<String>| params;
         assert_eq!(
-            dsn.rcpt_params("b+x@example.com"),
+            shown(dsn.mail_params().iter().map(ToString::to_string).collect()),
+            ["RET=HDRS", "ENVID=id+3D42"]
+        );
+        assert_eq!(
+            shown(
+                dsn.rcpt_params("b+x@example.com")
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            ),
             ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;b+2Bx@example.com"]
         );
         let only_ret = Dsn {
@@ -118,7 +125,7 @@ mod tests {
         };
         assert_eq!(
             only_ret.rcpt_params("b@example.com"),
-            ["ORCPT=rfc822;b@example.com"]
+            [RcptParam::Orcpt("b@example.com".into())]
         );
     }
 }

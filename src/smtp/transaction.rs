@@ -8,7 +8,7 @@ use smtp_proto::{EXT_8BIT_MIME, EXT_DSN, EXT_PIPELINING, EXT_SIZE};
 
 use crate::base::exit::{Kind, fail};
 use crate::message::{Content, Envelope, FileError};
-use crate::smtp::command::{BdatLast, Data, Mail, Rcpt, Rset};
+use crate::smtp::command::{BdatLast, BodyType, Data, Mail, MailParam, Rcpt, Rset};
 use crate::smtp::data::{FailFast, WireEncoder, WireError};
 use crate::smtp::dsn::Dsn;
 use crate::smtp::reply::{Expect, Reply, ReplySummary};
@@ -174,7 +174,7 @@ impl<'a> Plan<'a> {
         if session.offers(smtp_proto::EXT_SMTP_UTF8)
             && super::utf8::is_international(envelope, content)
         {
-            mail_params.push("SMTPUTF8".to_string());
+            mail_params.push(MailParam::SmtpUtf8);
         }
         let dsn = dsn_request(session, &policy.dsn);
         if let Some(dsn) = dsn {
@@ -614,7 +614,7 @@ fn mail_parameters(
     session: &Session,
     content: &Content,
     policy: &Policy,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<MailParam>> {
     let mut params = Vec::new();
     // The message as the server stores it, the CRLF the end of the data adds included.
     let size = chunk_size(content);
@@ -627,11 +627,11 @@ fn mail_parameters(
                 format!("the message is {size} bytes; the server accepts at most {limit}"),
             ));
         }
-        params.push(format!("SIZE={size}"));
+        params.push(MailParam::Size(size));
     }
     if content.binary().is_some() {
         // Only left set when the server offers BINARYMIME and CHUNKING (Session::send).
-        params.push("BODY=BINARYMIME".to_string());
+        params.push(MailParam::Body(BodyType::BinaryMime));
     } else if content.has_8bit() {
         if !session.offers(EXT_8BIT_MIME) {
             return Err(fail(
@@ -639,9 +639,9 @@ fn mail_parameters(
                 "the message has 8-bit data and the server does not offer 8BITMIME",
             ));
         }
-        params.push("BODY=8BITMIME".to_string());
+        params.push(MailParam::Body(BodyType::EightBitMime));
     } else if policy.declare_8bitmime && session.offers(EXT_8BIT_MIME) {
-        params.push("BODY=8BITMIME".to_string());
+        params.push(MailParam::Body(BodyType::EightBitMime));
     }
     Ok(params)
 }
