@@ -1,4 +1,6 @@
-//! Error kinds and their sysexits.h exit codes, mapped in one place.
+//! Error kinds and their sysexits.h exit codes, mapped in one place: the one source of each
+//! code's number, name and meaning, from which `--help`, the man page and the README's table
+//! are made (a test checks the README).
 
 use std::fmt;
 use std::io;
@@ -64,6 +66,59 @@ impl Kind {
         matches!(self, Kind::TempFail | Kind::Protocol)
     }
 
+    /// The sysexits.h name: `EX_TEMPFAIL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Usage => "EX_USAGE",
+            Kind::Data => "EX_DATAERR",
+            Kind::NoInput => "EX_NOINPUT",
+            Kind::RecipientRefused => "EX_NOUSER",
+            Kind::NoHost => "EX_NOHOST",
+            Kind::Unavailable => "EX_UNAVAILABLE",
+            Kind::Software => "EX_SOFTWARE",
+            Kind::LocalIo => "EX_IOERR",
+            Kind::TempFail => "EX_TEMPFAIL",
+            Kind::Protocol => "EX_PROTOCOL",
+            Kind::AuthRefused => "EX_NOPERM",
+            Kind::Config => "EX_CONFIG",
+        }
+    }
+
+    /// What the code means to the caller, one line.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Kind::Usage => {
+                "usage: a bad flag, a bad address, conflicting options, an unsupported \
+                 sendmail mode"
+            }
+            Kind::Data => {
+                "the message is unusable (a header value with CR or LF, no recipients with -t, \
+                 8-bit data with -B 7BIT, input over --max-input-size, a damaged outbox entry)"
+            }
+            Kind::NoInput => {
+                "an input file cannot be read (attachment, body file, password file or pipe, \
+                 TLS file), or is a FIFO, device or socket where a file is needed"
+            }
+            Kind::RecipientRefused => "recipient(s) refused permanently",
+            Kind::NoHost => "the server's host name does not resolve",
+            Kind::Unavailable => "the server refused permanently, or lacks a required extension",
+            Kind::Software => "internal error",
+            Kind::LocalIo => "local I/O error",
+            Kind::TempFail => {
+                "temporary failure (4xx reply, connection refused or lost, timeout, \
+                 --max-time): safe to retry"
+            }
+            Kind::Protocol => {
+                "the server broke the protocol (temporary: retried, and queued with --queue)"
+            }
+            Kind::AuthRefused => "authentication refused",
+            Kind::Config => {
+                "configuration error: an unknown key or a bad value, a missing --config file, a \
+                 password others can read, a password that is not UTF-8"
+            }
+        }
+    }
+
     /// The sysexits.h code for this kind.
     pub fn code(self) -> u8 {
         match self {
@@ -81,6 +136,22 @@ impl Kind {
             Kind::Config => 78,
         }
     }
+}
+
+/// What exit 0 means.
+pub const SUCCESS: &str = "sent: every recipient accepted (or some, with --partial); or queued \
+                           in the outbox (--queue), to be sent by smtpsend -q";
+
+/// Every exit code with what it means, 0 first: the table `--help`, the man page and the
+/// README show.
+pub fn table() -> Vec<(u8, &'static str)> {
+    std::iter::once((0, SUCCESS))
+        .chain(
+            Kind::ALL
+                .into_iter()
+                .map(|kind| (kind.code(), kind.meaning())),
+        )
+        .collect()
 }
 
 /// An error whose exit code matters; it can sit anywhere in an anyhow chain.
@@ -153,4 +224,24 @@ pub fn one_line(err: &anyhow::Error) -> String {
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's exit-code table is this module's, row for row.
+    #[test]
+    fn the_readme_table_is_the_one_source() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let expected: String = table()
+            .into_iter()
+            .map(|(code, meaning)| format!("| {code} | {meaning} |\n"))
+            .collect();
+        assert!(
+            readme.contains(&expected),
+            "README.md's exit-code table must be exactly:\n{expected}"
+        );
+    }
 }

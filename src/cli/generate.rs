@@ -4,12 +4,9 @@
 
 use std::io::{self, Write};
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 use clap_mangen::Man;
 use roff::{Roff, bold, italic, roman};
-
-use crate::cli::Cli;
 
 /// What `--generate` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,7 +39,7 @@ pub fn write(target: Target, out: &mut dyn Write) -> io::Result<()> {
 /// The command as completions offer it: without the hidden `--generate` (clap_complete
 /// offers hidden options too), which is for packagers, not for typing.
 fn completion_command() -> clap::Command {
-    let full = Cli::command();
+    let full = super::command();
     let mut command = clap::Command::new("smtpsend")
         .disable_version_flag(true)
         .version(env!("CARGO_PKG_VERSION"));
@@ -98,46 +95,6 @@ const OTHER_ENVIRONMENT: &[(&str, &str)] = &[
     ),
 ];
 
-const EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Sent: every recipient accepted (or some, with --partial); or queued in the outbox \
-         (--queue), to be sent by smtpsend -q.",
-    ),
-    (
-        "64",
-        "Usage: a bad flag, a bad address, conflicting options, an unsupported sendmail mode.",
-    ),
-    (
-        "65",
-        "The input message is unusable (a header value with CR or LF, no recipients with -t, \
-         8-bit data with -B 7BIT).",
-    ),
-    (
-        "66",
-        "An input file cannot be read (attachment, body file, password file).",
-    ),
-    ("67", "Recipient(s) refused permanently."),
-    ("68", "The server's host name does not resolve."),
-    (
-        "69",
-        "The server refused permanently, or lacks a required extension.",
-    ),
-    ("70", "Internal error."),
-    ("74", "Local I/O error."),
-    (
-        "75",
-        "Temporary failure (4xx reply, connection refused or lost, timeout): safe to retry.",
-    ),
-    ("76", "The server broke the protocol."),
-    ("77", "Authentication refused."),
-    (
-        "78",
-        "Configuration error: an unknown key or a bad value in the configuration file, a \
-         missing file named by --config, a file holding a password that others can read.",
-    ),
-];
-
 const EXAMPLES: &[(&str, &str)] = &[
     (
         "Compose a message with an attachment:",
@@ -175,7 +132,7 @@ const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 fn man_page(out: &mut dyn Write) -> io::Result<()> {
-    let command = Cli::command();
+    let command = super::command();
     let env_options: Vec<(String, String)> = command
         .get_arguments()
         .filter(|arg| !arg.is_hide_set())
@@ -213,10 +170,10 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
     )]);
 
     roff.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in EXIT_STATUS {
+    for (code, meaning) in crate::base::exit::table() {
         roff.control("TP", []);
-        roff.text([bold(*code)]);
-        roff.text([roman(*meaning)]);
+        roff.text([bold(code.to_string())]);
+        roff.text([roman(format!("{}.", capitalised(meaning)))]);
     }
 
     roff.control("SH", ["ENVIRONMENT"]);
@@ -292,4 +249,13 @@ fn single_preamble(page: &str) -> String {
         Some((before, after)) => format!("{before}{preamble}{}", after.replace(&preamble, "")),
         None => page.to_string(),
     }
+}
+
+/// `text` with its first letter in upper case, as a sentence in the man page starts.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -18,16 +18,13 @@ use crate::smtp::tls::TlsMode;
 ///
 /// With --raw, or with recipient arguments and no composing flag, stdin is a complete
 /// message (the way cron, git send-email and mutt call sendmail). Otherwise stdin is the
-/// body text. Exit codes follow sysexits.h: 0 sent (or queued in the outbox), 75 temporary
-/// failure (retry later), 67 recipient refused, 69 server refused, 77 login refused, 78
-/// configuration error, 64 usage, 65 bad message, 66 unreadable file.
+/// body text. Exit codes follow sysexits.h (listed at the end of --help).
 #[derive(Debug, Parser)]
 #[command(
     name = "smtpsend",
     version,
     disable_version_flag = true,
     max_term_width = 100,
-    after_long_help = SENDMAIL_NOTE,
     group(clap::ArgGroup::new("probe").multiple(false))
 )]
 pub struct Cli {
@@ -439,9 +436,21 @@ pub fn conclude(err: &clap::Error) -> u8 {
     crate::base::exit::Kind::Usage.code()
 }
 
+/// The clap command: the definitions above, with the exit codes (from their one source,
+/// `base::exit`) and the sendmail notes at the end of `--help`.
+pub fn command() -> clap::Command {
+    let codes: String = crate::base::exit::table()
+        .into_iter()
+        .map(|(code, meaning)| format!("  {code:<3} {meaning}\n"))
+        .collect();
+    Cli::command().after_long_help(format!(
+        "{SENDMAIL_NOTE}\n\nExit status (sysexits.h):\n{codes}"
+    ))
+}
+
 /// Parses `args` (argv[0] first) after rewriting sendmail's forms into smtpsend's own.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-    let mut command = Cli::command();
+    let mut command = command();
     command.build();
     let args = crate::cli::sendmail::normalize(args.into_iter().collect(), &command)
         .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
@@ -573,7 +582,7 @@ fn server_options(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<St
 /// Parses options a queued message kept ([`Cli::server_options`] plus `--account=NAME`).
 /// `SMTPSEND_*` variables are not read: the options already hold those that applied.
 pub fn parse_stored(options: &[String]) -> Result<Cli, clap::Error> {
-    let mut command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
+    let mut command = command().mut_args(|arg| arg.env(None::<&str>));
     command.build();
     let args = std::iter::once("smtpsend".to_string()).chain(options.iter().cloned());
     let matches = command.try_get_matches_from_mut(args)?;

@@ -279,10 +279,9 @@ mod tests {
         assert!(call(&["-a", "work", "--", "bob@example.com"]));
         assert!(!call(&["-a", "work", "--to", "bob@example.com"]));
     }
-    use clap::CommandFactory;
 
     fn rewrite(args: &[&str]) -> Result<Vec<String>, String> {
-        let mut command = crate::cli::Cli::command();
+        let mut command = crate::cli::command();
         command.build();
         let mut all = vec![OsString::from("sendmail")];
         all.extend(args.iter().map(OsString::from));
