@@ -30,8 +30,10 @@ const SLOW_LINE_PACE: Duration = Duration::from_millis(200);
 /// Size of the attachment sent in the mid-data cases: larger than one read of the server,
 /// so its fault comes while the client is still writing.
 const ATTACHMENT: usize = 1024 * 1024;
-/// Size of the attachment when the server stops reading mid-data: larger than the socket
-/// buffers of both ends together, so the client's writes block.
+/// Size of the attachment when the server stops reading or hangs up mid-data: larger than
+/// the socket buffers of both ends together, so the client is still writing when the server
+/// stops (with the small one, a loaded machine could let every write land in the buffers
+/// before the hang-up, and the client then meets it only while reading the reply).
 const BIG_ATTACHMENT: usize = 12 * 1024 * 1024;
 
 /// Where in the session the server fails.
@@ -465,7 +467,10 @@ impl Fixture {
             "hello",
         ];
         if let Some((one, big)) = &self.attachments {
-            let path = if fault == Fault::Silent { big } else { one };
+            let path = match fault {
+                Fault::Silent | Fault::HangUp => big,
+                _ => one,
+            };
             args.extend(["--attach", path.to_str().expect("UTF-8 temp path")]);
         }
         if let Some(certs) = &self.certs {
