@@ -3,6 +3,7 @@
 
 pub mod base;
 pub mod cli;
+mod layers;
 pub mod message;
 pub mod plan;
 pub mod report;

@@ -20,11 +20,12 @@ pub enum Target {
     Powershell,
 }
 
-/// Writes the man page or a completion script.
-pub fn write(target: Target, out: &mut dyn Write) -> io::Result<()> {
+/// Writes the man page or a completion script; the man page lists `account_keys`, the keys
+/// an account of the configuration file may have.
+pub fn write(target: Target, account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
     let mut command = completion_command();
     let shell = match target {
-        Target::Man => return man_page(out),
+        Target::Man => return man_page(account_keys, out),
         Target::Bash => Shell::Bash,
         Target::Zsh => Shell::Zsh,
         Target::Fish => Shell::Fish,
@@ -57,14 +58,6 @@ fn completion_command() -> clap::Command {
         }
     }
     command
-}
-
-/// Prints `--generate`'s output on stdout.
-pub fn print(target: Target) -> anyhow::Result<()> {
-    let mut text = Vec::new();
-    write(target, &mut text)?;
-    crate::base::output::print_stdout(&String::from_utf8_lossy(&text));
-    Ok(())
 }
 
 /// Variables read directly rather than through an option's `env`.
@@ -131,7 +124,7 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-fn man_page(out: &mut dyn Write) -> io::Result<()> {
+fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
     let command = super::command();
     let env_options: Vec<(String, String)> = command
         .get_arguments()
@@ -200,7 +193,7 @@ fn man_page(out: &mut dyn Write) -> io::Result<()> {
          account is used when named by --account, when the sender matches its from \
          (wildcards such as *@example.com allowed), or when it is the default. A file \
          holding a password must be readable by its owner only (mode 0600).",
-        english_list(crate::plan::config::account_keys())
+        english_list(account_keys)
     ))]);
     roff.control("TP", []);
     roff.text([italic("$XDG_STATE_HOME/smtpsend/queue")]);

@@ -579,7 +579,7 @@ fn validate(
         return Err(at(retries.span(), &format!("give at most {MAX_RETRIES}")));
     }
     if let Some(server) = &account.server {
-        crate::plan::settings::parse_server(server.get_ref())
+        crate::plan::server::parse_server(server.get_ref())
             .map_err(|err| at(server.span(), &crate::base::exit::one_line(&err)))?;
     }
     if let Some(from) = &account.from {

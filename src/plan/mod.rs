@@ -7,6 +7,7 @@
 pub mod config;
 pub mod credentials;
 pub mod sender;
+pub mod server;
 pub mod settings;
 
 use std::path::PathBuf;

@@ -19,7 +19,12 @@ use crate::plan::Plan;
 /// Runs the plan; the error, if any, decides the exit code (see [`crate::report::conclude`]).
 pub fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
-        Plan::Generate(target) => crate::cli::generate::print(target),
+        Plan::Generate(target) => {
+            let mut text = Vec::new();
+            crate::cli::generate::write(target, crate::plan::config::account_keys(), &mut text)?;
+            crate::base::output::print_stdout(&String::from_utf8_lossy(&text));
+            Ok(())
+        }
         Plan::ShowConfig { settings, json } => {
             if json {
                 crate::base::output::print_json(&settings.show_json());

@@ -9,7 +9,6 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::base::exit::{Kind, fail};
-use crate::smtp::tls::Tapped;
 use crate::smtp::transcript::Transcript;
 
 /// Where the server is.
@@ -201,6 +200,37 @@ impl Write for Stream {
             Stream::Unix(stream) => stream.flush(),
             Stream::Tls(stream) => stream.flush(),
         }
+    }
+}
+
+/// The plain stream under TLS; keeps what the server sent during the handshake so the
+/// negotiated version and cipher can be read from its ServerHello.
+pub struct Tapped {
+    pub inner: Stream,
+    pub seen: Option<Vec<u8>>,
+}
+
+/// Enough of the server's first flight to hold its ServerHello.
+const TAP_LIMIT: usize = 16 * 1024;
+
+impl Read for Tapped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(seen) = &mut self.seen {
+            let room = TAP_LIMIT.saturating_sub(seen.len());
+            seen.extend_from_slice(&buf[..n.min(room)]);
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Tapped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -2,7 +2,7 @@
 //! a deadline, and what was negotiated (version and cipher read from the server's hello,
 //! the peer certificate's subject, issuer, validity and fingerprint).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use native_tls::{Certificate, HandshakeError, Identity, TlsConnector};
 use sha2::{Digest, Sha256};
 
 use crate::base::exit::{Kind, fail};
-use crate::smtp::stream::Stream;
+use crate::smtp::stream::{Stream, Tapped};
 
 /// When to use TLS (`--tls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -254,37 +254,6 @@ fn read_file(file: &TlsFile) -> anyhow::Result<Vec<u8>> {
                 ),
             )
         })
-}
-
-/// The plain stream under TLS; keeps what the server sent during the handshake so the
-/// negotiated version and cipher can be read from its ServerHello.
-pub struct Tapped {
-    pub inner: Stream,
-    seen: Option<Vec<u8>>,
-}
-
-/// Enough of the server's first flight to hold its ServerHello.
-const TAP_LIMIT: usize = 16 * 1024;
-
-impl Read for Tapped {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(seen) = &mut self.seen {
-            let room = TAP_LIMIT.saturating_sub(seen.len());
-            seen.extend_from_slice(&buf[..n.min(room)]);
-        }
-        Ok(n)
-    }
-}
-
-impl Write for Tapped {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Runs the client handshake over `stream`, verifying the certificate for `server_name`
