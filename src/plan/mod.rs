@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod sender;
 pub mod server;
 pub mod settings;
+pub mod table;
 
 use std::path::PathBuf;
 

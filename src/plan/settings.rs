@@ -2,7 +2,6 @@
 //! the configuration file, then built-in defaults; and `--show-config`, which prints them
 //! with the source of each.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,42 +11,11 @@ pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
 use crate::plan::config::{self, Account, Config, Location};
 use crate::plan::credentials::{PASSWORD_VAR, PasswordSource};
+use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
 use crate::smtp::tls::{TlsConfig, TlsFile, TlsMode};
 use crate::smtp::{Options, Timeouts};
-
-/// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job
-/// or CI step must end even when a server reads one byte a second or never answers, and
-/// an hour is far longer than any healthy submission (100 MiB at 1 Mbit/s takes 14 minutes).
-pub const DEFAULT_MAX_TIME: f64 = 3600.0;
-
-/// The server used when none is given.
-pub const DEFAULT_SERVER: &str = "localhost:25";
-
-/// Where a setting's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A command-line option, e.g. `--server`.
-    Flag(&'static str),
-    /// An environment variable, e.g. `SMTPSEND_SERVER`.
-    Env(&'static str),
-    /// The named account of the configuration file.
-    Account(String),
-    /// Built in.
-    Default,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Flag(flag) => f.write_str(flag),
-            Source::Env(var) => f.write_str(var),
-            Source::Account(name) => write!(f, "account {name}"),
-            Source::Default => f.write_str("default"),
-        }
-    }
-}
 
 /// A login whose password has not been read yet (reading may run a command or prompt).
 #[derive(Debug, Clone)]
@@ -70,14 +38,6 @@ impl LoginPlan {
             mechanism: self.mechanism,
         })
     }
-}
-
-/// One line of `--show-config`.
-#[derive(Debug, Clone)]
-struct Shown {
-    key: &'static str,
-    value: String,
-    source: String,
 }
 
 /// Everything a send needs besides the message.
@@ -123,372 +83,60 @@ impl Settings {
             Some((location, _)) => Config::load(location)?,
             None => None,
         };
-        let account_source = if cli.is_from_env("account") {
-            "SMTPSEND_ACCOUNT"
-        } else {
-            "--account"
-        };
-        let chosen = match (&config, cli.account.as_deref()) {
-            (Some(config), named) => {
-                config.choose(named.map(|name| (name, account_source)), sender)?
-            }
-            (None, Some(name)) => {
-                let looked = location.as_ref().map_or_else(
-                    || "HOME is not set".to_string(),
-                    |(location, _)| format!("{} does not exist", location.path.display()),
-                );
-                return Err(fail(
-                    Kind::Config,
-                    format!("{account_source} {name:?}: no configuration file ({looked})"),
-                ));
-            }
-            (None, None) => None,
-        };
+        let chosen = choose_account(cli, &location, config.as_ref(), sender)?;
         let empty = Account::default();
         let (account_name, account) = match &chosen {
             Some(chosen) => (Some(chosen.name.to_string()), chosen.account),
             None => (None, &empty),
         };
-        let from_account = || Source::Account(account_name.clone().unwrap_or_default());
-        let mut shown = Vec::new();
-        let mut show = |key: &'static str, value: String, source: String| {
-            shown.push(Shown { key, value, source })
+        let mut picker = Picker {
+            cli,
+            account,
+            account_name: account_name.clone(),
+            shown: Vec::new(),
         };
         match &location {
             Some((location, source)) => {
                 let state = if config.is_some() { "" } else { ", not found" };
-                show(
-                    "config",
-                    location.path.display().to_string(),
-                    format!("{source}{state}"),
-                );
+                let path = location.path.display().to_string();
+                picker.show("config", path, format!("{source}{state}"));
             }
-            None => show("config", "(none)".into(), "no HOME".into()),
+            None => picker.show("config", "(none)".into(), "no HOME".into()),
         }
         match &chosen {
-            Some(chosen) => show("account", chosen.name.to_string(), chosen.reason.clone()),
-            None => show("account", "(none)".into(), "default".into()),
+            Some(chosen) => picker.show("account", chosen.name.to_string(), chosen.reason.clone()),
+            None => picker.show("account", "(none)".into(), "default".into()),
         }
-
-        let (server, server_source) = pick(
-            cli,
-            "server",
-            cli.server.clone(),
-            account.server.as_ref().map(|s| s.get_ref().clone()),
-            &from_account,
-        );
-        let server_text = server.unwrap_or_else(|| DEFAULT_SERVER.to_string());
-        let lmtp_scheme = server_text.starts_with("lmtp://");
-        let lmtp = cli.lmtp || lmtp_scheme;
-        let target = super::server::parse_server_for(&server_text, lmtp)?;
-        show("server", target.to_string(), server_source.to_string());
-        show(
-            "protocol",
-            if lmtp { "LMTP" } else { "SMTP" }.to_string(),
-            if cli.lmtp {
-                "--lmtp".to_string()
-            } else if lmtp_scheme {
-                format!("{server_source}: lmtp://")
-            } else {
-                Source::Default.to_string()
-            },
-        );
-
-        let (timeout, timeout_source) = pick(
-            cli,
-            "timeout",
-            cli.timeout,
-            account.timeout.as_ref().map(|t| t.get_ref().0),
-            &from_account,
-        );
-        let timeouts = match timeout {
-            None => Timeouts::default(),
-            Some(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
-                Timeouts::all(Duration::from_secs_f64(seconds))
-            }
-            Some(seconds) => {
-                return Err(fail(
-                    Kind::Usage,
-                    format!(
-                        "{}: give a number of seconds above 0 (at most 86400)",
-                        timeout_source.given("--timeout", seconds)
-                    ),
-                ));
-            }
-        };
-        show(
-            "timeout",
-            match timeout {
-                Some(seconds) => format!("{seconds}s"),
-                None => {
-                    let t = Timeouts::default();
-                    format!(
-                        "connect {}s, each reply {}s, end of data {}s",
-                        t.connect.as_secs(),
-                        t.command.as_secs(),
-                        t.data_end.as_secs()
-                    )
-                }
-            },
-            timeout_source.to_string(),
-        );
-
-        let (ehlo_name, ehlo_source) = pick(
-            cli,
-            "ehlo_name",
-            cli.ehlo_name.clone(),
-            account.ehlo_name.as_ref().map(|n| n.get_ref().clone()),
-            &from_account,
-        );
-        if let Some(name) = &ehlo_name {
-            crate::message::address::reject_line_breaks("--ehlo-name", name)?;
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(fail(
-                    Kind::Usage,
-                    format!("--ehlo-name {name:?}: give a host name without spaces"),
-                ));
-            }
-        }
-        show(
-            "ehlo-name",
-            ehlo_name
-                .clone()
-                .unwrap_or_else(|| "(this host's name, or its address literal)".into()),
-            ehlo_source.to_string(),
-        );
-
-        let (source_address, source_address_source) = pick(
-            cli,
-            "source_address",
-            cli.source_address,
-            account
-                .source_address
-                .as_ref()
-                .and_then(|a| a.get_ref().parse().ok()),
-            &from_account,
-        );
-        if let Some(address) = source_address {
-            check_local_address(address, &source_address_source)?;
-        }
-        show(
-            "source-address",
-            source_address.map_or_else(
-                || "(chosen by the system)".to_string(),
-                |address| address.to_string(),
-            ),
-            source_address_source.to_string(),
-        );
-
-        let (queue, queue_source) = pick(
-            cli,
-            "queue",
-            cli.queue,
-            account
-                .queue
-                .as_ref()
-                .and_then(|q| QueueMode::from_name(q.get_ref())),
-            &from_account,
-        );
-        let queue = queue.unwrap_or(QueueMode::Never);
-        show("queue", queue.name().to_string(), queue_source.to_string());
-
-        let (retries, retries_source) = pick(
-            cli,
-            "retries",
-            cli.retries,
-            account.retries.as_ref().map(|r| *r.get_ref()),
-            &from_account,
-        );
-        let retries = retries.unwrap_or(0);
-        if retries > config::MAX_RETRIES {
-            return Err(fail(
-                Kind::Usage,
-                format!(
-                    "{}: give at most {}",
-                    retries_source.given("--retries", retries),
-                    config::MAX_RETRIES
-                ),
-            ));
-        }
-        show("retries", retries.to_string(), retries_source.to_string());
-
-        let (max_time, max_time_source) = pick(
-            cli,
-            "max_time",
-            cli.max_time,
-            account.max_time.as_ref().map(|t| t.get_ref().0),
-            &from_account,
-        );
-        let max_time = match max_time.unwrap_or(DEFAULT_MAX_TIME) {
-            0.0 => None,
-            seconds if seconds.is_finite() && seconds > 0.0 && seconds <= 7.0 * 86_400.0 => {
-                Some(Duration::from_secs_f64(seconds))
-            }
-            seconds => {
-                return Err(fail(
-                    Kind::Usage,
-                    format!(
-                        "{}: give a number of seconds from 0 (no bound) to 604800",
-                        max_time_source.given("--max-time", seconds)
-                    ),
-                ));
-            }
-        };
-        show(
-            "max-time",
-            max_time.map_or_else(
-                || "none".to_string(),
-                |limit| format!("{} s", limit.as_secs_f64()),
-            ),
-            max_time_source.to_string(),
-        );
-
-        let (qualify_domain, qualify_source) = pick(
-            cli,
-            "qualify_domain",
-            cli.qualify_domain.clone(),
-            account.qualify_domain.as_ref().map(|d| d.get_ref().clone()),
-            &from_account,
-        );
-        if let Some(domain) = &qualify_domain {
-            crate::message::address::validate_domain(domain)
-                .map_err(|why| fail(Kind::Usage, format!("--qualify-domain {domain:?}: {why}")))?;
-        }
-        if let Some(domain) = &qualify_domain {
-            // Shown only when set: bare user names otherwise go as they are.
-            show("qualify-domain", domain.clone(), qualify_source.to_string());
-        }
-
-        let account_from = account.sender();
-        let default_from = default_sender(qualify_domain.as_deref()).address;
-        let (from_value, from_source) = match (&cli.from, &account_from) {
-            (Some(from), _) => (from.clone(), flag_or_env(cli, "from").to_string()),
-            (None, Some(from)) => (
-                from.qualified(qualify_domain.as_deref()).to_text(),
-                from_account().to_string(),
-            ),
-            (None, None) => {
-                let pattern = account
-                    .from
-                    .as_ref()
-                    .map(|pattern| {
-                        format!(
-                            "; the from {} of account {} only selects the account",
-                            pattern.get_ref(),
-                            account_name.as_deref().unwrap_or_default()
-                        )
-                    })
-                    .unwrap_or_default();
-                let login = if qualify_domain.is_some() {
-                    "login@qualify-domain"
-                } else {
-                    "login@host"
-                };
-                (
-                    default_from,
-                    format!("default: {login}, unless the message has a From{pattern}"),
-                )
-            }
-        };
-        show("from", from_value, from_source);
-
-        let (tls, tls_source) = pick(
-            cli,
-            "tls",
-            cli.tls,
-            account
-                .tls
-                .as_ref()
-                .and_then(|t| TlsMode::parse(t.get_ref())),
-            &from_account,
-        );
-        let tls = resolve_tls(tls.unwrap_or_default(), &server_text, &target)?;
-        show("tls", tls_description(tls), tls_source.to_string());
-
-        let (user, user_source) = pick(
-            cli,
-            "user",
-            cli.user.clone(),
-            account.user.as_ref().map(|u| u.get_ref().clone()),
-            &from_account,
-        );
-        if let Some(user) = &user {
-            crate::message::address::reject_line_breaks("--user", user)?;
-            if user.is_empty() {
-                return Err(fail(Kind::Usage, "--user: the user name is empty"));
-            }
-        }
-        show(
-            "user",
-            user.clone()
-                .unwrap_or_else(|| "(none: no authentication)".into()),
-            user_source.to_string(),
-        );
-        let (password, password_label) = match password_choice(cli, account, &from_account) {
-            Ok(choice) => choice,
-            Err(err) if user.is_some() => return Err(err),
-            // Without a user no password is used, whatever SMTPSEND_PASSWORD holds.
-            Err(_) => (PasswordSource::Prompt, PASSWORD_VAR.to_string()),
-        };
-        show(
-            "password",
-            match (&user, &password) {
-                (None, _) => "(not used without a user)".to_string(),
-                (Some(_), password) => password.to_string(),
-            },
-            password_label.clone(),
-        );
-        let (mechanism, auth_source) = pick(
-            cli,
-            "auth",
-            cli.auth,
-            account
-                .auth
-                .as_ref()
-                .and_then(|a| Mechanism::parse(a.get_ref())),
-            &from_account,
-        );
-        let mechanism = mechanism.unwrap_or_default();
-        show(
-            "auth",
-            match mechanism {
-                Mechanism::Auto => "auto (the strongest the server offers)".to_string(),
-                other => other.name().to_string(),
-            },
-            auth_source.to_string(),
-        );
-        let login = user.map(|user| LoginPlan {
-            user,
-            password,
-            password_label,
-            mechanism,
-        });
-        let named = |path: &PathBuf, flag: &str| TlsFile {
-            path: path.clone(),
-            named: flag.to_string(),
-        };
-        let tls_config = TlsConfig::new(
-            cli.tls_ca_file
-                .as_ref()
-                .map(|path| named(path, "--tls-ca-file")),
-            cli.tls_cert
-                .as_ref()
-                .zip(cli.tls_key.as_ref())
-                .map(|(cert, key)| (named(cert, "--tls-cert"), named(key, "--tls-key"))),
-            cli.insecure_skip_verify,
-        );
-
+        let (target, server_text, lmtp) = server(&mut picker)?;
+        let timeout = picker.pick(&table::TIMEOUT)?.value;
+        let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
+        let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+        let queue = picker
+            .pick(&table::QUEUE)?
+            .value
+            .unwrap_or(QueueMode::Never);
+        let retries = picker.pick(&table::RETRIES)?.value.unwrap_or(0);
+        let max_time = picker
+            .pick(&table::MAX_TIME)?
+            .value
+            .and_then(table::max_time);
+        let qualify_domain = qualify_domain(&mut picker)?;
+        show_from(&mut picker, qualify_domain.as_deref());
+        let tls = tls(&mut picker, &server_text, &target)?;
+        let login = login(&mut picker)?;
         Ok(Settings {
             target,
             session: Options {
                 ehlo_name,
-                timeouts,
+                timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
+                    Timeouts::all(Duration::from_secs_f64(seconds))
+                }),
                 progress: (!cli.json
                     && cli.debug == 0
                     && crate::base::output::stderr_is_terminal())
                 .then_some(crate::report::progress::bar),
                 tls,
-                tls_config,
+                tls_config: tls_config(cli),
                 login: None,
                 lmtp,
                 starttls_on_local: false,
@@ -497,13 +145,13 @@ impl Settings {
             },
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,
-            account_from,
+            account_from: account.sender(),
             qualify_domain,
             login,
             queue,
             retries,
             max_time,
-            shown,
+            shown: picker.shown,
         })
     }
 
@@ -588,6 +236,156 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// The configuration file's account for this run: named by `--account` (or
+/// `SMTPSEND_ACCOUNT`), else picked by the sender, else the default; an account named when
+/// there is no configuration file is an error (78).
+fn choose_account<'a>(
+    cli: &Cli,
+    location: &Option<(Location, &'static str)>,
+    config: Option<&'a Config>,
+    sender: Option<&str>,
+) -> anyhow::Result<Option<config::Chosen<'a>>> {
+    let account_source = table::option_source(cli, "--account", "SMTPSEND_ACCOUNT").label();
+    match (config, cli.account.as_deref()) {
+        (Some(config), named) => config.choose(named.map(|name| (name, account_source)), sender),
+        (None, Some(name)) => {
+            let looked = location.as_ref().map_or_else(
+                || "HOME is not set".to_string(),
+                |(location, _)| format!("{} does not exist", location.path.display()),
+            );
+            Err(fail(
+                Kind::Config,
+                format!("{account_source} {name:?}: no configuration file ({looked})"),
+            ))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The server, the text it was given as, and whether the session speaks LMTP (`--lmtp`, or
+/// an lmtp:// URL); shown with the protocol.
+fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
+    let picked = picker.find(&table::SERVER);
+    let text = picked
+        .value
+        .unwrap_or_else(|| table::DEFAULT_SERVER.to_string());
+    let lmtp_scheme = text.starts_with("lmtp://");
+    let lmtp = picker.cli.lmtp || lmtp_scheme;
+    let target = super::server::parse_server_for(&text, lmtp)?;
+    picker.show("server", target.to_string(), picked.source.to_string());
+    let protocol_source = if picker.cli.lmtp {
+        "--lmtp".to_string()
+    } else if lmtp_scheme {
+        format!("{}: lmtp://", picked.source)
+    } else {
+        Source::Default.to_string()
+    };
+    let protocol = if lmtp { "LMTP" } else { "SMTP" };
+    picker.show("protocol", protocol.to_string(), protocol_source);
+    Ok((target, text, lmtp))
+}
+
+/// The domain for bare user names, shown only when set (they otherwise go as they are).
+fn qualify_domain(picker: &mut Picker) -> anyhow::Result<Option<String>> {
+    let picked = picker.find(&table::QUALIFY_DOMAIN);
+    if let Some(domain) = &picked.value {
+        (table::QUALIFY_DOMAIN.check)(domain, &picked.source)?;
+        picker.show("qualify-domain", domain.clone(), picked.source.to_string());
+    }
+    Ok(picked.value)
+}
+
+/// Shows the sender a message gets when neither `-f` nor the message names one.
+fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
+    let account = picker.account;
+    let account_from = account.sender();
+    let (value, source) = match (&picker.cli.from, &account_from) {
+        (Some(from), _) => (
+            from.clone(),
+            picker.option("--from", "SMTPSEND_FROM").to_string(),
+        ),
+        (None, Some(from)) => (
+            from.qualified(qualify_domain).to_text(),
+            picker.from_account().to_string(),
+        ),
+        (None, None) => {
+            let pattern = account
+                .from
+                .as_ref()
+                .map(|pattern| {
+                    format!(
+                        "; the from {} of account {} only selects the account",
+                        pattern.get_ref(),
+                        picker.account_name.as_deref().unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
+            let login = match qualify_domain {
+                Some(_) => "login@qualify-domain",
+                None => "login@host",
+            };
+            (
+                default_sender(qualify_domain).address,
+                format!("default: {login}, unless the message has a From{pattern}"),
+            )
+        }
+    };
+    picker.show("from", value, source);
+}
+
+/// The TLS mode, made implicit for smtps:// and port 465 under `auto`.
+fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
+    let picked = picker.find(&table::TLS);
+    let mode = resolve_tls(picked.value.unwrap_or_default(), server, target)?;
+    let shown = (table::TLS.show)(Some(&mode));
+    picker.show("tls", shown, picked.source.to_string());
+    Ok(mode)
+}
+
+/// Who to log in as, where the password comes from, and the mechanism; `None` without a
+/// user.
+fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
+    let user = picker.pick(&table::USER)?.value;
+    let from_account = || picker.from_account();
+    let choice = password_choice(picker.cli, picker.account, &from_account);
+    let (password, password_label) = match choice {
+        Ok(choice) => choice,
+        Err(err) if user.is_some() => return Err(err),
+        // Without a user no password is used, whatever SMTPSEND_PASSWORD holds.
+        Err(_) => (PasswordSource::Prompt, PASSWORD_VAR.to_string()),
+    };
+    let shown = match &user {
+        None => "(not used without a user)".to_string(),
+        Some(_) => password.to_string(),
+    };
+    picker.show("password", shown, password_label.clone());
+    let mechanism = picker.pick(&table::AUTH)?.value.unwrap_or_default();
+    Ok(user.map(|user| LoginPlan {
+        user,
+        password,
+        password_label,
+        mechanism,
+    }))
+}
+
+/// Trust and the client certificate, each file named by its option for errors.
+fn tls_config(cli: &Cli) -> TlsConfig {
+    let named = |path: &PathBuf, flag: &str| TlsFile {
+        path: path.clone(),
+        named: flag.to_string(),
+    };
+    TlsConfig::new(
+        cli.tls_ca_file
+            .as_ref()
+            .map(|path| named(path, "--tls-ca-file")),
+        cli.tls_cert
+            .as_ref()
+            .zip(cli.tls_key.as_ref())
+            .map(|(cert, key)| (named(cert, "--tls-cert"), named(key, "--tls-key"))),
+        cli.insecure_skip_verify,
+    )
 }
 
 /// msmtp's `-a ACCOUNT` means `--attach` here. When an `--attach` value names an account of
@@ -690,7 +488,7 @@ fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
                 path: path.clone(),
                 explicit: true,
             },
-            flag_or_env(cli, "config").label(),
+            table::option_source(cli, "--config", "SMTPSEND_CONFIG").label(),
         )),
         None => config::default_path().map(|path| {
             (
@@ -701,88 +499,6 @@ fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
                 "default location",
             )
         }),
-    }
-}
-
-/// The option with this clap id as a source: its flag, or its variable when set from there.
-fn flag_or_env(cli: &Cli, id: &str) -> Source {
-    let (flag, var) = match id {
-        "server" => ("--server", "SMTPSEND_SERVER"),
-        "timeout" => ("--timeout", "SMTPSEND_TIMEOUT"),
-        "ehlo_name" => ("--ehlo-name", "SMTPSEND_EHLO_NAME"),
-        "source_address" => ("--source-address", "SMTPSEND_SOURCE_ADDRESS"),
-        "from" => ("--from", "SMTPSEND_FROM"),
-        "config" => ("--config", "SMTPSEND_CONFIG"),
-        "account" => ("--account", "SMTPSEND_ACCOUNT"),
-        "tls" => ("--tls", "SMTPSEND_TLS"),
-        "user" => ("--user", "SMTPSEND_USER"),
-        "auth" => ("--auth", "SMTPSEND_AUTH"),
-        "queue" => ("--queue", "SMTPSEND_QUEUE"),
-        "retries" => ("--retries", "SMTPSEND_RETRIES"),
-        "max_time" => ("--max-time", "SMTPSEND_MAX_TIME"),
-        "qualify_domain" => ("--qualify-domain", "SMTPSEND_QUALIFY_DOMAIN"),
-        _ => ("an option", "the environment"),
-    };
-    if cli.is_from_env(id) {
-        Source::Env(var)
-    } else {
-        Source::Flag(flag)
-    }
-}
-
-impl Source {
-    /// How a value was given, as the user wrote it: `--timeout 0`, `SMTPSEND_TIMEOUT=0`,
-    /// `timeout = 0 in account work`.
-    fn given(&self, flag: &str, value: impl fmt::Display) -> String {
-        match self {
-            Source::Env(var) => format!("{var}={value}"),
-            Source::Account(name) => {
-                format!(
-                    "{} = {value} in account {name}",
-                    flag.trim_start_matches('-')
-                )
-            }
-            _ => format!("{flag} {value}"),
-        }
-    }
-
-    fn label(&self) -> &'static str {
-        match self {
-            Source::Flag(flag) => flag,
-            Source::Env(var) => var,
-            _ => "default",
-        }
-    }
-}
-
-/// Fails (78) when `address` is not one of this host's, before anything connects: binding a
-/// socket to it is what connecting from it will do.
-fn check_local_address(address: std::net::IpAddr, source: &Source) -> anyhow::Result<()> {
-    match std::net::UdpSocket::bind((address, 0)) {
-        Ok(_) => Ok(()),
-        Err(err) => Err(fail(
-            Kind::Config,
-            format!(
-                "{}: not an address of this host ({})",
-                source.given("--source-address", address),
-                crate::base::input::plain_io(&err)
-            ),
-        )),
-    }
-}
-
-/// Flag or environment (clap already merged those), else the account, else nothing.
-fn pick<T>(
-    cli: &Cli,
-    id: &str,
-    given: Option<T>,
-    account: Option<T>,
-    from_account: &dyn Fn() -> Source,
-) -> (Option<T>, Source) {
-    match (given, account) {
-        (Some(value), _) => (Some(value), flag_or_env(cli, id)),
-        (None, Some(value)) => (Some(value), from_account()),
-        (None, None) => (None, Source::Default),
     }
 }
 
@@ -797,23 +513,10 @@ fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<T
             Kind::Usage,
             format!(
                 "--server {server} means implicit TLS; it cannot be combined with --tls {}",
-                tls_name(mode)
+                mode.name()
             ),
         )),
         mode => Ok(mode),
-    }
-}
-
-fn tls_name(mode: TlsMode) -> &'static str {
-    mode.name()
-}
-
-fn tls_description(mode: TlsMode) -> String {
-    match mode {
-        TlsMode::Auto => {
-            "auto (STARTTLS when offered, except to a loopback address or unix socket)".into()
-        }
-        other => tls_name(other).to_string(),
     }
 }
 

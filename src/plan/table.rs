@@ -1,0 +1,416 @@
+//! The settings table: one row per setting, saying where its value may come from (the option
+//! and its `SMTPSEND_*` variable, the account key), what it is when none is given, how it is
+//! checked and how `--show-config` shows it. [`Picker`] reads a row: option or variable (clap
+//! merged those), else the account, else the default; then the check; then the line for
+//! `--show-config`. Validation and `--show-config` come from the same rows, so they cannot
+//! disagree.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::base::exit::{Kind, fail};
+use crate::cli::{Cli, QueueMode};
+use crate::plan::config::{Account, MAX_RETRIES};
+use crate::smtp::Timeouts;
+use crate::smtp::auth::Mechanism;
+use crate::smtp::tls::TlsMode;
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line option, e.g. `--server`.
+    Flag(&'static str),
+    /// An environment variable, e.g. `SMTPSEND_SERVER`.
+    Env(&'static str),
+    /// The named account of the configuration file.
+    Account(String),
+    /// Built in.
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => f.write_str(flag),
+            Source::Env(var) => f.write_str(var),
+            Source::Account(name) => write!(f, "account {name}"),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+impl Source {
+    /// How a value was given, as the user wrote it: `--timeout 0`, `SMTPSEND_TIMEOUT=0`,
+    /// `timeout = 0 in account work`.
+    pub fn given(&self, flag: &str, value: impl fmt::Display) -> String {
+        match self {
+            Source::Env(var) => format!("{var}={value}"),
+            Source::Account(name) => {
+                format!(
+                    "{} = {value} in account {name}",
+                    flag.trim_start_matches('-')
+                )
+            }
+            _ => format!("{flag} {value}"),
+        }
+    }
+
+    /// The option or variable, for a label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Source::Flag(flag) => flag,
+            Source::Env(var) => var,
+            _ => "default",
+        }
+    }
+}
+
+/// One setting.
+pub struct Row<T: 'static> {
+    /// The key `--show-config` shows; the account key too.
+    pub key: &'static str,
+    /// The option, `--server`.
+    pub flag: &'static str,
+    /// Its environment variable, `SMTPSEND_SERVER`.
+    pub variable: &'static str,
+    /// The value from the option or the variable.
+    pub given: fn(&Cli) -> Option<T>,
+    /// The value from the account.
+    pub account: fn(&Account) -> Option<T>,
+    /// The value when none is given.
+    pub default: Option<fn() -> T>,
+    /// Checks a value; the error names where it came from.
+    pub check: fn(&T, &Source) -> anyhow::Result<()>,
+    /// The value as `--show-config` shows it (`None`: not given, no default).
+    pub show: fn(Option<&T>) -> String,
+}
+
+/// A setting's value and where it came from.
+pub struct Picked<T> {
+    pub value: Option<T>,
+    pub source: Source,
+}
+
+/// One line of `--show-config`.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub key: &'static str,
+    pub value: String,
+    pub source: String,
+}
+
+/// Reads rows for one command line and one account, collecting `--show-config`'s lines.
+pub struct Picker<'a> {
+    pub cli: &'a Cli,
+    pub account: &'a Account,
+    pub account_name: Option<String>,
+    pub shown: Vec<Shown>,
+}
+
+impl Picker<'_> {
+    /// The row's value: option or variable, else the account, else the default; checked,
+    /// and shown.
+    pub fn pick<T>(&mut self, row: &Row<T>) -> anyhow::Result<Picked<T>> {
+        let picked = self.find(row);
+        if let Some(value) = &picked.value {
+            (row.check)(value, &picked.source)?;
+        }
+        self.show(
+            row.key,
+            (row.show)(picked.value.as_ref()),
+            picked.source.to_string(),
+        );
+        Ok(picked)
+    }
+
+    /// The row's value, unchecked and not shown (for the settings shown their own way).
+    pub fn find<T>(&self, row: &Row<T>) -> Picked<T> {
+        if let Some(value) = (row.given)(self.cli) {
+            return Picked {
+                value: Some(value),
+                source: self.option(row.flag, row.variable),
+            };
+        }
+        if let Some(value) = (row.account)(self.account) {
+            return Picked {
+                value: Some(value),
+                source: self.from_account(),
+            };
+        }
+        Picked {
+            value: row.default.map(|default| default()),
+            source: Source::Default,
+        }
+    }
+
+    /// The option as the source: its flag, or its variable when the value came from there.
+    pub fn option(&self, flag: &'static str, variable: &'static str) -> Source {
+        option_source(self.cli, flag, variable)
+    }
+
+    /// The account as the source.
+    pub fn from_account(&self) -> Source {
+        Source::Account(self.account_name.clone().unwrap_or_default())
+    }
+
+    /// Adds a line to `--show-config`.
+    pub fn show(&mut self, key: &'static str, value: String, source: String) {
+        self.shown.push(Shown { key, value, source });
+    }
+}
+
+/// The option as the source of its value: its flag, or its variable when the value came
+/// from there (clap's id is the flag's name with `_` for `-`).
+pub fn option_source(cli: &Cli, flag: &'static str, variable: &'static str) -> Source {
+    let id = flag.trim_start_matches('-').replace('-', "_");
+    if cli.is_from_env(&id) {
+        Source::Env(variable)
+    } else {
+        Source::Flag(flag)
+    }
+}
+
+fn no_check<T>(_: &T, _: &Source) -> anyhow::Result<()> {
+    Ok(())
+}
+
+fn given_string(value: Option<&String>, none: &str) -> String {
+    value.cloned().unwrap_or_else(|| none.to_string())
+}
+
+/// The server used when none is given.
+pub const DEFAULT_SERVER: &str = "localhost:25";
+
+pub const SERVER: Row<String> = Row {
+    key: "server",
+    flag: "--server",
+    variable: "SMTPSEND_SERVER",
+    given: |cli| cli.server.clone(),
+    account: |account| account.server.as_ref().map(|s| s.get_ref().clone()),
+    default: Some(|| DEFAULT_SERVER.to_string()),
+    check: no_check,
+    show: |server| given_string(server, DEFAULT_SERVER),
+};
+
+pub const TIMEOUT: Row<f64> = Row {
+    key: "timeout",
+    flag: "--timeout",
+    variable: "SMTPSEND_TIMEOUT",
+    given: |cli| cli.timeout,
+    account: |account| account.timeout.as_ref().map(|t| t.get_ref().0),
+    default: None,
+    check: |seconds, source| {
+        if seconds.is_finite() && *seconds > 0.0 && *seconds <= 86_400.0 {
+            return Ok(());
+        }
+        Err(fail(
+            Kind::Usage,
+            format!(
+                "{}: give a number of seconds above 0 (at most 86400)",
+                source.given("--timeout", seconds)
+            ),
+        ))
+    },
+    show: |seconds| match seconds {
+        Some(seconds) => format!("{seconds}s"),
+        None => {
+            let t = Timeouts::default();
+            format!(
+                "connect {}s, each reply {}s, end of data {}s",
+                t.connect.as_secs(),
+                t.command.as_secs(),
+                t.data_end.as_secs()
+            )
+        }
+    },
+};
+
+pub const EHLO_NAME: Row<String> = Row {
+    key: "ehlo-name",
+    flag: "--ehlo-name",
+    variable: "SMTPSEND_EHLO_NAME",
+    given: |cli| cli.ehlo_name.clone(),
+    account: |account| account.ehlo_name.as_ref().map(|n| n.get_ref().clone()),
+    default: None,
+    check: |name, _| {
+        crate::message::address::reject_line_breaks("--ehlo-name", name)?;
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(fail(
+                Kind::Usage,
+                format!("--ehlo-name {name:?}: give a host name without spaces"),
+            ));
+        }
+        Ok(())
+    },
+    show: |name| given_string(name, "(this host's name, or its address literal)"),
+};
+
+pub const SOURCE_ADDRESS: Row<std::net::IpAddr> = Row {
+    key: "source-address",
+    flag: "--source-address",
+    variable: "SMTPSEND_SOURCE_ADDRESS",
+    given: |cli| cli.source_address,
+    account: |account| {
+        account
+            .source_address
+            .as_ref()
+            .and_then(|a| a.get_ref().parse().ok())
+    },
+    default: None,
+    // Binding a socket to it is what connecting from it will do: 78 before anything
+    // connects when it is not one of this host's.
+    check: |address, source| match std::net::UdpSocket::bind((*address, 0)) {
+        Ok(_) => Ok(()),
+        Err(err) => Err(fail(
+            Kind::Config,
+            format!(
+                "{}: not an address of this host ({})",
+                source.given("--source-address", address),
+                crate::base::input::plain_io(&err)
+            ),
+        )),
+    },
+    show: |address| address.map_or_else(|| "(chosen by the system)".into(), ToString::to_string),
+};
+
+pub const QUEUE: Row<QueueMode> = Row {
+    key: "queue",
+    flag: "--queue",
+    variable: "SMTPSEND_QUEUE",
+    given: |cli| cli.queue,
+    account: |account| {
+        account
+            .queue
+            .as_ref()
+            .and_then(|q| QueueMode::from_name(q.get_ref()))
+    },
+    default: Some(|| QueueMode::Never),
+    check: no_check,
+    show: |mode| mode.map_or("never", |mode| mode.name()).to_string(),
+};
+
+pub const RETRIES: Row<u32> = Row {
+    key: "retries",
+    flag: "--retries",
+    variable: "SMTPSEND_RETRIES",
+    given: |cli| cli.retries,
+    account: |account| account.retries.as_ref().map(|r| *r.get_ref()),
+    default: Some(|| 0),
+    check: |retries, source| match *retries <= MAX_RETRIES {
+        true => Ok(()),
+        false => Err(fail(
+            Kind::Usage,
+            format!(
+                "{}: give at most {MAX_RETRIES}",
+                source.given("--retries", retries)
+            ),
+        )),
+    },
+    show: |retries| retries.copied().unwrap_or(0).to_string(),
+};
+
+/// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job
+/// or CI step must end even when a server reads one byte a second or never answers, and
+/// an hour is far longer than any healthy submission (100 MiB at 1 Mbit/s takes 14 minutes).
+pub const DEFAULT_MAX_TIME: f64 = 3600.0;
+
+pub const MAX_TIME: Row<f64> = Row {
+    key: "max-time",
+    flag: "--max-time",
+    variable: "SMTPSEND_MAX_TIME",
+    given: |cli| cli.max_time,
+    account: |account| account.max_time.as_ref().map(|t| t.get_ref().0),
+    default: Some(|| DEFAULT_MAX_TIME),
+    check: |seconds, source| {
+        if seconds.is_finite() && (0.0..=7.0 * 86_400.0).contains(seconds) {
+            return Ok(());
+        }
+        Err(fail(
+            Kind::Usage,
+            format!(
+                "{}: give a number of seconds from 0 (no bound) to 604800",
+                source.given("--max-time", seconds)
+            ),
+        ))
+    },
+    show: |seconds| match seconds.copied().and_then(max_time) {
+        Some(limit) => format!("{} s", limit.as_secs_f64()),
+        None => "none".to_string(),
+    },
+};
+
+/// The bound `--max-time` sets: `None` for 0 (no bound).
+pub fn max_time(seconds: f64) -> Option<Duration> {
+    (seconds > 0.0).then(|| Duration::from_secs_f64(seconds))
+}
+
+pub const QUALIFY_DOMAIN: Row<String> = Row {
+    key: "qualify-domain",
+    flag: "--qualify-domain",
+    variable: "SMTPSEND_QUALIFY_DOMAIN",
+    given: |cli| cli.qualify_domain.clone(),
+    account: |account| account.qualify_domain.as_ref().map(|d| d.get_ref().clone()),
+    default: None,
+    check: |domain, _| {
+        crate::message::address::validate_domain(domain)
+            .map_err(|why| fail(Kind::Usage, format!("--qualify-domain {domain:?}: {why}")))
+    },
+    show: |domain| given_string(domain, "(none)"),
+};
+
+pub const TLS: Row<TlsMode> = Row {
+    key: "tls",
+    flag: "--tls",
+    variable: "SMTPSEND_TLS",
+    given: |cli| cli.tls,
+    account: |account| {
+        account
+            .tls
+            .as_ref()
+            .and_then(|t| TlsMode::parse(t.get_ref()))
+    },
+    default: Some(TlsMode::default),
+    check: no_check,
+    show: |mode| match mode.copied().unwrap_or_default() {
+        TlsMode::Auto => {
+            "auto (STARTTLS when offered, except to a loopback address or unix socket)".into()
+        }
+        other => other.name().to_string(),
+    },
+};
+
+pub const USER: Row<String> = Row {
+    key: "user",
+    flag: "--user",
+    variable: "SMTPSEND_USER",
+    given: |cli| cli.user.clone(),
+    account: |account| account.user.as_ref().map(|u| u.get_ref().clone()),
+    default: None,
+    check: |user, _| {
+        crate::message::address::reject_line_breaks("--user", user)?;
+        if user.is_empty() {
+            return Err(fail(Kind::Usage, "--user: the user name is empty"));
+        }
+        Ok(())
+    },
+    show: |user| given_string(user, "(none: no authentication)"),
+};
+
+pub const AUTH: Row<Mechanism> = Row {
+    key: "auth",
+    flag: "--auth",
+    variable: "SMTPSEND_AUTH",
+    given: |cli| cli.auth,
+    account: |account| {
+        account
+            .auth
+            .as_ref()
+            .and_then(|a| Mechanism::parse(a.get_ref()))
+    },
+    default: Some(Mechanism::default),
+    check: no_check,
+    show: |mechanism| match mechanism.copied().unwrap_or_default() {
+        Mechanism::Auto => "auto (the strongest the server offers)".to_string(),
+        other => other.name().to_string(),
+    },
+};
