@@ -44,117 +44,53 @@ pub fn retryable(err: &anyhow::Error) -> bool {
 /// retries after temporary failures, and with `--queue on-failure` into the outbox when the
 /// last try failed temporarily.
 pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Content) -> Outcome {
-    let policy = plan.policy.clone();
+    let failed = |err| Outcome {
+        delivery: None,
+        verdict: Err(err),
+        queued_as: None,
+        queued_because: None,
+    };
     // The password is read once, before anything is queued or sent.
     let options = match settings.session_options() {
         Ok(options) => options,
-        Err(err) => {
-            return Outcome {
-                delivery: None,
-                verdict: Err(err),
-                queued_as: None,
-                queued_because: None,
-            };
-        }
+        Err(err) => return failed(err),
     };
     if settings.queue != QueueMode::Never {
         // From here on Ctrl-C or SIGTERM stops the send and keeps the message (see
         // crate::base::interrupt); before, while the message was read, it abandons it.
         crate::base::interrupt::catch();
     }
-    let mut queued = None;
-    if settings.queue == QueueMode::Always {
-        let meta = new_meta(&plan.kept_options, settings, envelope, &policy);
-        let added = crate::base::interrupt::critical(|| {
-            Outbox::locate().and_then(|outbox| outbox.add(&meta, content))
-        });
-        match added {
-            // Read back: the stored meta knows the message's size and hash.
-            Ok(claim) => queued = Some((claim.meta().unwrap_or(meta), claim)),
-            // An outbox directory that is not safe to use (a symbolic link, another user's,
-            // writable by others) is a configuration error to fix, not a reason to send
-            // without the copy the user asked for.
-            Err(err) if crate::base::exit::code_for(&err) == Kind::Config.code() => {
-                return Outcome {
-                    delivery: None,
-                    verdict: Err(fail(
-                        Kind::Config,
-                        format!(
-                            "{}; the message was not sent (--queue always sends only what \
-                             the outbox holds)",
-                            one_line(&err)
-                        ),
-                    )),
-                    queued_as: None,
-                    queued_because: None,
-                };
-            }
-            Err(err) => crate::say!(
-                "smtpsend: warning: {}; sending without the outbox",
-                one_line(&err)
-            ),
-        }
-    }
+    let queued = match queue_first(plan, settings, envelope, content) {
+        Ok(queued) => queued,
+        Err(err) => return failed(err),
+    };
     let (delivery, verdict, tries, remaining) = send_with_retries(
         plan.output.debug,
         settings,
         &options,
         envelope,
         content,
-        &policy,
+        &plan.policy,
     );
-    let verdict = verdict.map_err(stopped_by_signal);
     let mut outcome = Outcome {
         delivery,
         verdict: Ok(()),
         queued_as: None,
         queued_because: None,
     };
-    match verdict {
+    match verdict.map_err(stopped_by_signal) {
         Ok(()) => {
             if let Some((_, claim)) = queued {
                 remove_sent(claim);
             }
         }
         Err(err) if crate::base::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
-            let kept = crate::base::interrupt::critical(|| match queued {
-                Some((mut meta, claim)) => {
-                    meta.envelope = remaining;
-                    meta.attempts = tries - 1;
-                    meta.record_failure(&err);
-                    claim.update(&meta).map(|()| claim.id().to_string())
-                }
-                None => {
-                    let mut meta = new_meta(&plan.kept_options, settings, &remaining, &policy);
-                    meta.attempts = tries - 1;
-                    meta.record_failure(&err);
-                    Outbox::locate()
-                        .and_then(|outbox| outbox.add(&meta, content))
-                        .map(|claim| claim.id().to_string())
-                }
-            });
-            match kept {
-                Ok(id) => {
-                    if crate::base::interrupt::received().is_some() {
-                        crate::base::interrupt::stopped_a_send();
-                    }
-                    crate::say!("smtpsend: queued as {id} ({})", error_line(&err));
-                    outcome.queued_as = Some(id);
-                    outcome.queued_because = Some(error_line(&err));
-                }
-                Err(queue_err) => {
-                    // Still the temporary failure's exit code (75 or 76): the caller keeps
-                    // the message and tries again.
-                    outcome.verdict = Err(fail(
-                        Kind::from_code(crate::base::exit::code_for(&err)),
-                        format!(
-                            "{}; and the outbox could not keep the message: {}",
-                            one_line(&err),
-                            one_line(&queue_err)
-                        ),
-                    ));
-                }
-            }
+            let later = Later {
+                envelope: remaining,
+                attempts: tries - 1,
+                content,
+            };
+            keep(plan, settings, queued, later, err, &mut outcome);
         }
         Err(err) => {
             // A permanent failure is never queued: the caller has the error.
@@ -171,6 +107,102 @@ pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Con
         }
     }
     outcome
+}
+
+/// With `--queue always`, the message's outbox entry, written before anything is sent.
+/// An outbox directory that is not safe to use (a symbolic link, another user's, writable
+/// by others) is a configuration error to fix, not a reason to send without the copy the
+/// user asked for; any other failure to write is a warning, and the message goes without.
+fn queue_first(
+    plan: &Send,
+    settings: &Settings,
+    envelope: &Envelope,
+    content: &Content,
+) -> anyhow::Result<Option<(Meta, Claim)>> {
+    if settings.queue != QueueMode::Always {
+        return Ok(None);
+    }
+    let meta = new_meta(&plan.kept_options, settings, envelope, &plan.policy);
+    let added = crate::base::interrupt::critical(|| {
+        Outbox::locate().and_then(|outbox| outbox.add(&meta, content))
+    });
+    match added {
+        // Read back: the stored meta knows the message's size and hash.
+        Ok(claim) => Ok(Some((claim.meta().unwrap_or(meta), claim))),
+        Err(err) if crate::base::exit::code_for(&err) == Kind::Config.code() => Err(fail(
+            Kind::Config,
+            format!(
+                "{}; the message was not sent (--queue always sends only what the outbox \
+                 holds)",
+                one_line(&err)
+            ),
+        )),
+        Err(err) => {
+            crate::say!(
+                "smtpsend: warning: {}; sending without the outbox",
+                one_line(&err)
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// What is left to send after a temporary failure, for the outbox.
+struct Later<'a> {
+    envelope: Envelope,
+    /// Tries made before the last one.
+    attempts: u32,
+    content: &'a Content,
+}
+
+/// Keeps the message in the outbox after the temporary failure `err` (its entry updated, or
+/// a new one), or says why it could not.
+fn keep(
+    plan: &Send,
+    settings: &Settings,
+    queued: Option<(Meta, Claim)>,
+    later: Later,
+    err: anyhow::Error,
+    outcome: &mut Outcome,
+) {
+    let kept = crate::base::interrupt::critical(|| match queued {
+        Some((mut meta, claim)) => {
+            meta.envelope = later.envelope;
+            meta.attempts = later.attempts;
+            meta.record_failure(&err);
+            claim.update(&meta).map(|()| claim.id().to_string())
+        }
+        None => {
+            let mut meta = new_meta(&plan.kept_options, settings, &later.envelope, &plan.policy);
+            meta.attempts = later.attempts;
+            meta.record_failure(&err);
+            Outbox::locate()
+                .and_then(|outbox| outbox.add(&meta, later.content))
+                .map(|claim| claim.id().to_string())
+        }
+    });
+    match kept {
+        Ok(id) => {
+            if crate::base::interrupt::received().is_some() {
+                crate::base::interrupt::stopped_a_send();
+            }
+            crate::say!("smtpsend: queued as {id} ({})", error_line(&err));
+            outcome.queued_as = Some(id);
+            outcome.queued_because = Some(error_line(&err));
+        }
+        Err(queue_err) => {
+            // Still the temporary failure's exit code (75 or 76): the caller keeps the
+            // message and tries again.
+            outcome.verdict = Err(fail(
+                Kind::from_code(crate::base::exit::code_for(&err)),
+                format!(
+                    "{}; and the outbox could not keep the message: {}",
+                    one_line(&err),
+                    one_line(&queue_err)
+                ),
+            ));
+        }
+    }
 }
 
 /// Tries up to `1 + settings.retries` times; returns the last result, the number of tries

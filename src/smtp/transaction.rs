@@ -286,7 +286,6 @@ pub(super) fn transact(
     final_batch: bool,
 ) -> anyhow::Result<Step> {
     let pipelining = session.offers(EXT_PIPELINING);
-    let timeout = session.options.timeouts.command;
     let group = plan.group(batch, pipelining);
     // Written behind the previous message's end mark: only the replies are due.
     let written_ahead = match session.sent_ahead.take() {
@@ -308,34 +307,14 @@ pub(super) fn transact(
         return all_at_once(session, plan, batch, results, last && final_batch, head);
     }
 
-    let mail_reply;
-    let mut data_reply = None;
-    if pipelining {
-        if !written_ahead {
-            session.conn.send(&group)?;
-        }
-        let conn = &mut session.conn;
-        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
-        for &index in batch {
-            let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
-            results[index] = RecipientResult::new(&plan.addresses[index], &reply);
-        }
-        if !plan.chunking {
-            data_reply = Some(conn.read_reply(timeout, "the reply to DATA", Expect::StartInput)?);
-        }
-    } else {
-        let conn = &mut session.conn;
-        conn.send(plan.mail.as_bytes())?;
-        mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
-        if mail_reply.is_positive() {
-            for &index in batch {
-                conn.send(plan.rcpts[index].as_bytes())?;
-                let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
-                results[index] = RecipientResult::new(&plan.addresses[index], &reply);
-            }
-        }
-    }
-
+    let (mail_reply, data_reply) = envelope_replies(
+        session,
+        plan,
+        batch,
+        results,
+        pipelining,
+        (!written_ahead).then_some(&group),
+    )?;
     if !mail_reply.is_positive() {
         abandon(session, data_reply.as_ref())?;
         return Ok(Step::Stopped(Outcome::Refused {
@@ -353,26 +332,10 @@ pub(super) fn transact(
         return Ok(Step::Deferred { accepted, deferred });
     }
 
-    let mut head = Vec::new();
-    if plan.chunking {
-        head = BdatLast(chunk_size(plan.content)).to_string().into_bytes();
-    } else {
-        let conn = &mut session.conn;
-        let data_reply = match data_reply {
-            Some(reply) => reply,
-            None => {
-                conn.send(Data.to_string().as_bytes())?;
-                conn.read_reply(timeout, "the reply to DATA", Expect::StartInput)?
-            }
-        };
-        if !data_reply.is_intermediate() {
-            reset(session)?;
-            return Ok(Step::Stopped(Outcome::Refused {
-                command: "DATA",
-                reply: data_reply,
-            }));
-        }
-    }
+    let head = match data_head(session, plan, data_reply)? {
+        Ok(head) => head,
+        Err(refused) => return Ok(Step::Stopped(refused)),
+    };
 
     // Behind the data in the same write: QUIT after the last message, else the next
     // message's commands when it was announced.
@@ -390,6 +353,80 @@ pub(super) fn transact(
     write_message(session, &head, plan.content, plan.chunking, &trailer)?;
     session.sent_ahead = next_group;
     after_data(session, plan, &accepted, deferred, results, quit_too)
+}
+
+/// The replies to MAIL and the batch's RCPTs (recorded in `results`) and, with PIPELINING
+/// and DATA, to the DATA that went with them. With PIPELINING the group is written in one
+/// go (`group`; `None` when it went ahead behind the previous message); without, command by
+/// command, and no RCPT follows a refused MAIL.
+fn envelope_replies(
+    session: &mut Session,
+    plan: &Plan,
+    batch: &[usize],
+    results: &mut [RecipientResult],
+    pipelining: bool,
+    group: Option<&Vec<u8>>,
+) -> anyhow::Result<(Reply, Option<Reply>)> {
+    let timeout = session.options.timeouts.command;
+    let conn = &mut session.conn;
+    if !pipelining {
+        conn.send(plan.mail.as_bytes())?;
+        let mail = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
+        if mail.is_positive() {
+            for &index in batch {
+                conn.send(plan.rcpts[index].as_bytes())?;
+                let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
+                results[index] = RecipientResult::new(&plan.addresses[index], &reply);
+            }
+        }
+        return Ok((mail, None));
+    }
+    if let Some(group) = group {
+        conn.send(group)?;
+    }
+    let mail = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
+    for &index in batch {
+        let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
+        results[index] = RecipientResult::new(&plan.addresses[index], &reply);
+    }
+    let data = match plan.chunking {
+        true => None,
+        false => Some(conn.read_reply(timeout, "the reply to DATA", Expect::StartInput)?),
+    };
+    Ok((mail, data))
+}
+
+/// What goes before the data: `BDAT n LAST`, or nothing once DATA got its 354 (sent now
+/// when it was not pipelined); `Err(outcome)` when DATA was refused (the transaction then
+/// reset).
+fn data_head(
+    session: &mut Session,
+    plan: &Plan,
+    data_reply: Option<Reply>,
+) -> anyhow::Result<Result<Vec<u8>, Outcome>> {
+    if plan.chunking {
+        return Ok(Ok(BdatLast(chunk_size(plan.content))
+            .to_string()
+            .into_bytes()));
+    }
+    let timeout = session.options.timeouts.command;
+    let data_reply = match data_reply {
+        Some(reply) => reply,
+        None => {
+            session.conn.send(Data.to_string().as_bytes())?;
+            session
+                .conn
+                .read_reply(timeout, "the reply to DATA", Expect::StartInput)?
+        }
+    };
+    if !data_reply.is_intermediate() {
+        reset(session)?;
+        return Ok(Err(Outcome::Refused {
+            command: "DATA",
+            reply: data_reply,
+        }));
+    }
+    Ok(Ok(Vec::new()))
 }
 
 /// PIPELINING and CHUNKING: MAIL, RCPT…, `BDAT n LAST`, the data and, when `done`, QUIT in
