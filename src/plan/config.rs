@@ -559,6 +559,17 @@ fn validate(
     account: &Account,
     at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
 ) -> anyhow::Result<()> {
+    validate_choices(account, at)?;
+    validate_names(account, at)?;
+    validate_times(account, at)?;
+    validate_credentials(account, at)
+}
+
+/// The values that must be one of a list, and the retry count.
+fn validate_choices(
+    account: &Account,
+    at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
+) -> anyhow::Result<()> {
     let one_of = |value: &Option<Spanned<String>>, allowed: &[&str]| {
         if let Some(value) = value
             && !allowed.contains(&value.get_ref().to_ascii_lowercase().as_str())
@@ -578,6 +589,14 @@ fn validate(
     {
         return Err(at(retries.span(), &format!("give at most {MAX_RETRIES}")));
     }
+    Ok(())
+}
+
+/// The server, the sender, the EHLO name, the qualify domain, the source address.
+fn validate_names(
+    account: &Account,
+    at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
+) -> anyhow::Result<()> {
     if let Some(server) = &account.server {
         crate::plan::server::parse_server(server.get_ref())
             .map_err(|err| at(server.span(), &crate::base::exit::one_line(&err)))?;
@@ -614,6 +633,14 @@ fn validate(
             &format!("{:?} is not an IP address", address.get_ref()),
         ));
     }
+    Ok(())
+}
+
+/// The deadline and the bound on the run.
+fn validate_times(
+    account: &Account,
+    at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
+) -> anyhow::Result<()> {
     if let Some(timeout) = &account.timeout {
         let Seconds(seconds) = *timeout.get_ref();
         if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
@@ -632,6 +659,14 @@ fn validate(
             ));
         }
     }
+    Ok(())
+}
+
+/// The user and the password sources: one line each, at most one source.
+fn validate_credentials(
+    account: &Account,
+    at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
+) -> anyhow::Result<()> {
     for value in [&account.user, &account.password_command] {
         if let Some(value) = value
             && (value.get_ref().is_empty() || value.get_ref().contains(['\r', '\n', '\0']))

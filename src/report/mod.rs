@@ -3,6 +3,7 @@
 pub mod dry_run;
 pub mod errors;
 pub mod progress;
+pub mod server_info;
 
 use serde::Serialize;
 
