@@ -142,8 +142,17 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
     man.render_synopsis_section(&mut page)?;
     man.render_description_section(&mut page)?;
     man.render_options_section(&mut page)?;
-
     let mut roff = Roff::new();
+    sendmail_section(&mut roff);
+    exit_status_section(&mut roff);
+    environment_section(&mut roff, &env_options);
+    files_section(&mut roff, account_keys);
+    examples_section(&mut roff);
+    roff.to_writer(&mut page)?;
+    out.write_all(single_preamble(&String::from_utf8_lossy(&page)).as_bytes())
+}
+
+fn sendmail_section(roff: &mut Roff) {
     roff.control("SH", ["SENDMAIL COMPATIBILITY"]);
     roff.text([roman(
         "smtpsend can be installed as sendmail (ln -s /usr/bin/smtpsend /usr/sbin/sendmail); \
@@ -161,14 +170,20 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
          Resent-* block when the message has one; recipient arguments are added to them. Bcc \
          and Resent-Bcc fields are removed before the message is sent.",
     )]);
+}
 
+/// The exit codes, from their one source.
+fn exit_status_section(roff: &mut Roff) {
     roff.control("SH", ["EXIT STATUS"]);
     for (code, meaning) in crate::base::exit::table() {
         roff.control("TP", []);
         roff.text([bold(code.to_string())]);
         roff.text([roman(format!("{}.", capitalised(meaning)))]);
     }
+}
 
+/// Every option's variable, and the variables read directly.
+fn environment_section(roff: &mut Roff, env_options: &[(String, String)]) {
     roff.control("SH", ["ENVIRONMENT"]);
     roff.text([roman(
         "Settings are taken from options first, then SMTPSEND_* variables, then the selected \
@@ -183,7 +198,9 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
         roff.text([bold(name)]);
         roff.text([roman(meaning)]);
     }
+}
 
+fn files_section(roff: &mut Roff, account_keys: &[&str]) {
     roff.control("SH", ["FILES"]);
     roff.control("TP", []);
     roff.text([italic("$XDG_CONFIG_HOME/smtpsend/config.toml")]);
@@ -203,7 +220,9 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
          ID.json (envelope, options, attempts, last error). smtpsend -q sends them, \
          --list-queue (-bp) lists them, --drop-queue ID removes one.",
     )]);
+}
 
+fn examples_section(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
     for (what, example) in EXAMPLES {
         roff.control("PP", []);
@@ -212,7 +231,6 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
         roff.text([bold(*example)]);
         roff.control("RE", []);
     }
-
     roff.control("SH", ["SEE ALSO"]);
     roff.text([
         bold("sendmail"),
@@ -222,8 +240,6 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
         bold("swaks"),
         roman("(1)"),
     ]);
-    roff.to_writer(&mut page)?;
-    out.write_all(single_preamble(&String::from_utf8_lossy(&page)).as_bytes())
 }
 
 /// `a, b and c`.

@@ -261,49 +261,77 @@ pub fn compose(
         recipients,
     };
 
-    let overridden = |name: &str| {
-        extra_headers
-            .iter()
-            .any(|(header, _)| header.eq_ignore_ascii_case(name))
-    };
     let mut stamp = Stamp::new();
-    let domain = crate::message::compose::message_id_domain(&sender.mailbox.address);
-    let mut builder = MessageBuilder::new();
-    if !overridden("from") {
-        builder = builder.from(address_header(&[&sender.mailbox]));
-    }
-    if !to_header.is_empty() && !overridden("to") {
-        builder = builder.to(address_header(&to_header));
-    }
-    if !cc.is_empty() && !overridden("cc") {
-        builder = builder.cc(address_header(&cc.iter().collect::<Vec<_>>()));
-    }
-    if !reply_to.is_empty() && !overridden("reply-to") {
-        builder = builder.reply_to(address_header(&reply_to.iter().collect::<Vec<_>>()));
-    }
-    if let Some(subject) = &given.subject
-        && !overridden("subject")
-    {
-        builder = builder.subject(Text::new(subject.clone()));
-    }
-    if !overridden("date") {
-        builder = builder.header("Date", Raw::new(stamp.date()));
-    }
-    if !overridden("message-id") {
-        builder = builder.message_id(MessageId::new(stamp.message_id(&domain)));
-    }
-    for (name, value) in &extra_headers {
-        builder = match value {
-            ExtraValue::Text(text) => builder.header(name.clone(), Text::new(text.clone())),
-            ExtraValue::Addresses(list) => builder.header(
-                name.clone(),
-                address_header(&list.iter().collect::<Vec<_>>()),
-            ),
-        };
-    }
-
+    let heads = Heads {
+        sender,
+        to: &to_header,
+        cc: &cc,
+        reply_to: &reply_to,
+        subject: given.subject.as_deref(),
+        extra: &extra_headers,
+    };
+    let builder = heads.builder(&mut stamp);
     let main = main_part(text, html, stdin_required, &mut stamp);
     Ok((envelope, lay_out(builder, main, attachments, &mut stamp)))
+}
+
+/// The header fields of a composed message.
+struct Heads<'a> {
+    sender: &'a Sender,
+    to: &'a [&'a Mailbox],
+    cc: &'a [Mailbox],
+    reply_to: &'a [Mailbox],
+    subject: Option<&'a str>,
+    /// `--header` fields: each replaces the generated field of its name.
+    extra: &'a [(String, ExtraValue)],
+}
+
+impl<'a> Heads<'a> {
+    /// A message builder holding the fields: From, To, Cc, Reply-To, Subject, Date and
+    /// Message-ID (from `stamp`) unless a `--header` gives them, then the `--header` fields.
+    fn builder(&self, stamp: &mut Stamp) -> MessageBuilder<'a> {
+        let overridden = |name: &str| {
+            self.extra
+                .iter()
+                .any(|(header, _)| header.eq_ignore_ascii_case(name))
+        };
+        let list = |mailboxes: &'a [Mailbox]| address_header(&mailboxes.iter().collect::<Vec<_>>());
+        let domain = message_id_domain(&self.sender.mailbox.address);
+        let mut builder = MessageBuilder::new();
+        if !overridden("from") {
+            builder = builder.from(address_header(&[&self.sender.mailbox]));
+        }
+        if !self.to.is_empty() && !overridden("to") {
+            builder = builder.to(address_header(self.to));
+        }
+        if !self.cc.is_empty() && !overridden("cc") {
+            builder = builder.cc(list(self.cc));
+        }
+        if !self.reply_to.is_empty() && !overridden("reply-to") {
+            builder = builder.reply_to(list(self.reply_to));
+        }
+        if let Some(subject) = self.subject
+            && !overridden("subject")
+        {
+            builder = builder.subject(Text::new(subject.to_string()));
+        }
+        if !overridden("date") {
+            builder = builder.header("Date", Raw::new(stamp.date()));
+        }
+        if !overridden("message-id") {
+            builder = builder.message_id(MessageId::new(stamp.message_id(&domain)));
+        }
+        for (name, value) in self.extra {
+            builder = match value {
+                ExtraValue::Text(text) => builder.header(name.clone(), Text::new(text.clone())),
+                ExtraValue::Addresses(list) => builder.header(
+                    name.clone(),
+                    address_header(&list.iter().collect::<Vec<_>>()),
+                ),
+            };
+        }
+        builder
+    }
 }
 
 /// The text and the HTML part as the message's main part: an alternative when there are

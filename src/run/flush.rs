@@ -11,6 +11,7 @@ use crate::run::batch::{Batch, Message, failures};
 use crate::run::deliver::{left_for_later, still_to_send};
 use crate::run::outbox::{Claim, Claimed, Meta, Outbox, Queue};
 use crate::smtp::Policy;
+use crate::smtp::stream::Target;
 
 /// What a flush did with one entry.
 #[derive(Debug, Serialize)]
@@ -60,30 +61,11 @@ fn flush_group(
     ids: &[String],
     results: &mut Vec<Flushed>,
 ) {
-    // Each entry locked, and its meta read again (and checked) under the lock.
-    let mut claims: Vec<(Claim, Meta)> = Vec::new();
-    for id in ids {
-        match queue.claim(id) {
-            Ok(Claimed::Mine(claim)) => match claim.meta() {
-                Ok(meta) => claims.push((claim, meta)),
-                Err(err) => results.push(failed(id, &err)),
-            },
-            // Being sent by another smtpsend, or just removed: not this flush's business.
-            Ok(Claimed::Busy | Claimed::Gone) => {}
-            Err(err) => results.push(failed(id, &err)),
-        }
-    }
+    let claims = claim_all(queue, ids, results);
     let Some((_, first)) = claims.first() else {
         return;
     };
-    let settings = plan
-        .stored
-        .resolve(options, &first.envelope.from)
-        .and_then(|settings| {
-            let session_options = settings.session_options()?;
-            Ok((settings.target, session_options))
-        });
-    let (target, session_options) = match settings {
+    let (target, session_options) = match session_for(plan, options, first) {
         Ok(settings) => settings,
         Err(err) => {
             for (claim, _) in &claims {
@@ -145,6 +127,35 @@ fn flush_group(
         });
     }
     batch.finish();
+}
+
+/// Where a group's session goes and how: its stored options resolved now (the password
+/// read once for the whole group).
+fn session_for(
+    plan: &Flush,
+    options: &[String],
+    first: &Meta,
+) -> anyhow::Result<(Target, crate::smtp::Options)> {
+    let settings = plan.stored.resolve(options, &first.envelope.from)?;
+    let session_options = settings.session_options()?;
+    Ok((settings.target, session_options))
+}
+
+/// Locks each entry and reads its meta again (and checks it) under the lock; an entry
+/// another smtpsend is sending, or that was just removed, is not this flush's business.
+fn claim_all(queue: &Queue, ids: &[String], results: &mut Vec<Flushed>) -> Vec<(Claim, Meta)> {
+    let mut claims = Vec::new();
+    for id in ids {
+        match queue.claim(id) {
+            Ok(Claimed::Mine(claim)) => match claim.meta() {
+                Ok(meta) => claims.push((claim, meta)),
+                Err(err) => results.push(failed(id, &err)),
+            },
+            Ok(Claimed::Busy | Claimed::Gone) => {}
+            Err(err) => results.push(failed(id, &err)),
+        }
+    }
+    claims
 }
 
 /// The transaction rules a queued message was queued with.

@@ -116,43 +116,7 @@ fn listing(entries: &[Shown], foreign: &[String], now: u64, dir: &std::path::Pat
                 continue;
             }
         };
-        let attempts = match meta.attempts {
-            1 => "1 attempt".to_string(),
-            n => format!("{n} attempts"),
-        };
-        out.push_str(&format!(
-            "{id}  {}  {} bytes  {attempts}  from <{}>\n",
-            age(now.saturating_sub(meta.created)),
-            meta.size,
-            meta.envelope.from,
-        ));
-        let recipients: Vec<String> = meta
-            .envelope
-            .recipients
-            .iter()
-            .map(|r| format!("<{r}>"))
-            .collect();
-        out.push_str(&format!("    to {}\n", recipients.join(", ")));
-        match &meta.account {
-            Some(account) => {
-                out.push_str(&format!("    via {} (account {account})\n", meta.server))
-            }
-            None => out.push_str(&format!("    via {}\n", meta.server)),
-        }
-        if let Some(error) = &meta.last_error {
-            let kind = match meta.last_exit_code {
-                Some(75) | None => "temporary".to_string(),
-                Some(code) if Kind::from_code(code).is_temporary() => {
-                    format!("temporary, exit {code}")
-                }
-                Some(code) => format!("permanent, exit {code}"),
-            };
-            let when = meta
-                .last_attempt
-                .map(|t| format!(" {} ago", age(now.saturating_sub(t))))
-                .unwrap_or_default();
-            out.push_str(&format!("    last error{when} ({kind}): {error}\n"));
-        }
+        out.push_str(&entry_lines(id, meta, now));
         if let Some(problem) = &entry.message_problem {
             if crate::run::outbox::is_damaged(problem) {
                 damaged += 1;
@@ -178,6 +142,47 @@ fn listing(entries: &[Shown], foreign: &[String], now: u64, dir: &std::path::Pat
             dir.display(),
             foreign.join(", ")
         ));
+    }
+    out
+}
+
+/// An entry whose meta was read: id, age, size, attempts and sender; recipients; server;
+/// last error.
+fn entry_lines(id: &str, meta: &Meta, now: u64) -> String {
+    let attempts = match meta.attempts {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
+    let mut out = format!(
+        "{id}  {}  {} bytes  {attempts}  from <{}>\n",
+        age(now.saturating_sub(meta.created)),
+        meta.size,
+        meta.envelope.from,
+    );
+    let recipients: Vec<String> = meta
+        .envelope
+        .recipients
+        .iter()
+        .map(|r| format!("<{r}>"))
+        .collect();
+    out.push_str(&format!("    to {}\n", recipients.join(", ")));
+    match &meta.account {
+        Some(account) => out.push_str(&format!("    via {} (account {account})\n", meta.server)),
+        None => out.push_str(&format!("    via {}\n", meta.server)),
+    }
+    if let Some(error) = &meta.last_error {
+        let kind = match meta.last_exit_code {
+            Some(75) | None => "temporary".to_string(),
+            Some(code) if Kind::from_code(code).is_temporary() => {
+                format!("temporary, exit {code}")
+            }
+            Some(code) => format!("permanent, exit {code}"),
+        };
+        let when = meta
+            .last_attempt
+            .map(|t| format!(" {} ago", age(now.saturating_sub(t))))
+            .unwrap_or_default();
+        out.push_str(&format!("    last error{when} ({kind}): {error}\n"));
     }
     out
 }

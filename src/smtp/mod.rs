@@ -197,7 +197,6 @@ impl Session {
         options: Options,
         transcript: Transcript,
     ) -> anyhow::Result<Session> {
-        let timeouts = options.timeouts;
         let server_name = target.host_name();
         let (mut conn, greeting, mut tls_info) =
             connect_and_greet(target, endpoints, &options, &server_name, transcript)?;
@@ -212,51 +211,10 @@ impl Session {
             (capabilities, helo_only) = hello(&mut conn, &name, &options)?;
             capabilities_before_tls = Some(before);
         }
-        let mut authenticated = None;
-        if let Some(login) = &options.login {
-            let encrypted = conn.stream().is_encrypted();
-            if !encrypted && !conn.stream().is_local() {
-                let _ = conn.send(command::Quit.to_string().as_bytes());
-                let (kind, advice) = match options.tls {
-                    TlsMode::None => (Kind::Usage, Advice::TlsOffForLogin),
-                    _ => (Kind::Unavailable, Advice::NoStartTlsForLogin),
-                };
-                let text = format!(
-                    "will not send the password for {} to {server_name} over an unencrypted \
-                     connection",
-                    login.user
-                );
-                return Err(advise(fail(kind, text), advice));
-            }
-            let port = match target {
-                Target::Tcp { port, .. } => *port,
-                Target::Unix(_) => 0,
-            };
-            let channel = auth::Channel {
-                conn: &mut conn,
-                capabilities: &capabilities,
-                timeout: timeouts.command,
-                encrypted,
-                host: &server_name,
-                port,
-            };
-            let used = match auth::authenticate(channel, login) {
-                Ok(used) => used,
-                Err(err) => {
-                    // After a refusal, say goodbye; after a timeout or a broken reply, just
-                    // leave (a QUIT would wait out a second deadline).
-                    if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
-                        let _ = conn.read_reply(
-                            timeouts.command,
-                            "the reply to QUIT",
-                            Expect::Completion,
-                        );
-                    }
-                    return Err(err);
-                }
-            };
-            authenticated = Some(used);
-        }
+        let authenticated = match &options.login {
+            Some(login) => Some(log_in(&mut conn, target, &options, &capabilities, login)?),
+            None => None,
+        };
         Ok(Session {
             target: target.clone(),
             conn,
@@ -465,6 +423,50 @@ impl Session {
             );
         }
     }
+}
+
+/// Logs in (RFC 4954), never sending the password over an unencrypted connection except to
+/// a loopback address or a unix socket. After a refusal the session ends with QUIT; after
+/// a timeout or a broken reply it is left (a QUIT would wait out a second deadline).
+fn log_in(
+    conn: &mut Connection,
+    target: &Target,
+    options: &Options,
+    capabilities: &Capabilities,
+    login: &Login,
+) -> anyhow::Result<Mechanism> {
+    let server_name = target.host_name();
+    let encrypted = conn.stream().is_encrypted();
+    if !encrypted && !conn.stream().is_local() {
+        let _ = conn.send(command::Quit.to_string().as_bytes());
+        let (kind, advice) = match options.tls {
+            TlsMode::None => (Kind::Usage, Advice::TlsOffForLogin),
+            _ => (Kind::Unavailable, Advice::NoStartTlsForLogin),
+        };
+        let text = format!(
+            "will not send the password for {} to {server_name} over an unencrypted connection",
+            login.user
+        );
+        return Err(advise(fail(kind, text), advice));
+    }
+    let port = match target {
+        Target::Tcp { port, .. } => *port,
+        Target::Unix(_) => 0,
+    };
+    let timeout = options.timeouts.command;
+    let channel = auth::Channel {
+        conn,
+        capabilities,
+        timeout,
+        encrypted,
+        host: &server_name,
+        port,
+    };
+    auth::authenticate(channel, login).inspect_err(|_| {
+        if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
+            let _ = conn.read_reply(timeout, "the reply to QUIT", Expect::Completion);
+        }
+    })
 }
 
 /// Marks an error that came after the whole message data, end mark included, was written
