@@ -1,0 +1,276 @@
+//! The outbox on disk: messages waiting to be sent, kept so that a crash loses nothing.
+//!
+//! It lives in `$XDG_STATE_HOME/smtpsend/queue` (`~/.local/state/smtpsend/queue`). Each
+//! message is two files, mode 0600:
+//!
+//! - `ID.eml`: the exact bytes to send (CRLF lines, not dot-stuffed), readable with any
+//!   mail tool and re-sendable by hand with `smtpsend -t < ID.eml`;
+//! - `ID.json`: its [`Meta`] (envelope, account and options, the size and SHA-256 of
+//!   `ID.eml`, attempts, last error), small, so that recording an attempt never rewrites
+//!   the message.
+//!
+//! An id is the time in microseconds as 13 hex digits, a dash and 6 random hex digits
+//! (`0640a1b2c3d4e-0badf0`, see [`valid_id`]). The outbox's own files are `ID.eml`,
+//! `ID.json`, their temporary names `ID.eml.tmp` and `ID.json.tmp`, and `.flush.lock`;
+//! it never deletes, follows or writes anything else it finds in the directory.
+//!
+//! **The directory.** `smtpsend/` and `queue/` are created mode 0700 when missing, and on
+//! every operation (add, flush, list, drop) each is opened without following a symbolic
+//! link and checked on the open descriptor: a symbolic link, anything not a directory, a
+//! directory owned by another user than the effective one, or one that group or others
+//! can write is refused (exit 78) before anything is read or written. Every file is then
+//! reached through the queue directory's descriptor (`openat`, `renameat`, `unlinkat`),
+//! never by path, and opened with `O_NOFOLLOW`: a symbolic link planted under one of the
+//! outbox's names is reported, never followed.
+//!
+//! **Writing.** Every file is written to a temporary name in the same directory, fsynced,
+//! renamed into place, and the directory fsynced. `ID.eml` is written first (its size and
+//! SHA-256 computed as it is written) and `ID.json` last: the meta file is the commit
+//! point, so an entry exists exactly when its `.json` does. Removing goes the other way
+//! round (`.json` first). A process working on an entry holds an flock on its `.eml` from
+//! the moment it is created, so a flush never sends a message that another process is
+//! sending, and what a killed process left half-written (a temporary file, a `.eml`
+//! without its `.json`) is known as such and removed, when it is a regular file with one
+//! of the outbox's names; `.flush.lock` keeps two flushes apart.
+//!
+//! **Reading.** A meta file is checked when it is read as if its fields were typed on
+//! the command line: the envelope sender (empty for the null sender) and every recipient
+//! (at least one) must be valid addresses without line breaks or control characters, the
+//! stored options must parse, the DSN fields must be what `-N`, `-R` and `-V` accept, and
+//! the format must be one this release knows. Before a message is sent its `ID.eml` must
+//! have the recorded size and SHA-256 (entries of format 1, which recorded no hash, are
+//! checked by size). An entry that fails is *damaged* (exit 65): never sent, never
+//! changed, reported by every flush and listing until it is dropped; `--drop-queue`
+//! removes an entry in any state, as long as no process holds its lock.
+
+use std::ffi::{CStr, CString, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, Write};
+use std::mem::MaybeUninit;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::base::exit::{Kind, fail};
+use crate::base::input::{FileKind, plain_io};
+use crate::message::{Content, Envelope};
+
+mod dir;
+mod meta;
+mod queue;
+
+use dir::*;
+use meta::*;
+pub use meta::{Damaged, FORMAT, Meta, is_damaged, now};
+pub use queue::{Claim, FlushLock, Queue};
+
+/// Where the outbox is: a base directory that is not the outbox's own (the XDG state
+/// directory) and the directories under it that are (`smtpsend/queue`).
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    base: PathBuf,
+    own: Vec<OsString>,
+}
+
+/// An entry and its meta file as read (an unreadable or damaged one is reported, not
+/// hidden).
+pub type Listed = (String, anyhow::Result<Meta>);
+
+/// What [`Queue::claim`] found.
+pub enum Claimed {
+    /// The entry, locked for this process until the [`Claim`] is dropped.
+    Mine(Claim),
+    /// Another process holds it (a send in progress).
+    Busy,
+    /// No such entry (never was, or was just removed).
+    Gone,
+}
+
+/// What [`Queue::drop_entry`] did.
+pub enum Dropped {
+    /// The entry's files were removed; its meta as it was (an error when it was unreadable
+    /// or damaged), and the names removed.
+    Removed {
+        meta: Box<anyhow::Result<Meta>>,
+        files: Vec<String>,
+    },
+    /// Another process holds it (a send in progress): nothing removed.
+    Busy,
+    /// No file of that id.
+    Gone,
+}
+
+impl Outbox {
+    /// `$XDG_STATE_HOME/smtpsend/queue`, else `$HOME/.local/state/smtpsend/queue`.
+    pub fn locate() -> anyhow::Result<Outbox> {
+        let base = std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .filter(|dir| dir.is_absolute())
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|home| !home.is_empty())
+                    .map(|home| PathBuf::from(home).join(".local/state"))
+            })
+            .ok_or_else(|| {
+                fail(
+                    Kind::Config,
+                    "no place for the outbox: neither XDG_STATE_HOME nor HOME is set",
+                )
+            })?;
+        Ok(Outbox::locate_in(base))
+    }
+
+    /// The outbox under the state directory `base`: `base/smtpsend/queue`.
+    pub fn locate_in(base: PathBuf) -> Outbox {
+        Outbox {
+            base,
+            own: vec!["smtpsend".into(), "queue".into()],
+        }
+    }
+
+    /// The outbox in `dir`, whose parent is taken as given.
+    pub fn at(dir: PathBuf) -> Outbox {
+        let base = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        let own = dir.file_name().map(OsString::from).into_iter().collect();
+        Outbox { base, own }
+    }
+
+    /// The outbox directory's path, for messages.
+    pub fn dir(&self) -> PathBuf {
+        let mut dir = self.base.clone();
+        dir.extend(&self.own);
+        dir
+    }
+
+    /// The outbox as it is, checked; `None` when it does not exist yet.
+    pub fn open(&self) -> anyhow::Result<Option<Queue>> {
+        self.open_dir(false)
+    }
+
+    /// The outbox, its directories created (0700) when missing, checked.
+    pub fn create(&self) -> anyhow::Result<Queue> {
+        self.open_dir(true)?
+            .ok_or_else(|| fail(Kind::LocalIo, "the outbox vanished while being created"))
+    }
+
+    /// Writes a message into the outbox, created when missing (see [`Queue::add`]).
+    pub fn add(&self, meta: &Meta, content: &Content) -> anyhow::Result<Claim> {
+        self.create()?.add(meta, content)
+    }
+
+    /// Opens the base directory (following links: it is not the outbox's), then each of
+    /// the outbox's own directories through its parent's descriptor without following a
+    /// link, creating it first when asked, and checks each on its descriptor.
+    fn open_dir(&self, create: bool) -> anyhow::Result<Option<Queue>> {
+        let cannot = |what: &str, path: &Path, err: &io::Error| {
+            fail(
+                Kind::LocalIo,
+                format!(
+                    "cannot {what} the outbox {}: {}",
+                    path.display(),
+                    plain_io(err)
+                ),
+            )
+        };
+        if create {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.base)
+                .map_err(|err| cannot("create", &self.base, &err))?;
+        }
+        let mut parent = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(&self.base)
+        {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
+            Err(err) => return Err(cannot("open", &self.base, &err)),
+        };
+        let mut path = self.base.clone();
+        for name in &self.own {
+            path.push(name);
+            let name = CString::new(name.as_encoded_bytes())
+                .map_err(|_| fail(Kind::Config, "the outbox path has a NUL byte"))?;
+            if create {
+                // SAFETY: mkdirat(2) on a descriptor we own, with a NUL-terminated name.
+                let made = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o700) };
+                if made != 0 {
+                    let err = io::Error::last_os_error();
+                    if err.kind() != io::ErrorKind::AlreadyExists {
+                        return Err(cannot("create", &path, &err));
+                    }
+                }
+            }
+            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+            // SAFETY: openat(2) on a descriptor we own, with a NUL-terminated name; the new
+            // descriptor is owned by the File made from it.
+            let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), flags) };
+            if fd < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::NotFound && !create {
+                    return Ok(None);
+                }
+                return Err(match lstat_at(&parent, &name) {
+                    Ok(Some(stat)) if file_type(&stat) != libc::S_IFDIR => {
+                        unsafe_dir(&path, &not_a_directory(&path, &stat))
+                    }
+                    _ => cannot("open", &path, &err),
+                });
+            }
+            // SAFETY: `fd` is a descriptor openat just returned, owned by nobody else.
+            let dir = unsafe { File::from_raw_fd(fd) };
+            check_private(&dir, &path)?;
+            parent = dir;
+        }
+        Ok(Some(Queue {
+            dir: Arc::new(Dir { file: parent, path }),
+        }))
+    }
+}
+
+/// Takes an exclusive flock without waiting: `Ok(false)` when another process holds it.
+fn try_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: flock(2) on a descriptor this File owns and keeps open.
+    let result = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if result == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Ok(false);
+    }
+    Err(err)
+}
+
+/// A new id: the time in microseconds, in hex (so ids sort in the order messages were
+/// queued), and 24 random bits.
+fn new_id() -> String {
+    let micros = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!(
+        "{micros:013x}-{:06x}",
+        crate::message::stamp::random_u64() & 0xff_ffff
+    )
+}
+
+/// An outbox id exactly as [`new_id`] makes them: 13 lower-case hex digits, a dash, 6 more.
+/// Anything else (a path, a user's file name) is no id, and never touched.
+pub fn valid_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    let hex = |b: &u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+    bytes.len() == 20
+        && bytes[13] == b'-'
+        && bytes[..13].iter().all(hex)
+        && bytes[14..].iter().all(hex)
+}
+
+#[cfg(test)]
+mod tests;
