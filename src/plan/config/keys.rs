@@ -7,7 +7,7 @@ pub(super) struct FieldNames;
 
 /// The field names a struct gave, carried out as the "error".
 #[derive(Debug)]
-pub(super) struct FieldList(&'static [&'static str]);
+pub(super) struct FieldList(pub(super) &'static [&'static str]);
 
 impl fmt::Display for FieldList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
