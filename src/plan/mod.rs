@@ -210,10 +210,7 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         })));
     }
     let argv: Vec<_> = std::env::args_os().collect();
-    settings::check_attach_not_account(
-        &cli,
-        crate::cli::sendmail::looks_like_sendmail_call(&argv),
-    )?;
+    check_attach_not_account(&cli, crate::cli::sendmail::looks_like_sendmail_call(&argv))?;
     check_recipients_given(&cli)?;
     let input = if cli.stdin_is_message() {
         Input::Raw {
@@ -303,4 +300,48 @@ fn check_recipients_given(cli: &Cli) -> anyhow::Result<()> {
         Kind::Usage,
         "no recipients: give --to, --cc, --bcc or recipient arguments",
     ))
+}
+
+/// msmtp's `-a ACCOUNT` means `--attach` here. When an `--attach` value names an account of
+/// the configuration file, refuse it with a hint if the command line otherwise looks like a
+/// sendmail call handing over a complete message (`-oi`, `-i`, `--` before the recipients:
+/// `msmtp -a work -oi -- bob@example.com` from mutt), or if no such file exists.
+fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Result<()> {
+    if cli.attachments.is_empty() {
+        return Ok(());
+    }
+    let Some((location, _)) = settings::config_location(cli) else {
+        return Ok(());
+    };
+    let Ok(Some(config)) = config::Config::load(&location) else {
+        return Ok(());
+    };
+    for path in &cli.attachments {
+        let Some(name) = path
+            .to_str()
+            .filter(|name| config.accounts.contains_key(*name))
+        else {
+            continue;
+        };
+        let hint = format!("to use account {name}, say --account {name}");
+        if sendmail_call {
+            return Err(fail(
+                Kind::Usage,
+                format!(
+                    "-a {name}: -a attaches a file in smtpsend (it is msmtp's account option), \
+                     and this looks like a sendmail call with a complete message on stdin; {hint}"
+                ),
+            ));
+        }
+        if let Err(err) = std::fs::metadata(path) {
+            return Err(fail(
+                Kind::NoInput,
+                format!(
+                    "cannot read attachment {name}: {} ({hint})",
+                    crate::base::input::plain_io(&err)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use crate::cli::Cli;
 pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
 use crate::plan::config::{self, Account, Config, Location};
-use crate::plan::credentials::{PASSWORD_VAR, PasswordSource};
+use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
 use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
@@ -349,7 +349,7 @@ fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<Tls
 fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
     let user = picker.pick(&table::USER)?.value;
     let from_account = || picker.from_account();
-    let choice = password_choice(picker.cli, picker.account, &from_account);
+    let choice = credentials::password_choice(picker.cli, picker.account, &from_account);
     let (password, password_label) = match choice {
         Ok(choice) => choice,
         Err(err) if user.is_some() => return Err(err),
@@ -388,100 +388,8 @@ fn tls_config(cli: &Cli) -> TlsConfig {
     )
 }
 
-/// msmtp's `-a ACCOUNT` means `--attach` here. When an `--attach` value names an account of
-/// the configuration file, refuse it with a hint if the command line otherwise looks like a
-/// sendmail call handing over a complete message (`-oi`, `-i`, `--` before the recipients:
-/// `msmtp -a work -oi -- bob@example.com` from mutt), or if no such file exists.
-pub fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Result<()> {
-    if cli.attachments.is_empty() {
-        return Ok(());
-    }
-    let Some((location, _)) = config_location(cli) else {
-        return Ok(());
-    };
-    let Ok(Some(config)) = Config::load(&location) else {
-        return Ok(());
-    };
-    for path in &cli.attachments {
-        let Some(name) = path
-            .to_str()
-            .filter(|name| config.accounts.contains_key(*name))
-        else {
-            continue;
-        };
-        let hint = format!("to use account {name}, say --account {name}");
-        if sendmail_call {
-            return Err(fail(
-                Kind::Usage,
-                format!(
-                    "-a {name}: -a attaches a file in smtpsend (it is msmtp's account option), \
-                     and this looks like a sendmail call with a complete message on stdin; {hint}"
-                ),
-            ));
-        }
-        if let Err(err) = std::fs::metadata(path) {
-            return Err(fail(
-                Kind::NoInput,
-                format!(
-                    "cannot read attachment {name}: {} ({hint})",
-                    crate::base::input::plain_io(&err)
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Where the password comes from, and the setting that said so: `--password-file` or
-/// `--password-command`, else `SMTPSEND_PASSWORD` (an error when it is not UTF-8), else the
-/// account, else the terminal.
-fn password_choice(
-    cli: &Cli,
-    account: &Account,
-    from_account: &dyn Fn() -> Source,
-) -> anyhow::Result<(PasswordSource, String)> {
-    if let Some(path) = &cli.password_file {
-        return Ok((PasswordSource::File(path.clone()), "--password-file".into()));
-    }
-    if let Some(command) = &cli.password_command {
-        return Ok((
-            PasswordSource::Command(command.clone()),
-            "--password-command".into(),
-        ));
-    }
-    if let Some(source) = crate::plan::credentials::password_from_env()? {
-        return Ok((source, PASSWORD_VAR.into()));
-    }
-    Ok(match password_source(account) {
-        Some(source) => (source, from_account().to_string()),
-        None => (PasswordSource::Prompt, Source::Default.to_string()),
-    })
-}
-
-/// The account's password source (the file allows at most one of the three keys).
-fn password_source(account: &Account) -> Option<PasswordSource> {
-    if let Some(secret) = &account.password {
-        return Some(PasswordSource::Clear(secret.get_ref().clone()));
-    }
-    if let Some(path) = &account.password_file {
-        return Some(PasswordSource::File(expand_home(path.get_ref())));
-    }
-    account
-        .password_command
-        .as_ref()
-        .map(|command| PasswordSource::Command(command.get_ref().clone()))
-}
-
-/// `~/…` in a path from the configuration file is the home directory.
-fn expand_home(path: &std::path::Path) -> PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
-        _ => path.to_path_buf(),
-    }
-}
-
 /// The configuration file to read, and what named it.
-fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
+pub(super) fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
     match &cli.config {
         Some(path) => Some((
             Location {
