@@ -14,6 +14,21 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use crate::smtp::auth::Mechanism;
 use crate::smtp::tls::TlsMode;
 
+mod errors;
+use errors::*;
+pub use errors::{conclude, one_line};
+
+mod stored;
+pub use stored::parse_stored;
+use stored::*;
+
+mod values;
+use values::*;
+
+mod kinds;
+pub use kinds::*;
+pub(crate) use values::{parse_dsn_envid, parse_dsn_notify};
+
 /// Compose a message, or take one from stdin, and submit it over SMTP.
 ///
 /// With --raw, or with recipient arguments and no composing flag, stdin is a complete
@@ -349,46 +364,6 @@ const OTHER_COMMANDS: [&str; 5] = [
     "show_config",
 ];
 
-/// What `-B` declares about the message body (RFC 6152 BODY=).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BodyType {
-    /// Declare BODY=8BITMIME when the server offers it
-    #[value(name = "8BITMIME")]
-    EightBitMime,
-    /// Plain 7-bit data: declare nothing, refuse a message with 8-bit bytes
-    #[value(name = "7BIT")]
-    SevenBit,
-}
-
-/// When a message goes through the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum QueueMode {
-    /// A temporary failure exits 75
-    Never,
-    /// Keep the message after a temporary failure and exit 0
-    OnFailure,
-    /// Write the message to the outbox first, send it, remove it once the server took it
-    Always,
-}
-
-impl QueueMode {
-    /// The spelling used on the command line and in the configuration file.
-    pub fn name(self) -> &'static str {
-        match self {
-            QueueMode::Never => "never",
-            QueueMode::OnFailure => "on-failure",
-            QueueMode::Always => "always",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<QueueMode> {
-        QueueMode::value_variants()
-            .iter()
-            .copied()
-            .find(|mode| mode.name().eq_ignore_ascii_case(name))
-    }
-}
-
 /// What the outbox commands (-q, --list-queue, --drop-queue) cannot be combined with.
 const NOT_WITH_QUEUE_COMMANDS: [&str; 16] = [
     "recipients",
@@ -409,32 +384,12 @@ const NOT_WITH_QUEUE_COMMANDS: [&str; 16] = [
     "show_config",
 ];
 
-/// What a DSN failure report returns (RFC 3461 RET=).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DsnReturn {
-    /// The whole message
-    Full,
-    /// The headers only
-    Hdrs,
-}
-
 /// The sendmail-compatibility note at the end of `--help`.
 const SENDMAIL_NOTE: &str = "\
 sendmail compatibility: -t, -f ADDR, -F NAME, -r ADDR, -B TYPE, -N, -R, -V and -v work as in \
 sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi and every other \
 -oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
 -q delivers the outbox and -bp lists it. -bs, -bd, -bi and -I are refused with exit code 64.";
-
-/// Ends a run whose command line did not parse: `--help` and `--version` are printed on
-/// stdout (exit 0); an error is one line on stderr (exit 64).
-pub fn conclude(err: &clap::Error) -> u8 {
-    if !err.use_stderr() {
-        let _ = err.print();
-        return 0;
-    }
-    crate::say!("smtpsend: {} (see --help)", one_line(err));
-    crate::base::exit::Kind::Usage.code()
-}
 
 /// The clap command: the definitions above, with the exit codes (from their one source,
 /// `base::exit`) and the sendmail notes at the end of `--help`.
@@ -466,197 +421,6 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
         .collect();
     cli.server_options = server_options(&command, &matches);
     Ok(cli)
-}
-
-/// A bad value that came from an `SMTPSEND_*` variable (the option is not on the command
-/// line) is said to come from that variable, which is where the user must fix it.
-fn name_the_variable(
-    err: clap::Error,
-    command: &mut clap::Command,
-    args: &[OsString],
-) -> clap::Error {
-    use clap::error::ErrorKind;
-    if !matches!(
-        err.kind(),
-        ErrorKind::InvalidValue | ErrorKind::ValueValidation
-    ) {
-        return err;
-    }
-    let Some(shown) = context(&err, ContextKind::InvalidArg).map(|shown| shown.join("")) else {
-        return err;
-    };
-    let from_env = command.get_arguments().find_map(|arg| {
-        let long = format!("--{}", arg.get_long()?);
-        let named = shown == long || shown.starts_with(&format!("{long} "));
-        let on_command_line = args.iter().skip(1).any(|given| {
-            let given = given.to_string_lossy();
-            given == long
-                || given.starts_with(&format!("{long}="))
-                || arg.get_short().is_some_and(|short| {
-                    given.starts_with('-') && !given.starts_with("--") && given.contains(short)
-                })
-        });
-        let variable = arg.get_env()?.to_str()?.to_string();
-        (named && !on_command_line && std::env::var_os(&variable).is_some()).then_some(variable)
-    });
-    match from_env {
-        Some(variable) => {
-            let line = one_line(&err).replacen(
-                &format!("for '{shown}'"),
-                &format!("in {variable} (the variable for {shown})"),
-                1,
-            );
-            command.error(ErrorKind::ValueValidation, line)
-        }
-        None => err,
-    }
-}
-
-/// Options about this run, which a queued message does not keep (besides the message
-/// options and the other commands). Every other option given is kept, so options added
-/// later for reaching the server go with queued messages without a change here. The account
-/// is kept by name separately.
-const RUN_OPTIONS: [&str; 15] = [
-    "from",
-    "max_time",
-    "max_input_size",
-    "debug",
-    "json",
-    "generate",
-    "version",
-    "help",
-    "queue",
-    "retries",
-    "account",
-    "verify",
-    "expn",
-    "server_info",
-    "check",
-];
-
-/// True for an option a queued message does not keep.
-fn not_kept(id: &str) -> bool {
-    [&MESSAGE_OPTIONS[..], &OTHER_COMMANDS, &RUN_OPTIONS]
-        .iter()
-        .any(|ids| ids.contains(&id))
-}
-
-/// The options given on the command line or through `SMTPSEND_*` that a queued message
-/// keeps, as `--name=value` (a flag as `--name`). Never a secret: an option whose name
-/// says password, other than a file or command that yields one, is left out.
-fn server_options(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<String> {
-    use clap::parser::ValueSource;
-    let mut options = Vec::new();
-    for arg in command.get_arguments() {
-        let id = arg.get_id().as_str();
-        let secret = ["password", "secret", "token"]
-            .iter()
-            .any(|word| id.contains(word))
-            && !(id.ends_with("_file") || id.ends_with("_command"));
-        let (Some(long), false, false) = (arg.get_long(), not_kept(id), secret) else {
-            continue;
-        };
-        if !matches!(
-            matches.value_source(id),
-            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-        ) {
-            continue;
-        }
-        match arg.get_action() {
-            ArgAction::SetTrue => options.push(format!("--{long}")),
-            ArgAction::Count => {
-                for _ in 0..matches.get_count(id) {
-                    options.push(format!("--{long}"));
-                }
-            }
-            _ => {
-                for value in matches.get_raw(id).into_iter().flatten() {
-                    options.push(format!("--{long}={}", value.to_string_lossy()));
-                }
-            }
-        }
-    }
-    options
-}
-
-/// Parses options a queued message kept ([`Cli::server_options`] plus `--account=NAME`).
-/// `SMTPSEND_*` variables are not read: the options already hold those that applied.
-pub fn parse_stored(options: &[String]) -> Result<Cli, clap::Error> {
-    let mut command = command().mut_args(|arg| arg.env(None::<&str>));
-    command.build();
-    let args = std::iter::once("smtpsend".to_string()).chain(options.iter().cloned());
-    let matches = command.try_get_matches_from_mut(args)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
-    cli.server_options = options.to_vec();
-    Ok(cli)
-}
-
-/// `--tls`'s values, each with what it means; clap knows them for help and completions, and
-/// the session engine's type stays free of clap.
-fn tls_modes() -> impl TypedValueParser<Value = TlsMode> {
-    let values = TlsMode::ALL.map(|mode| PossibleValue::new(mode.name()).help(mode.meaning()));
-    PossibleValuesParser::new(values)
-        .map(|name| TlsMode::parse(&name).expect("clap took one of the possible values"))
-}
-
-/// `--auth`'s values: the SASL mechanisms by their lower-case names.
-fn mechanisms() -> impl TypedValueParser<Value = Mechanism> {
-    let values = Mechanism::ALL.map(|mechanism| {
-        let value = PossibleValue::new(mechanism.value_name());
-        match mechanism {
-            Mechanism::Auto => value.help(Mechanism::AUTO_MEANS),
-            _ => value,
-        }
-    });
-    PossibleValuesParser::new(values)
-        .map(|name| Mechanism::parse(&name).expect("clap took one of the possible values"))
-}
-
-/// Parses a size such as `4096`, `64K`, `64M` or `1G` (binary multiples).
-fn parse_size(value: &str) -> Result<u64, String> {
-    let value = value.trim();
-    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => value.split_at(at),
-        None => (value, ""),
-    };
-    let shift = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        _ => return Err("give a number of bytes, optionally with K, M or G".to_string()),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .and_then(|n| n.checked_mul(1 << shift))
-        .ok_or_else(|| "give a number of bytes above 0, optionally with K, M or G".to_string())
-}
-
-/// Checks a DSN NOTIFY value: NEVER, or a list of SUCCESS, FAILURE and DELAY (RFC 3461 §4.1).
-pub(crate) fn parse_dsn_notify(value: &str) -> Result<String, String> {
-    let upper = value.to_ascii_uppercase();
-    let items: Vec<&str> = upper.split(',').map(str::trim).collect();
-    let valid = if items == ["NEVER"] {
-        true
-    } else {
-        items
-            .iter()
-            .all(|item| ["SUCCESS", "FAILURE", "DELAY"].contains(item))
-    };
-    if !valid {
-        return Err("give NEVER, or a comma list of SUCCESS, FAILURE and DELAY".to_string());
-    }
-    Ok(items.join(","))
-}
-
-/// Checks a DSN ENVID: printable ASCII, at most 100 characters (RFC 3461 §4.4).
-pub(crate) fn parse_dsn_envid(value: &str) -> Result<String, String> {
-    if value.is_empty() || value.len() > 100 || !value.bytes().all(|b| (33..=126).contains(&b)) {
-        return Err("give 1 to 100 printable ASCII characters without spaces".to_string());
-    }
-    Ok(value.to_string())
 }
 
 impl Cli {
@@ -701,109 +465,4 @@ impl Cli {
     pub fn stdin_is_message(&self) -> bool {
         self.raw || self.read_recipients || (!self.recipients.is_empty() && !self.composes())
     }
-}
-
-/// A clap error as one complete line, without the usage block that follows it: what clap
-/// lists on further lines (the conflicting option, the missing one, the possible values, a
-/// similar option's name) is folded into that line.
-pub fn one_line(err: &clap::Error) -> String {
-    use clap::error::ErrorKind;
-    let argument = context(err, ContextKind::InvalidArg);
-    let line = match err.kind() {
-        ErrorKind::ArgumentConflict => {
-            let argument = argument.unwrap_or_default().join("");
-            context(err, ContextKind::PriorArg).map(|prior| {
-                if prior == [argument.clone()] {
-                    format!("the argument '{argument}' cannot be used multiple times")
-                } else {
-                    format!(
-                        "the argument '{argument}' cannot be used with '{}'",
-                        prior.join("', '")
-                    )
-                }
-            })
-        }
-        ErrorKind::MissingRequiredArgument => argument.map(|missing| {
-            missing
-                .iter()
-                .map(|name| match required_with(name) {
-                    Some(by) => format!("{name} is required with {by}"),
-                    None => format!("{name} is required"),
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        }),
-        ErrorKind::InvalidValue => argument.map(|argument| {
-            let argument = argument.join("");
-            let value = context(err, ContextKind::InvalidValue)
-                .map(|value| value.join(""))
-                .unwrap_or_default();
-            let mut line = if value.is_empty() {
-                format!("a value is required for '{argument}' but none was supplied")
-            } else {
-                format!("invalid value '{value}' for '{argument}'")
-            };
-            if let Some(valid) = context(err, ContextKind::ValidValue) {
-                line.push_str(&format!(" (possible values: {})", valid.join(", ")));
-            }
-            if let Some(suggested) = context(err, ContextKind::SuggestedValue) {
-                line.push_str(&format!(" (did you mean '{}'?)", suggested.join("")));
-            }
-            line
-        }),
-        ErrorKind::UnknownArgument => argument.map(|argument| {
-            let mut line = format!("unexpected argument '{}'", argument.join(""));
-            if let Some(similar) = context(err, ContextKind::SuggestedArg) {
-                line.push_str(&format!(" (did you mean '{}'?)", similar.join("")));
-            }
-            for tip in context(err, ContextKind::Suggested).unwrap_or_default() {
-                line.push_str(&format!(" (tip: {tip})"));
-            }
-            line
-        }),
-        _ => None,
-    };
-    line.unwrap_or_else(|| rendered_lines(err))
-}
-
-/// A context value of a clap error as text (a list gives one item per element).
-fn context(err: &clap::Error, kind: ContextKind) -> Option<Vec<String>> {
-    match err.get(kind)? {
-        ContextValue::String(text) => Some(vec![text.clone()]),
-        ContextValue::Strings(list) if !list.is_empty() => Some(list.clone()),
-        ContextValue::StyledStr(text) => Some(vec![text.to_string()]),
-        ContextValue::StyledStrs(list) if !list.is_empty() => {
-            Some(list.iter().map(ToString::to_string).collect())
-        }
-        ContextValue::Number(number) => Some(vec![number.to_string()]),
-        _ => None,
-    }
-}
-
-/// The option that requires this missing one (`--tls-cert` and `--tls-key` go together).
-fn required_with(missing: &str) -> Option<&'static str> {
-    let name = missing.split_whitespace().next()?;
-    REQUIRED_TOGETHER
-        .iter()
-        .find_map(|&(one, other)| match name {
-            _ if name == one => Some(other),
-            _ if name == other => Some(one),
-            _ => None,
-        })
-}
-
-/// Options that must be given together (`requires` in the definitions above).
-const REQUIRED_TOGETHER: [(&str, &str); 1] = [("--tls-cert", "--tls-key")];
-
-/// Every line clap wrote before the usage block, joined into one.
-fn rendered_lines(err: &clap::Error) -> String {
-    let text = err.render().to_string();
-    let line = text
-        .lines()
-        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }
