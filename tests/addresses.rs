@@ -2,12 +2,10 @@
 //! `--qualify-domain`, address fields given with `-H`, error texts that say what is wrong,
 //! the sender `--show-config` reports, and msmtp's `-a ACCOUNT` met by `--attach`.
 
-mod support;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use support::*;
+use crate::support::*;
 
 /// A message as cron writes one for its default recipient: `To: root`, no From.
 const CRON_MAIL: &[u8] = b"To: root\r\n\

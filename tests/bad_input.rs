@@ -3,14 +3,12 @@
 //! is the one DESIGN §6 gives, stderr is one line starting `smtpsend: ` that names the
 //! problem, and the server saw no connection at all.
 
-mod support;
-
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 /// One bad input and what must come of it.
 struct Case {

@@ -1,8 +1,6 @@
 //! `--bulk`: several complete messages over one connection.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn batch(messages: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -2,9 +2,7 @@
 //! behind MAIL and RCPT where the recipient rule allows; BINARYMIME for raw bodies that DATA
 //! cannot carry unchanged. What reached the server, round trips, exit codes, stderr.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// The test server's default capabilities plus CHUNKING.
 fn chunking() -> Builder {

@@ -1,9 +1,7 @@
 //! Composition as it reaches the server: headers, bodies, attachments, Bcc, raw mode.
 
-mod support;
-
+use crate::support::*;
 use mail_parser::{MessageParser, MimeHeaders};
-use support::*;
 
 fn send_ok(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
     let mut full = vec!["--server", server.addr().leak() as &str];

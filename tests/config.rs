@@ -1,12 +1,10 @@
 //! The configuration file and the precedence flags > SMTPSEND_* environment > account >
 //! defaults, as a user sees them: where the message went, exit codes, --show-config.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use support::*;
+use crate::support::*;
 
 /// A config home holding `smtpsend/config.toml` with `text` and `mode`.
 struct ConfigHome {

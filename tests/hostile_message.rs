@@ -4,16 +4,14 @@
 //! Whatever the input, the server gets exactly one well-formed message per transaction,
 //! or nothing; smtpsend never hangs on a file and never holds endless input.
 
-mod support;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use mail_parser::{MessageParser, MimeHeaders};
-use support::*;
 
 /// Ends the data early for a server that also takes a bare CR or LF as a line end, then
 /// opens a forged transaction; every lenient end-of-data form is in it.

@@ -8,15 +8,13 @@
 // through its scrubber) is for the program.
 #![allow(clippy::disallowed_macros)]
 
-mod support;
-
 use std::ffi::CString;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use support::*;
+use crate::support::*;
 
 /// A home directory shared by several runs, so they all see the same outbox.
 struct Home {

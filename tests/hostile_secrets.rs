@@ -8,8 +8,6 @@
 //! a FIFO nobody writes to within the command deadline) is 66; a password that is too long,
 //! empty, not UTF-8, or a command that fails, runs too long or prints too much is 78.
 
-mod support;
-
 use std::ffi::{CString, OsStr, OsString};
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -21,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "Correct-Horse-Battery-9";

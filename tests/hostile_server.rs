@@ -3,15 +3,13 @@
 //! message one byte at a time. Each test checks what the user sees (stdout, stderr, `--json`,
 //! the outbox files) and the exit code.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use base64::Engine;
-use support::*;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "Open-Sesame-4711";

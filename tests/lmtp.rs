@@ -1,9 +1,7 @@
 //! LMTP (RFC 2033): LHLO, one reply per recipient after the data, per-recipient results on
 //! stderr and in --json, exit codes, `lmtp://` and unix sockets.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn lmtp_args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--lmtp", "--server", server, "--from", "a@example.com"];

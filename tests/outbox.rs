@@ -1,14 +1,12 @@
 //! The outbox (`--queue`, `-q`, `--list-queue`, `--drop-queue`) and `--retries`, as a user
 //! sees them: exit codes, stderr, the files on disk, and what reached the server.
 
-mod support;
-
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 
-use support::*;
+use crate::support::*;
 
 /// A home directory shared by several runs, so they all see the same outbox.
 struct Home {
@@ -788,7 +786,7 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
 }
 
 /// Every recipient the server took in a completed transaction, in order.
-fn delivered_to(record: &support::Record) -> Vec<String> {
+fn delivered_to(record: &crate::support::Record) -> Vec<String> {
     record
         .connections
         .iter()

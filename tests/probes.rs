@@ -2,11 +2,9 @@
 //! lines (with real STARTTLS), --check round trips and failures, and probes refusing message
 //! options before anything connects.
 
-mod support;
-
+use crate::support::*;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use support::*;
 
 fn probe(server: &Server, args: &[&str]) -> Output {
     probe_with_env(server, args, &[])

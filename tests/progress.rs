@@ -1,15 +1,13 @@
 //! The upload progress bar: drawn on stderr for a large message when stderr is a terminal,
 //! never in a pipe, with --json or with --debug.
 
-mod support;
-
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::thread;
 
-use support::{Server, smtpsend};
+use crate::support::{Server, smtpsend};
 
 /// A file big enough for the progress bar (over 1 MiB once encoded).
 fn big_attachment(dir: &tempfile::TempDir) -> String {

@@ -8,8 +8,6 @@
 //! wire is one message that reads back as the input, and has exactly one end of data for a
 //! strict server and for a lenient one alike.
 
-mod support;
-
 use std::io::Write;
 
 use mail_parser::{MessageParser, MimeHeaders};
@@ -23,13 +21,26 @@ use smtpsend::smtp::data::WireEncoder;
 use smtpsend::smtp::reply::{Capabilities, Reply, ReplyLine};
 use smtpsend::transfer::encode_text;
 
+/// Where the failing cases proptest found are kept and replayed first: next to this file,
+/// tests/properties.proptest-regressions. Said outright, because proptest's default looks
+/// for a `main.rs` above the source file, finds tests/main.rs (the test binary's root) and
+/// would use proptest-regressions/properties.txt instead.
+fn persisted(config: ProptestConfig) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..config
+    }
+}
+
 /// Cases per property: PROPTEST_CASES when set (docs/fuzzing.md), else enough for every
 /// `cargo test`.
 fn config() -> ProptestConfig {
-    match std::env::var_os("PROPTEST_CASES") {
+    persisted(match std::env::var_os("PROPTEST_CASES") {
         Some(_) => ProptestConfig::default(),
         None => ProptestConfig::with_cases(1000),
-    }
+    })
 }
 
 /// A message saved from a mailbox starts with this line, which is no header field.
@@ -259,15 +270,15 @@ proptest! {
 
 /// Cases per property that builds and encodes a whole message.
 fn wire_config() -> ProptestConfig {
-    match std::env::var_os("PROPTEST_CASES") {
+    persisted(match std::env::var_os("PROPTEST_CASES") {
         Some(_) => ProptestConfig::default(),
         None => ProptestConfig::with_cases(300),
-    }
+    })
 }
 
 /// Cases per property that runs smtpsend and a server for each case.
 fn end_to_end() -> ProptestConfig {
-    ProptestConfig::with_cases(6)
+    persisted(ProptestConfig::with_cases(6))
 }
 
 /// Text rich in what breaks framing: line ends of every kind, dots, NUL and other control
@@ -449,7 +460,7 @@ proptest! {
         let wire = data_stream(&content);
         prop_assert_eq!(end_marks(&wire), (1, 1));
         prop_assert!(wire.ends_with(b"\r\n.\r\n"));
-        let message = support::unstuff(&wire);
+        let message = crate::support::unstuff(&wire);
         prop_assert_eq!(&message, &stored(&content));
         prop_assert!(message.is_ascii() && !message.contains(&0));
         check_text_part(&message, text.as_bytes())?;
@@ -466,7 +477,7 @@ proptest! {
             _ if content.binary().is_none() => {
                 let wire = data_stream(&content);
                 prop_assert_eq!(end_marks(&wire), (1, 1));
-                prop_assert_eq!(support::unstuff(&wire), stored(&content));
+                prop_assert_eq!(crate::support::unstuff(&wire), stored(&content));
                 prop_assert_eq!(chunk_stream(&content), Some(stored(&content)));
             }
             Some(text) => {
@@ -474,7 +485,7 @@ proptest! {
                 let wire = data_stream(&text);
                 prop_assert_eq!(end_marks(&wire), (1, 1));
                 let expected = to_crlf(&bytes_of(&content));
-                prop_assert_eq!(support::unstuff(&wire), stored(&Content::from_bytes(expected)));
+                prop_assert_eq!(crate::support::unstuff(&wire), stored(&Content::from_bytes(expected)));
                 prop_assert_eq!(chunk_stream(&text), Some(stored(&text)));
             }
             None => prop_assert!(body.contains(&0)),
@@ -508,12 +519,12 @@ proptest! {
         if !(expected.ends_with(b"\r\n")) {
             expected.extend_from_slice(b"\r\n");
         }
-        prop_assert_eq!(support::unstuff(&wire), expected);
+        prop_assert_eq!(crate::support::unstuff(&wire), expected);
     }
 }
 
-fn server_with(capabilities: &[&str]) -> support::Server {
-    let mut builder = support::Server::builder();
+fn server_with(capabilities: &[&str]) -> crate::support::Server {
+    let mut builder = crate::support::Server::builder();
     for capability in capabilities {
         builder = builder.capability(capability);
     }
@@ -539,7 +550,7 @@ proptest! {
             args.extend(["--body-file", path.to_str().unwrap()]);
         }
         let stdin = if from_file { &b""[..] } else { text.as_bytes() };
-        let out = support::smtpsend(&args, stdin);
+        let out = crate::support::smtpsend(&args, stdin);
         prop_assert_eq!(out.code, 0, "{}", out.stderr);
         let record = server.finish();
         prop_assert_eq!(record.transactions().len(), 1);
@@ -559,7 +570,7 @@ proptest! {
         let addr = server.addr();
         let mut input = b"Subject: p\n\n".to_vec();
         input.extend_from_slice(&body);
-        let out = support::smtpsend(&["--server", addr.as_str(), "--raw", "b@example.com"], &input);
+        let out = crate::support::smtpsend(&["--server", addr.as_str(), "--raw", "b@example.com"], &input);
         let record = server.finish();
         let binarymime = capabilities.len() == 2;
         if body.contains(&0) && !binarymime {

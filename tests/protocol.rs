@@ -1,9 +1,7 @@
 //! Protocol extensions as the user sees them: enhanced status codes, DSN, the 452 split,
 //! CHUNKING, SMTPUTF8 — what reached the server, the exit code, stderr, round trips.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--server", server, "--from", "a@example.com"];

@@ -1,9 +1,7 @@
 //! The session as the user sees it: round trips, recipient rule, exit codes, transcript,
 //! dry run and JSON.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["--server", server, "--from", "a@example.com"];

@@ -1,11 +1,9 @@
 //! smtpsend as a drop-in sendmail: argv forms, -t with To/Cc/Bcc and Resent-*, -B, the
 //! refused modes, and a link named `sendmail`.
 
-mod support;
-
 use std::process::{Command, Stdio};
 
-use support::*;
+use crate::support::*;
 
 /// A message the way cron writes one: complete, with Date and Message-ID, 7-bit.
 const CRON_MAIL: &[u8] = b"From: cron@example.com (Cron Daemon)\r\n\

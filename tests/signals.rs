@@ -5,8 +5,6 @@
 //! a backtrace), what is in the outbox directory (never a half-written file), and what the
 //! server received (the message exactly once, after a later `-q`).
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -16,7 +14,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 /// A home directory shared by several runs, so they all see the same outbox.
 struct Home {

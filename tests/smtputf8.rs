@@ -2,9 +2,7 @@
 //! SMTPUTF8 parameter when it is offered; A-label domains when it is not; a non-ASCII local
 //! part refused (69) before any MAIL.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn send(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
     let addr = server.addr();

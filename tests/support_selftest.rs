@@ -1,12 +1,10 @@
 //! Self-test of tests/support: drives the scripted server with a plain TcpStream client.
 
-mod support;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use support::{Action, Reply, Server, TestCerts, Verb};
+use crate::support::{Action, Reply, Server, TestCerts, Verb};
 
 /// A bare-hands SMTP client: writes exactly what it is told, reads whole replies.
 struct Client<S: Read + Write> {
@@ -351,7 +349,7 @@ fn fault_matrix_hang_up_at_every_step() {
 
 #[test]
 fn runner_runs_the_binary() {
-    let output = support::smtpsend(&["--version"], b"");
+    let output = crate::support::smtpsend(&["--version"], b"");
     assert_eq!(output.code, 0, "{}", output.stderr);
     assert!(output.stdout.contains("smtpsend"), "{}", output.stdout);
 }
@@ -483,7 +481,7 @@ fn implicit_tls_greets_inside_tls() {
 
 #[test]
 fn refused_addr_refuses_and_an_idle_server_finishes_empty() {
-    let err = TcpStream::connect(support::refused_addr()).unwrap_err();
+    let err = TcpStream::connect(crate::support::refused_addr()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
     let server = Server::start();
     assert_eq!(server.finish().connection_count(), 0);
@@ -491,10 +489,13 @@ fn refused_addr_refuses_and_an_idle_server_finishes_empty() {
 
 #[test]
 fn unstuff_keeps_the_final_crlf() {
-    assert_eq!(support::unstuff(b"a\r\n..b\r\n.\r\n"), b"a\r\n.b\r\n");
-    assert_eq!(support::unstuff(b".\r\n"), b"");
     assert_eq!(
-        support::unstuff(b"no terminator.\r\n"),
+        crate::support::unstuff(b"a\r\n..b\r\n.\r\n"),
+        b"a\r\n.b\r\n"
+    );
+    assert_eq!(crate::support::unstuff(b".\r\n"), b"");
+    assert_eq!(
+        crate::support::unstuff(b"no terminator.\r\n"),
         b"no terminator.\r\n"
     );
 }

@@ -2,15 +2,13 @@
 //! at test time, certificate and host-name checks, every SASL mechanism against a server that
 //! checks the proof, and the password never showing anywhere.
 
-mod support;
-
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use base64::Engine;
-use support::*;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "pässwörd-Correct-Horse-7";
