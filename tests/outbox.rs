@@ -4,111 +4,20 @@
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
-use std::path::PathBuf;
 
 use crate::support::*;
 
-/// A home directory shared by several runs, so they all see the same outbox.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, relative: &str) -> String {
-        self.dir.path().join(relative).to_str().unwrap().to_string()
-    }
-
-    fn run_with_env(&self, args: &[&str], stdin: &[u8], extra: &[(&str, &str)]) -> Output {
-        let home = self.path("");
-        let state = self.path("state");
-        let config = self.path("config");
-        let mut env = vec![
-            ("HOME", home.as_str()),
-            ("XDG_STATE_HOME", state.as_str()),
-            ("XDG_CONFIG_HOME", config.as_str()),
-        ];
-        env.extend_from_slice(extra);
-        smtpsend_with_env(args, stdin, &env)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_env(args, b"", &[])
-    }
-
-    fn queue_dir(&self) -> PathBuf {
-        self.dir.path().join("state/smtpsend/queue")
-    }
-
-    /// The ids of the entries on disk (those with a `.json`), sorted.
-    fn ids(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.queue_dir()) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = entries
-            .filter_map(|e| e.unwrap().file_name().into_string().ok())
-            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    /// Every file in the outbox but the flush lock, sorted.
-    fn files(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.queue_dir()) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.unwrap().file_name().into_string().ok())
-            .filter(|name| name != ".flush.lock")
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn meta(&self, id: &str) -> serde_json::Value {
-        let text = std::fs::read(self.queue_dir().join(format!("{id}.json"))).unwrap();
-        serde_json::from_slice(&text).unwrap()
-    }
-
-    fn message(&self, id: &str) -> Vec<u8> {
-        std::fs::read(self.queue_dir().join(format!("{id}.eml"))).unwrap()
-    }
-}
-
-fn message_args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--server",
-        server,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "queued",
-        "--body",
-        "hello",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
-/// The id in `smtpsend: queued as ID (reason)`.
-fn queued_id(stderr: &str) -> String {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("smtpsend: queued as "))
-        .unwrap_or_else(|| panic!("no 'queued as' line in: {stderr}"));
-    let rest = line.strip_prefix("smtpsend: queued as ").unwrap();
-    let (id, reason) = rest.split_once(' ').unwrap();
-    assert!(reason.starts_with('(') && reason.ends_with(')'), "{line}");
-    id.to_string()
-}
+/// The message most tests send: from a@example.com to b@example.com, subject "queued".
+const MESSAGE: [&str; 8] = [
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--subject",
+    "queued",
+    "--body",
+    "hello",
+];
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -142,8 +51,11 @@ fn temporary_failures_are_queued_privately_and_exit_0() {
     for (stage, builder) in cases {
         let home = Home::new();
         let server = builder.start();
-        let addr = server.addr();
-        let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+        let out = home
+            .run(MESSAGE)
+            .args(["--queue", "on-failure"])
+            .server(&server)
+            .output();
         assert_eq!(out.code, 0, "{stage}: {}", out.stderr);
         let id = queued_id(&out.stderr);
         assert!(out.stderr.contains(" 4."), "{stage}: {}", out.stderr);
@@ -172,7 +84,11 @@ fn temporary_failures_are_queued_privately_and_exit_0() {
 fn connection_refused_is_queued() {
     let home = Home::new();
     let nobody = refused_addr();
-    let out = home.run(&message_args(&nobody, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&nobody)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
@@ -183,9 +99,10 @@ fn connection_refused_is_queued() {
 #[test]
 fn a_missing_unix_socket_is_temporary_and_queued() {
     let home = Home::new();
-    let socket = home.path("lmtp.sock");
+    let socket = home.join("lmtp.sock");
+    let socket = socket.display();
     let server = format!("unix:{socket}");
-    let out = home.run(&message_args(&server, &[]));
+    let out = home.run(MESSAGE).server(&server).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -194,7 +111,11 @@ fn a_missing_unix_socket_is_temporary_and_queued() {
              (is the server running?)\n"
         )
     );
-    let out = home.run(&message_args(&server, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(home.ids(), [id]);
@@ -203,7 +124,7 @@ fn a_missing_unix_socket_is_temporary_and_queued() {
 #[test]
 fn without_queue_a_temporary_failure_exits_75_and_writes_nothing() {
     let home = Home::new();
-    let out = home.run(&message_args(&refused_addr(), &[]));
+    let out = home.run(MESSAGE).server(&refused_addr()).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(!out.stderr.contains("queued"), "{}", out.stderr);
     assert!(!home.queue_dir().exists());
@@ -223,8 +144,11 @@ fn permanent_failures_are_never_queued() {
             let server = Server::builder()
                 .on(verb, Action::reply(reply, "5.7.1 no"))
                 .start();
-            let addr = server.addr();
-            let out = home.run(&message_args(&addr, &["--queue", queue]));
+            let out = home
+                .run(MESSAGE)
+                .args(["--queue", queue])
+                .server(&server)
+                .output();
             assert_eq!(out.code, code, "{verb:?} {queue}: {}", out.stderr);
             assert!(!out.stderr.contains("queued as"), "{}", out.stderr);
             assert!(
@@ -243,19 +167,22 @@ fn flush_delivers_a_queued_message_once_and_removes_it() {
     let server = Server::builder()
         .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     let queued_bytes = home.message(&id);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     assert!(home.files().is_empty(), "{:?}", home.files());
 
     // Nothing left: a second flush connects to nothing.
-    let out = home.run(&["--flush-queue"]);
+    let out = home.run(["--flush-queue"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     let record = server.finish();
@@ -273,11 +200,14 @@ fn flush_keeps_what_the_server_still_refuses_and_records_the_attempt() {
     let server = Server::builder()
         .on(Verb::Rcpt, Action::reply(451, "4.3.0 try later"))
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
     let id = queued_id(&out.stderr);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!("{id}: still queued")),
@@ -305,19 +235,19 @@ fn a_permanent_refusal_at_flush_keeps_the_entry_marked_failed() {
         .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .on(Verb::Rcpt, Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
-    let id = queued_id(
-        &home
-            .run(&message_args(&addr, &["--queue", "on-failure"]))
-            .stderr,
-    );
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
+    let id = queued_id(&out.stderr);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(out.stderr.contains("--drop-queue"), "{}", out.stderr);
     assert_eq!(home.ids(), std::slice::from_ref(&id));
     assert_eq!(home.meta(&id)["last_exit_code"], 67);
-    let listed = home.run(&["--list-queue"]);
+    let listed = home.run(["--list-queue"]).output();
     assert!(
         listed.stdout.contains("permanent, exit 67"),
         "{}",
@@ -332,27 +262,26 @@ fn a_flush_sends_every_queued_message_over_one_connection() {
     let server = Server::builder()
         .on_first(2, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
-    let addr = server.addr();
     for subject in ["first", "second"] {
-        let out = home.run(&[
-            "--server",
-            &addr,
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--subject",
-            subject,
-            "--body",
-            "x",
-            "--queue",
-            "on-failure",
-        ]);
+        let out = home
+            .run([
+                "--to",
+                "b@example.com",
+                "--subject",
+                subject,
+                "--body",
+                "x",
+                "--queue",
+                "on-failure",
+            ])
+            .server(&server)
+            .sender("a@example.com")
+            .output();
         queued_id(&out.stderr);
     }
     assert_eq!(home.ids().len(), 2);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.ids().is_empty());
 
@@ -387,18 +316,19 @@ fn a_flush_sends_every_queued_message_over_one_connection() {
 #[test]
 fn a_second_flush_is_refused_while_one_runs() {
     let home = Home::new();
-    let id = queued_id(
-        &home
-            .run(&message_args(&refused_addr(), &["--queue", "on-failure"]))
-            .stderr,
-    );
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&refused_addr())
+        .output();
+    let id = queued_id(&out.stderr);
     let lock = File::create(home.queue_dir().join(".flush.lock")).unwrap();
     // SAFETY: flock(2) on a descriptor this test owns.
     assert_eq!(
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
         0
     );
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr
@@ -413,7 +343,7 @@ fn a_second_flush_is_refused_while_one_runs() {
 #[test]
 fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
     let home = Home::new();
-    let out = home.run(&["--list-queue"]);
+    let out = home.run(["--list-queue"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.starts_with("the outbox is empty"),
@@ -422,23 +352,23 @@ fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
     );
 
     let nobody = refused_addr();
-    let out = home.run(&[
-        "--server",
-        &nobody,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--cc",
-        "c@example.com",
-        "--body",
-        "x",
-        "--queue",
-        "on-failure",
-    ]);
+    let out = home
+        .run([
+            "--to",
+            "b@example.com",
+            "--cc",
+            "c@example.com",
+            "--body",
+            "x",
+            "--queue",
+            "on-failure",
+        ])
+        .server(&nobody)
+        .sender("a@example.com")
+        .output();
     let id = queued_id(&out.stderr);
     for flag in ["--list-queue", "-bp"] {
-        let out = home.run(&[flag]);
+        let out = home.run([flag]).output();
         assert_eq!(out.code, 0, "{flag}: {}", out.stderr);
         let text = &out.stdout;
         let first = text.lines().next().unwrap();
@@ -456,7 +386,7 @@ fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
             "{text}"
         );
     }
-    let out = home.run(&["--list-queue", "--json"]);
+    let out = home.run(["--list-queue", "--json"]).output();
     let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["attempts"], 1);
@@ -466,12 +396,13 @@ fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
 #[test]
 fn drop_queue_removes_an_entry_without_sending_it() {
     let home = Home::new();
-    let id = queued_id(
-        &home
-            .run(&message_args(&refused_addr(), &["--queue", "on-failure"]))
-            .stderr,
-    );
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&refused_addr())
+        .output();
+    let id = queued_id(&out.stderr);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!("dropped {id}")),
@@ -480,10 +411,10 @@ fn drop_queue_removes_an_entry_without_sending_it() {
     );
     assert!(home.files().is_empty(), "{:?}", home.files());
 
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("no such message"), "{}", out.stderr);
-    let out = home.run(&["--drop-queue", "../../etc/passwd"]);
+    let out = home.run(["--drop-queue", "../../etc/passwd"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
 }
 
@@ -492,7 +423,11 @@ fn queue_always_sends_at_once_and_keeps_nothing_after_success() {
     let home = Home::new();
     let server = Server::start();
     let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "always"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "always"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     assert!(home.files().is_empty(), "{:?}", home.files());
@@ -502,7 +437,11 @@ fn queue_always_sends_at_once_and_keeps_nothing_after_success() {
         .on(Verb::Data, Action::reply(421, "4.3.2 closing"))
         .start();
     let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "always"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "always"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(home.meta(&id)["attempts"], 1);
@@ -515,8 +454,10 @@ fn retries_try_the_whole_send_again_after_a_temporary_failure() {
     let server = Server::builder()
         .on_first(1, Verb::Greeting, Action::reply(421, "4.3.2 busy"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(&message_args(&addr, &["--retries", "2"]), b"");
+    let out = Run::new(MESSAGE)
+        .args(["--retries", "2"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("trying again in 1s (retry 1 of 2)"),
@@ -532,7 +473,10 @@ fn retries_try_the_whole_send_again_after_a_temporary_failure() {
 fn retries_give_up_after_n_and_skip_permanent_failures() {
     let server = Server::builder().greeting(421, "4.3.2 busy").start();
     let addr = server.addr();
-    let out = smtpsend(&message_args(&addr, &["--retries", "1"]), b"");
+    let out = Run::new(MESSAGE)
+        .args(["--retries", "1"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 2);
 
@@ -540,7 +484,10 @@ fn retries_give_up_after_n_and_skip_permanent_failures() {
         .on(Verb::Rcpt, Action::reply(550, "5.1.1 no such user"))
         .start();
     let addr = server.addr();
-    let out = smtpsend(&message_args(&addr, &["--retries", "3"]), b"");
+    let out = Run::new(MESSAGE)
+        .args(["--retries", "3"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 1);
 }
@@ -551,8 +498,11 @@ fn a_lost_reply_after_the_data_is_never_retried_at_once() {
     let server = Server::builder()
         .on(Verb::EndOfData, Action::HangUp)
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--retries", "3"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--retries", "3"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr
@@ -563,10 +513,11 @@ fn a_lost_reply_after_the_data_is_never_retried_at_once() {
     assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
 
     // With the outbox on it is kept: a later flush may deliver it a second time (RFC 1047).
-    let out = home.run(&message_args(
-        &addr,
-        &["--retries", "3", "--queue", "on-failure"],
-    ));
+    let out = home
+        .run(MESSAGE)
+        .args(["--retries", "3", "--queue", "on-failure"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert!(
@@ -584,27 +535,27 @@ fn an_account_queue_key_queues_and_the_flush_uses_the_account() {
     let server = Server::builder()
         .on_first(1, Verb::Data, Action::reply(451, "4.3.0 later"))
         .start();
-    std::fs::create_dir_all(home.path("config/smtpsend")).unwrap();
-    std::fs::write(
-        home.path("config/smtpsend/config.toml"),
-        format!(
+    home.write_config(
+        &format!(
             "default = \"relay\"\n[accounts.relay]\nserver = \"{}\"\nqueue = \"on-failure\"\n\
              retries = 0\nfrom = \"ci@example.com\"\n",
             server.addr()
         ),
-    )
-    .unwrap();
-    let out = home.run(&["--to", "ops@example.com", "--body", "build failed"]);
+        0o644,
+    );
+    let out = home
+        .run(["--to", "ops@example.com", "--body", "build failed"])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(
         home.meta(&id)["options"],
         serde_json::json!(["--account=relay"])
     );
-    let listed = home.run(&["-bp"]).stdout;
+    let listed = home.run(["-bp"]).output().stdout;
     assert!(listed.contains("(account relay)"), "{listed}");
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().sender(), "ci@example.com");
@@ -617,21 +568,18 @@ fn settings_from_the_environment_are_kept_for_the_flush() {
         .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
     let addr = server.addr();
-    let out = home.run_with_env(
-        &[
+    let out = home
+        .run([
             "--from",
             "a@example.com",
             "--to",
             "b@example.com",
             "--body",
             "x",
-        ],
-        b"",
-        &[
-            ("SMTPSEND_SERVER", addr.as_str()),
-            ("SMTPSEND_QUEUE", "on-failure"),
-        ],
-    );
+        ])
+        .env("SMTPSEND_SERVER", &addr)
+        .env("SMTPSEND_QUEUE", "on-failure")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     let server_option = format!("--server={addr}");
@@ -642,7 +590,7 @@ fn settings_from_the_environment_are_kept_for_the_flush() {
 
     // The flush runs without those variables (cron), and without reading them.
     let elsewhere = refused_addr();
-    let out = home.run_with_env(&["-q"], b"", &[("SMTPSEND_SERVER", elsewhere.as_str())]);
+    let out = home.run(["-q"]).env("SMTPSEND_SERVER", &elsewhere).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().completed().len(), 1);
 }
@@ -650,10 +598,11 @@ fn settings_from_the_environment_are_kept_for_the_flush() {
 #[test]
 fn json_reports_a_queued_message() {
     let home = Home::new();
-    let out = home.run(&message_args(
-        &refused_addr(),
-        &["--queue", "on-failure", "--json"],
-    ));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure", "--json"])
+        .server(&refused_addr())
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["status"], "queued");
@@ -664,9 +613,13 @@ fn json_reports_a_queued_message() {
 #[test]
 fn flush_json_is_one_array_with_each_entry() {
     let home = Home::new();
-    let out = home.run(&message_args(&refused_addr(), &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&refused_addr())
+        .output();
     let id = queued_id(&out.stderr);
-    let out = home.run(&["-q", "--json"]);
+    let out = home.run(["-q", "--json"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     let report: serde_json::Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", out.stdout));
@@ -677,9 +630,9 @@ fn flush_json_is_one_array_with_each_entry() {
 
 #[test]
 fn queue_commands_refuse_message_flags() {
-    let out = smtpsend(&["-q", "--to", "b@example.com"], b"");
+    let out = Run::new(["-q", "--to", "b@example.com"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
-    let out = smtpsend(&["-q30m"], b"");
+    let out = Run::new(["-q30m"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("cron"), "{}", out.stderr);
 }
@@ -691,28 +644,19 @@ fn killing_a_send_with_queue_always_loses_nothing() {
     let server = Server::builder()
         .on_first(1, Verb::EndOfData, Action::Silent)
         .start();
-    let addr = server.addr();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsend"))
-        .args(message_args(&addr, &["--queue", "always"]))
-        .env("HOME", home.path(""))
-        .env("XDG_STATE_HOME", home.path("state"))
-        .env("XDG_CONFIG_HOME", home.path("config"))
-        .env("SMTPSEND_TEST_PIN", "1")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until the entry is committed, give the send a moment, then kill it. Wherever
-    // the kill lands, the entry must survive whole.
-    for _ in 0..500 {
-        if !home.ids().is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut running = home
+        .run(MESSAGE)
+        .args(["--queue", "always", "-d"])
+        .server(&server)
+        .stdin_from(std::process::Stdio::null())
+        .spawn();
+    // The entry is committed before smtpsend connects. Kill it once the whole message has
+    // gone out and it waits for the reply: the worst moment (RFC 1047). The entry must
+    // survive whole.
+    running.wait_for_stderr(r"send: '.\r\n'");
+    running.signal(libc::SIGKILL);
+    let killed = running.wait();
+    assert_eq!(killed.signal, Some(libc::SIGKILL), "{}", killed.stderr);
     let ids = home.ids();
     assert_eq!(ids.len(), 1, "{:?}", home.files());
     assert_eq!(
@@ -720,7 +664,7 @@ fn killing_a_send_with_queue_always_loses_nothing() {
         [format!("{}.eml", ids[0]), format!("{}.json", ids[0])]
     );
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.files().is_empty(), "{:?}", home.files());
     let record = server.finish();
@@ -737,23 +681,25 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
         .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
         .start();
     let addr = server.addr();
-    let out = home.run(&[
-        "--lmtp",
-        "--server",
-        &addr,
-        "--from",
-        "a@example.com",
-        "--to",
-        "ok@example.com",
-        "--to",
-        "full@example.com",
-        "--body",
-        "x",
-        "--retries",
-        "1",
-        "--queue",
-        "on-failure",
-    ]);
+    let out = home
+        .run([
+            "--lmtp",
+            "--server",
+            &addr,
+            "--from",
+            "a@example.com",
+            "--to",
+            "ok@example.com",
+            "--to",
+            "full@example.com",
+            "--body",
+            "x",
+            "--retries",
+            "1",
+            "--queue",
+            "on-failure",
+        ])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(
@@ -762,7 +708,7 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
     );
     assert_eq!(home.meta(&id)["attempts"], 2);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         home.meta(&id)["envelope"]["recipients"],
@@ -803,10 +749,9 @@ fn partial_queues_the_recipients_refused_for_now_and_the_flush_sends_only_them()
         .on_first_rcpt(1, "later@", Action::reply(450, "4.2.1 mailbox busy"))
         .on_rcpt("never@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(
-        &addr,
-        &[
+    let out = home
+        .run(MESSAGE)
+        .args([
             "--to",
             "later@example.com",
             "--to",
@@ -814,8 +759,9 @@ fn partial_queues_the_recipients_refused_for_now_and_the_flush_sends_only_them()
             "--partial",
             "--queue",
             "on-failure",
-        ],
-    ));
+        ])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert!(
@@ -830,7 +776,7 @@ fn partial_queues_the_recipients_refused_for_now_and_the_flush_sends_only_them()
         serde_json::json!(["later@example.com"])
     );
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.ids().is_empty());
     let record = server.finish();
@@ -846,14 +792,10 @@ fn partial_retries_only_the_recipients_refused_for_now() {
     let server = Server::builder()
         .on_first_rcpt(1, "later@", Action::reply(450, "4.2.1 mailbox busy"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &message_args(
-            &addr,
-            &["--to", "later@example.com", "--partial", "--retries", "1"],
-        ),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args(["--to", "later@example.com", "--partial", "--retries", "1"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("trying again in 1s"), "{}", out.stderr);
     let record = server.finish();
@@ -869,14 +811,10 @@ fn partial_with_retries_used_up_and_no_queue_is_still_a_success_naming_who_misse
     let server = Server::builder()
         .on_rcpt("later@", Action::reply(450, "4.2.1 mailbox busy"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &message_args(
-            &addr,
-            &["--to", "later@example.com", "--partial", "--retries", "1"],
-        ),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args(["--to", "later@example.com", "--partial", "--retries", "1"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
@@ -906,10 +844,9 @@ fn only_250_after_the_data_counts_as_sent() {
             Server::builder().on(Verb::EndOfData, Action::reply(code, text))
         };
         let server = builder.start();
-        let addr = server.addr();
         let lmtp_flag: &[&str] = if lmtp { &["--lmtp"] } else { &[] };
         let args = [lmtp_flag, &["--retries", "2", "--json"]].concat();
-        let out = home.run(&message_args(&addr, &args));
+        let out = home.run(MESSAGE).args(args).server(&server).output();
         assert_eq!(out.code, 76, "{code} {text}: {}", out.stderr);
         assert!(
             out.stderr
@@ -921,7 +858,7 @@ fn only_250_after_the_data_counts_as_sent() {
         assert!(!out.stdout.contains("\"sent\""), "{}", out.stdout);
 
         let args = [lmtp_flag, &["--queue", "on-failure"]].concat();
-        let out = home.run(&message_args(&addr, &args));
+        let out = home.run(MESSAGE).args(args).server(&server).output();
         assert_eq!(out.code, 0, "{}", out.stderr);
         let id = queued_id(&out.stderr);
         assert!(

@@ -14,6 +14,8 @@ use mail_parser::{MessageParser, MimeHeaders};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
+use crate::support::Run;
+
 use smtpsend::address::Mailbox;
 use smtpsend::message::{Content, FilePart};
 use smtpsend::raw::{RawMessage, to_crlf};
@@ -544,13 +546,12 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("body.txt");
         std::fs::write(&path, &text).unwrap();
-        let addr = server.addr();
-        let mut args = vec!["--server", addr.as_str(), "--to", "b@example.com"];
-        if from_file {
-            args.extend(["--body-file", path.to_str().unwrap()]);
-        }
-        let stdin = if from_file { &b""[..] } else { text.as_bytes() };
-        let out = crate::support::smtpsend(&args, stdin);
+        let run = Run::new(["--to", "b@example.com"]).server(&server);
+        let run = match from_file {
+            true => run.arg("--body-file").arg(&path),
+            false => run.stdin(text.as_bytes()),
+        };
+        let out = run.output();
         prop_assert_eq!(out.code, 0, "{}", out.stderr);
         let record = server.finish();
         prop_assert_eq!(record.transactions().len(), 1);
@@ -567,10 +568,9 @@ proptest! {
         capabilities in subsequence(vec!["CHUNKING", "BINARYMIME"], 0..=2),
     ) {
         let server = server_with(&capabilities);
-        let addr = server.addr();
         let mut input = b"Subject: p\n\n".to_vec();
         input.extend_from_slice(&body);
-        let out = crate::support::smtpsend(&["--server", addr.as_str(), "--raw", "b@example.com"], &input);
+        let out = Run::new(["--raw", "b@example.com"]).server(&server).stdin(&input).output();
         let record = server.finish();
         let binarymime = capabilities.len() == 2;
         if body.contains(&0) && !binarymime {
