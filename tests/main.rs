@@ -15,6 +15,7 @@ mod config;
 mod crash;
 mod faults;
 mod generated;
+mod golden;
 mod hostile_message;
 mod hostile_outbox;
 mod hostile_secrets;

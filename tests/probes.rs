@@ -3,8 +3,6 @@
 //! options before anything connects.
 
 use crate::support::*;
-use base64::Engine;
-use sha2::{Digest, Sha256};
 
 /// Commands the server saw, without the EHLO argument.
 fn verbs(record: &Record) -> Vec<String> {
@@ -190,7 +188,7 @@ fn server_info_with_starttls_shows_the_tls_session_and_what_changed() {
     assert_eq!(info["tls"]["subject"], "CN=localhost");
     assert_eq!(info["tls"]["issuer"], "CN=smtpsend test CA");
     assert_eq!(info["tls"]["verified"], true);
-    assert_eq!(info["tls"]["sha256"], fingerprint(&certs.server_pem));
+    assert_eq!(info["tls"]["sha256"], certs.server_fingerprint());
     assert_eq!(
         info["before_tls"]["appeared"],
         serde_json::json!(["AUTH PLAIN", "SMTPUTF8"])
@@ -218,7 +216,7 @@ fn server_info_with_starttls_shows_the_tls_session_and_what_changed() {
         "EHLO before STARTTLS:\n  PIPELINING   commands may be sent in groups (RFC 2920)\n  STARTTLS     the session can be encrypted with STARTTLS (RFC 3207)\n",
         "  subject     CN=localhost\n",
         "  issuer      CN=smtpsend test CA\n",
-        &format!("  sha256      {}\n", fingerprint(&certs.server_pem)),
+        &format!("  sha256      {}\n", certs.server_fingerprint()),
         "  verified    yes (trusted issuer, matching host name)\n",
         "EHLO after STARTTLS:\n",
         "  AUTH PLAIN   login mechanisms (RFC 4954): PLAIN\n",
@@ -239,22 +237,6 @@ fn server_info_with_an_untrusted_certificate_exits_69() {
     server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
-}
-
-/// The SHA-256 fingerprint of a PEM certificate, as colon-separated upper-case hex.
-fn fingerprint(pem: &str) -> String {
-    let body: String = pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("PEM body");
-    Sha256::digest(&der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 #[test]

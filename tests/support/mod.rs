@@ -1,11 +1,12 @@
 //! Test support: an in-process scripted SMTP/LMTP server, certificates, a runner for the
-//! smtpsend binary ([`Run`]) with its [`Home`].
+//! smtpsend binary ([`Run`]) with its [`Home`], and golden files ([`assert_golden`]).
 //!
 //! The server listens on 127.0.0.1:0, records every command line and transaction, injects
 //! faults per verb ([`Action`]), and counts client round trips (how often the client waited
 //! for replies), which is how pipelining is tested without a clock.
 #![allow(dead_code, unused_imports)]
 
+mod golden;
 mod home;
 mod pty;
 mod record;
@@ -21,6 +22,7 @@ mod wire;
 use std::net::TcpListener;
 use std::path::Path;
 
+pub use golden::{assert_golden, mask};
 pub use home::{Home, queued_id};
 pub use pty::Pty;
 pub use record::{ConnectionRecord, Record, Transaction, unstuff};

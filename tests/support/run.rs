@@ -304,6 +304,19 @@ impl Run {
         self
     }
 
+    /// The command line as a shell user would type it (`smtpsend --server … ARGS`, quoted
+    /// where a shell needs it), for messages and golden files.
+    pub fn command_line(&self) -> String {
+        let name = self.program.file_name().unwrap_or_default();
+        std::iter::once(name)
+            .chain(self.server.iter().map(OsString::as_os_str))
+            .chain(self.sender.iter().map(OsString::as_os_str))
+            .chain(self.args.iter().map(OsString::as_os_str))
+            .map(|arg| shell_quoted(&arg.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Runs smtpsend to its end (or the cap) and returns what it did.
     pub fn output(self) -> Output {
         self.spawn().wait()
@@ -481,6 +494,16 @@ impl Run {
             _home: fresh,
         }
     }
+}
+
+/// `arg` as a shell reads it back: as it is when it has nothing a shell would take apart,
+/// else in single quotes.
+fn shell_quoted(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        return arg.to_owned();
+    }
+    format!("'{}'", arg.replace('\'', "'\\''"))
 }
 
 /// Follows the child `pid` (which asked to be traced by this thread) until it has ended,
