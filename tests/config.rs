@@ -137,6 +137,11 @@ fn the_account_whose_from_matches_the_sender_is_used() {
         .run(["-f", "ci@other.org", "--to", "b@example.com", "--body", "x"])
         .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!("smtpsend: cannot connect to {refused}: Connection refused\n"),
+        "the default account's server"
+    );
 }
 
 #[test]
@@ -237,6 +242,10 @@ fn config_file_locations() {
         .env("SMTPSEND_CONFIG", missing)
         .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: cannot read config /nonexistent/smtpsend.toml: No such file or directory\n"
+    );
 
     // The default file may be missing.
     let out = Run::new(["--show-config"]).output();

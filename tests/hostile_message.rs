@@ -296,20 +296,24 @@ fn a_fifo_socket_or_device_is_refused_at_once() {
     }
 }
 
-/// Runs smtpsend to its end; `meanwhile` runs once smtpsend has a socket, that is, once it
-/// has composed the message and connects to the server.
-fn run_meanwhile(run: Run, meanwhile: impl FnOnce()) -> Output {
+/// Runs smtpsend to its end; `meanwhile` runs once `when` holds (looked at every few
+/// milliseconds), and must have run by the end.
+fn run_meanwhile(run: Run, when: impl Fn(&Running) -> bool, meanwhile: impl FnOnce()) -> Output {
     let running = run.stdin_from(Stdio::null()).spawn();
     let mut meanwhile = Some(meanwhile);
     while !running.has_exited() {
-        if running.has_socket() {
-            if let Some(meanwhile) = meanwhile.take() {
-                meanwhile();
-            }
+        if meanwhile.is_some() && when(&running) {
+            (meanwhile.take().unwrap())();
         }
-        thread::sleep(Duration::from_millis(5));
+        thread::sleep(Duration::from_millis(2));
     }
-    running.wait()
+    let out = running.wait();
+    assert!(
+        meanwhile.is_none(),
+        "it ended before the moment came: {}",
+        out.stderr
+    );
+    out
 }
 
 #[test]
@@ -602,7 +606,8 @@ fn changed_before_sending(file: &Path, role: &str, change: Change, chunking: boo
         run = run.args(["--body", "see the file"]);
     }
     let changed = file.to_path_buf();
-    let run = run_meanwhile(run, move || change.apply(&changed));
+    // Once it has a socket it has composed the message and connects to the server.
+    let run = run_meanwhile(run, Running::has_socket, move || change.apply(&changed));
     if matches!(change, Change::Rewritten) && role == "attachment" {
         // An attachment is measured by its size: the same size goes, well-formed.
         assert_eq!(run.code, 0, "{case}: {}", run.stderr);
@@ -670,11 +675,13 @@ fn changed_while_sending(first: &Path, second: &Path, change: Change) {
         _ => first.to_path_buf(),
     };
     let changed = named.clone();
-    let meanwhile = move || {
-        thread::sleep(Duration::from_millis(500));
-        change.apply(&changed);
-    };
-    let run = run_meanwhile(run, meanwhile);
+    // The big file is being sent: more than 1 MiB of it read, and the server paused.
+    let reading = first.to_path_buf();
+    let run = run_meanwhile(
+        run,
+        move |running| running.file_offset(&reading).is_some_and(|at| at > 1 << 20),
+        move || change.apply(&changed),
+    );
     let case = format!("{change:?}");
     assert_eq!(run.code, change.exit_code(), "{case}: {}", run.stderr);
     let says = format!("attachment {}", named.display());

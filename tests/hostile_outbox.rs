@@ -750,6 +750,14 @@ fn links_under_the_outboxs_lock_and_temporary_names_are_not_followed() {
     symlink(&mine, home.queue_file(&format!("{id}.json.tmp"))).unwrap();
     let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "smtpsend: {id}: still queued: nothing sent: the server refused 1 of 1 recipients: \
+             <b@example.com> (451 4.3.0 later)\n\
+             smtpsend: 1 of 1 queued messages not sent (each named above)\n"
+        )
+    );
     assert_eq!(home.meta(&id)["attempts"], 2);
     assert_eq!(home.files(), [format!("{id}.eml"), format!("{id}.json")]);
     assert_eq!(fs::read(&mine).unwrap(), b"do not touch");
@@ -923,6 +931,11 @@ fn drop_queue_refuses_an_entry_in_use_and_names_that_are_no_ids() {
         .run(["--drop-queue", &id, "--drop-queue", "abc-def"])
         .output();
     assert_eq!(out.code, 64, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: \"abc-def\" is not an outbox id (ids look like 0640a1b2c3d4e-0badf0; see \
+         --list-queue)\n"
+    );
     assert_eq!(home.files(), before);
     let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);

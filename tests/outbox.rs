@@ -33,22 +33,31 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn temporary_failures_are_queued_privately_and_exit_0() {
+    // Each stage, and the reason the 'queued as' line gives: the server's reply.
     let cases = [
         (
             "RCPT",
             Server::builder().on(Verb::Rcpt, Action::reply(451, "4.3.0 later")),
+            "nothing sent: the server refused 1 of 1 recipients: <b@example.com> (451 4.3.0 \
+             later)",
         ),
         (
             "DATA",
             Server::builder().on(Verb::Data, Action::reply(451, "4.3.0 later")),
+            "server refused DATA: 451 4.3.0 later",
         ),
         (
             "end of data",
             Server::builder().on(Verb::EndOfData, Action::reply(452, "4.3.1 full")),
+            "server refused the message data: 452 4.3.1 full",
         ),
-        ("greeting", Server::builder().greeting(421, "4.3.2 busy")),
+        (
+            "greeting",
+            Server::builder().greeting(421, "4.3.2 busy"),
+            "the server closed the connection with 421 4.3.2 busy (waiting for the greeting)",
+        ),
     ];
-    for (stage, builder) in cases {
+    for (stage, builder, reason) in cases {
         let home = Home::new();
         let server = builder.start();
         let out = home
@@ -58,7 +67,11 @@ fn temporary_failures_are_queued_privately_and_exit_0() {
             .output();
         assert_eq!(out.code, 0, "{stage}: {}", out.stderr);
         let id = queued_id(&out.stderr);
-        assert!(out.stderr.contains(" 4."), "{stage}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!("smtpsend: queued as {id} ({reason})\n"),
+            "{stage}"
+        );
         assert!(server.finish().completed().is_empty(), "{stage}");
 
         assert_eq!(mode(&home.queue_dir()), 0o700, "{stage}");
@@ -416,6 +429,11 @@ fn drop_queue_removes_an_entry_without_sending_it() {
     assert!(out.stderr.contains("no such message"), "{}", out.stderr);
     let out = home.run(["--drop-queue", "../../etc/passwd"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: \"../../etc/passwd\" is not an outbox id (ids look like \
+         0640a1b2c3d4e-0badf0; see --list-queue)\n"
+    );
 }
 
 #[test]
@@ -478,6 +496,13 @@ fn retries_give_up_after_n_and_skip_permanent_failures() {
         .server(&addr)
         .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: the server closed the connection with 421 4.3.2 busy (waiting for the \
+         greeting); trying again in 1s (retry 1 of 1)\n\
+         smtpsend: the server closed the connection with 421 4.3.2 busy (waiting for the \
+         greeting)\n"
+    );
     assert_eq!(server.finish().connection_count(), 2);
 
     let server = Server::builder()
@@ -489,6 +514,11 @@ fn retries_give_up_after_n_and_skip_permanent_failures() {
         .server(&addr)
         .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: nothing sent: the server refused 1 of 1 recipients: <b@example.com> (550 \
+         5.1.1 no such user)\n"
+    );
     assert_eq!(server.finish().connection_count(), 1);
 }
 
@@ -632,9 +662,17 @@ fn flush_json_is_one_array_with_each_entry() {
 fn queue_commands_refuse_message_flags() {
     let out = Run::new(["-q", "--to", "b@example.com"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: the argument '--flush-queue' cannot be used with '--to <ADDR>' (see --help)\n"
+    );
     let out = Run::new(["-q30m"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
-    assert!(out.stderr.contains("cron"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: -q30m is not supported: smtpsend -q delivers the outbox once; run it from \
+         cron for periodic queue runs (see --help)\n"
+    );
 }
 
 #[test]
@@ -710,6 +748,14 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
 
     let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "smtpsend: {id}: still queued: the message reached none of the 1 recipients: \
+             <full@example.com> (452 4.2.2 mailbox full)\n\
+             smtpsend: 1 of 1 queued messages not sent (each named above)\n"
+        )
+    );
     assert_eq!(
         home.meta(&id)["envelope"]["recipients"],
         serde_json::json!(["full@example.com"])

@@ -320,6 +320,11 @@ fn check_logs_in_when_a_user_is_given_and_a_wrong_password_exits_77() {
         .output();
     server.finish();
     assert_eq!(out.code, 77, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: authentication as alice (PLAIN) refused: 535 5.7.8 Authentication \
+         credentials invalid\n"
+    );
 }
 
 #[test]

@@ -333,7 +333,8 @@ fn partial_a_refusal_in_a_later_batch_skips_only_that_recipient() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "smtpsend: recipient <r180@example.com> refused, sent to the others: 550 5.1.1 no such user\n"
+        "smtpsend: recipient <r180@example.com> refused, sent to the others: 550 5.1.1 no \
+         such user\n"
     );
     let (all, _) = delivered(&server.finish());
     let expected: Vec<String> = recipients
@@ -378,6 +379,11 @@ fn a_452_that_is_not_about_the_recipient_count_is_an_ordinary_refusal() {
         .sender("a@example.com")
         .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: nothing sent: the server refused 1 of 2 recipients: <full@example.com> \
+         (452 4.2.2 mailbox full)\n"
+    );
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);
     assert!(record.completed().is_empty());

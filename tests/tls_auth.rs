@@ -142,10 +142,27 @@ fn a_wrong_password_is_refused_with_77_for_each_mechanism_and_never_shown() {
             .output();
         let record = server.finish();
         assert_eq!(out.code, 77, "{mechanism}: {}", out.stderr);
-        assert!(
-            out.stderr
-                .lines()
-                .any(|l| l.starts_with("smtpsend: authentication as alice") && l.contains("535")),
+        // -dd prints the transcript too; the error is the one line of smtpsend's own.
+        let said: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("smtpsend: "))
+            .collect();
+        // The OAuth mechanisms show the error the server sent before its 535.
+        let detail = match mechanism {
+            "xoauth2" => {
+                r#" ({"status":"401","schemes":"bearer","scope":"https://mail.google.com/"})"#
+            }
+            "oauthbearer" => r#" ({"status":"invalid_token"})"#,
+            _ => "",
+        };
+        assert_eq!(
+            said,
+            [format!(
+                "smtpsend: authentication as alice ({}) refused: 535 5.7.8 Authentication \
+                 credentials invalid{detail}",
+                mechanism.to_ascii_uppercase()
+            )],
             "{mechanism}: {}",
             out.stderr
         );
@@ -228,7 +245,6 @@ fn tls_auto_on_loopback_uses_starttls_when_auth_is_offered_only_after_it() {
 
     // Without a login there is no reason to encrypt a loopback session.
     let server = Server::builder().starttls(certs.identity.clone()).start();
-    let addr = server.addr();
     let out = Run::new([
         "-f",
         "a@example.com",
@@ -237,7 +253,7 @@ fn tls_auto_on_loopback_uses_starttls_when_auth_is_offered_only_after_it() {
         "--body",
         "x",
     ])
-    .server(&addr)
+    .server(&server)
     .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -464,7 +480,10 @@ fn starttls_refused_is_69() {
         .output();
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
-    assert!(out.stderr.contains("554"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: 127.0.0.1 refused STARTTLS: 554 5.7.3 TLS not available; nothing was sent\n"
+    );
     assert!(record.transactions().is_empty());
 }
 
@@ -681,6 +700,13 @@ fn password_file_must_be_private() {
         .server(&addr)
         .output();
     assert_eq!(out.code, 66, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "smtpsend: --password-file {}: cannot read it: No such file or directory\n",
+            missing.display()
+        )
+    );
     assert_eq!(server.finish().connection_count(), 0);
 }
 
@@ -776,10 +802,108 @@ fn a_password_command_that_hangs_is_stopped_at_the_command_deadline_with_78() {
     );
 }
 
+/// No option takes the password itself (it would show in `ps` and the shell's history): the
+/// options about passwords name a file or a command, in `--help` and in the completions
+/// (both made from the option definitions); `--password VALUE` and its likely spellings
+/// are unknown arguments that point to `--password-file`; and a value comes from
+/// SMTPSEND_PASSWORD, which is no option's variable.
 #[test]
 fn no_flag_takes_a_password_value() {
-    let out = Run::new(["--password", "x", "--dry-run", "--to", "b@example.com"]).output();
-    assert_eq!(out.code, 64, "{}", out.stderr);
+    let help = Run::new(["--help"]).output();
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    // An option's line is indented by 2 (`  -f, --from <ADDR>`) or 6 (`      --to <ADDR>`);
+    // its description by 10.
+    let options: Vec<&str> = help
+        .stdout
+        .lines()
+        .filter(|line| line.len() - line.trim_start().len() <= 6)
+        .map(str::trim_start)
+        .map(|line| match line.as_bytes() {
+            [b'-', letter, b',', b' ', ..] if letter.is_ascii_alphabetic() => &line[4..],
+            _ => line,
+        })
+        .filter(|line| line.starts_with("--"))
+        .map(|line| line.split([' ', '=']).next().unwrap_or(line))
+        .collect();
+    assert!(
+        options.len() > 40,
+        "the options were not found: {options:?}"
+    );
+    let secret = |option: &&str| {
+        ["pass", "pw", "secret", "token"]
+            .iter()
+            .any(|w| option.contains(w))
+    };
+    let about_passwords: Vec<&str> = options.iter().copied().filter(secret).collect();
+    assert_eq!(about_passwords, ["--password-file", "--password-command"]);
+    assert!(
+        help.stdout.contains("--password-file <PATH>\n"),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        help.stdout.contains("--password-command <COMMAND>\n"),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        !help.stdout.contains("[env: SMTPSEND_PASSWORD"),
+        "{}",
+        help.stdout
+    );
+
+    let bash = Run::new(["--generate", "bash"]).output();
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    let mut completed: Vec<&str> = bash
+        .stdout
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| word.starts_with("--"))
+        .filter(secret)
+        .collect();
+    completed.sort_unstable();
+    completed.dedup();
+    assert_eq!(completed, ["--password-command", "--password-file"]);
+
+    for (args, unknown) in [
+        (&["--password", "x"][..], "--password"),
+        (&["--password=x"], "--password"),
+        (&["--passwd", "x"], "--passwd"),
+        (&["--pass", "x"], "--pass"),
+        (&["--pw", "x"], "--pw"),
+    ] {
+        let out = Run::new(args)
+            .args(["--dry-run", "--to", "b@example.com"])
+            .output();
+        assert_eq!(out.code, 64, "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "smtpsend: unexpected argument '{unknown}' (did you mean '--password-file'?) \
+                 (see --help)\n"
+            ),
+            "{args:?}"
+        );
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+
+    let shown = |run: Run| {
+        let out = run.output();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let line = out
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("password "));
+        line.unwrap_or_else(|| panic!("{}", out.stdout)).to_string()
+    };
+    let user = ["--show-config", "--user", USER];
+    assert_eq!(
+        shown(Run::new(user).env("SMTPSEND_PASSWORD", PASSWORD)),
+        "password        ********  (SMTPSEND_PASSWORD)"
+    );
+    assert_eq!(
+        shown(Run::new(user)),
+        "password        asked on the terminal  (default)"
+    );
 }
 
 #[test]
@@ -859,6 +983,11 @@ fn an_account_supplies_server_tls_user_mechanism_and_password_command() {
         .env("SMTPSEND_PASSWORD", "not-the-password")
         .output();
     assert_eq!(out.code, 77, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: authentication as alice (CRAM-MD5) refused: 535 5.7.8 Authentication \
+         credentials invalid\n"
+    );
     assert_eq!(server.finish().connection_count(), 1);
 }
 
@@ -927,6 +1056,10 @@ fn after_a_refused_login_smtpsend_says_quit_but_after_a_broken_reply_it_just_lea
     let (out, commands) = login(Action::reply(535, "5.7.8 credentials invalid"));
     assert_eq!(out.code, 77, "{}", out.stderr);
     assert_eq!(
+        out.stderr,
+        "smtpsend: authentication as alice (PLAIN) refused: 535 5.7.8 credentials invalid\n"
+    );
+    assert_eq!(
         commands.last().map(String::as_str),
         Some("QUIT"),
         "{commands:?}"
@@ -936,5 +1069,10 @@ fn after_a_refused_login_smtpsend_says_quit_but_after_a_broken_reply_it_just_lea
     // run time this way), so smtpsend closes.
     let (out, commands) = login(Action::Raw(b"HTTP/1.1 400 Bad Request\r\n".to_vec()));
     assert_eq!(out.code, 76, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: malformed reply from the server (waiting for the reply to AUTH PLAIN): \
+         'HTTP/1.1 400 Bad Request\\r\\n'\n"
+    );
     assert!(!commands.iter().any(|c| c == "QUIT"), "{commands:?}");
 }

@@ -682,6 +682,24 @@ impl Running {
             .any(|target| target.to_string_lossy().starts_with("socket:"))
     }
 
+    /// How far it has read (or written) the file at `path`: the offset of its descriptor
+    /// open on that file, from /proc/PID/fdinfo; `None` while it has none open.
+    pub fn file_offset(&self, path: &Path) -> Option<u64> {
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid)).ok()?;
+        fds.filter_map(Result::ok)
+            .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+            .find_map(|fd| {
+                let info = format!(
+                    "/proc/{}/fdinfo/{}",
+                    self.pid,
+                    fd.file_name().to_string_lossy()
+                );
+                let info = std::fs::read_to_string(info).ok()?;
+                let pos = info.lines().find_map(|line| line.strip_prefix("pos:"))?;
+                pos.trim().parse().ok()
+            })
+    }
+
     /// Waits until a line of stderr contains `marker` (at most `RUN_CAP`); panics, killing
     /// the process, if it never does.
     pub fn wait_for_stderr(&mut self, marker: &str) {
