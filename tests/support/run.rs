@@ -8,7 +8,9 @@
 //! `SMTPSEND_TEST_PIN=1` pins the Date, Message-ID and MIME boundaries (unless
 //! [`Run::unpinned`]). The process runs in a new session without a controlling terminal, as
 //! under cron, with SIGINT and SIGTERM at their defaults. It is killed if it runs longer than
-//! [`RUN_CAP`]; its peak memory is sampled while it runs.
+//! [`RUN_CAP`]. Its peak memory is read as it exits: the runner traces it (ptrace), passing
+//! every signal on, and stops it at its exit to read VmHWM; while it runs it is also sampled,
+//! which is all there is where ptrace is refused.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -809,23 +811,25 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub stdout_bytes: Vec<u8>,
-    /// The most memory the process held at once (VmHWM, sampled every few milliseconds), in
-    /// KiB; `None` when no sample could be read.
+    /// The most memory the process held at once (VmHWM read at its exit, else sampled
+    /// every few milliseconds while it ran), in KiB; `None` when it could not be read.
     peak: Option<u64>,
     /// How long it ran.
     pub elapsed: Duration,
 }
 
 impl Output {
-    /// The most memory the process held at once, in KiB. Panics when it was never sampled
-    /// (no /proc, or a run too short to look at): a memory bound must not pass unmeasured.
+    /// The most memory the process held at once, in KiB. Panics when it was never read (no
+    /// /proc, no ptrace and a run too short to sample): a memory bound must not pass
+    /// unmeasured.
     #[track_caller]
     pub fn peak_rss_kib(&self) -> u64 {
         match self.peak {
             Some(kib) if kib > 0 => kib,
             _ => panic!(
-                "the peak memory of this run was never read from /proc/PID/status \
-                 (it ran {:?}); a memory bound cannot be checked",
+                "the peak memory of this run was never read from /proc/PID/status, neither \
+                 at its exit (is ptrace refused here?) nor while it ran ({:?}); a memory \
+                 bound cannot be checked",
                 self.elapsed
             ),
         }
