@@ -26,7 +26,7 @@ pub use golden::{assert_golden, mask};
 pub use home::{Home, queued_id};
 pub use pty::Pty;
 pub use record::{ConnectionRecord, Record, Transaction, unstuff};
-pub use run::{Output, RUN_CAP, Run, Running, Target, high_water_kib, reader_gone};
+pub use run::{Output, RUN_CAP, Run, Running, Target, reader_gone};
 pub use script::{Action, Builder, Reply, Script, Verb};
 pub use server::Server;
 pub use session::CRAM_MD5_CHALLENGE;
