@@ -413,17 +413,6 @@ fn a_plain_unix_text_body_is_not_binary() {
 
 // --- with the 452 split, LMTP and --bulk ---
 
-fn many(count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("r{i}@example.com")).collect()
-}
-
-fn delivered(record: &Record) -> (Vec<String>, Vec<usize>) {
-    let completed = record.completed();
-    let sizes = completed.iter().map(|t| t.accepted.len()).collect();
-    let all = completed.iter().flat_map(|t| t.accepted.clone()).collect();
-    (all, sizes)
-}
-
 #[test]
 fn split_all_or_nothing_with_bdat_needs_no_second_connection() {
     let server = chunking().recipient_limit(100).start();

@@ -21,21 +21,6 @@ fn path(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// Places where a server ends the data: strictly, CRLF `.` CRLF (or `.` CRLF as the first
-/// line); leniently, a `.` alone between any line ends.
-fn end_marks(wire: &[u8]) -> (usize, usize) {
-    let strict = wire.windows(5).filter(|w| w == b"\r\n.\r\n").count()
-        + usize::from(wire.starts_with(b".\r\n"));
-    let lenient = (0..wire.len())
-        .filter(|&at| {
-            let before = at == 0 || matches!(wire[at - 1], b'\r' | b'\n');
-            let after = matches!(wire.get(at + 1), Some(b'\r' | b'\n'));
-            wire[at] == b'.' && before && after
-        })
-        .count();
-    (strict, lenient)
-}
-
 fn assert_one_end_mark(wire: &[u8]) {
     assert_eq!(
         end_marks(wire),
@@ -44,18 +29,6 @@ fn assert_one_end_mark(wire: &[u8]) {
         String::from_utf8_lossy(wire)
     );
     assert!(wire.ends_with(b"\r\n.\r\n"));
-}
-
-/// `text` with each LF that has no CR before it made CRLF (a bare CR stays).
-fn lf_to_crlf(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() * 2);
-    for (at, &byte) in text.iter().enumerate() {
-        if byte == b'\n' && (at == 0 || text[at - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(byte);
-    }
-    out
 }
 
 /// The decoded body and transfer encoding of the message's `media_type` part.

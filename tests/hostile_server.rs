@@ -9,14 +9,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use base64::Engine;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "Open-Sesame-4711";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 /// PLAIN's initial response as the client sends it.
 fn plain_blob() -> String {

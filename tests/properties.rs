@@ -14,7 +14,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 
-use crate::support::Run;
+use crate::support::{Run, end_marks, lf_to_crlf};
 
 use smtpsend::address::Mailbox;
 use smtpsend::message::{Content, FilePart};
@@ -312,21 +312,6 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(byte, 0..400)
 }
 
-/// Where a server ends the data: strictly, CRLF `.` CRLF (or `.` CRLF as the first line);
-/// leniently, a `.` alone between line ends of any kind.
-fn end_marks(wire: &[u8]) -> (usize, usize) {
-    let strict = wire.windows(5).filter(|w| w == b"\r\n.\r\n").count()
-        + usize::from(wire.starts_with(b".\r\n"));
-    let lenient = (0..wire.len())
-        .filter(|&at| {
-            let before = at == 0 || matches!(wire[at - 1], b'\r' | b'\n');
-            let after = matches!(wire.get(at + 1), Some(b'\r' | b'\n'));
-            wire[at] == b'.' && before && after
-        })
-        .count();
-    (strict, lenient)
-}
-
 /// The DATA stream for `content`, as the session writes it.
 fn data_stream(content: &Content) -> Vec<u8> {
     let mut wire = Vec::new();
@@ -353,18 +338,6 @@ fn stored(content: &Content) -> Vec<u8> {
         message.extend_from_slice(b"\r\n");
     }
     message
-}
-
-/// `text` with each LF that has no CR before it made CRLF (a bare CR stays).
-fn lf_to_crlf(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() * 2);
-    for (at, &byte) in text.iter().enumerate() {
-        if byte == b'\n' && (at == 0 || text[at - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(byte);
-    }
-    out
 }
 
 /// The decoded text part of `message` is `input`, but that line ends may have become CRLF

@@ -220,19 +220,6 @@ fn a_queued_message_keeps_its_dsn_request() {
 
 // --- 452 "too many recipients": further transactions on the same connection ---
 
-fn many(count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("r{i}@example.com")).collect()
-}
-
-/// Every completed transaction's accepted recipients, in order, and their count per
-/// transaction.
-fn delivered(record: &Record) -> (Vec<String>, Vec<usize>) {
-    let completed = record.completed();
-    let sizes = completed.iter().map(|t| t.accepted.len()).collect();
-    let all = completed.iter().flat_map(|t| t.accepted.clone()).collect();
-    (all, sizes)
-}
-
 #[test]
 fn a_thousand_recipients_through_a_server_taking_100_with_partial() {
     let server = Server::builder().recipient_limit(100).start();

@@ -8,15 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use base64::Engine;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "pässwörd-Correct-Horse-7";
 const ALL_MECHANISMS: &str = "PLAIN LOGIN CRAM-MD5 XOAUTH2 OAUTHBEARER SCRAM-SHA-256";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 /// A STARTTLS server that checks logins for USER / PASSWORD.
 fn tls_server(certs: &TestCerts, mechanisms: &str) -> Server {

@@ -6,6 +6,7 @@
 //! for replies), which is how pipelining is tested without a clock.
 #![allow(dead_code, unused_imports)]
 
+mod checks;
 mod golden;
 mod home;
 mod pty;
@@ -22,6 +23,7 @@ mod wire;
 use std::net::TcpListener;
 use std::path::Path;
 
+pub use checks::{b64, delivered, end_marks, lf_to_crlf, many};
 pub use golden::{assert_golden, mask};
 pub use home::{Home, queued_id};
 pub use pty::Pty;
