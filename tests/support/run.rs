@@ -834,11 +834,6 @@ impl Output {
             ),
         }
     }
-
-    /// The peak memory in KiB if it was sampled, for runs that may end too soon to sample.
-    pub fn sampled_peak_rss_kib(&self) -> Option<u64> {
-        self.peak.filter(|kib| *kib > 0)
-    }
 }
 
 /// A pipe whose reading end is already closed: every write to it fails with EPIPE (stdout
