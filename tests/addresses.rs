@@ -2,12 +2,7 @@
 //! `--qualify-domain`, address fields given with `-H`, error texts that say what is wrong,
 //! the sender `--show-config` reports, and msmtp's `-a ACCOUNT` met by `--attach`.
 
-mod support;
-
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use support::*;
+use crate::support::*;
 
 /// A message as cron writes one for its default recipient: `To: root`, no From.
 const CRON_MAIL: &[u8] = b"To: root\r\n\
@@ -15,23 +10,17 @@ Subject: Cron <root@vm> run-parts /etc/cron.hourly\r\n\
 \r\n\
 /etc/cron.hourly/backup: done\r\n";
 
-fn cron_args(addr: &str) -> Vec<&str> {
-    vec![
-        "--server",
-        addr,
-        "-FCronDaemon",
-        "-i",
-        "-B8BITMIME",
-        "-oem",
-        "root",
-    ]
-}
+/// How cron calls sendmail for that message.
+const CRON_CALL: [&str; 5] = ["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"];
 
 #[test]
 fn cron_mail_to_a_bare_user_name_goes_unqualified_and_unchanged() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend_with_env(&cron_args(&addr), CRON_MAIL, &[("LOGNAME", "root")]);
+    let out = Run::new(CRON_CALL)
+        .server(&server)
+        .stdin(CRON_MAIL)
+        .env("LOGNAME", "root")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let record = server.finish();
@@ -49,15 +38,14 @@ fn cron_mail_to_a_bare_user_name_goes_unqualified_and_unchanged() {
 #[test]
 fn qualify_domain_qualifies_the_envelope_but_not_a_complete_message() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend_with_env(
-        &cron_args(&addr),
-        CRON_MAIL,
-        &[
+    let out = Run::new(CRON_CALL)
+        .server(&server)
+        .stdin(CRON_MAIL)
+        .envs(&[
             ("LOGNAME", "root"),
             ("SMTPSEND_QUALIFY_DOMAIN", "example.com"),
-        ],
-    );
+        ])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -75,8 +63,10 @@ fn qualify_domain_qualifies_the_envelope_but_not_a_complete_message() {
 #[test]
 fn read_recipients_takes_a_bare_user_name_from_the_to_field() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(&["--server", &addr, "-t", "-f", "root"], CRON_MAIL);
+    let out = Run::new(["-t", "-f", "root"])
+        .server(&server)
+        .stdin(CRON_MAIL)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -89,20 +79,19 @@ fn the_readme_lmtp_example_delivers_to_bare_user_names_over_a_unix_socket() {
     let server = Server::builder().lmtp().start();
     let relay = UnixRelay::start(&server.addr());
     let socket = relay.arg();
-    let out = smtpsend(
-        &[
-            "--lmtp",
-            "--server",
-            &socket,
-            "-f",
-            "root@example.com",
-            "--to",
-            "jane",
-            "--to",
-            "joe",
-        ],
-        b"disk usage report\n",
-    );
+    let out = Run::new([
+        "--lmtp",
+        "--server",
+        &socket,
+        "-f",
+        "root@example.com",
+        "--to",
+        "jane",
+        "--to",
+        "joe",
+    ])
+    .stdin(b"disk usage report\n")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -119,25 +108,23 @@ fn composed_headers_and_envelope_are_qualified_alike() {
     )
     .unwrap();
     let config_path = config.path().display().to_string();
-    let out = smtpsend_with_env(
-        &[
-            "--config",
-            &config_path,
-            "--account",
-            "home",
-            "--dry-run",
-            "--to",
-            "jane",
-            "--cc",
-            "Joe Bloggs <joe>",
-            "--bcc",
-            "audit",
-            "--body",
-            "hi",
-        ],
-        b"",
-        &[("LOGNAME", "backup")],
-    );
+    let out = Run::new([
+        "--config",
+        &config_path,
+        "--account",
+        "home",
+        "--dry-run",
+        "--to",
+        "jane",
+        "--cc",
+        "Joe Bloggs <joe>",
+        "--bcc",
+        "audit",
+        "--body",
+        "hi",
+    ])
+    .env("LOGNAME", "backup")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.starts_with(
@@ -167,18 +154,16 @@ fn composed_headers_and_envelope_are_qualified_alike() {
 
 #[test]
 fn a_bad_qualify_domain_is_a_usage_error() {
-    let out = smtpsend(
-        &[
-            "--dry-run",
-            "--qualify-domain",
-            "@example.com",
-            "--to",
-            "jane",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--dry-run",
+        "--qualify-domain",
+        "@example.com",
+        "--to",
+        "jane",
+        "--body",
+        "x",
+    ])
+    .output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
         out.stderr.contains("--qualify-domain \"@example.com\""),
@@ -189,22 +174,20 @@ fn a_bad_qualify_domain_is_a_usage_error() {
 
 #[test]
 fn header_address_fields_encode_names_and_keep_addresses_plain() {
-    let out = smtpsend(
-        &[
-            "--dry-run",
-            "-f",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "-H",
-            "Reply-To: Jörg Müller <j@example.com>",
-            "-H",
-            "Mail-Followup-To: \"Doe, Jane\" <jane@example.com>, root",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--dry-run",
+        "-f",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "-H",
+        "Reply-To: Jörg Müller <j@example.com>",
+        "-H",
+        "Mail-Followup-To: \"Doe, Jane\" <jane@example.com>, root",
+        "--body",
+        "x",
+    ])
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout
@@ -223,18 +206,16 @@ fn header_address_fields_encode_names_and_keep_addresses_plain() {
 
 #[test]
 fn a_bad_address_in_a_header_flag_is_refused() {
-    let out = smtpsend(
-        &[
-            "--dry-run",
-            "--to",
-            "b@example.com",
-            "-H",
-            "Reply-To: j@",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--dry-run",
+        "--to",
+        "b@example.com",
+        "-H",
+        "Reply-To: j@",
+        "--body",
+        "x",
+    ])
+    .output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
         out.stderr
@@ -247,18 +228,16 @@ fn a_bad_address_in_a_header_flag_is_refused() {
 #[test]
 fn reserved_header_hints_fit_the_header() {
     let refused = |header: &str| {
-        let out = smtpsend(
-            &[
-                "--dry-run",
-                "--to",
-                "b@example.com",
-                "-H",
-                header,
-                "--body",
-                "x",
-            ],
-            b"",
-        );
+        let out = Run::new([
+            "--dry-run",
+            "--to",
+            "b@example.com",
+            "-H",
+            header,
+            "--body",
+            "x",
+        ])
+        .output();
         assert_eq!(out.code, 64, "{}", out.stderr);
         out.stderr
     };
@@ -306,7 +285,7 @@ fn address_errors_say_what_is_wrong_in_plain_words() {
         if flags[0] == "-f" {
             args.extend(["--to", "b@example.com"]);
         }
-        let out = smtpsend(&args, b"");
+        let out = Run::new(&args).output();
         assert_eq!(out.code, 64, "{flags:?}: {}", out.stderr);
         assert!(out.stderr.contains(expected), "{flags:?}: {}", out.stderr);
         for leaked in [
@@ -334,7 +313,9 @@ fn show_config_names_the_sender_a_wildcard_account_really_uses() {
     let config_path = config.path().display().to_string();
     let args = ["--config", &config_path, "--account", "work"];
     let env = [("LOGNAME", "jane")];
-    let shown = smtpsend_with_env(&[&args[..], &["--show-config"]].concat(), b"", &env);
+    let shown = Run::new([&args[..], &["--show-config"]].concat())
+        .envs(&env)
+        .output();
     assert_eq!(shown.code, 0, "{}", shown.stderr);
     let from_line = shown
         .stdout
@@ -347,11 +328,9 @@ fn show_config_names_the_sender_a_wildcard_account_really_uses() {
         from_line.contains("the from *@example.com of account work only selects the account"),
         "{from_line}"
     );
-    let sent = smtpsend_with_env(
-        &[&args[..], &["--to", "b@example.com", "--body", "x"]].concat(),
-        b"",
-        &env,
-    );
+    let sent = Run::new([&args[..], &["--to", "b@example.com", "--body", "x"]].concat())
+        .envs(&env)
+        .output();
     assert_eq!(sent.code, 0, "{}", sent.stderr);
     let record = server.finish();
     let sender = record.only_completed().sender().to_string();
@@ -362,12 +341,9 @@ fn show_config_names_the_sender_a_wildcard_account_really_uses() {
 
 #[test]
 fn a_bare_sender_gives_the_message_id_this_hosts_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = smtpsend_unpinned(
-        dir.path(),
-        &["--dry-run", "-f", "root", "--to", "jane", "--body", "x"],
-        b"",
-    );
+    let out = Run::new(["--dry-run", "-f", "root", "--to", "jane", "--body", "x"])
+        .unpinned()
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let expected = format!("@{}>", host.trim());
@@ -379,67 +355,23 @@ fn a_bare_sender_gives_the_message_id_this_hosts_name() {
     assert!(line.ends_with(&expected), "{line:?}, want {expected:?}");
 }
 
-/// Runs smtpsend in `dir` (for a relative `-a` path) with a clean environment.
-fn smtpsend_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
-    run_in(dir, args, stdin, true)
-}
-
-/// [`smtpsend_in`] without the pinned Date and Message-ID.
-fn smtpsend_unpinned(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
-    run_in(dir, args, stdin, false)
-}
-
-fn run_in(dir: &std::path::Path, args: &[&str], stdin: &[u8], pinned: bool) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join(".config"))
-        .env("XDG_STATE_HOME", dir.join(".state"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMTPSEND_") {
-            command.env_remove(&name);
-        }
-    }
-    if pinned {
-        command.env("SMTPSEND_TEST_PIN", "1");
-    }
-    let mut child = command.spawn().expect("run smtpsend");
-    // The binary may exit before reading stdin (a refusal): a broken pipe is no failure.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        stdout_bytes: out.stdout,
-        peak_rss_kib: 0,
-        elapsed: std::time::Duration::ZERO,
-    }
-}
-
 #[test]
 fn msmtp_account_option_in_a_sendmail_call_is_refused_with_a_hint() {
     let server = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join(".config/smtpsend")).unwrap();
-    std::fs::write(
-        dir.path().join(".config/smtpsend/config.toml"),
-        format!(
+    // The current directory is the home, where a file named `work` may be.
+    let home = Home::new();
+    home.write_config(
+        &format!(
             "default = \"work\"\n[accounts.work]\nserver = \"{}\"\n",
             server.addr()
         ),
-    )
-    .unwrap();
+        0o644,
+    );
     let message = b"From: a@example.com\nTo: bob@example.com\nBcc: secret@example.com\n\nhi\n";
     let call = ["-a", "work", "-oi", "--", "bob@example.com"];
 
     // No file named `work`: still refused, with the hint.
-    let out = smtpsend_in(dir.path(), &call, message);
+    let out = home.run(call).cwd(home.path()).stdin(message).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
         out.stderr
@@ -449,8 +381,8 @@ fn msmtp_account_option_in_a_sendmail_call_is_refused_with_a_hint() {
     );
 
     // A file named `work` exists: the message must not go out as a body plus attachment.
-    std::fs::write(dir.path().join("work"), "notes\n").unwrap();
-    let out = smtpsend_in(dir.path(), &call, message);
+    std::fs::write(home.join("work"), "notes\n").unwrap();
+    let out = home.run(call).cwd(home.path()).stdin(message).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
         out.stderr
@@ -460,18 +392,17 @@ fn msmtp_account_option_in_a_sendmail_call_is_refused_with_a_hint() {
     );
 
     // Outside a sendmail call, -a attaches the file as before.
-    let out = smtpsend_in(
-        dir.path(),
-        &[
+    let out = home
+        .run([
             "-a",
             "work",
             "--to",
             "bob@example.com",
             "--body",
             "see attached",
-        ],
-        b"",
-    );
+        ])
+        .cwd(home.path())
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -486,18 +417,11 @@ fn msmtp_account_option_in_a_sendmail_call_is_refused_with_a_hint() {
 
 #[test]
 fn a_missing_attachment_named_like_an_account_gets_the_hint() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join(".config/smtpsend")).unwrap();
-    std::fs::write(
-        dir.path().join(".config/smtpsend/config.toml"),
-        "[accounts.work]\nserver = \"127.0.0.1:9\"\n",
-    )
-    .unwrap();
-    let out = smtpsend_in(
-        dir.path(),
-        &["-a", "work", "--to", "bob@example.com", "--body", "x"],
-        b"",
-    );
+    let home = Home::with_config("[accounts.work]\nserver = \"127.0.0.1:9\"\n", 0o644);
+    let out = home
+        .run(["-a", "work", "--to", "bob@example.com", "--body", "x"])
+        .cwd(home.path())
+        .output();
     assert_eq!(out.code, 66, "{}", out.stderr);
     assert!(
         out.stderr

@@ -3,14 +3,12 @@
 //! is the one DESIGN §6 gives, stderr is one line starting `smtpsend: ` that names the
 //! problem, and the server saw no connection at all.
 
-mod support;
-
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 /// One bad input and what must come of it.
 struct Case {
@@ -65,18 +63,15 @@ fn check(cases: Vec<Case>) {
     let mut failures = Vec::new();
     for case in &cases {
         let server = Server::start();
+        let mut run = Run::new(&case.args).stdin(&case.stdin);
         // Cases about --server give their own (unusable) one.
-        let mut args = Vec::new();
         if !case.args.iter().any(|arg| arg == "--server") {
-            args.extend([OsString::from("--server"), OsString::from(server.addr())]);
+            run = run.server(&server);
         }
-        args.extend(case.args.iter().cloned());
-        let env: Vec<(&str, &str)> = case
-            .env
-            .iter()
-            .map(|(name, value)| (*name, value.as_str()))
-            .collect();
-        let out = smtpsend_os(&args, &case.stdin, &env);
+        for (name, value) in &case.env {
+            run = run.env(name, value);
+        }
+        let out = run.output();
         let connections = server.finish().connection_count();
         let one_line = out.stderr.starts_with("smtpsend: ") && out.stderr.lines().count() == 1;
         if out.code != case.code
@@ -694,7 +689,7 @@ fn command_line_errors_are_one_complete_line() {
     ];
     let mut wrong = Vec::new();
     for (args, want) in cases {
-        let out = smtpsend(&args, b"");
+        let out = Run::new(&args).output();
         if out.code != 64 || out.stderr != format!("{want}\n") {
             wrong.push(format!(
                 "{args:?}: exit {}, stderr {:?}",
@@ -703,8 +698,7 @@ fn command_line_errors_are_one_complete_line() {
         }
     }
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
-    let env = [("SMTPSEND_TLS", "bogus")];
-    let out = smtpsend_with_env(&send, b"", &env);
+    let out = Run::new(send).env("SMTPSEND_TLS", "bogus").output();
     assert_eq!(out.code, 64);
     assert_eq!(
         out.stderr,
@@ -716,33 +710,20 @@ fn command_line_errors_are_one_complete_line() {
 /// `smtpsend … < somedir`: stdin is a directory, said as such (not "os error 21").
 #[test]
 fn stdin_that_is_a_directory_is_named_as_such() {
-    use std::process::{Command, Stdio};
     let server = Server::start();
-    let addr = server.addr();
     let dir = tempfile::tempdir().unwrap();
     for extra in [
         &["--to", "b@example.com"][..],
         &["b@example.com"][..],
         &["-t"][..],
     ] {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("SMTPSEND_") {
-                command.env_remove(&name);
-            }
-        }
-        let out = command
-            .args(["--server", &addr])
-            .args(extra)
-            .env("HOME", dir.path())
-            .env("XDG_CONFIG_HOME", dir.path())
-            .stdin(Stdio::from(std::fs::File::open(dir.path()).unwrap()))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(66), "{extra:?}: {stderr}");
+        let out = Run::new(extra)
+            .server(&server)
+            .stdin_from(std::fs::File::open(dir.path()).unwrap())
+            .output();
+        assert_eq!(out.code, 66, "{extra:?}: {}", out.stderr);
         assert_eq!(
-            stderr,
+            out.stderr,
             "smtpsend: stdin is a directory: redirect a file (< message.eml) or pipe the text in\n",
             "{extra:?}"
         );

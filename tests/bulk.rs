@@ -1,8 +1,6 @@
 //! `--bulk`: several complete messages over one connection.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn batch(messages: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -22,15 +20,9 @@ const THREE: &str = "From: c@example.com\nCc: three@example.com\nSubject: 3\n\nt
 fn sends_every_message_over_one_connection() {
     let dir = batch(&[ONE, TWO, THREE]);
     let server = Server::start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--bulk",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);
@@ -53,15 +45,9 @@ fn a_refused_message_does_not_stop_the_others() {
     let server = Server::builder()
         .on_rcpt("two@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--bulk",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(
         out.stderr.contains("01.eml") && out.stderr.contains("<two@example.com>"),
@@ -92,15 +78,9 @@ fn a_refused_message_does_not_stop_the_others() {
 fn a_message_without_recipients_stops_the_run_before_connecting() {
     let dir = batch(&[ONE, "Subject: nobody\n\nlost\n"]);
     let server = Server::start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--bulk",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     assert!(out.stderr.contains("01.eml"), "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 0);
@@ -112,16 +92,9 @@ fn json_is_one_array_even_when_a_message_is_refused() {
     let server = Server::builder()
         .on_rcpt("two@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--json",
-            "--bulk",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new(["--json", "--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     let report: serde_json::Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", out.stdout));
@@ -134,16 +107,9 @@ fn json_is_one_array_even_when_a_message_is_refused() {
 fn each_next_message_is_pipelined_behind_the_previous_end_mark() {
     let dir = batch(&[ONE, TWO, THREE, ONE, TWO]);
     let server = Server::start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--bulk",
-            dir.path().to_str().unwrap(),
-            "-d",
-        ],
-        b"",
-    );
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap(), "-d"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.completed().len(), 5);
@@ -171,15 +137,9 @@ fn without_pipelining_the_next_message_waits_for_the_reply() {
     let server = Server::builder()
         .capabilities(&["8BITMIME", "SIZE 1000000"])
         .start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--bulk",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.completed().len(), 2);

@@ -2,19 +2,11 @@
 //! behind MAIL and RCPT where the recipient rule allows; BINARYMIME for raw bodies that DATA
 //! cannot carry unchanged. What reached the server, round trips, exit codes, stderr.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// The test server's default capabilities plus CHUNKING.
 fn chunking() -> Builder {
     Server::builder().capability("CHUNKING")
-}
-
-fn send(server: &str, extra: &[&str], stdin: &[u8]) -> Output {
-    let mut all = vec!["--server", server, "--from", "a@example.com"];
-    all.extend_from_slice(extra);
-    smtpsend(&all, stdin)
 }
 
 /// A complete message with dots at line starts and no line end at the very end.
@@ -25,10 +17,18 @@ Message-ID: <fixed@example.com>\nSubject: dots\n\n.starts with a dot\n..two dots
 #[test]
 fn bdat_carries_the_bytes_data_carries_without_dot_stuffing() {
     let with_data = Server::start();
-    let out = send(&with_data.addr(), &["--raw", "b@example.com"], DOTTED);
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&with_data)
+        .sender("a@example.com")
+        .stdin(DOTTED)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let with_bdat = chunking().start();
-    let out = send(&with_bdat.addr(), &["--raw", "b@example.com"], DOTTED);
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&with_bdat)
+        .sender("a@example.com")
+        .stdin(DOTTED)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     let data = with_data.finish().only_completed().clone();
@@ -49,11 +49,10 @@ fn bdat_carries_the_bytes_data_carries_without_dot_stuffing() {
 #[test]
 fn one_recipient_costs_two_round_trips_and_the_transcript_shows_bdat() {
     let server = chunking().start();
-    let out = send(
-        &server.addr(),
-        &["-d", "--to", "b@example.com", "--body", "hello"],
-        b"",
-    );
+    let out = Run::new(["-d", "--to", "b@example.com", "--body", "hello"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let sent = record.only_completed();
@@ -79,18 +78,17 @@ fn one_recipient_costs_two_round_trips_and_the_transcript_shows_bdat() {
 #[test]
 fn all_or_nothing_with_two_recipients_waits_for_the_rcpt_replies_first() {
     let server = chunking().start();
-    let out = send(
-        &server.addr(),
-        &[
-            "--to",
-            "b@example.com",
-            "--to",
-            "c@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--to",
+        "b@example.com",
+        "--to",
+        "c@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().accepted.len(), 2);
@@ -101,19 +99,18 @@ fn all_or_nothing_with_two_recipients_waits_for_the_rcpt_replies_first() {
 #[test]
 fn partial_with_two_recipients_sends_everything_in_one_write() {
     let server = chunking().start();
-    let out = send(
-        &server.addr(),
-        &[
-            "--partial",
-            "--to",
-            "b@example.com",
-            "--to",
-            "c@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--partial",
+        "--to",
+        "b@example.com",
+        "--to",
+        "c@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().accepted.len(), 2);
@@ -125,19 +122,18 @@ fn partial_a_refused_recipient_still_gets_nothing_and_the_other_gets_the_message
     let server = chunking()
         .on_rcpt("gone@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let out = send(
-        &server.addr(),
-        &[
-            "--partial",
-            "--to",
-            "gone@example.com",
-            "--to",
-            "c@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--partial",
+        "--to",
+        "gone@example.com",
+        "--to",
+        "c@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("<gone@example.com> refused"),
@@ -152,18 +148,17 @@ fn all_or_nothing_a_refused_recipient_means_no_bdat_at_all() {
     let server = chunking()
         .on_rcpt("gone@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let out = send(
-        &server.addr(),
-        &[
-            "--to",
-            "b@example.com",
-            "--to",
-            "gone@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--to",
+        "b@example.com",
+        "--to",
+        "gone@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(
         out.stderr.starts_with("smtpsend: nothing sent"),
@@ -181,11 +176,10 @@ fn the_only_recipient_refused_the_pipelined_chunk_is_discarded() {
     let server = chunking()
         .on_rcpt("gone@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let out = send(
-        &server.addr(),
-        &["--to", "gone@example.com", "--body", "x"],
-        b"",
-    );
+    let out = Run::new(["--to", "gone@example.com", "--body", "x"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -202,11 +196,10 @@ fn without_pipelining_one_command_per_round_trip() {
     let server = Server::builder()
         .capabilities(&["CHUNKING", "8BITMIME", "SIZE 10485760"])
         .start();
-    let out = send(
-        &server.addr(),
-        &["--to", "b@example.com", "--body", "x"],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "x"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().bdat_chunks.len(), 1);
@@ -222,11 +215,10 @@ fn a_refused_bdat_exits_69_in_one_line() {
             Action::reply(554, "5.6.0 message content rejected"),
         )
         .start();
-    let out = send(
-        &server.addr(),
-        &["--to", "b@example.com", "--body", "x"],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "x"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -239,23 +231,24 @@ fn a_temporarily_refused_bdat_exits_75() {
     let server = chunking()
         .on(Verb::Bdat, Action::reply(452, "4.3.1 insufficient storage"))
         .start();
-    let out = send(
-        &server.addr(),
-        &["--to", "b@example.com", "--body", "x"],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "x"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
-    assert!(out.stderr.contains("BDAT"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: server refused the message data (BDAT): 452 4.3.1 insufficient storage\n"
+    );
 }
 
 #[test]
 fn no_chunking_sends_with_data() {
     let server = chunking().start();
-    let out = send(
-        &server.addr(),
-        &["--no-chunking", "--to", "b@example.com", "--body", "x"],
-        b"",
-    );
+    let out = Run::new(["--no-chunking", "--to", "b@example.com", "--body", "x"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert!(record.only_completed().bdat_chunks.is_empty());
@@ -265,22 +258,21 @@ fn no_chunking_sends_with_data() {
 #[test]
 fn dsn_and_size_parameters_go_with_bdat_too() {
     let server = chunking().capability("DSN").start();
-    let out = send(
-        &server.addr(),
-        &[
-            "-N",
-            "failure",
-            "-R",
-            "hdrs",
-            "-V",
-            "env1",
-            "--to",
-            "b@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "-N",
+        "failure",
+        "-R",
+        "hdrs",
+        "-V",
+        "env1",
+        "--to",
+        "b@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let sent = record.only_completed();
@@ -334,7 +326,11 @@ Message-ID: <bin@example.com>\r\nSubject: binary\r\nContent-Type: application/oc
 fn binarymime_body_arrives_byte_exact() {
     let server = chunking().capability("BINARYMIME").start();
     let message = binary_message();
-    let out = send(&server.addr(), &["--raw", "b@example.com"], &message);
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin(&message)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let sent = record.only_completed();
@@ -357,7 +353,11 @@ fn binarymime_body_arrives_byte_exact() {
 fn without_binarymime_the_body_goes_as_before_with_crlf_line_ends() {
     let server = chunking().start();
     let message = binary_message_without_nul();
-    let out = send(&server.addr(), &["-d", "--raw", "b@example.com"], &message);
+    let out = Run::new(["-d", "--raw", "b@example.com"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin(&message)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(
@@ -383,11 +383,11 @@ fn without_binarymime_a_refusal_says_why_in_one_line() {
             Action::reply(554, "5.6.1 NUL bytes not allowed"),
         )
         .start();
-    let out = send(
-        &server.addr(),
-        &["--raw", "b@example.com"],
-        &binary_message_without_nul(),
-    );
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin(binary_message_without_nul())
+        .output();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -399,7 +399,11 @@ fn without_binarymime_a_refusal_says_why_in_one_line() {
 #[test]
 fn a_plain_unix_text_body_is_not_binary() {
     let server = chunking().capability("BINARYMIME").start();
-    let out = send(&server.addr(), &["--raw", "b@example.com"], DOTTED);
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin(DOTTED)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let sent = record.only_completed();
@@ -409,29 +413,15 @@ fn a_plain_unix_text_body_is_not_binary() {
 
 // --- with the 452 split, LMTP and --bulk ---
 
-fn many(count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("r{i}@example.com")).collect()
-}
-
-fn to_many(server: &str, recipients: &[String], extra: &[&str]) -> Output {
-    let mut all: Vec<&str> = vec!["--server", server, "--from", "a@example.com", "--body", "x"];
-    all.extend_from_slice(extra);
-    all.extend(recipients.iter().map(String::as_str));
-    smtpsend(&all, b"")
-}
-
-fn delivered(record: &Record) -> (Vec<String>, Vec<usize>) {
-    let completed = record.completed();
-    let sizes = completed.iter().map(|t| t.accepted.len()).collect();
-    let all = completed.iter().flat_map(|t| t.accepted.clone()).collect();
-    (all, sizes)
-}
-
 #[test]
 fn split_all_or_nothing_with_bdat_needs_no_second_connection() {
     let server = chunking().recipient_limit(100).start();
     let recipients = many(250);
-    let out = to_many(&server.addr(), &recipients, &[]);
+    let out = Run::new(["--body", "x"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);
@@ -448,7 +438,12 @@ fn split_all_or_nothing_with_bdat_needs_no_second_connection() {
 fn split_partial_with_bdat_sends_each_batch_as_it_goes() {
     let server = chunking().recipient_limit(100).start();
     let recipients = many(250);
-    let out = to_many(&server.addr(), &recipients, &["--partial"]);
+    let out = Run::new(["--body", "x"])
+        .args(["--partial"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let record = server.finish();
@@ -465,7 +460,12 @@ fn split_partial_below_the_rfc_minimum_reconnects_after_the_pipelined_quit() {
     // A server that takes fewer than RFC 5321's 100: QUIT already followed the data.
     let server = chunking().recipient_limit(2).start();
     let recipients = many(5);
-    let out = to_many(&server.addr(), &recipients, &["--partial", "-d"]);
+    let out = Run::new(["--body", "x"])
+        .args(["--partial", "-d"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("split: connecting again"),
@@ -485,20 +485,19 @@ fn lmtp_with_bdat_reads_one_reply_per_recipient() {
         .lmtp()
         .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
         .start();
-    let out = send(
-        &server.addr(),
-        &[
-            "--lmtp",
-            "--json",
-            "--to",
-            "ok@example.com",
-            "--to",
-            "full@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--lmtp",
+        "--json",
+        "--to",
+        "ok@example.com",
+        "--to",
+        "full@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(out.stderr.contains("<full@example.com>"), "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -514,11 +513,10 @@ fn lmtp_with_bdat_reads_one_reply_per_recipient() {
 #[test]
 fn lmtp_with_bdat_one_recipient_in_one_write() {
     let server = chunking().lmtp().start();
-    let out = send(
-        &server.addr(),
-        &["--lmtp", "--to", "ok@example.com", "--body", "x"],
-        b"",
-    );
+    let out = Run::new(["--lmtp", "--to", "ok@example.com", "--body", "x"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().bdat_chunks.len(), 1);
@@ -535,15 +533,9 @@ fn bulk_with_bdat_one_connection_one_round_trip_per_message() {
         std::fs::write(dir.path().join(format!("{index:02}.eml")), text).unwrap();
     }
     let server = chunking().start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--bulk",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);
@@ -565,15 +557,9 @@ fn bulk_with_bdat_and_several_recipients_announces_mail_and_rcpt_behind_each_chu
         std::fs::write(dir.path().join(format!("{index:02}.eml")), text).unwrap();
     }
     let server = chunking().start();
-    let out = smtpsend(
-        &[
-            "--server",
-            &server.addr(),
-            "--bulk",
-            dir.path().to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);

@@ -1,41 +1,31 @@
 //! Composition as it reaches the server: headers, bodies, attachments, Bcc, raw mode.
 
-mod support;
-
+use crate::support::*;
 use mail_parser::{MessageParser, MimeHeaders};
-use support::*;
-
-fn send_ok(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
-    let mut full = vec!["--server", server.addr().leak() as &str];
-    full.extend_from_slice(args);
-    let out = smtpsend(&full, stdin);
-    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
-    out
-}
 
 #[test]
 fn encoded_headers_and_bcc_only_in_the_envelope() {
     let server = Server::start();
-    send_ok(
-        &server,
-        &[
-            "--from",
-            "Jürgen Groß <alice@example.com>",
-            "--to",
-            "bob@example.com, \"Doe, Jane\" <jane@example.com>",
-            "--cc",
-            "carol@example.com",
-            "--bcc",
-            "dave@example.com",
-            "--reply-to",
-            "replies@example.com",
-            "--subject",
-            "Grüße – Übersicht ✓",
-            "-H",
-            "X-Build: 1432",
-        ],
-        "Hallo Welt\n".as_bytes(),
-    );
+    let out = Run::new([
+        "--from",
+        "Jürgen Groß <alice@example.com>",
+        "--to",
+        "bob@example.com, \"Doe, Jane\" <jane@example.com>",
+        "--cc",
+        "carol@example.com",
+        "--bcc",
+        "dave@example.com",
+        "--reply-to",
+        "replies@example.com",
+        "--subject",
+        "Grüße – Übersicht ✓",
+        "-H",
+        "X-Build: 1432",
+    ])
+    .server(&server)
+    .stdin("Hallo Welt\n".as_bytes())
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
     assert_eq!(transaction.sender(), "alice@example.com");
@@ -93,22 +83,22 @@ fn attachments_arrive_byte_identical_with_their_names() {
     let text_path = dir.path().join("Jahresabschluß 2024.txt");
     std::fs::write(&text_path, b"line one\n.line with dot\r\nno newline at end").unwrap();
     let server = Server::start();
-    send_ok(
-        &server,
-        &[
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--subject",
-            "files",
-            "-a",
-            binary_path.to_str().unwrap(),
-            "-a",
-            text_path.to_str().unwrap(),
-        ],
-        b"see attached\n",
-    );
+    let out = Run::new([
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--subject",
+        "files",
+        "-a",
+        binary_path.to_str().unwrap(),
+        "-a",
+        text_path.to_str().unwrap(),
+    ])
+    .server(&server)
+    .stdin(b"see attached\n")
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let message = MessageParser::default()
         .parse(&record.only_completed().message)
@@ -135,11 +125,10 @@ fn a_directory_attaches_its_regular_files() {
     std::fs::create_dir(dir.path().join("subdir")).unwrap();
     let server = Server::start();
     let path = dir.path().to_str().unwrap();
-    send_ok(
-        &server,
-        &["--to", "b@example.com", "-a", path, "--body", "logs"],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "-a", path, "--body", "logs"])
+        .server(&server)
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let message = MessageParser::default()
         .parse(&record.only_completed().message)
@@ -166,18 +155,17 @@ fn html_with_text_is_multipart_alternative() {
     let html = dir.path().join("page.html");
     std::fs::write(&html, "<p>Grüße</p>").unwrap();
     let server = Server::start();
-    send_ok(
-        &server,
-        &[
-            "--to",
-            "b@example.com",
-            "--html",
-            html.to_str().unwrap(),
-            "--body",
-            "Grüße",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--to",
+        "b@example.com",
+        "--html",
+        html.to_str().unwrap(),
+        "--body",
+        "Grüße",
+    ])
+    .server(&server)
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let raw = &record.only_completed().message;
     let message = MessageParser::default().parse(raw).unwrap();
@@ -192,18 +180,18 @@ fn html_with_text_is_multipart_alternative() {
 #[test]
 fn pinned_message_is_byte_for_byte_stable() {
     let server = Server::start();
-    send_ok(
-        &server,
-        &[
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--subject",
-            "pin",
-        ],
-        b"one\n",
-    );
+    let out = Run::new([
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--subject",
+        "pin",
+    ])
+    .server(&server)
+    .stdin(b"one\n")
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let expected = "From: <a@example.com>\r\n\
         To: <b@example.com>\r\n\
@@ -222,7 +210,11 @@ fn pinned_message_is_byte_for_byte_stable() {
 fn raw_mode_adds_missing_headers_drops_bcc_and_keeps_the_rest() {
     let input = b"Subject: raw test\nTo: bob@example.com\nBcc: hidden@example.com,\n  also-hidden@example.com\nX-Keep:  spacing  kept \n\nbody line\n.dot line\n";
     let server = Server::start();
-    send_ok(&server, &["bob@example.com", "carol@example.com"], input);
+    let out = Run::new(["bob@example.com", "carol@example.com"])
+        .server(&server)
+        .stdin(input)
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
     assert_eq!(
@@ -252,7 +244,11 @@ fn raw_mode_adds_missing_headers_drops_bcc_and_keeps_the_rest() {
 fn raw_mode_uses_the_from_header_as_envelope_sender_and_keeps_headers() {
     let input = b"From: Alice <alice@example.com>\r\nDate: Mon, 2 Feb 2026 10:00:00 +0100\r\nMessage-ID: <x@y>\r\n\r\nhi\r\n";
     let server = Server::start();
-    send_ok(&server, &["--raw", "bob@example.com"], input);
+    let out = Run::new(["--raw", "bob@example.com"])
+        .server(&server)
+        .stdin(input)
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
     assert_eq!(transaction.sender(), "alice@example.com");
@@ -263,11 +259,11 @@ fn raw_mode_uses_the_from_header_as_envelope_sender_and_keeps_headers() {
 fn dot_stuffing_round_trips_lines_that_start_with_a_dot() {
     let body = ".\n..x\n.end\nmiddle . dot\n.";
     let server = Server::start();
-    send_ok(
-        &server,
-        &["--raw", "b@example.com"],
-        format!("Subject: dots\n\n{body}").as_bytes(),
-    );
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .stdin(format!("Subject: dots\n\n{body}").as_bytes())
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
     let wire = String::from_utf8_lossy(&transaction.data_wire);
@@ -285,16 +281,16 @@ fn dot_stuffing_round_trips_lines_that_start_with_a_dot() {
 #[test]
 fn terminator_adds_crlf_only_when_missing() {
     let server = Server::start();
-    send_ok(
-        &server,
-        &["--raw", "b@example.com"],
-        b"Subject: a\r\n\r\nno newline",
-    );
-    send_ok(
-        &server,
-        &["--raw", "b@example.com"],
-        b"Subject: a\r\n\r\nnewline\r\n",
-    );
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .stdin(b"Subject: a\r\n\r\nno newline")
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .stdin(b"Subject: a\r\n\r\nnewline\r\n")
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transactions = record.transactions();
     assert!(transactions[0].data_wire.ends_with(b"no newline\r\n.\r\n"));
@@ -303,43 +299,17 @@ fn terminator_adds_crlf_only_when_missing() {
 }
 
 /// Runs smtpsend with stdin left open, as a terminal is while someone is still typing the
-/// body; returns its exit code and stderr, or `None` when it waited for the body.
-fn run_while_typing(args: &[&str]) -> Option<(i32, String)> {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-    let home = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMTPSEND_") {
-            command.env_remove(&name);
-        }
-    }
-    let mut child = command
-        .args(args)
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("XDG_STATE_HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _typing = child.stdin.take();
-    let cap = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() && Instant::now() < cap {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let waited_for_the_body = child.try_wait().unwrap().is_none();
-    if waited_for_the_body {
-        child.kill().unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (!waited_for_the_body).then(|| {
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
+/// body; returns what it did, or `None` when it waited for the body.
+fn run_while_typing(run: Run) -> Option<Output> {
+    let mut running = run
+        .stdin_from(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    let _typing = running.take_stdin();
+    // Not ended by then: it waits for the body (and is killed when `running` is dropped).
+    running
+        .exits_within(std::time::Duration::from_secs(30))
+        .then(|| running.wait())
 }
 
 /// Someone composing at a terminal types the body and ends it with Ctrl-D: a command that
@@ -348,14 +318,12 @@ fn run_while_typing(args: &[&str]) -> Option<(i32, String)> {
 #[test]
 fn what_would_stop_the_send_is_said_before_the_body_is_read() {
     let server = Server::start();
-    let addr = server.addr();
     let dir = tempfile::tempdir().unwrap();
     let readable = dir.path().join("password");
     std::fs::write(&readable, "secret\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
     let readable = readable.to_str().unwrap();
-    let base = ["--server", addr.as_str(), "--subject", "hi"];
     let cases: [(&[&str], i32, &str); 3] = [
         (&[], 64, "no recipients"),
         (
@@ -384,29 +352,22 @@ fn what_would_stop_the_send_is_said_before_the_body_is_read() {
         ),
     ];
     for (extra, code, says) in cases {
-        let args = [&base[..], extra].concat();
-        let (got, stderr) = run_while_typing(&args)
+        let out = run_while_typing(Run::new(["--subject", "hi"]).args(extra).server(&server))
             .unwrap_or_else(|| panic!("{extra:?}: it read the body before checking"));
-        assert_eq!(got, code, "{extra:?}: {stderr}");
-        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+        assert_eq!(out.code, code, "{extra:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{extra:?}: {}", out.stderr);
     }
     assert_eq!(server.finish().connection_count(), 0);
 }
 
-/// The dry-run output for `args` and `stdin`: the envelope and the exact message.
-fn dry_run(args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let mut all = vec![
-        "--dry-run",
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-    ];
-    all.extend_from_slice(args);
-    let out = smtpsend(&all, stdin);
-    assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
-    out.stdout_bytes
-}
+/// A dry run of a message from a@example.com to b@example.com; more flags follow.
+const DRY_RUN: [&str; 5] = [
+    "--dry-run",
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+];
 
 #[test]
 fn a_text_gives_the_same_message_from_any_source() {
@@ -417,23 +378,32 @@ fn a_text_gives_the_same_message_from_any_source() {
         "smuggle\r.\r\nMAIL FROM:<x@y.z>\r\n\u{1b}[1m\tbold\n".to_string(),
         "no line break at the end".to_string(),
     ];
+    let message = |run: Run| {
+        let out = run.output();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout_bytes
+    };
     let dir = tempfile::tempdir().unwrap();
     for (index, text) in texts.iter().enumerate() {
         let file = dir.path().join(format!("{index}.txt"));
         std::fs::write(&file, text).unwrap();
-        let given = dry_run(&["--body", text], b"");
+        let given = message(Run::new(DRY_RUN).args(["--body", text]));
         assert_eq!(
-            dry_run(&["--body-file", file.to_str().unwrap()], b""),
+            message(Run::new(DRY_RUN).arg("--body-file").arg(&file)),
             given,
             "{text:?}"
         );
-        assert_eq!(dry_run(&[], text.as_bytes()), given, "{text:?}");
+        assert_eq!(message(Run::new(DRY_RUN).stdin(text)), given, "{text:?}");
     }
 }
 
 #[test]
 fn a_body_with_control_characters_is_pinned_as_quoted_printable() {
-    let out = dry_run(&["--subject", "pin"], b"one\r.\r\ntwo\0\x1b\n");
+    let out = Run::new(DRY_RUN)
+        .args(["--subject", "pin"])
+        .stdin(b"one\r.\r\ntwo\0\x1b\n")
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let expected = "MAIL FROM:<a@example.com>\n\
         RCPT TO:<b@example.com>\n\
         \n\
@@ -448,7 +418,7 @@ fn a_body_with_control_characters_is_pinned_as_quoted_printable() {
         \r\n\
         one=0D.\r\n\
         two=00=1B\r\n";
-    assert_eq!(String::from_utf8(out).unwrap(), expected);
+    assert_eq!(out.stdout, expected);
 }
 
 #[test]
@@ -462,20 +432,19 @@ fn a_large_body_file_is_streamed_not_held_in_memory() {
         capabilities: vec!["PIPELINING".into(), "SIZE".into()],
         ..Script::default()
     });
-    let out = send_ok(
-        &server,
-        &[
-            "--to",
-            "b@example.com",
-            "--body-file",
-            file.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--to",
+        "b@example.com",
+        "--body-file",
+        file.to_str().unwrap(),
+    ])
+    .server(&server)
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.peak_rss_kib < 24 * 1024,
+        out.peak_rss_kib() < 24 * 1024,
         "{} KiB for a {} MiB body",
-        out.peak_rss_kib,
+        out.peak_rss_kib(),
         text.len() >> 20
     );
     let record = server.finish();
@@ -495,11 +464,10 @@ fn a_proc_file_that_says_it_is_empty_is_read_once() {
     let version = std::fs::read("/proc/version").unwrap();
     assert!(!version.is_empty());
     let server = Server::start();
-    send_ok(
-        &server,
-        &["--to", "b@example.com", "--body-file", "/proc/version"],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body-file", "/proc/version"])
+        .server(&server)
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let message = MessageParser::default()
         .parse(&record.only_completed().message)

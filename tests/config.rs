@@ -1,42 +1,9 @@
 //! The configuration file and the precedence flags > SMTPSEND_* environment > account >
 //! defaults, as a user sees them: where the message went, exit codes, --show-config.
 
-mod support;
+use std::path::Path;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-
-use support::*;
-
-/// A config home holding `smtpsend/config.toml` with `text` and `mode`.
-struct ConfigHome {
-    dir: tempfile::TempDir,
-}
-
-impl ConfigHome {
-    fn new(text: &str, mode: u32) -> ConfigHome {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("smtpsend")).unwrap();
-        let home = ConfigHome { dir };
-        std::fs::write(home.file(), text).unwrap();
-        std::fs::set_permissions(home.file(), std::fs::Permissions::from_mode(mode)).unwrap();
-        home
-    }
-
-    fn file(&self) -> PathBuf {
-        self.dir.path().join("smtpsend").join("config.toml")
-    }
-
-    fn xdg(&self) -> &str {
-        self.dir.path().to_str().unwrap()
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-        let mut all = vec![("XDG_CONFIG_HOME", self.xdg())];
-        all.extend_from_slice(env);
-        smtpsend_with_env(args, stdin, &all)
-    }
-}
+use crate::support::*;
 
 const MESSAGE: &[u8] = b"From: me@example.com\nSubject: x\n\nhi\n";
 
@@ -46,66 +13,68 @@ fn flags_beat_environment_beat_account_beat_defaults() {
 
     // The account alone decides.
     let server = Server::start();
-    let home = ConfigHome::new(
+    let home = Home::with_config(
         &format!(
             "default = \"main\"\n[accounts.main]\nserver = \"{}\"\n",
             server.addr()
         ),
         0o644,
     );
-    let out = home.run(&["b@example.com"], MESSAGE, &[]);
+    let out = home.run(["b@example.com"]).stdin(MESSAGE).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().completed().len(), 1);
 
     // SMTPSEND_SERVER beats the account (which now names a dead port).
     let server = Server::start();
-    let home = ConfigHome::new(
+    let home = Home::with_config(
         &format!("default = \"main\"\n[accounts.main]\nserver = \"{refused}\"\n"),
         0o644,
     );
-    let out = home.run(
-        &["b@example.com"],
-        MESSAGE,
-        &[("SMTPSEND_SERVER", &server.addr())],
-    );
+    let out = home
+        .run(["b@example.com"])
+        .stdin(MESSAGE)
+        .env("SMTPSEND_SERVER", server.addr())
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().completed().len(), 1);
 
     // --server beats SMTPSEND_SERVER.
     let server = Server::start();
-    let out = home.run(
-        &["--server", &server.addr(), "b@example.com"],
-        MESSAGE,
-        &[("SMTPSEND_SERVER", &refused)],
-    );
+    let out = home
+        .run(["b@example.com"])
+        .server(&server)
+        .stdin(MESSAGE)
+        .env("SMTPSEND_SERVER", &refused)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().completed().len(), 1);
 
     // And --show-config says where each value came from.
-    let out = home.run(
-        &["--show-config"],
-        b"",
-        &[("SMTPSEND_SERVER", "env.example:2525")],
-    );
+    let out = home
+        .run(["--show-config"])
+        .env("SMTPSEND_SERVER", "env.example:2525")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("env.example:2525  (SMTPSEND_SERVER)"),
         "{}",
         out.stdout
     );
-    let out = home.run(&["--show-config", "--server", "flag.example"], b"", &[]);
+    let out = home
+        .run(["--show-config", "--server", "flag.example"])
+        .output();
     assert!(
         out.stdout.contains("flag.example:25  (--server)"),
         "{}",
         out.stdout
     );
-    let out = home.run(&["--show-config"], b"", &[]);
+    let out = home.run(["--show-config"]).output();
     assert!(
         out.stdout.contains(&format!("{refused}  (account main)")),
         "{}",
         out.stdout
     );
-    let out = smtpsend(&["--show-config"], b"");
+    let out = Run::new(["--show-config"]).output();
     assert!(
         out.stdout.contains("localhost:25  (default)"),
         "{}",
@@ -117,7 +86,7 @@ fn flags_beat_environment_beat_account_beat_defaults() {
 fn the_account_whose_from_matches_the_sender_is_used() {
     let refused = refused_addr();
     let server = Server::start();
-    let home = ConfigHome::new(
+    let home = Home::with_config(
         &format!(
             "default = \"home\"\n\
              [accounts.home]\nserver = \"{refused}\"\nfrom = \"me@home.example\"\n\
@@ -127,7 +96,7 @@ fn the_account_whose_from_matches_the_sender_is_used() {
         0o600,
     );
     // The From header of a complete message picks "work".
-    let out = home.run(&["b@example.com"], MESSAGE, &[]);
+    let out = home.run(["b@example.com"]).stdin(MESSAGE).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().sender(), "me@example.com");
@@ -141,7 +110,7 @@ fn the_account_whose_from_matches_the_sender_is_used() {
 
     // So does -f when composing.
     let server = Server::start();
-    let home = ConfigHome::new(
+    let home = Home::with_config(
         &format!(
             "default = \"home\"\n\
              [accounts.home]\nserver = \"{refused}\"\n\
@@ -150,45 +119,44 @@ fn the_account_whose_from_matches_the_sender_is_used() {
         ),
         0o600,
     );
-    let out = home.run(
-        &[
+    let out = home
+        .run([
             "-f",
             "ci@example.com",
             "--to",
             "b@example.com",
             "--body",
             "x",
-        ],
-        b"",
-        &[],
-    );
+        ])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().only_completed().sender(), "ci@example.com");
 
     // Another sender falls back to the default account (whose port is dead: 75).
-    let out = home.run(
-        &["-f", "ci@other.org", "--to", "b@example.com", "--body", "x"],
-        b"",
-        &[],
-    );
+    let out = home
+        .run(["-f", "ci@other.org", "--to", "b@example.com", "--body", "x"])
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!("smtpsend: cannot connect to {refused}: Connection refused\n"),
+        "the default account's server"
+    );
 }
 
 #[test]
 fn the_account_from_is_the_sender_when_none_is_given() {
     let server = Server::start();
-    let home = ConfigHome::new(
+    let home = Home::with_config(
         &format!(
             "[accounts.ops]\nserver = \"{}\"\nfrom = \"Ops Team <ops@example.com>\"\n",
             server.addr()
         ),
         0o600,
     );
-    let out = home.run(
-        &["--account", "ops", "--to", "b@example.com", "--body", "x"],
-        b"",
-        &[],
-    );
+    let out = home
+        .run(["--account", "ops", "--to", "b@example.com", "--body", "x"])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -219,18 +187,17 @@ fn unknown_keys_and_bad_values_exit_78_with_the_line() {
         ("default = \"nope\"\n", &["line 1", "default", "nope"]),
         ("[accounts.a\n", &["line 1"]),
     ] {
-        let home = ConfigHome::new(text, 0o600);
-        let out = home.run(
-            &["--dry-run", "--to", "b@example.com", "--body", "x"],
-            b"",
-            &[],
-        );
+        let home = Home::with_config(text, 0o600);
+        let out = home
+            .run(["--dry-run", "--to", "b@example.com", "--body", "x"])
+            .output();
         assert_eq!(out.code, 78, "{text}: {}", out.stderr);
         for mention in mentions {
             assert!(out.stderr.contains(mention), "{text}: {}", out.stderr);
         }
         assert!(
-            out.stderr.contains(&home.file().display().to_string()),
+            out.stderr
+                .contains(&home.config_file().display().to_string()),
             "{}",
             out.stderr
         );
@@ -241,15 +208,15 @@ fn unknown_keys_and_bad_values_exit_78_with_the_line() {
 #[test]
 fn a_readable_file_holding_a_password_is_refused() {
     let text = "[accounts.a]\nuser = \"me\"\npassword = \"s3cret-Value\"\n";
-    let home = ConfigHome::new(text, 0o644);
-    let out = home.run(&["--show-config"], b"", &[]);
+    let home = Home::with_config(text, 0o644);
+    let out = home.run(["--show-config"]).output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
     assert!(out.stderr.contains("line 3"), "{}", out.stderr);
     assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
 
-    let home = ConfigHome::new(text, 0o600);
-    let out = home.run(&["--show-config", "--account", "a"], b"", &[]);
+    let home = Home::with_config(text, 0o600);
+    let out = home.run(["--show-config", "--account", "a"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
     assert!(
@@ -268,34 +235,35 @@ fn a_readable_file_holding_a_password_is_refused() {
 fn config_file_locations() {
     // A file named by --config or SMTPSEND_CONFIG must exist.
     let missing = "/nonexistent/smtpsend.toml";
-    let out = smtpsend(&["--config", missing, "--show-config"], b"");
+    let out = Run::new(["--config", missing, "--show-config"]).output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(out.stderr.contains(missing), "{}", out.stderr);
-    let out = smtpsend_with_env(&["--show-config"], b"", &[("SMTPSEND_CONFIG", missing)]);
+    let out = Run::new(["--show-config"])
+        .env("SMTPSEND_CONFIG", missing)
+        .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: cannot read config /nonexistent/smtpsend.toml: No such file or directory\n"
+    );
 
     // The default file may be missing.
-    let out = smtpsend(&["--show-config"], b"");
+    let out = Run::new(["--show-config"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("not found"), "{}", out.stdout);
 
     // Without XDG_CONFIG_HOME it is ~/.config/smtpsend/config.toml.
-    let home = ConfigHome::new("[accounts.h]\nserver = \"home.example\"\n", 0o600);
-    let fake_home = home.dir.path().join("user");
-    std::fs::create_dir_all(fake_home.join(".config")).unwrap();
-    std::fs::rename(
-        home.dir.path().join("smtpsend"),
-        fake_home.join(".config/smtpsend"),
+    let home = Home::new();
+    std::fs::create_dir_all(home.join(".config/smtpsend")).unwrap();
+    std::fs::write(
+        home.join(".config/smtpsend/config.toml"),
+        "[accounts.h]\nserver = \"home.example\"\n",
     )
     .unwrap();
-    let out = smtpsend_with_env(
-        &["--show-config", "--account", "h"],
-        b"",
-        &[
-            ("XDG_CONFIG_HOME", ""),
-            ("HOME", fake_home.to_str().unwrap()),
-        ],
-    );
+    let out = home
+        .run(["--show-config", "--account", "h"])
+        .env("XDG_CONFIG_HOME", "")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("home.example:25  (account h)"),
@@ -304,19 +272,17 @@ fn config_file_locations() {
     );
 
     // SMTPSEND_CONFIG names another file; SMTPSEND_ACCOUNT an account in it.
-    let other = ConfigHome::new(
+    let other = Home::with_config(
         "[accounts.x]\nserver = \"x.example:2525\"\n[accounts.y]\nserver = \"y.example\"\n",
         0o600,
     );
-    let path = other.file();
-    let out = smtpsend_with_env(
-        &["--show-config"],
-        b"",
-        &[
+    let path = other.config_file();
+    let out = Run::new(["--show-config"])
+        .envs(&[
             ("SMTPSEND_CONFIG", path.to_str().unwrap()),
             ("SMTPSEND_ACCOUNT", "y"),
-        ],
-    );
+        ])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("y.example:25  (account y)"),
@@ -329,16 +295,14 @@ fn config_file_locations() {
 }
 
 fn assert_unknown_account_is_refused(path: &Path) {
-    let out = smtpsend(
-        &[
-            "--config",
-            path.to_str().unwrap(),
-            "--account",
-            "z",
-            "--show-config",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--config",
+        path.to_str().unwrap(),
+        "--account",
+        "z",
+        "--show-config",
+    ])
+    .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(out.stderr.contains("\"z\""), "{}", out.stderr);
     assert!(out.stderr.contains("x, y"), "{}", out.stderr);
@@ -349,19 +313,17 @@ fn assert_unknown_account_is_refused(path: &Path) {
 #[test]
 fn show_config_json_is_a_json_document_with_the_password_masked() {
     let text = "[accounts.a]\nuser = \"me\"\npassword = \"s3cret-Value\"\nretries = 3\n";
-    let home = ConfigHome::new(text, 0o600);
-    let out = home.run(
-        &[
+    let home = Home::with_config(text, 0o600);
+    let out = home
+        .run([
             "--show-config",
             "--json",
             "--account",
             "a",
             "--server",
             "relay.example:2525",
-        ],
-        b"",
-        &[],
-    );
+        ])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
     let document: serde_json::Value = serde_json::from_str(&out.stdout)
@@ -378,22 +340,18 @@ fn show_config_json_is_a_json_document_with_the_password_masked() {
 /// someone else) is named at once with 66; opening it does not wait for a writer.
 #[test]
 fn a_fifo_at_the_default_place_is_refused_at_once() {
-    let home = ConfigHome::new("", 0o600);
-    std::fs::remove_file(home.file()).unwrap();
-    let name = std::ffi::CString::new(home.file().to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo(3) on a path in the test's own temporary directory.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-    let out = home.run(
-        &["--dry-run", "--to", "b@example.com", "--body", "x"],
-        b"",
-        &[],
-    );
+    let home = Home::with_config("", 0o600);
+    std::fs::remove_file(home.config_file()).unwrap();
+    mkfifo(&home.config_file());
+    let out = home
+        .run(["--dry-run", "--to", "b@example.com", "--body", "x"])
+        .output();
     assert_eq!(out.code, 66, "{}", out.stderr);
     assert_eq!(
         out.stderr.trim_end(),
         format!(
             "smtpsend: config {} is a FIFO (a pipe), not a regular file",
-            home.file().display()
+            home.config_file().display()
         )
     );
     assert!(

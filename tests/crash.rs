@@ -29,13 +29,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::support::{Home, Run, Running};
 
 /// Lines of each message's body (about 44 KiB): long enough for the data to take a few
 /// milliseconds against the slow server.
@@ -246,11 +246,11 @@ impl CrashServer {
     /// Kills the process with SIGKILL, atomically with respect to the server's final
     /// replies: every 250 recorded before the returned instant was sent before the kill,
     /// and none is sent to this generation afterwards.
-    fn kill(&self, child: &Child, generation: u32) -> Instant {
+    fn kill(&self, running: &Running, generation: u32) -> Instant {
         let mut state = self.shared.lock();
         let at = Instant::now();
-        // SAFETY: kill(2) on our own child, not yet reaped (so its pid is still its own).
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+        // Not reaped before `Running::wait`, so its pid is still its own.
+        running.signal(libc::SIGKILL);
         state.killed.push(generation);
         at
     }
@@ -732,33 +732,18 @@ fn body_for(marker: &str) -> String {
         .collect()
 }
 
-/// smtpsend with a clean environment and its own HOME, stdin empty, stderr to a file.
-fn command(home: &Path, args: &[&str], stderr: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
-    command.args(args);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMTPSEND_") {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env("HOME", home)
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .stdin(Stdio::null())
+/// smtpsend in `home`, unpinned (each message its own Message-ID), stdin empty.
+fn smtpsend(home: &Home, args: &[&str]) -> Run {
+    home.run(args)
+        .unpinned()
+        .stdin_from(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).expect("stderr file"));
-    command
 }
 
 /// Runs smtpsend to its end; its exit code and stderr.
-fn run_to_end(home: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let stderr = home.join("stderr-to-end");
-    let status = command(home, args, &stderr).status().expect("run smtpsend");
-    (
-        status.code(),
-        std::fs::read_to_string(&stderr).unwrap_or_default(),
-    )
+fn run_to_end(home: &Home, args: &[&str]) -> (Option<i32>, String) {
+    let out = smtpsend(home, args).output();
+    (out.signal.is_none().then_some(out.code), out.stderr)
 }
 
 fn message_args<'a>(server: &'a str, header: &'a str, body: &'a str) -> Vec<&'a str> {
@@ -780,8 +765,7 @@ fn message_args<'a>(server: &'a str, header: &'a str, body: &'a str) -> Vec<&'a 
 
 /// One run: prepare, start smtpsend, kill it at the aimed instant, flush, collect.
 fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
-    let home = tempfile::tempdir().expect("temp HOME");
-    let home = home.path();
+    let home = &Home::new();
     let scenario = match rng.below(4) {
         0 => Scenario::Always,
         1 => Scenario::OnFailure,
@@ -849,13 +833,10 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
         }
     };
 
-    let stderr_path = home.join("stderr");
     let started = Instant::now();
-    let mut child = command(home, &args, &stderr_path)
-        .spawn()
-        .expect("spawn smtpsend");
+    let running = smtpsend(home, &args).spawn();
     let kill = loop {
-        if child.try_wait().expect("wait").is_some() {
+        if running.has_exited() {
             break None;
         }
         let due = match aim {
@@ -866,30 +847,32 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
         };
         let now = Instant::now();
         if due.is_some_and(|due| now >= due) || now >= started + RUN_CAP {
-            break Some(server.kill(&child, killed_generation));
+            break Some(server.kill(&running, killed_generation));
         }
         match due {
             Some(due) => thread::sleep((due - now).min(Duration::from_millis(1))),
             None => server.wait_a_little(Duration::from_micros(300)),
         }
     };
-    let status = child.wait().expect("reap smtpsend");
+    let out = running.wait();
     // A kill that reached a process already ending (a zombie) changes nothing.
-    let (kill, exit_code) = match status.signal() {
+    let (kill, exit_code) = match out.signal {
         Some(libc::SIGKILL) => (kill, None),
-        _ => (None, status.code()),
+        Some(_) => (None, None),
+        None => (None, Some(out.code)),
     };
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    let half_written = outbox_files(home)
+    let stderr = out.stderr;
+    let half_written = home
+        .files()
         .iter()
-        .any(|name| name.ends_with(".tmp") || orphan(name, &outbox_files(home)));
+        .any(|name| name.ends_with(".tmp") || orphan(name, &home.files()));
 
     let flush_generation = server.next_generation(Mode {
         chunking: rng.chance(),
         ..Mode::healthy()
     });
     let (flush_code, flush_stderr) = run_to_end(home, &["-q"]);
-    let left = outbox_files(home);
+    let left = home.files();
     Facts {
         run,
         scenario,
@@ -906,17 +889,6 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
         flush_code,
         flush_stderr,
         left,
-    }
-}
-
-/// The files in the outbox, the flush lock aside.
-fn outbox_files(home: &Path) -> Vec<String> {
-    match std::fs::read_dir(home.join("state/smtpsend/queue")) {
-        Ok(entries) => entries
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name != ".flush.lock")
-            .collect(),
-        Err(_) => Vec::new(),
     }
 }
 

@@ -4,15 +4,13 @@
 //!
 //! docs/faults.md is generated from the same case list; `the_doc_matches_the_matrix` fails
 //! when it is out of date. Regenerate it with
-//! `SMTPSEND_REGENERATE_DOCS=1 cargo test --test faults the_doc_matches_the_matrix`.
-
-mod support;
+//! `SMTPSEND_REGENERATE_DOCS=1 cargo test --test integration faults::the_doc_matches_the_matrix`.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 /// `--timeout` for every case: the deadline of each wait.
 const TIMEOUT_SECS: u64 = 1;
@@ -445,47 +443,41 @@ impl Fixture {
         builder.start()
     }
 
-    /// Runs smtpsend against `server` with the case's options and `extra`.
-    fn send(&self, fault: Fault, server: &Server, extra: &[&str], env: &[(&str, &str)]) -> Output {
-        let addr = match self.stage {
-            Stage::ImplicitTls => format!("smtps://{}", server.addr()),
-            _ => server.addr(),
-        };
-        let timeout = TIMEOUT_SECS.to_string();
-        let mut args = vec![
-            "--server",
-            addr.as_str(),
-            "--timeout",
-            timeout.as_str(),
-            "--from",
-            "a@example.com",
+    /// smtpsend against `server` with the case's options.
+    fn run(&self, fault: Fault, server: &Server) -> Run {
+        let mut run = Run::new([
             "--to",
             "b@example.com",
             "--subject",
             "fault matrix",
             "--body",
             "hello",
-        ];
+        ])
+        .arg("--timeout")
+        .arg(TIMEOUT_SECS.to_string())
+        .sender("a@example.com")
+        .env("SMTPSEND_PASSWORD", PASSWORD);
+        run = match self.stage {
+            Stage::ImplicitTls => run.server(&format!("smtps://{}", server.addr())),
+            _ => run.server(server),
+        };
         if let Some((one, big)) = &self.attachments {
             let path = match fault {
                 Fault::Silent | Fault::HangUp => big,
                 _ => one,
             };
-            args.extend(["--attach", path.to_str().expect("UTF-8 temp path")]);
+            run = run.arg("--attach").arg(path);
         }
         if let Some(certs) = &self.certs {
-            args.extend(["--tls-ca-file", certs.ca_file()]);
+            run = run.args(["--tls-ca-file", certs.ca_file()]);
             if self.stage != Stage::ImplicitTls {
-                args.extend(["--tls", "starttls"]);
+                run = run.args(["--tls", "starttls"]);
             }
         }
         if self.stage == Stage::Auth {
-            args.extend(["--user", USER]);
+            run = run.args(["--user", USER]);
         }
-        args.extend_from_slice(extra);
-        let mut env = env.to_vec();
-        env.push(("SMTPSEND_PASSWORD", PASSWORD));
-        smtpsend_with_env(&args, b"", &env)
+        run
     }
 }
 
@@ -514,7 +506,7 @@ fn run_case(fixture: &Fixture, fault: Fault) {
     let expected = expected(stage, fault);
     let case = format!("{} / {}", stage.title(), fault.title());
     let server = fixture.server(&action, None);
-    let out = fixture.send(fault, &server, &[], &[]);
+    let out = fixture.run(fault, &server).output();
     let record = server.finish();
 
     assert_eq!(out.code, expected.code, "{case}: {}", out.stderr);
@@ -526,9 +518,9 @@ fn run_case(fixture: &Fixture, fault: Fault) {
         out.elapsed
     );
     assert!(
-        out.peak_rss_kib < PEAK_RSS_LIMIT_KIB,
+        out.peak_rss_kib() < PEAK_RSS_LIMIT_KIB,
         "{case}: used {} KiB",
-        out.peak_rss_kib
+        out.peak_rss_kib()
     );
     let delivered = record.completed().len();
     assert_eq!(
@@ -557,42 +549,20 @@ fn run_case_with_outbox(
     mode: &str,
 ) {
     let case = &format!("{case}, --queue {mode}");
-    let state = tempfile::tempdir().expect("temp state dir");
-    let state_dir = state.path().to_str().expect("UTF-8 temp path");
-    let env = [
-        ("XDG_STATE_HOME", state_dir),
-        ("SMTPSEND_PASSWORD", PASSWORD),
-    ];
+    let home = Home::new();
     let server = fixture.server(action, Some(1));
-    let out = fixture.send(fault, &server, &["--queue", mode], &env);
+    let out = fixture
+        .run(fault, &server)
+        .args(["--queue", mode])
+        .home(&home)
+        .output();
     let queued = expected.queued();
-    let queue_dir = state.path().join("smtpsend/queue");
-    let files = || -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&queue_dir) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .map(|entry| {
-                entry
-                    .expect("outbox entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into()
-            })
-            .filter(|name| name != ".flush.lock")
-            .collect();
-        names.sort();
-        names
-    };
     if queued {
         assert_eq!(out.code, 0, "{case}, queued: {}", out.stderr);
         assert_says(case, &out.stderr, "queued as ", &expected.says);
-        let id = out.stderr["smtpsend: queued as ".len()..]
-            .split(' ')
-            .next()
-            .unwrap_or_default();
+        let id = queued_id(&out.stderr);
         assert_eq!(
-            files(),
+            home.files(),
             [format!("{id}.eml"), format!("{id}.json")],
             "{case}: the entry, whole"
         );
@@ -603,16 +573,16 @@ fn run_case_with_outbox(
             out.stderr
         );
         assert_says(case, &out.stderr, "", &expected.says);
-        assert_eq!(files(), Vec::<String>::new(), "{case}: nothing kept");
+        assert_eq!(home.files(), Vec::<String>::new(), "{case}: nothing kept");
     }
-    let flush = smtpsend_with_env(&["-q"], b"", &env);
+    let flush = home.run(["-q"]).env("SMTPSEND_PASSWORD", PASSWORD).output();
     assert_eq!(flush.code, 0, "{case}, flush: {}", flush.stderr);
     assert_eq!(
-        files(),
+        home.files(),
         Vec::<String>::new(),
         "{case}: the flush emptied the outbox"
     );
-    let again = smtpsend_with_env(&["-q"], b"", &env);
+    let again = home.run(["-q"]).env("SMTPSEND_PASSWORD", PASSWORD).output();
     assert_eq!(again.code, 0, "{case}, second flush: {}", again.stderr);
     let record = server.finish();
     assert_eq!(
@@ -711,7 +681,7 @@ fn render_doc() -> String {
         "# What smtpsend does when the server fails\n\
          \n\
          <!-- Generated by tests/faults.rs from its case list; do not edit by hand. Regenerate:\n     \
-         SMTPSEND_REGENERATE_DOCS=1 cargo test --test faults the_doc_matches_the_matrix -->\n\
+         SMTPSEND_REGENERATE_DOCS=1 cargo test --test integration faults::the_doc_matches_the_matrix -->\n\
          \n\
          Every cell is a test: tests/faults.rs runs smtpsend against the scripted test server,\n\
          which fails at one stage of the session in one way, and checks the exit code, the\n\
@@ -823,6 +793,6 @@ fn the_doc_matches_the_matrix() {
     assert!(
         committed == doc,
         "docs/faults.md is out of date; regenerate it with \
-         SMTPSEND_REGENERATE_DOCS=1 cargo test --test faults the_doc_matches_the_matrix"
+         SMTPSEND_REGENERATE_DOCS=1 cargo test --test integration faults::the_doc_matches_the_matrix"
     );
 }

@@ -1,7 +1,8 @@
 //! The committed man page and completion scripts match what the binary generates now.
 
 use std::path::Path;
-use std::process::Command;
+
+use crate::support::Run;
 
 const GENERATED: [(&str, &str); 6] = [
     ("man", "man/smtpsend.1"),
@@ -13,16 +14,13 @@ const GENERATED: [(&str, &str); 6] = [
 ];
 
 fn generate(what: &str) -> Vec<u8> {
-    let output = Command::new(env!("CARGO_BIN_EXE_smtpsend"))
-        .args(["--generate", what])
-        .output()
-        .expect("run smtpsend --generate");
-    assert!(
-        output.status.success(),
+    let out = Run::new(["--generate", what]).output();
+    assert_eq!(
+        out.code, 0,
         "smtpsend --generate {what} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+        out.stderr
     );
-    output.stdout
+    out.stdout_bytes
 }
 
 #[test]

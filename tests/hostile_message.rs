@@ -4,46 +4,21 @@
 //! Whatever the input, the server gets exactly one well-formed message per transaction,
 //! or nothing; smtpsend never hangs on a file and never holds endless input.
 
-mod support;
-
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use mail_parser::{MessageParser, MimeHeaders};
-use support::*;
 
 /// Ends the data early for a server that also takes a bare CR or LF as a line end, then
 /// opens a forged transaction; every lenient end-of-data form is in it.
 const SMUGGLER: &str = "Hello,\r.\r\nMAIL FROM:<forged@evil.example>\r\nRCPT TO:<victim@example.com>\r\n\
 DATA\r\nforged\n.\nRSET\r.\r\n.\rQUIT\r\n.\n";
 
-fn send(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
-    let addr = server.addr();
-    let mut all = vec!["--server", addr.as_str(), "--from", "a@example.com"];
-    all.extend_from_slice(args);
-    smtpsend(&all, stdin)
-}
-
 fn path(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// Places where a server ends the data: strictly, CRLF `.` CRLF (or `.` CRLF as the first
-/// line); leniently, a `.` alone between any line ends.
-fn end_marks(wire: &[u8]) -> (usize, usize) {
-    let strict = wire.windows(5).filter(|w| w == b"\r\n.\r\n").count()
-        + usize::from(wire.starts_with(b".\r\n"));
-    let lenient = (0..wire.len())
-        .filter(|&at| {
-            let before = at == 0 || matches!(wire[at - 1], b'\r' | b'\n');
-            let after = matches!(wire.get(at + 1), Some(b'\r' | b'\n'));
-            wire[at] == b'.' && before && after
-        })
-        .count();
-    (strict, lenient)
 }
 
 fn assert_one_end_mark(wire: &[u8]) {
@@ -54,18 +29,6 @@ fn assert_one_end_mark(wire: &[u8]) {
         String::from_utf8_lossy(wire)
     );
     assert!(wire.ends_with(b"\r\n.\r\n"));
-}
-
-/// `text` with each LF that has no CR before it made CRLF (a bare CR stays).
-fn lf_to_crlf(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() * 2);
-    for (at, &byte) in text.iter().enumerate() {
-        if byte == b'\n' && (at == 0 || text[at - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(byte);
-    }
-    out
 }
 
 /// The decoded body and transfer encoding of the message's `media_type` part.
@@ -123,7 +86,11 @@ fn a_smuggling_body_arrives_as_one_message_whatever_gives_it() {
             };
             let mut args = vec!["--to", "victim@example.com", "--subject", "hi"];
             args.extend(extra);
-            let out = send(&server, &args, stdin);
+            let out = Run::new(&args)
+                .server(&server)
+                .sender("a@example.com")
+                .stdin(stdin)
+                .output();
             assert_eq!(out.code, 0, "{given_by}: {}", out.stderr);
             let record = server.finish();
             let mails = record
@@ -160,7 +127,11 @@ fn a_nul_byte_in_a_composed_body_is_escaped() {
         let server = Server::start();
         let mut args = vec!["--to", "b@example.com"];
         args.extend(extra);
-        let out = send(&server, &args, stdin);
+        let out = Run::new(&args)
+            .server(&server)
+            .sender("a@example.com")
+            .stdin(stdin)
+            .output();
         assert_eq!(out.code, 0, "{given_by}: {}", out.stderr);
         let record = server.finish();
         let sent = record.only_completed();
@@ -202,7 +173,11 @@ fn a_raw_body_with_a_nul_byte_goes_only_with_binarymime() {
         } else {
             NUL_MESSAGE
         };
-        let out = send(&server, &extra, stdin);
+        let out = Run::new(&extra)
+            .server(&server)
+            .sender("a@example.com")
+            .stdin(stdin)
+            .output();
         assert_eq!(out.code, 69, "{extra:?}: {}", out.stderr);
         assert!(
             out.stderr.contains(
@@ -223,18 +198,16 @@ fn a_raw_body_with_a_nul_byte_goes_only_with_binarymime() {
         .capability("CHUNKING")
         .capability("BINARYMIME")
         .start();
-    let out = send(&server, &["--raw", "b@example.com"], NUL_MESSAGE);
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin(NUL_MESSAGE)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let sent = record.only_completed();
     assert!(sent.mail_params().contains(&"BODY=BINARYMIME"));
     assert!(sent.message.ends_with(b"\r\n\r\nbefore\0after\r.\r\n"));
-}
-
-fn mkfifo(path: &Path) {
-    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mkfifo(3) on a path in the test's own temporary directory.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
 }
 
 #[test]
@@ -280,7 +253,10 @@ fn a_fifo_socket_or_device_is_refused_at_once() {
     for (args, says) in cases {
         let server = Server::start();
         let started = Instant::now();
-        let out = send(&server, &args, b"");
+        let out = Run::new(&args)
+            .server(&server)
+            .sender("a@example.com")
+            .output();
         let says = says.replace("FIFO is", &format!("{fifo} is"));
         assert_eq!(out.code, 66, "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(&says), "{args:?}: {}", out.stderr);
@@ -293,86 +269,24 @@ fn a_fifo_socket_or_device_is_refused_at_once() {
     }
 }
 
-/// What one run of smtpsend did.
-struct Run {
-    code: i32,
-    stderr: String,
-    elapsed: Duration,
-}
-
-/// Runs smtpsend with `stdin` (a file, a device, nothing) in a clean environment; `meanwhile`
-/// runs once smtpsend has connected to a server (it composed the message before).
-fn run(args: &[&str], stdin: Stdio, meanwhile: Option<Box<dyn FnOnce()>>) -> Run {
-    let home = tempfile::tempdir().unwrap();
-    let (mut child, reader) = spawn(args, stdin, home.path());
-    let started = Instant::now();
-    let mut meanwhile = meanwhile;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-        }
-        if meanwhile.is_some() && has_socket(child.id()) {
+/// Runs smtpsend to its end; `meanwhile` runs once `when` holds (looked at every few
+/// milliseconds), and must have run by the end.
+fn run_meanwhile(run: Run, when: impl Fn(&Running) -> bool, meanwhile: impl FnOnce()) -> Output {
+    let running = run.stdin_from(Stdio::null()).spawn();
+    let mut meanwhile = Some(meanwhile);
+    while !running.has_exited() {
+        if meanwhile.is_some() && when(&running) {
             (meanwhile.take().unwrap())();
         }
-        thread::sleep(Duration::from_millis(5));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stderr: reader.join().unwrap(),
-        elapsed: started.elapsed(),
+        thread::sleep(Duration::from_millis(2));
     }
-}
-
-/// smtpsend started in a clean environment (pinned output, HOME in `home`), and a thread
-/// that collects its stderr.
-fn spawn(
-    args: &[&str],
-    stdin: Stdio,
-    home: &Path,
-) -> (std::process::Child, thread::JoinHandle<String>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMTPSEND_") {
-            command.env_remove(&name);
-        }
-    }
-    let mut child = command
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_STATE_HOME", home.join(".local/state"))
-        .env("SMTPSEND_TEST_PIN", "1")
-        .stdin(stdin)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    (child, reader)
-}
-
-/// The most memory the process has held so far (VmHWM), in KiB.
-fn high_water_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn has_socket(pid: u32) -> bool {
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
-    };
-    fds.filter_map(Result::ok)
-        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-        .any(|target| target.to_string_lossy().starts_with("socket:"))
+    let out = running.wait();
+    assert!(
+        meanwhile.is_none(),
+        "it ended before the moment came: {}",
+        out.stderr
+    );
+    out
 }
 
 #[test]
@@ -383,11 +297,12 @@ fn endless_stdin_stops_at_the_limit() {
         ("compose", vec!["--to", "b@example.com", "--subject", "s"]),
     ] {
         let server = Server::start();
-        let addr = server.addr();
-        let mut all = vec!["--server", addr.as_str(), "--max-input-size", "1M"];
-        all.extend(&args);
         let zero = std::fs::File::open("/dev/zero").unwrap();
-        let run = run(&all, zero.into(), None);
+        let run = Run::new(["--max-input-size", "1M"])
+            .args(&args)
+            .server(&server)
+            .stdin_from(zero)
+            .output();
         assert_eq!(run.code, 65, "{mode}: {}", run.stderr);
         let what = if mode == "compose" {
             "the body on stdin"
@@ -416,18 +331,28 @@ fn stdin_is_read_no_further_than_the_limit() {
         vec!["--raw", "b@example.com"],
         vec!["--to", "b@example.com", "--subject", "s"],
     ] {
-        let mut all = vec!["--server", "127.0.0.1:1", "--max-input-size", "1M"];
-        all.extend(&args);
-        let home = tempfile::tempdir().unwrap();
-        let (mut child, reader) = spawn(&all, Stdio::piped(), home.path());
-        let mut stdin = child.stdin.take().unwrap();
+        let mut running = Run::new(["--max-input-size", "1M"])
+            .args(&args)
+            .server("127.0.0.1:1")
+            .stdin_from(Stdio::piped())
+            .spawn();
+        let mut stdin = running.take_stdin();
         let chunk = vec![b'x'; 64 * 1024];
         for _ in 0..LIMIT / chunk.len() {
             stdin.write_all(&chunk).unwrap();
         }
-        // All of it but a pipe's worth has been read: smtpsend waits for more.
-        thread::sleep(Duration::from_millis(300));
-        let held = high_water_kib(child.id()).expect("smtpsend is still running");
+        // All of it but a pipe's worth has been read; once the pipe is empty smtpsend has
+        // read the whole limit and waits for more.
+        let ends = Instant::now() + Duration::from_secs(20);
+        while unread(&stdin) > 0 && Instant::now() < ends {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            unread(&stdin),
+            0,
+            "{args:?}: it stopped reading within the limit"
+        );
+        let held = running.high_water_kib().expect("smtpsend is still running");
         assert!(held < 40 * 1024, "{args:?}: {held} KiB with 1 MiB read");
         let mut more = 0;
         while more < 64 * LIMIT {
@@ -441,25 +366,30 @@ fn stdin_is_read_no_further_than_the_limit() {
             "{args:?}: it read {more} bytes past the limit"
         );
         drop(stdin);
-        let status = child.wait().unwrap();
-        assert_eq!(
-            status.code(),
-            Some(65),
-            "{args:?}: {}",
-            reader.join().unwrap()
-        );
+        let out = running.wait();
+        assert_eq!(out.code, 65, "{args:?}: {}", out.stderr);
     }
+}
+
+/// Bytes written to the pipe and not read yet.
+fn unread(pipe: &std::process::ChildStdin) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut bytes: libc::c_int = 0;
+    // SAFETY: FIONREAD writes the count into the int; the descriptor is the test's own.
+    let done = unsafe { libc::ioctl(pipe.as_raw_fd(), libc::FIONREAD, &mut bytes) };
+    assert_eq!(done, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    bytes as usize
 }
 
 #[test]
 fn input_just_within_the_limit_is_sent() {
     let server = Server::start();
     let body = "x\n".repeat(512);
-    let out = send(
-        &server,
-        &["--to", "b@example.com", "--max-input-size", "1K"],
-        body.as_bytes(),
-    );
+    let out = Run::new(["--to", "b@example.com", "--max-input-size", "1K"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin(body.as_bytes())
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert!(
@@ -469,11 +399,11 @@ fn input_just_within_the_limit_is_sent() {
             .ends_with(&"x\r\n".repeat(512))
     );
     let server = Server::start();
-    let out = send(
-        &server,
-        &["--to", "b@example.com", "--max-input-size", "1K"],
-        format!("{body}!").as_bytes(),
-    );
+    let out = Run::new(["--to", "b@example.com", "--max-input-size", "1K"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin(format!("{body}!").as_bytes())
+        .output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     assert!(
         out.stderr
@@ -488,18 +418,11 @@ fn a_body_file_fifo_is_read_when_written_and_given_up_at_the_deadline() {
     mkfifo(&fifo);
     // Nobody ever writes: the run ends at the --timeout deadline, not never.
     let server = Server::start();
-    let addr = server.addr();
-    let args = [
-        "--server",
-        addr.as_str(),
-        "--to",
-        "b@example.com",
-        "--timeout",
-        "2",
-        "--body-file",
-        path(&fifo),
-    ];
-    let run_alone = run(&args, Stdio::null(), None);
+    let run_alone = Run::new(["--to", "b@example.com", "--timeout", "2", "--body-file"])
+        .arg(&fifo)
+        .server(&server)
+        .stdin_from(Stdio::null())
+        .output();
     assert_eq!(run_alone.code, 66, "{}", run_alone.stderr);
     assert!(
         run_alone
@@ -523,23 +446,16 @@ fn a_body_file_fifo_is_read_when_written_and_given_up_at_the_deadline() {
 
     // A writer that comes late: its text is the body.
     let server = Server::start();
-    let addr = server.addr();
     let writer_path = fifo.clone();
     let writer = thread::spawn(move || {
         thread::sleep(Duration::from_millis(300));
         std::fs::write(writer_path, SMUGGLER).unwrap();
     });
-    let args = [
-        "--server",
-        addr.as_str(),
-        "--to",
-        "b@example.com",
-        "--timeout",
-        "10",
-        "--body-file",
-        path(&fifo),
-    ];
-    let run_written = run(&args, Stdio::null(), None);
+    let run_written = Run::new(["--to", "b@example.com", "--timeout", "10", "--body-file"])
+        .arg(&fifo)
+        .server(&server)
+        .stdin_from(Stdio::null())
+        .output();
     writer.join().unwrap();
     assert_eq!(run_written.code, 0, "{}", run_written.stderr);
     let record = server.finish();
@@ -651,28 +567,20 @@ fn changed_before_sending(file: &Path, role: &str, change: Change, chunking: boo
         true => builder.capability("CHUNKING").start(),
         false => builder.start(),
     };
-    let addr = server.addr();
     let flag = match role {
         "attachment" => "-a",
         "body file" => "--body-file",
         _ => "--html",
     };
-    let mut args = vec![
-        "--server",
-        addr.as_str(),
-        "--timeout",
-        "20",
-        "--to",
-        "b@example.com",
-        flag,
-        path(file),
-    ];
+    let mut run = Run::new(["--timeout", "20", "--to", "b@example.com", flag])
+        .arg(file)
+        .server(&server);
     if role != "body file" {
-        args.extend(["--body", "see the file"]);
+        run = run.args(["--body", "see the file"]);
     }
     let changed = file.to_path_buf();
-    let meanwhile = Box::new(move || change.apply(&changed));
-    let run = run(&args, Stdio::null(), Some(meanwhile));
+    // Once it has a socket it has composed the message and connects to the server.
+    let run = run_meanwhile(run, Running::has_socket, move || change.apply(&changed));
     if matches!(change, Change::Rewritten) && role == "attachment" {
         // An attachment is measured by its size: the same size goes, well-formed.
         assert_eq!(run.code, 0, "{case}: {}", run.stderr);
@@ -722,10 +630,7 @@ fn changed_while_sending(first: &Path, second: &Path, change: Change) {
         .capabilities(&["PIPELINING", "8BITMIME"])
         .on(Verb::MidData, Action::Delay(Duration::from_secs(2)))
         .start();
-    let addr = server.addr();
-    let args = [
-        "--server",
-        addr.as_str(),
+    let run = Run::new([
         "--timeout",
         "20",
         "--to",
@@ -736,17 +641,20 @@ fn changed_while_sending(first: &Path, second: &Path, change: Change) {
         path(first),
         "-a",
         path(second),
-    ];
+    ])
+    .server(&server);
     let named: PathBuf = match change {
         Change::Vanishes => second.to_path_buf(),
         _ => first.to_path_buf(),
     };
     let changed = named.clone();
-    let meanwhile = move || {
-        thread::sleep(Duration::from_millis(500));
-        change.apply(&changed);
-    };
-    let run = run(&args, Stdio::null(), Some(Box::new(meanwhile)));
+    // The big file is being sent: more than 1 MiB of it read, and the server paused.
+    let reading = first.to_path_buf();
+    let run = run_meanwhile(
+        run,
+        move |running| running.file_offset(&reading).is_some_and(|at| at > 1 << 20),
+        move || change.apply(&changed),
+    );
     let case = format!("{change:?}");
     assert_eq!(run.code, change.exit_code(), "{case}: {}", run.stderr);
     let says = format!("attachment {}", named.display());

@@ -8,118 +8,32 @@
 // through its scrubber) is for the program.
 #![allow(clippy::disallowed_macros)]
 
-mod support;
-
-use std::ffi::CString;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use support::*;
+use crate::support::*;
 
-/// A home directory shared by several runs, so they all see the same outbox.
-struct Home {
-    dir: tempfile::TempDir,
-}
+/// A message from a@example.com to b@example.com; its subject and more flags follow.
+const MESSAGE: [&str; 6] = [
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--body",
+    "hello",
+];
 
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let home = self.dir.path().to_str().unwrap().to_string();
-        let state = format!("{home}/state");
-        let config = format!("{home}/config");
-        smtpsend_with_env(
-            args,
-            b"",
-            &[
-                ("HOME", home.as_str()),
-                ("XDG_STATE_HOME", state.as_str()),
-                ("XDG_CONFIG_HOME", config.as_str()),
-            ],
-        )
-    }
-
-    fn queue_dir(&self) -> PathBuf {
-        self.path("state/smtpsend/queue")
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.queue_dir().join(name)
-    }
-
-    /// Every name in the outbox but the flush lock, sorted.
-    fn files(&self) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(self.queue_dir()) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|name| name != ".flush.lock")
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn meta(&self, id: &str) -> serde_json::Value {
-        serde_json::from_slice(&fs::read(self.file(&format!("{id}.json"))).unwrap()).unwrap()
-    }
-
-    fn edit_meta(&self, id: &str, edit: impl FnOnce(&mut serde_json::Value)) {
-        let mut meta = self.meta(id);
-        edit(&mut meta);
-        fs::write(
-            self.file(&format!("{id}.json")),
-            serde_json::to_vec_pretty(&meta).unwrap(),
-        )
-        .unwrap();
-    }
-
-    /// Queues one message for `server` (which must refuse it for now) and returns its id.
-    fn queue_for(&self, server: &str, subject: &str) -> String {
-        let out = self.run(&message_args(server, subject, &["--queue", "on-failure"]));
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        queued_id(&out.stderr)
-    }
-}
-
-fn message_args<'a>(server: &'a str, subject: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--server",
-        server,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        subject,
-        "--body",
-        "hello",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
-/// The id in `smtpsend: queued as ID (reason)`.
-fn queued_id(stderr: &str) -> String {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("smtpsend: queued as "))
-        .unwrap_or_else(|| panic!("no 'queued as' line in: {stderr}"));
-    line["smtpsend: queued as ".len()..]
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string()
+/// Queues one message for `server` (which must refuse it for now) and returns its id.
+fn queue_for(home: &Home, server: &(impl Target + ?Sized), subject: &str) -> String {
+    let out = home
+        .run(MESSAGE)
+        .args(["--subject", subject, "--queue", "on-failure"])
+        .server(server)
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    queued_id(&out.stderr)
 }
 
 /// A server that refuses the first `n` messages for now (451 to RCPT), then takes all.
@@ -175,7 +89,7 @@ fn snapshot(dir: &Path) -> Vec<String> {
 
 /// A directory of the user's own files, some with names the outbox might like.
 fn users_directory(home: &Home, name: &str) -> PathBuf {
-    let dir = home.path(name);
+    let dir = home.join(name);
     fs::create_dir_all(&dir).unwrap();
     for (file, text) in [
         ("notes.eml", "my notes"),
@@ -190,17 +104,6 @@ fn users_directory(home: &Home, name: &str) -> PathBuf {
     dir
 }
 
-fn mkfifo(path: &Path) {
-    let name = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mkfifo(3) on a path in this test's own temporary directory.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid(2) cannot fail and touches no memory.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// Asserts that every outbox command and both queueing modes refuse the outbox with a
 /// one-line error (78, or the temporary failure's code when the outbox was only needed to
 /// keep a message) saying `why`, and that `untouched` is exactly as it was.
@@ -208,7 +111,11 @@ fn assert_outbox_refused(home: &Home, why: &str, untouched: &Path) {
     let before = snapshot(untouched);
     let unused = Server::start();
     let healthy = unused.addr();
-    let out = home.run(&message_args(&healthy, "always", &["--queue", "always"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--subject", "always", "--queue", "always"])
+        .server(&healthy)
+        .output();
     assert_eq!(out.code, 78, "--queue always: {}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains(why), "{}", out.stderr);
@@ -231,8 +138,11 @@ fn assert_outbox_refused(home: &Home, why: &str, untouched: &Path) {
         )
         .start();
     for (server, code) in [(&refusing, 75), (&garbling, 76)] {
-        let addr = server.addr();
-        let out = home.run(&message_args(&addr, "later", &["--queue", "on-failure"]));
+        let out = home
+            .run(MESSAGE)
+            .args(["--subject", "later", "--queue", "on-failure"])
+            .server(server)
+            .output();
         assert_eq!(out.code, code, "--queue on-failure: {}", out.stderr);
         assert!(
             out.stderr
@@ -250,7 +160,7 @@ fn assert_outbox_refused(home: &Home, why: &str, untouched: &Path) {
         &["-bp"],
         &["--drop-queue", "0640a1b2c3d4e-0badf0"],
     ] {
-        let out = home.run(args);
+        let out = home.run(args).output();
         assert_eq!(out.code, 78, "{args:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
@@ -262,7 +172,7 @@ fn assert_outbox_refused(home: &Home, why: &str, untouched: &Path) {
 fn a_queue_directory_that_is_a_link_is_refused_and_its_target_left_alone() {
     let home = Home::new();
     let mail = users_directory(&home, "mail");
-    fs::create_dir_all(home.path("state/smtpsend")).unwrap();
+    fs::create_dir_all(home.join("state/smtpsend")).unwrap();
     symlink(&mail, home.queue_dir()).unwrap();
     let why = format!(
         "the outbox directory {} is a symbolic link (to {}), which smtpsend does not follow",
@@ -276,16 +186,16 @@ fn a_queue_directory_that_is_a_link_is_refused_and_its_target_left_alone() {
 #[test]
 fn a_smtpsend_directory_that_is_a_link_is_refused() {
     let home = Home::new();
-    let elsewhere = home.path("elsewhere");
+    let elsewhere = home.join("elsewhere");
     fs::create_dir_all(elsewhere.join("queue")).unwrap();
     fs::set_permissions(elsewhere.join("queue"), fs::Permissions::from_mode(0o700)).unwrap();
     fs::write(elsewhere.join("queue/notes.eml"), "mine").unwrap();
     fs::write(elsewhere.join("queue/0640a1b2c3d4e-0badf0.eml"), "mine too").unwrap();
-    fs::create_dir_all(home.path("state")).unwrap();
-    symlink(&elsewhere, home.path("state/smtpsend")).unwrap();
+    fs::create_dir_all(home.join("state")).unwrap();
+    symlink(&elsewhere, home.join("state/smtpsend")).unwrap();
     let why = format!(
         "the outbox directory {} is a symbolic link",
-        home.path("state/smtpsend").display()
+        home.join("state/smtpsend").display()
     );
     assert_outbox_refused(&home, &why, &elsewhere);
 }
@@ -293,13 +203,13 @@ fn a_smtpsend_directory_that_is_a_link_is_refused() {
 #[test]
 fn a_queue_directory_that_is_a_file_is_refused() {
     let home = Home::new();
-    fs::create_dir_all(home.path("state/smtpsend")).unwrap();
+    fs::create_dir_all(home.join("state/smtpsend")).unwrap();
     fs::write(home.queue_dir(), "not a directory").unwrap();
     let why = format!(
         "the outbox directory {} is not a directory",
         home.queue_dir().display()
     );
-    assert_outbox_refused(&home, &why, &home.path("state/smtpsend"));
+    assert_outbox_refused(&home, &why, &home.join("state/smtpsend"));
 }
 
 #[test]
@@ -314,22 +224,22 @@ fn directories_others_can_write_are_refused_and_keep_their_mode() {
     ] {
         let home = Home::new();
         fs::create_dir_all(home.queue_dir()).unwrap();
-        fs::write(home.file("notes.eml"), "mine").unwrap();
+        fs::write(home.queue_file("notes.eml"), "mine").unwrap();
         fs::set_permissions(
-            home.path("state/smtpsend"),
+            home.join("state/smtpsend"),
             fs::Permissions::from_mode(0o700),
         )
         .unwrap();
         fs::set_permissions(home.queue_dir(), fs::Permissions::from_mode(0o700)).unwrap();
-        fs::set_permissions(home.path(dir), fs::Permissions::from_mode(mode)).unwrap();
+        fs::set_permissions(home.join(dir), fs::Permissions::from_mode(mode)).unwrap();
         let why = format!(
             "the outbox directory {} can be written by group or others (mode {mode:04o}); make \
              it private with chmod 700 {}",
-            home.path(dir).display(),
-            home.path(dir).display()
+            home.join(dir).display(),
+            home.join(dir).display()
         );
-        assert_outbox_refused(&home, &why, &home.path("state/smtpsend"));
-        let now = fs::metadata(home.path(dir)).unwrap().mode() & 0o7777;
+        assert_outbox_refused(&home, &why, &home.join("state/smtpsend"));
+        let now = fs::metadata(home.join(dir)).unwrap().mode() & 0o7777;
         assert_eq!(now, mode, "{dir}");
     }
 }
@@ -343,17 +253,17 @@ fn directories_of_another_user_are_refused() {
     for dir in ["state/smtpsend/queue", "state/smtpsend"] {
         let home = Home::new();
         fs::create_dir_all(home.queue_dir()).unwrap();
-        fs::write(home.file("notes.eml"), "theirs").unwrap();
+        fs::write(home.queue_file("notes.eml"), "theirs").unwrap();
         for own in ["state/smtpsend", "state/smtpsend/queue"] {
-            fs::set_permissions(home.path(own), fs::Permissions::from_mode(0o700)).unwrap();
+            fs::set_permissions(home.join(own), fs::Permissions::from_mode(0o700)).unwrap();
         }
-        std::os::unix::fs::chown(home.path(dir), Some(65534), Some(65534)).unwrap();
+        std::os::unix::fs::chown(home.join(dir), Some(65534), Some(65534)).unwrap();
         let why = format!(
             "the outbox directory {} belongs to uid 65534, not to you (uid 0)",
-            home.path(dir).display()
+            home.join(dir).display()
         );
-        assert_outbox_refused(&home, &why, &home.path("state/smtpsend"));
-        assert_eq!(fs::metadata(home.path(dir)).unwrap().uid(), 65534);
+        assert_outbox_refused(&home, &why, &home.join("state/smtpsend"));
+        assert_eq!(fs::metadata(home.join(dir)).unwrap().uid(), 65534);
     }
 }
 
@@ -361,9 +271,8 @@ fn directories_of_another_user_are_refused() {
 fn a_flush_never_deletes_or_follows_what_is_not_the_outboxs() {
     let home = Home::new();
     let server = server_refusing_first(1);
-    let addr = server.addr();
-    let id = home.queue_for(&addr, "real");
-    let notes = home.path("notes.txt");
+    let id = queue_for(&home, &server, "real");
+    let notes = home.join("notes.txt");
     fs::write(&notes, "the user's notes").unwrap();
     let foreign = [
         "notes.eml",
@@ -375,22 +284,26 @@ fn a_flush_never_deletes_or_follows_what_is_not_the_outboxs() {
         "0640a1b2c3d4e-0badf0.eml.tmp~",
     ];
     for name in foreign {
-        fs::write(home.file(name), format!("foreign {name}")).unwrap();
+        fs::write(home.queue_file(name), format!("foreign {name}")).unwrap();
     }
     // Links, a FIFO and a directory under names the outbox uses, belonging to no entry.
-    symlink(&notes, home.file("0640a1b2c3d4e-0badf1.eml")).unwrap();
-    symlink(&notes, home.file("0640a1b2c3d4e-0badf2.eml.tmp")).unwrap();
-    symlink(&notes, home.file("0640a1b2c3d4e-0badf3.json.tmp")).unwrap();
-    mkfifo(&home.file("0640a1b2c3d4e-0badf4.eml"));
-    fs::create_dir(home.file("0640a1b2c3d4e-0badf5.eml.tmp")).unwrap();
+    symlink(&notes, home.queue_file("0640a1b2c3d4e-0badf1.eml")).unwrap();
+    symlink(&notes, home.queue_file("0640a1b2c3d4e-0badf2.eml.tmp")).unwrap();
+    symlink(&notes, home.queue_file("0640a1b2c3d4e-0badf3.json.tmp")).unwrap();
+    mkfifo(&home.queue_file("0640a1b2c3d4e-0badf4.eml"));
+    fs::create_dir(home.queue_file("0640a1b2c3d4e-0badf5.eml.tmp")).unwrap();
     // A real leftover of a killed write: regular, the outbox's name, unlocked. Removed.
-    fs::write(home.file("0640a1b2c3d4e-0badf6.eml.tmp"), "half a message").unwrap();
+    fs::write(
+        home.queue_file("0640a1b2c3d4e-0badf6.eml.tmp"),
+        "half a message",
+    )
+    .unwrap();
     let before: Vec<String> = snapshot(&home.queue_dir())
         .into_iter()
         .filter(|line| !line.starts_with(&id) && !line.starts_with("0640a1b2c3d4e-0badf6"))
         .collect();
 
-    let listed = home.run(&["--list-queue"]);
+    let listed = home.run(["--list-queue"]).output();
     assert_eq!(listed.code, 0, "{}", listed.stderr);
     let also = listed
         .stdout
@@ -405,9 +318,9 @@ fn a_flush_never_deletes_or_follows_what_is_not_the_outboxs() {
     }
     assert!(!also.contains(&id), "{also}");
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(snapshot(&home.queue_dir()), before);
     assert_eq!(fs::read(&notes).unwrap(), b"the user's notes");
@@ -424,16 +337,15 @@ fn a_flush_never_deletes_or_follows_what_is_not_the_outboxs() {
 fn a_message_file_replaced_by_a_link_is_not_followed_nor_sent() {
     let home = Home::new();
     let server = server_refusing_first(1);
-    let addr = server.addr();
-    let id = home.queue_for(&addr, "linked");
+    let id = queue_for(&home, &server, "linked");
     // The user's file has the very bytes that were queued: following the link would pass
     // every check of size and hash.
-    let secret = home.path("secret.eml");
-    fs::rename(home.file(&format!("{id}.eml")), &secret).unwrap();
-    symlink(&secret, home.file(&format!("{id}.eml"))).unwrap();
+    let secret = home.join("secret.eml");
+    fs::rename(home.queue_file(&format!("{id}.eml")), &secret).unwrap();
+    symlink(&secret, home.queue_file(&format!("{id}.eml"))).unwrap();
     let before = snapshot(&home.queue_dir());
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     assert_eq!(
         out.stderr.lines().next().unwrap(),
@@ -444,7 +356,7 @@ fn a_message_file_replaced_by_a_link_is_not_followed_nor_sent() {
         )
     );
     assert_eq!(snapshot(&home.queue_dir()), before);
-    let listed = home.run(&["--list-queue"]).stdout;
+    let listed = home.run(["--list-queue"]).output().stdout;
     assert!(
         listed.contains(&format!("    damaged entry: {id}.eml is a symbolic link")),
         "{listed}"
@@ -452,7 +364,7 @@ fn a_message_file_replaced_by_a_link_is_not_followed_nor_sent() {
     assert!(listed.contains("1 message in "), "{listed}");
     assert!(listed.contains("(1 damaged)"), "{listed}");
 
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.files().is_empty(), "{:?}", home.files());
     assert!(fs::symlink_metadata(&secret).unwrap().is_file());
@@ -465,14 +377,13 @@ fn a_message_file_replaced_by_a_link_is_not_followed_nor_sent() {
 fn a_meta_file_replaced_by_a_link_is_not_followed() {
     let home = Home::new();
     let server = server_refusing_first(1);
-    let addr = server.addr();
-    let id = home.queue_for(&addr, "linked meta");
-    let copy = home.path("x.json");
-    fs::rename(home.file(&format!("{id}.json")), &copy).unwrap();
-    symlink(&copy, home.file(&format!("{id}.json"))).unwrap();
+    let id = queue_for(&home, &server, "linked meta");
+    let copy = home.join("x.json");
+    fs::rename(home.queue_file(&format!("{id}.json")), &copy).unwrap();
+    symlink(&copy, home.queue_file(&format!("{id}.json"))).unwrap();
     let kept = fs::read(&copy).unwrap();
 
-    let out = home.run(&["-q", "--json"]);
+    let out = home.run(["-q", "--json"]).output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report[0]["id"], id.as_str());
@@ -485,14 +396,14 @@ fn a_meta_file_replaced_by_a_link_is_not_followed() {
             .contains(&format!("{id}.json is a symbolic link")),
         "{report}"
     );
-    let listed = home.run(&["--list-queue"]).stdout;
+    let listed = home.run(["--list-queue"]).output().stdout;
     assert!(
         listed.contains(&format!(
             "{id}  damaged entry: {id}.json is a symbolic link"
         )),
         "{listed}"
     );
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.files().is_empty(), "{:?}", home.files());
     assert_eq!(fs::read(&copy).unwrap(), kept);
@@ -524,16 +435,15 @@ fn a_message_cut_short_added_to_or_edited_is_not_sent_and_is_named() {
     for (case, change, says) in cases {
         let home = Home::new();
         let server = server_refusing_first(2);
-        let addr = server.addr();
-        let good = home.queue_for(&addr, "good");
-        let id = home.queue_for(&addr, "bad");
-        let eml = home.file(&format!("{id}.eml"));
+        let good = queue_for(&home, &server, "good");
+        let id = queue_for(&home, &server, "bad");
+        let eml = home.queue_file(&format!("{id}.eml"));
         let original = fs::read(&eml).unwrap();
         fs::write(&eml, change(&original)).unwrap();
-        let json = fs::read(home.file(&format!("{id}.json"))).unwrap();
+        let json = fs::read(home.queue_file(&format!("{id}.json"))).unwrap();
         let changed = fs::read(&eml).unwrap();
 
-        let out = home.run(&["-q"]);
+        let out = home.run(["-q"]).output();
         assert_eq!(out.code, 65, "{case}: {}", out.stderr);
         let line = out
             .stderr
@@ -547,9 +457,12 @@ fn a_message_cut_short_added_to_or_edited_is_not_sent_and_is_named() {
         // Kept exactly as it was: not rewritten, no attempt counted.
         assert_eq!(home.files(), [format!("{id}.eml"), format!("{id}.json")]);
         assert_eq!(fs::read(&eml).unwrap(), changed, "{case}");
-        assert_eq!(fs::read(home.file(&format!("{id}.json"))).unwrap(), json);
+        assert_eq!(
+            fs::read(home.queue_file(&format!("{id}.json"))).unwrap(),
+            json
+        );
 
-        let listed = home.run(&["--list-queue"]);
+        let listed = home.run(["--list-queue"]).output();
         assert_eq!(listed.code, 0, "{}", listed.stderr);
         assert!(
             listed.stdout.contains(&format!("{id}  ")) && listed.stdout.contains(says),
@@ -562,12 +475,12 @@ fn a_message_cut_short_added_to_or_edited_is_not_sent_and_is_named() {
             listed.stdout
         );
         let listed: serde_json::Value =
-            serde_json::from_str(&home.run(&["--list-queue", "--json"]).stdout).unwrap();
+            serde_json::from_str(&home.run(["--list-queue", "--json"]).output().stdout).unwrap();
         assert_eq!(listed[0]["status"], "damaged", "{case}");
         assert_eq!(listed[0]["exit_code"], 65, "{case}");
         assert_eq!(listed[0]["envelope"]["recipients"][0], "b@example.com");
 
-        let again = home.run(&["-q", "--json"]);
+        let again = home.run(["-q", "--json"]).output();
         assert_eq!(again.code, 65, "{case}: {}", again.stderr);
         let report: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
         assert_eq!(report[0]["status"], "damaged", "{case}");
@@ -587,14 +500,13 @@ fn a_message_cut_short_added_to_or_edited_is_not_sent_and_is_named() {
 fn a_message_cut_short_with_its_recorded_size_edited_to_match_is_caught_by_its_hash() {
     let home = Home::new();
     let server = server_refusing_first(1);
-    let addr = server.addr();
-    let id = home.queue_for(&addr, "cut");
-    let eml = home.file(&format!("{id}.eml"));
+    let id = queue_for(&home, &server, "cut");
+    let eml = home.queue_file(&format!("{id}.eml"));
     let bytes = fs::read(&eml).unwrap();
     let cut = &bytes[..bytes.len() - 10];
     fs::write(&eml, cut).unwrap();
     home.edit_meta(&id, |meta| meta["size"] = cut.len().into());
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!(
@@ -659,9 +571,9 @@ fn line_breaks_edited_into_a_stored_envelope_never_reach_the_wire() {
         let home = Home::new();
         let server = server_refusing_first(1);
         let addr = server.addr();
-        let id = home.queue_for(&addr, "edited");
+        let id = queue_for(&home, &addr, "edited");
         home.edit_meta(&id, |meta| edit(meta, &addr));
-        let out = home.run(&["-q"]);
+        let out = home.run(["-q"]).output();
         assert_eq!(out.code, 65, "{case}: {}", out.stderr);
         assert!(
             out.stderr
@@ -671,7 +583,7 @@ fn line_breaks_edited_into_a_stored_envelope_never_reach_the_wire() {
         );
         assert!(out.stderr.contains(says), "{case}: {}", out.stderr);
         assert_eq!(home.files().len(), 2, "{case}: kept");
-        let out = home.run(&["--list-queue"]);
+        let out = home.run(["--list-queue"]).output();
         assert!(out.stdout.contains(&id), "{case}: {}", out.stdout);
         let record = server.finish();
         let commands = record.commands();
@@ -687,14 +599,13 @@ fn line_breaks_edited_into_a_stored_envelope_never_reach_the_wire() {
 fn an_entry_without_recipients_is_named_by_every_flush_and_never_retried_as_temporary() {
     let home = Home::new();
     let server = server_refusing_first(1);
-    let addr = server.addr();
-    let id = home.queue_for(&addr, "nobody");
+    let id = queue_for(&home, &server, "nobody");
     home.edit_meta(&id, |meta| {
         meta["envelope"]["recipients"] = serde_json::json!([]);
     });
-    let json = fs::read(home.file(&format!("{id}.json"))).unwrap();
+    let json = fs::read(home.queue_file(&format!("{id}.json"))).unwrap();
     for _ in 0..2 {
-        let out = home.run(&["-q"]);
+        let out = home.run(["-q"]).output();
         assert_eq!(out.code, 65, "{}", out.stderr);
         assert!(
             out.stderr.contains(&format!(
@@ -705,14 +616,17 @@ fn an_entry_without_recipients_is_named_by_every_flush_and_never_retried_as_temp
             out.stderr
         );
         assert!(!out.stderr.contains("still queued"), "{}", out.stderr);
-        let out = home.run(&["-q", "--json"]);
+        let out = home.run(["-q", "--json"]).output();
         let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(report[0]["status"], "damaged");
         assert_eq!(report[0]["exit_code"], 65);
     }
     // Not an attempt: the entry is as it was, for the user to look at.
-    assert_eq!(fs::read(home.file(&format!("{id}.json"))).unwrap(), json);
-    let listed = home.run(&["--list-queue"]).stdout;
+    assert_eq!(
+        fs::read(home.queue_file(&format!("{id}.json"))).unwrap(),
+        json
+    );
+    let listed = home.run(["--list-queue"]).output().stdout;
     assert!(
         listed.contains(&format!("{id}  damaged entry: it has no recipients")),
         "{listed}"
@@ -730,25 +644,24 @@ fn an_entry_without_recipients_is_named_by_every_flush_and_never_retried_as_temp
 fn meta_files_of_other_formats() {
     let home = Home::new();
     let server = server_refusing_first(3);
-    let addr = server.addr();
     // Format 1 (no hash) is still sent, when its size is right.
-    let old = home.queue_for(&addr, "format one");
+    let old = queue_for(&home, &server, "format one");
     home.edit_meta(&old, |meta| {
         meta["format"] = 1.into();
         meta.as_object_mut().unwrap().remove("sha256");
     });
-    let old_cut = home.queue_for(&addr, "format one, cut");
+    let old_cut = queue_for(&home, &server, "format one, cut");
     home.edit_meta(&old_cut, |meta| {
         meta["format"] = 1.into();
         meta.as_object_mut().unwrap().remove("sha256");
     });
-    let eml = home.file(&format!("{old_cut}.eml"));
+    let eml = home.queue_file(&format!("{old_cut}.eml"));
     let bytes = fs::read(&eml).unwrap();
     fs::write(&eml, &bytes[..bytes.len() - 3]).unwrap();
-    let newer = home.queue_for(&addr, "format three");
+    let newer = queue_for(&home, &server, "format three");
     home.edit_meta(&newer, |meta| meta["format"] = 3.into());
 
-    let out = home.run(&["-q", "--json"]);
+    let out = home.run(["-q", "--json"]).output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let status = |id: &str| {
@@ -785,12 +698,11 @@ fn meta_files_of_other_formats() {
 fn a_fifo_where_a_message_should_be_does_not_hang_the_flush() {
     let home = Home::new();
     let server = server_refusing_first(1);
-    let addr = server.addr();
-    let id = home.queue_for(&addr, "fifo");
-    fs::remove_file(home.file(&format!("{id}.eml"))).unwrap();
-    mkfifo(&home.file(&format!("{id}.eml")));
+    let id = queue_for(&home, &server, "fifo");
+    fs::remove_file(home.queue_file(&format!("{id}.eml"))).unwrap();
+    mkfifo(&home.queue_file(&format!("{id}.eml")));
     for args in [&["-q"][..], &["--list-queue"]] {
-        let out = home.run(args);
+        let out = home.run(args).output();
         assert!(
             out.elapsed < std::time::Duration::from_secs(10),
             "{args:?} took {:?}",
@@ -807,7 +719,7 @@ fn a_fifo_where_a_message_should_be_does_not_hang_the_flush() {
             out.stderr
         );
     }
-    assert_eq!(home.run(&["-q"]).code, 65);
+    assert_eq!(home.run(["-q"]).output().code, 65);
     assert!(server.finish().completed().is_empty());
 }
 
@@ -817,28 +729,35 @@ fn links_under_the_outboxs_lock_and_temporary_names_are_not_followed() {
     let server = Server::builder()
         .on(Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
-    let addr = server.addr();
-    let id = home.queue_for(&addr, "links");
-    let mine = home.path("mine.txt");
+    let id = queue_for(&home, &server, "links");
+    let mine = home.join("mine.txt");
     fs::write(&mine, "do not touch").unwrap();
     fs::set_permissions(&mine, fs::Permissions::from_mode(0o644)).unwrap();
 
     // A link as the flush lock: the flush stops (74), the file it points to is untouched.
-    symlink(&mine, home.file(".flush.lock")).unwrap();
-    let out = home.run(&["-q"]);
+    symlink(&mine, home.queue_file(".flush.lock")).unwrap();
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 74, "{}", out.stderr);
     assert!(
         out.stderr.contains("cannot open the flush lock"),
         "{}",
         out.stderr
     );
-    fs::remove_file(home.file(".flush.lock")).unwrap();
+    fs::remove_file(home.queue_file(".flush.lock")).unwrap();
 
     // A link as the entry's temporary meta name: recording the attempt replaces the link
     // itself, and the file it pointed to is untouched.
-    symlink(&mine, home.file(&format!("{id}.json.tmp"))).unwrap();
-    let out = home.run(&["-q"]);
+    symlink(&mine, home.queue_file(&format!("{id}.json.tmp"))).unwrap();
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "smtpsend: {id}: still queued: nothing sent: the server refused 1 of 1 recipients: \
+             <b@example.com> (451 4.3.0 later)\n\
+             smtpsend: 1 of 1 queued messages not sent (each named above)\n"
+        )
+    );
     assert_eq!(home.meta(&id)["attempts"], 2);
     assert_eq!(home.files(), [format!("{id}.eml"), format!("{id}.json")]);
     assert_eq!(fs::read(&mine).unwrap(), b"do not touch");
@@ -848,8 +767,8 @@ fn links_under_the_outboxs_lock_and_temporary_names_are_not_followed() {
 
 /// An entry left in one broken shape or another, by a crash, a disk error or a user.
 fn break_entry(home: &Home, id: &str, shape: &str) {
-    let eml = home.file(&format!("{id}.eml"));
-    let json = home.file(&format!("{id}.json"));
+    let eml = home.queue_file(&format!("{id}.eml"));
+    let json = home.queue_file(&format!("{id}.json"));
     match shape {
         "meta not JSON" => fs::write(&json, "{\"format\": 2, \"env").unwrap(),
         "meta invalid" => {
@@ -859,16 +778,16 @@ fn break_entry(home: &Home, id: &str, shape: &str) {
         "message missing" => fs::remove_file(&eml).unwrap(),
         "meta missing" => fs::remove_file(&json).unwrap(),
         "only temporary files" => {
-            fs::rename(&eml, home.file(&format!("{id}.eml.tmp"))).unwrap();
-            fs::rename(&json, home.file(&format!("{id}.json.tmp"))).unwrap();
+            fs::rename(&eml, home.queue_file(&format!("{id}.eml.tmp"))).unwrap();
+            fs::rename(&json, home.queue_file(&format!("{id}.json.tmp"))).unwrap();
         }
         "message a link" => {
             fs::remove_file(&eml).unwrap();
-            symlink(home.path("mine.eml"), &eml).unwrap();
+            symlink(home.join("mine.eml"), &eml).unwrap();
         }
         "meta a link" => {
             fs::remove_file(&json).unwrap();
-            symlink(home.path("mine.json"), &json).unwrap();
+            symlink(home.join("mine.json"), &json).unwrap();
         }
         "message a FIFO" => {
             fs::remove_file(&eml).unwrap();
@@ -896,16 +815,16 @@ const SHAPES: [&str; 10] = [
 fn drop_queue_removes_an_entry_in_every_broken_shape() {
     for shape in SHAPES {
         let home = Home::new();
-        fs::write(home.path("mine.eml"), "the user's message").unwrap();
-        fs::write(home.path("mine.json"), "{\"the user's\": 1}").unwrap();
-        let id = home.queue_for(&refused_addr(), shape);
-        let other = home.queue_for(&refused_addr(), "other");
-        fs::write(home.file("notes.eml"), "mine").unwrap();
+        fs::write(home.join("mine.eml"), "the user's message").unwrap();
+        fs::write(home.join("mine.json"), "{\"the user's\": 1}").unwrap();
+        let id = queue_for(&home, &refused_addr(), shape);
+        let other = queue_for(&home, &refused_addr(), "other");
+        fs::write(home.queue_file("notes.eml"), "mine").unwrap();
         break_entry(&home, &id, shape);
 
         // A flush does not send it, does not remove it (unless nothing of it is an entry),
         // and still flushes the rest.
-        let out = home.run(&["-q"]);
+        let out = home.run(["-q"]).output();
         assert_ne!(out.code, 0, "{shape}: {}", out.stderr);
         let left: Vec<String> = home
             .files()
@@ -921,7 +840,7 @@ fn drop_queue_removes_an_entry_in_every_broken_shape() {
             );
         }
 
-        let out = home.run(&["--drop-queue", &id]);
+        let out = home.run(["--drop-queue", &id]).output();
         if left.is_empty() {
             assert_eq!(out.code, 64, "{shape}: {}", out.stderr);
         } else {
@@ -942,11 +861,11 @@ fn drop_queue_removes_an_entry_in_every_broken_shape() {
             "{shape}"
         );
         assert_eq!(
-            fs::read(home.path("mine.eml")).unwrap(),
+            fs::read(home.join("mine.eml")).unwrap(),
             b"the user's message"
         );
         assert_eq!(
-            fs::read(home.path("mine.json")).unwrap(),
+            fs::read(home.join("mine.json")).unwrap(),
             b"{\"the user's\": 1}"
         );
     }
@@ -956,9 +875,9 @@ fn drop_queue_removes_an_entry_in_every_broken_shape() {
 fn drop_queue_removes_leftovers_a_flush_has_not_cleared_yet() {
     for shape in ["meta missing", "only temporary files"] {
         let home = Home::new();
-        let id = home.queue_for(&refused_addr(), shape);
+        let id = queue_for(&home, &refused_addr(), shape);
         break_entry(&home, &id, shape);
-        let out = home.run(&["--drop-queue", &id]);
+        let out = home.run(["--drop-queue", &id]).output();
         assert_eq!(out.code, 0, "{shape}: {}", out.stderr);
         assert!(
             out.stderr.contains(&format!(
@@ -974,19 +893,19 @@ fn drop_queue_removes_leftovers_a_flush_has_not_cleared_yet() {
 #[test]
 fn drop_queue_refuses_an_entry_in_use_and_names_that_are_no_ids() {
     let home = Home::new();
-    let id = home.queue_for(&refused_addr(), "busy");
-    fs::write(home.file("abc-def.json"), "{}").unwrap();
-    fs::write(home.file("notes.eml"), "mine").unwrap();
+    let id = queue_for(&home, &refused_addr(), "busy");
+    fs::write(home.queue_file("abc-def.json"), "{}").unwrap();
+    fs::write(home.queue_file("notes.eml"), "mine").unwrap();
     let before = home.files();
     // Another process holds the entry's lock (a send in progress).
-    let held = fs::File::open(home.file(&format!("{id}.eml"))).unwrap();
+    let held = fs::File::open(home.queue_file(&format!("{id}.eml"))).unwrap();
     // SAFETY: flock(2) on a descriptor this test owns.
     assert_eq!(
         unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
         0
     );
     break_entry(&home, &id, "meta not JSON");
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr.contains("is being sent right now"),
@@ -1003,15 +922,22 @@ fn drop_queue_refuses_an_entry_in_use_and_names_that_are_no_ids() {
         "0640A1B2C3D4E-0BADF0",
         "1234",
     ] {
-        let out = home.run(&["--drop-queue", name]);
+        let out = home.run(["--drop-queue", name]).output();
         assert_eq!(out.code, 64, "{name}: {}", out.stderr);
         assert!(out.stderr.contains("is not an outbox id"), "{}", out.stderr);
     }
     // A valid id with another name wrong: nothing at all is removed.
-    let out = home.run(&["--drop-queue", &id, "--drop-queue", "abc-def"]);
+    let out = home
+        .run(["--drop-queue", &id, "--drop-queue", "abc-def"])
+        .output();
     assert_eq!(out.code, 64, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: \"abc-def\" is not an outbox id (ids look like 0640a1b2c3d4e-0badf0; see \
+         --list-queue)\n"
+    );
     assert_eq!(home.files(), before);
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(home.files(), ["abc-def.json", "notes.eml"]);
 }

@@ -8,20 +8,17 @@
 //! a FIFO nobody writes to within the command deadline) is 66; a password that is too long,
 //! empty, not UTF-8, or a command that fails, runs too long or prints too much is 78.
 
-mod support;
-
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "Correct-Horse-Battery-9";
@@ -33,24 +30,19 @@ fn server_for(password: &str) -> Server {
     Server::builder().auth(MECHANISMS, USER, password).start()
 }
 
-fn send_args<'a>(addr: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--server",
-        addr,
-        "--user",
-        USER,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "hello",
-        "--body",
-        "body text",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
+/// A message sent as USER; the password's source follows.
+const SEND: [&str; 10] = [
+    "--user",
+    USER,
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--subject",
+    "hello",
+    "--body",
+    "body text",
+];
 
 /// Asserts a failure of smtpsend: its exit code, one line on stderr that says `says`, and
 /// no connection to the server (nothing was sent, no password either).
@@ -87,12 +79,6 @@ fn private_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn mkfifo(path: &Path) {
-    let name = CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: mkfifo(3) on a path in the test's own temporary directory.
-    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-}
-
 /// Writes `bytes` into the FIFO at `path` once a reader has opened it (trying for 20 s):
 /// the writer opens it once, writes, closes. Returns whether a reader came.
 fn write_fifo_once(path: PathBuf, bytes: Vec<u8>) -> std::thread::JoinHandle<bool> {
@@ -115,8 +101,9 @@ fn write_fifo_once(path: PathBuf, bytes: Vec<u8>) -> std::thread::JoinHandle<boo
     })
 }
 
-/// A pipe holding `bytes` whose write end is closed and whose read end is inherited by
-/// children, named `/dev/fd/N`: what bash's `<(printf …)` hands over. It can be read once.
+/// A pipe holding `bytes` whose write end is closed, named `/dev/fd/N`: what bash's
+/// `<(printf …)` hands over. It can be read once. Its read end is close-on-exec here (no
+/// process another test starts inherits it); a run gets it with `Run::inherit_fd`.
 fn pipe_holding(bytes: &[u8]) -> (OwnedFd, String) {
     let mut fds = [0; 2];
     // SAFETY: pipe2(2) fills the two descriptors, which we then own.
@@ -124,11 +111,6 @@ fn pipe_holding(bytes: &[u8]) -> (OwnedFd, String) {
     // SAFETY: both descriptors were just created and are owned here only.
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     std::fs::File::from(write).write_all(bytes).unwrap();
-    // SAFETY: fcntl(2) F_SETFD on a descriptor we own: keep it open across exec.
-    assert_eq!(
-        unsafe { libc::fcntl(read.as_raw_fd(), libc::F_SETFD, 0) },
-        0
-    );
     let path = format!("/dev/fd/{}", read.as_raw_fd());
     (read, path)
 }
@@ -144,12 +126,11 @@ fn a_fifo_nobody_writes_to_ends_with_66_at_the_command_deadline() {
     std::os::unix::fs::symlink(&fifo, &link).unwrap();
     for path in [&fifo, &link] {
         let server = server_for(PASSWORD);
-        let addr = server.addr();
         let path = path.to_str().unwrap();
-        let out = smtpsend(
-            &send_args(&addr, &["--password-file", path, "--timeout", "2"]),
-            b"",
-        );
+        let out = Run::new(SEND)
+            .args(["--password-file", path, "--timeout", "2"])
+            .server(&server)
+            .output();
         assert_refused(
             &out,
             &server.finish(),
@@ -176,14 +157,10 @@ fn a_fifo_with_a_writer_is_read_once_and_logs_in() {
     // once: a second reading (the early check, then the send) would find no writer.
     let writer = write_fifo_once(fifo.clone(), format!("{PASSWORD}\n").into_bytes());
     let server = server_for(PASSWORD);
-    let addr = server.addr();
-    let out = smtpsend(
-        &send_args(
-            &addr,
-            &["--password-file", fifo.to_str().unwrap(), "--timeout", "5"],
-        ),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-file", fifo.to_str().unwrap(), "--timeout", "5"])
+        .server(&server)
+        .output();
     assert!(writer.join().unwrap(), "smtpsend never opened the FIFO");
     assert_logged_in(&out, &server.finish());
     assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
@@ -195,28 +172,29 @@ fn a_pipe_as_from_process_substitution_is_read_once_and_logs_in() {
     // it before the body) and on the raw path (a whole message on stdin).
     let (keep, path) = pipe_holding(format!("{PASSWORD}\n").as_bytes());
     let server = server_for(PASSWORD);
-    let addr = server.addr();
-    let out = smtpsend(&send_args(&addr, &["--password-file", &path]), b"");
+    let out = Run::new(SEND)
+        .args(["--password-file", &path])
+        .server(&server)
+        .inherit_fd(keep.as_fd())
+        .output();
     drop(keep);
     assert_logged_in(&out, &server.finish());
 
     let (keep, path) = pipe_holding(format!("{PASSWORD}\r\n").as_bytes());
     let server = server_for(PASSWORD);
-    let addr = server.addr();
-    let out = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "--user",
-            USER,
-            "--password-file",
-            &path,
-            "-f",
-            "a@example.com",
-            "b@example.com",
-        ],
-        b"From: a@example.com\r\nTo: b@example.com\r\nSubject: raw\r\n\r\nraw body\r\n",
-    );
+    let out = Run::new([
+        "--user",
+        USER,
+        "--password-file",
+        &path,
+        "-f",
+        "a@example.com",
+        "b@example.com",
+    ])
+    .server(&server)
+    .inherit_fd(keep.as_fd())
+    .stdin(b"From: a@example.com\r\nTo: b@example.com\r\nSubject: raw\r\n\r\nraw body\r\n")
+    .output();
     drop(keep);
     assert_logged_in(&out, &server.finish());
 }
@@ -246,11 +224,10 @@ fn devices_directories_and_sockets_are_refused_at_once_with_66() {
     ];
     for (path, says) in cases {
         let server = server_for(PASSWORD);
-        let addr = server.addr();
-        let out = smtpsend(
-            &send_args(&addr, &["--password-file", path, "--timeout", "30"]),
-            b"",
-        );
+        let out = Run::new(SEND)
+            .args(["--password-file", path, "--timeout", "30"])
+            .server(&server)
+            .output();
         assert_refused(&out, &server.finish(), 66, says);
         assert!(
             out.stderr.contains(&format!("--password-file {path}")),
@@ -272,11 +249,10 @@ fn a_named_fifo_others_may_open_is_refused_like_a_readable_file() {
     mkfifo(&fifo);
     std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o644)).unwrap();
     let server = server_for(PASSWORD);
-    let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &["--password-file", fifo.to_str().unwrap()]),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-file", fifo.to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_refused(&out, &server.finish(), 78, "(mode 0644); run: chmod 600");
     assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
 }
@@ -296,8 +272,11 @@ fn a_first_line_over_4_kib_is_78_from_a_file_a_pipe_or_a_command() {
         ("--password-command", command),
     ] {
         let server = server_for(PASSWORD);
-        let addr = server.addr();
-        let out = smtpsend(&send_args(&addr, &[flag, value]), b"");
+        let out = Run::new(SEND)
+            .args([flag, value])
+            .server(&server)
+            .inherit_fd(keep.as_fd())
+            .output();
         assert_refused(
             &out,
             &server.finish(),
@@ -312,11 +291,10 @@ fn a_first_line_over_4_kib_is_78_from_a_file_a_pipe_or_a_command() {
     let longest = "y".repeat(4096);
     let file = private_file(dir.path(), "longest", format!("{longest}\n").as_bytes());
     let server = server_for(&longest);
-    let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &["--password-file", file.to_str().unwrap()]),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-file", file.to_str().unwrap()])
+        .server(&server)
+        .output();
     assert_logged_in(&out, &server.finish());
 }
 
@@ -328,11 +306,10 @@ fn a_command_printing_forever_is_stopped_quickly_with_its_process_group_and_boun
     let command = format!("yes & echo $! > {}; wait", pid_file.display());
     for command in ["yes", command.as_str(), "cat /dev/zero"] {
         let server = server_for(PASSWORD);
-        let addr = server.addr();
-        let out = smtpsend(
-            &send_args(&addr, &["--password-command", command, "--timeout", "30"]),
-            b"",
-        );
+        let out = Run::new(SEND)
+            .args(["--password-command", command, "--timeout", "30"])
+            .server(&server)
+            .output();
         let says = if command.starts_with("cat") {
             // One endless first line of NUL bytes.
             "the first line is longer than 4096 bytes"
@@ -342,9 +319,9 @@ fn a_command_printing_forever_is_stopped_quickly_with_its_process_group_and_boun
         assert_refused(&out, &server.finish(), 78, says);
         assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
         assert!(
-            out.peak_rss_kib > 0 && out.peak_rss_kib < 40 * 1024,
+            out.peak_rss_kib() < 40 * 1024,
             "{command}: peak memory {} KiB",
-            out.peak_rss_kib
+            out.peak_rss_kib()
         );
     }
     let pid = std::fs::read_to_string(&pid_file).unwrap();
@@ -359,14 +336,10 @@ fn a_command_printing_forever_is_stopped_quickly_with_its_process_group_and_boun
 #[test]
 fn a_command_that_closes_its_output_but_runs_on_is_stopped_at_the_deadline() {
     let server = server_for(PASSWORD);
-    let addr = server.addr();
-    let out = smtpsend(
-        &send_args(
-            &addr,
-            &["--password-command", "exec >&-; sleep 30", "--timeout", "2"],
-        ),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-command", "exec >&-; sleep 30", "--timeout", "2"])
+        .server(&server)
+        .output();
     assert_refused(&out, &server.finish(), 78, "did not finish within 2 s");
     assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
 }
@@ -376,12 +349,11 @@ fn output_held_open_by_a_background_process_is_not_waited_for() {
     // The shell prints the password and exits; a process it left behind keeps the output
     // pipe open for 5 s (its stderr goes elsewhere so that the test runner does not wait).
     let server = server_for(PASSWORD);
-    let addr = server.addr();
     let command = format!("echo '{PASSWORD}'; sleep 5 2>/dev/null &");
-    let out = smtpsend(
-        &send_args(&addr, &["--password-command", &command, "--timeout", "30"]),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-command", &command, "--timeout", "30"])
+        .server(&server)
+        .output();
     assert_logged_in(&out, &server.finish());
     assert!(out.elapsed < Duration::from_secs(4), "{:?}", out.elapsed);
 }
@@ -392,20 +364,20 @@ fn an_empty_first_line_or_a_nul_is_78_and_a_trailing_cr_is_not_part_of_the_passw
     let empty = private_file(dir.path(), "empty", format!("\n{PASSWORD}\n").as_bytes());
     let server = server_for(PASSWORD);
     let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &["--password-file", empty.to_str().unwrap()]),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-file", empty.to_str().unwrap()])
+        .server(&addr)
+        .output();
     assert_refused(&out, &server.finish(), 78, "the password is empty");
 
     // SASL PLAIN separates its fields with NUL: a password holding one is refused.
     let nul = private_file(dir.path(), "nul", b"pass\0word\n");
     let server = server_for(PASSWORD);
     let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &["--password-file", nul.to_str().unwrap()]),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-file", nul.to_str().unwrap()])
+        .server(&addr)
+        .output();
     assert_refused(
         &out,
         &server.finish(),
@@ -416,10 +388,10 @@ fn an_empty_first_line_or_a_nul_is_78_and_a_trailing_cr_is_not_part_of_the_passw
     let crlf = private_file(dir.path(), "crlf", format!("{PASSWORD}\r\n").as_bytes());
     let server = server_for(PASSWORD);
     let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &["--password-file", crlf.to_str().unwrap()]),
-        b"",
-    );
+    let out = Run::new(SEND)
+        .args(["--password-file", crlf.to_str().unwrap()])
+        .server(&addr)
+        .output();
     assert_logged_in(&out, &server.finish());
 }
 
@@ -432,12 +404,11 @@ fn the_password_command_does_not_see_smtpsend_password() {
     // --password-command beats SMTPSEND_PASSWORD, which a CI job may still have set.
     let command = format!("env > {}; echo '{PASSWORD}'", seen.display());
     let server = server_for(PASSWORD);
-    let addr = server.addr();
-    let out = smtpsend_with_env(
-        &send_args(&addr, &["--password-command", &command]),
-        b"",
-        &[("SMTPSEND_PASSWORD", "the-ci-secret")],
-    );
+    let out = Run::new(SEND)
+        .args(["--password-command", &command])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", "the-ci-secret")
+        .output();
     assert_logged_in(&out, &server.finish());
     let env = std::fs::read_to_string(&seen).unwrap();
     assert!(env.contains("HOME="), "{env}");
@@ -481,68 +452,37 @@ fn a_password_that_is_not_utf8_is_78_naming_its_source_and_never_sent_altered() 
     ];
     for (extra, env, says) in cases {
         let server = server_for(altered);
-        let addr = server.addr();
-        let args: Vec<OsString> = send_args(&addr, &extra)
-            .iter()
-            .map(OsString::from)
-            .collect();
-        let out = smtpsend_env_os(&args, b"", env);
+        let mut run = Run::new(SEND)
+            .args(&extra)
+            .server(&server)
+            .inherit_fd(keep.as_fd());
+        for (name, value) in env {
+            run = run.env(name, value);
+        }
+        let out = run.output();
         assert_refused(&out, &server.finish(), 78, &says);
     }
     drop(keep);
 
     // Without a user no password is used, so SMTPSEND_PASSWORD is no concern.
-    let args: Vec<OsString> = ["--show-config"].iter().map(OsString::from).collect();
-    let out = smtpsend_env_os(
-        &args,
-        b"",
-        &[("SMTPSEND_PASSWORD", OsStr::from_bytes(b"p\xffss"))],
-    );
+    let out = Run::new(["--show-config"])
+        .env("SMTPSEND_PASSWORD", OsStr::from_bytes(b"p\xffss"))
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
-/// Runs smtpsend with `args`, its stdin null, in a new session whose controlling terminal
-/// is a pseudo-terminal; types `typed` once it asks for the password. Returns the exit code
-/// and stderr.
-fn with_terminal(args: &[&str], typed: &[u8]) -> (i32, String) {
-    // SAFETY: posix_openpt/grantpt/unlockpt/ptsname_r on the master descriptor we open.
-    let (master, slave) = unsafe {
-        let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-        assert!(fd >= 0);
-        assert_eq!(libc::grantpt(fd), 0);
-        assert_eq!(libc::unlockpt(fd), 0);
-        let mut name = [0 as libc::c_char; 128];
-        assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0);
-        let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_owned();
-        (std::fs::File::from(OwnedFd::from_raw_fd(fd)), name)
-    };
-    let home = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
-    command
-        .args(args)
+/// Runs smtpsend with its stdin null, in a new session whose controlling terminal is a
+/// pseudo-terminal; types `typed` once it asks for the password.
+fn with_terminal(run: Run, typed: &[u8]) -> Output {
+    let terminal = Pty::open();
+    let running = run
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join(".config"))
-        .env("XDG_STATE_HOME", home.path().join(".state"))
-        .env("SMTPSEND_TEST_PIN", "1")
-        .stdin(Stdio::null())
+        .stdin_from(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: setsid(2) and open(2) only: the new session's first terminal opened becomes
-    // its controlling terminal (/dev/tty).
-    unsafe {
-        command.pre_exec(move || {
-            libc::setsid();
-            if libc::open(slave.as_ptr(), libc::O_RDWR) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().unwrap();
-    let mut master_reader = master.try_clone().unwrap();
-    let mut master_writer = master;
+        .controlling_terminal(terminal.slave_path())
+        .spawn();
+    let mut master_reader = terminal.into_master();
+    let mut master_writer = master_reader.try_clone().unwrap();
     let typed = typed.to_vec();
     let typist = std::thread::spawn(move || {
         let mut shown = Vec::new();
@@ -562,52 +502,29 @@ fn with_terminal(args: &[&str], typed: &[u8]) -> (i32, String) {
         }
         shown
     });
-    let code = wait_capped(&mut child, Duration::from_secs(30));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let out = running.wait();
     typist.join().unwrap();
-    (code, stderr)
-}
-
-/// Waits for `child`, killing it after `cap`; its exit code, -1 for a signal.
-fn wait_capped(child: &mut Child, cap: Duration) -> i32 {
-    let ends = Instant::now() + cap;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().unwrap_or(-1);
-        }
-        if Instant::now() >= ends {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return -1;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    out
 }
 
 #[test]
 fn a_password_typed_on_the_terminal_must_be_utf8() {
     let altered = "p\u{FFFD}ss";
     let server = server_for(altered);
-    let addr = server.addr();
-    let (code, stderr) = with_terminal(&send_args(&addr, &[]), b"p\xffss\n");
-    assert_eq!(code, 78, "{stderr}");
+    let out = with_terminal(Run::new(SEND).server(&server), b"p\xffss\n");
+    assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(
-        stderr.contains("the password typed on the terminal: the password is not UTF-8 text"),
-        "{stderr}"
+        out.stderr
+            .contains("the password typed on the terminal: the password is not UTF-8 text"),
+        "{}",
+        out.stderr
     );
     assert_eq!(server.finish().connection_count(), 0);
 
     // The same terminal, a password in UTF-8: the prompt works, and logs in.
     let server = server_for("pässwörd");
-    let addr = server.addr();
-    let (code, stderr) = with_terminal(&send_args(&addr, &[]), "pässwörd\n".as_bytes());
-    assert_eq!(code, 0, "{stderr}");
+    let out = with_terminal(Run::new(SEND).server(&server), "pässwörd\n".as_bytes());
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(server.finish().connections[0].authenticated_as.is_some());
 }
 
@@ -627,36 +544,22 @@ fn proc_view(pid: u32, as_nobody: bool) -> (u32, u32, bool) {
         .unwrap();
     let environ = format!("/proc/{pid}/environ");
     let readable = if as_nobody {
-        let mut cat = Command::new("cat");
-        cat.arg(&environ)
+        let cat = Run::new([&environ])
+            .program("cat")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        become_nobody(&mut cat);
-        cat.status().unwrap().success()
+            .run_as(NOBODY, NOBODY)
+            .output();
+        cat.code == 0
     } else {
         std::fs::read(&environ).is_ok()
     };
     (owner, uid, readable)
 }
 
+/// The user the processes of the test below run as when the tests run as root (as in CI,
+/// where root may read any process's memory: only between two processes of an ordinary
+/// user does dumpability show).
 const NOBODY: libc::uid_t = 65534;
-
-/// Makes `command` run as nobody (the tests run as root in CI, where root may read any
-/// process's memory: only between two processes of an ordinary user does dumpability show).
-fn become_nobody(command: &mut Command) {
-    // SAFETY: setgroups/setgid/setuid between fork and exec, touching no memory of ours.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(NOBODY) != 0
-                || libc::setuid(NOBODY) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
 
 /// Checked while smtpsend holds the password and waits for a server's greeting:
 /// `/proc/PID/limits` says `Max core file size 0 0`, and the process is not dumpable. That
@@ -667,7 +570,7 @@ fn become_nobody(command: &mut Command) {
 /// the control that shows both observations can fail.
 #[test]
 fn while_it_holds_a_password_no_core_is_written_and_the_process_is_not_dumpable() {
-    let as_nobody = unsafe { libc::geteuid() } == 0;
+    let as_nobody = is_root();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (keep, password) = pipe_holding(format!("{PASSWORD}\n").as_bytes());
@@ -677,26 +580,24 @@ fn while_it_holds_a_password_no_core_is_written_and_the_process_is_not_dumpable(
         // SAFETY: fchown(2) on a descriptor we own.
         assert_eq!(unsafe { libc::fchown(keep.as_raw_fd(), NOBODY, NOBODY) }, 0);
     }
-    let start = |program: &str, args: &[&str]| {
-        let mut command = Command::new(program);
-        command
-            .args(args)
+    let start = |run: Run| {
+        let run = run
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", "/nonexistent")
             .env("XDG_CONFIG_HOME", "/nonexistent/.config")
             .env("XDG_STATE_HOME", "/nonexistent/.state")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if as_nobody {
-            become_nobody(&mut command);
+            .stdin_from(Stdio::null())
+            .stdout(Stdio::null());
+        match as_nobody {
+            true => run.run_as(NOBODY, NOBODY).spawn(),
+            false => run.spawn(),
         }
-        command.spawn().unwrap()
     };
-    let mut smtpsend = start(
-        env!("CARGO_BIN_EXE_smtpsend"),
-        &send_args(&addr, &["--password-file", &password, "--timeout", "30"]),
+    let smtpsend = start(
+        Run::new(SEND)
+            .args(["--password-file", &password, "--timeout", "30"])
+            .server(&addr)
+            .inherit_fd(keep.as_fd()),
     );
     drop(keep);
     // The password is read before connecting: once connected, smtpsend holds it.
@@ -705,15 +606,13 @@ fn while_it_holds_a_password_no_core_is_written_and_the_process_is_not_dumpable(
     let _connection = loop {
         match listener.accept() {
             Ok((connection, _)) => break connection,
-            Err(_) if Instant::now() < ends && smtpsend.try_wait().unwrap().is_none() => {
+            Err(_) if Instant::now() < ends && !smtpsend.has_exited() => {
                 std::thread::sleep(Duration::from_millis(5))
             }
             Err(err) => {
-                let _ = smtpsend.kill();
-                let _ = smtpsend.wait();
-                let mut stderr = String::new();
-                let _ = smtpsend.stderr.take().unwrap().read_to_string(&mut stderr);
-                panic!("smtpsend did not connect ({err}): {stderr}");
+                smtpsend.signal(libc::SIGKILL);
+                let out = smtpsend.wait();
+                panic!("smtpsend did not connect ({err}): {}", out.stderr);
             }
         }
     };
@@ -729,12 +628,11 @@ fn while_it_holds_a_password_no_core_is_written_and_the_process_is_not_dumpable(
         "{core}"
     );
     let (owner, uid, readable) = proc_view(pid, as_nobody);
-    let mut control = start("sleep", &["30"]);
+    let control = start(Run::new(["30"]).program("sleep"));
     let (control_owner, control_uid, control_readable) = proc_view(control.id(), as_nobody);
-    let _ = control.kill();
-    let _ = control.wait();
-    let _ = smtpsend.kill();
-    let _ = smtpsend.wait();
+    // Both are killed as they are dropped.
+    drop(control);
+    drop(smtpsend);
 
     assert_ne!(
         uid, 0,
@@ -759,18 +657,16 @@ fn while_it_holds_a_password_no_core_is_written_and_the_process_is_not_dumpable(
 fn with_config(text: &str) -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = private_file(dir.path(), "config.toml", text.as_bytes());
-    let out = smtpsend(
-        &[
-            "--config",
-            path.to_str().unwrap(),
-            "--to",
-            "b@example.com",
-            "--body",
-            "x",
-            "--dry-run",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--config",
+        path.to_str().unwrap(),
+        "--to",
+        "b@example.com",
+        "--body",
+        "x",
+        "--dry-run",
+    ])
+    .output();
     (out, dir)
 }
 
@@ -886,7 +782,7 @@ fn configuration_and_tls_files_must_be_regular_files_of_sane_size() {
             "x",
         ];
         args.extend_from_slice(flags);
-        let out = smtpsend(&args, b"");
+        let out = Run::new(&args).output();
         assert_refused(&out, &server.finish(), code, says);
         assert!(
             out.elapsed < Duration::from_secs(5),

@@ -3,22 +3,15 @@
 //! message one byte at a time. Each test checks what the user sees (stdout, stderr, `--json`,
 //! the outbox files) and the exit code.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use support::*;
+use crate::support::*;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "Open-Sesame-4711";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 /// PLAIN's initial response as the client sends it.
 fn plain_blob() -> String {
@@ -57,30 +50,19 @@ fn assert_output_clean(out: &Output) {
     assert_no_secret("stderr", &out.stderr);
 }
 
-fn send_args<'a>(addr: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--server",
-        addr,
-        "--user",
-        USER,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "hello",
-        "--body",
-        "body text",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
-fn with_password(args: &[&str], extra_env: &[(&str, &str)]) -> Output {
-    let mut env = vec![("SMTPSEND_PASSWORD", PASSWORD)];
-    env.extend_from_slice(extra_env);
-    smtpsend_with_env(args, b"", &env)
-}
+/// A message sent as USER (whose password comes from SMTPSEND_PASSWORD).
+const SEND: [&str; 10] = [
+    "--user",
+    USER,
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--subject",
+    "hello",
+    "--body",
+    "body text",
+];
 
 /// A reply that echoes every form of the login a careless or hostile server might.
 fn echoing(code: u16) -> Action {
@@ -101,9 +83,12 @@ fn a_refused_login_echoed_by_the_server_shows_no_secret() {
             .auth(mechanism, USER, PASSWORD)
             .on(Verb::Auth, echoing(535))
             .start();
-        let addr = server.addr();
         for extra in [&["-d"][..], &["-ddd"], &["--json"], &[]] {
-            let out = with_password(&send_args(&addr, extra), &[]);
+            let out = Run::new(SEND)
+                .args(extra)
+                .server(&server)
+                .env("SMTPSEND_PASSWORD", PASSWORD)
+                .output();
             assert_eq!(out.code, 77, "{mechanism} {extra:?}: {}", out.stderr);
             assert_output_clean(&out);
             let shown = if extra == ["--json"] {
@@ -141,7 +126,11 @@ fn a_secret_echoed_in_any_reply_is_redacted() {
             .auth("PLAIN", USER, PASSWORD)
             .on(verb, password_in(code))
             .start();
-        let out = with_password(&send_args(&server.addr(), &["-d"]), &[]);
+        let out = Run::new(SEND)
+            .args(["-d"])
+            .server(&server)
+            .env("SMTPSEND_PASSWORD", PASSWORD)
+            .output();
         assert_eq!(out.code, exit, "{verb:?}: {}", out.stderr);
         assert_output_clean(&out);
         assert!(out.stderr.contains("<redacted>"), "{}", out.stderr);
@@ -155,16 +144,18 @@ fn a_queued_message_keeps_no_echoed_secret_on_disk() {
         .auth("PLAIN", USER, PASSWORD)
         .on(Verb::Auth, echoing(454))
         .start();
-    let state = tempfile::tempdir().unwrap();
-    let state_dir = state.path().to_str().unwrap();
-    let env = [("XDG_STATE_HOME", state_dir)];
-    let out = with_password(&send_args(&server.addr(), &["--queue", "on-failure"]), &env);
+    let home = Home::new();
+    let out = Run::new(SEND)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .home(&home)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("queued as"), "{}", out.stderr);
     assert_output_clean(&out);
-    let queue = state.path().join("smtpsend/queue");
     let mut files = 0;
-    for entry in std::fs::read_dir(&queue).unwrap() {
+    for entry in std::fs::read_dir(home.queue_dir()).unwrap() {
         let path = entry.unwrap().path();
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         assert_no_secret(&path.display().to_string(), &text);
@@ -173,7 +164,7 @@ fn a_queued_message_keeps_no_echoed_secret_on_disk() {
     assert!(files >= 2, "the entry's files are there");
     // A later run that never read the password lists the entry: still nothing to show.
     for list in [&["--list-queue"][..], &["--list-queue", "--json"]] {
-        let out = smtpsend_with_env(list, b"", &env);
+        let out = home.run(list).output();
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(out.stdout.contains("<redacted>"), "{}", out.stdout);
         assert_output_clean(&out);
@@ -188,7 +179,11 @@ fn a_secret_in_the_greeting_or_the_ehlo_reply_is_redacted() {
         .capability(&format!("X-ECHO {}", b64(PASSWORD.as_bytes())))
         .auth("PLAIN", USER, PASSWORD)
         .start();
-    let out = with_password(&send_args(&server.addr(), &["-dd"]), &[]);
+    let out = Run::new(SEND)
+        .args(["-dd"])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_output_clean(&out);
     assert!(
@@ -225,7 +220,6 @@ fn server_text_on_stdout_cannot_drive_the_terminal() {
             Action::reply(250, &format!("one@x {ESCAPES}\ntwo@x {ESCAPES}")),
         )
         .start();
-    let addr = server.addr();
     for probe in [
         &["--server-info"][..],
         &["--server-info", "--json"],
@@ -234,8 +228,7 @@ fn server_text_on_stdout_cannot_drive_the_terminal() {
         &["--expn", "list@example.com"],
         &["--expn", "list@example.com", "--json"],
     ] {
-        let args = [&["--server", addr.as_str()][..], probe].concat();
-        let out = smtpsend(&args, b"");
+        let out = Run::new(probe).server(&server).output();
         assert_eq!(out.code, 0, "{probe:?}: {}", out.stderr);
         assert_no_controls(&format!("{probe:?}"), &out.stdout_bytes);
         assert_no_controls(&format!("{probe:?} stderr"), out.stderr.as_bytes());
@@ -271,24 +264,15 @@ fn a_queued_error_with_escapes_lists_safely() {
             Action::reply(451, &format!("4.3.0 later {ESCAPES}")),
         )
         .start();
-    let state = tempfile::tempdir().unwrap();
-    let env = [("XDG_STATE_HOME", state.path().to_str().unwrap())];
-    let args = [
-        "--server",
-        &server.addr(),
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--body",
-        "x",
-        "--queue",
-        "on-failure",
-    ];
-    let out = smtpsend_with_env(&args, b"", &env);
+    let home = Home::new();
+    let out = home
+        .run(PLAIN)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     for list in [&["--list-queue"][..], &["--list-queue", "--json"]] {
-        let out = smtpsend_with_env(list, b"", &env);
+        let out = home.run(list).output();
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert_no_controls(&format!("{list:?}"), &out.stdout_bytes);
         assert!(out.stdout.contains("later"), "{}", out.stdout);
@@ -296,25 +280,20 @@ fn a_queued_error_with_escapes_lists_safely() {
     server.finish();
 }
 
-fn plain_args(addr: &str) -> Vec<&str> {
-    vec![
-        "--server",
-        addr,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--body",
-        "x",
-    ]
-}
+/// A plain message, without login.
+const PLAIN: [&str; 6] = [
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--body",
+    "x",
+];
 
 /// Runs a plain send against `builder`'s server and returns the output and the record.
 fn run_against(builder: Builder, extra: &[&str]) -> (Output, Record) {
     let server = builder.start();
-    let addr = server.addr();
-    let args = [plain_args(&addr), extra.to_vec()].concat();
-    let out = smtpsend(&args, b"");
+    let out = Run::new(PLAIN).args(extra).server(&server).output();
     (out, server.finish())
 }
 
@@ -426,19 +405,22 @@ fn a_protocol_violation_is_temporary_for_retries_and_the_outbox() {
     let server = Server::builder()
         .on_first(3, Verb::Mail, Action::reply(354, "go ahead"))
         .start();
-    let addr = server.addr();
-    let args = [plain_args(&addr), vec!["--retries", "1"]].concat();
-    let out = smtpsend(&args, b"");
+    let out = Run::new(PLAIN)
+        .args(["--retries", "1"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 76, "{}", out.stderr);
     assert!(out.stderr.contains("trying again"), "{}", out.stderr);
 
-    let state = tempfile::tempdir().unwrap();
-    let env = [("XDG_STATE_HOME", state.path().to_str().unwrap())];
-    let args = [plain_args(&addr), vec!["--queue", "on-failure"]].concat();
-    let out = smtpsend_with_env(&args, b"", &env);
+    let home = Home::new();
+    let out = Run::new(PLAIN)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .home(&home)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("queued as"), "{}", out.stderr);
-    let flush = smtpsend_with_env(&["-q"], b"", &env);
+    let flush = home.run(["-q"]).output();
     assert_eq!(flush.code, 0, "{}", flush.stderr);
     let record = server.finish();
     assert_eq!(record.connection_count(), 4);
@@ -452,14 +434,16 @@ fn a_250_to_starttls_is_a_protocol_violation() {
         .starttls(certs.identity.clone())
         .on(Verb::Starttls, Action::reply(250, "2.0.0 sure"))
         .start();
-    let addr = server.addr();
-    let args = [
-        plain_args(&addr),
-        vec!["--tls", "starttls", "--tls-ca-file", certs.ca_file()],
-    ]
-    .concat();
-    let out = smtpsend(&args, b"");
+    let out = Run::new(PLAIN)
+        .args(["--tls", "starttls", "--tls-ca-file", certs.ca_file()])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 76, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: the server broke the protocol: \"250 2.0.0 sure\" came as the reply to \
+         STARTTLS, where only 220, 4xx or 5xx may\n"
+    );
     assert!(server.finish().transactions().is_empty());
 }
 
@@ -545,12 +529,10 @@ fn a_slow_reading_server_cannot_hold_the_run_past_max_time() {
     let dir = tempfile::tempdir().unwrap();
     let file = big_attachment(dir.path());
     let server = slow_reader(Duration::from_millis(20));
-    let args = [
-        plain_args(&server.addr),
-        vec!["--attach", &file, "--max-time", "3", "--timeout", "60"],
-    ]
-    .concat();
-    let out = smtpsend(&args, b"");
+    let out = Run::new(PLAIN)
+        .args(["--attach", &file, "--max-time", "3", "--timeout", "60"])
+        .server(&server.addr)
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr.contains("longer than --max-time 3 s"),
@@ -566,26 +548,25 @@ fn max_time_queues_the_message_when_the_outbox_is_on() {
     let dir = tempfile::tempdir().unwrap();
     let file = big_attachment(dir.path());
     let server = slow_reader(Duration::from_millis(20));
-    let env = [("XDG_STATE_HOME", dir.path().to_str().unwrap())];
-    let args = [
-        plain_args(&server.addr),
-        vec![
+    let home = Home::new();
+    let out = Run::new(PLAIN)
+        .args([
             "--attach",
             &file,
             "--max-time",
             "2",
             "--queue",
             "on-failure",
-        ],
-    ]
-    .concat();
-    let out = smtpsend_with_env(&args, b"", &env);
+        ])
+        .server(&server.addr)
+        .home(&home)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("queued as"), "{}", out.stderr);
     assert!(out.stderr.contains("--max-time 2 s"), "{}", out.stderr);
     assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
     assert!(!server.completed());
-    let listed = smtpsend_with_env(&["--list-queue"], b"", &env);
+    let listed = home.run(["--list-queue"]).output();
     assert!(listed.stdout.contains("1 message"), "{}", listed.stdout);
 }
 
@@ -594,12 +575,10 @@ fn max_time_bounds_silent_servers_and_retries() {
     // A server that never greets, with a long per-reply deadline.
     let silent = Server::builder().on(Verb::Greeting, Action::Silent).start();
     let addr = silent.addr();
-    let args = [
-        plain_args(&addr),
-        vec!["--timeout", "600", "--max-time", "2"],
-    ]
-    .concat();
-    let out = smtpsend(&args, b"");
+    let out = Run::new(PLAIN)
+        .args(["--timeout", "600", "--max-time", "2"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(out.stderr.contains("--max-time 2 s"), "{}", out.stderr);
     assert!(out.elapsed < Duration::from_secs(8), "{:?}", out.elapsed);
@@ -610,38 +589,54 @@ fn max_time_bounds_silent_servers_and_retries() {
         .on(Verb::Mail, Action::reply(451, "4.3.0 busy"))
         .start();
     let addr = busy.addr();
-    let args = [
-        plain_args(&addr),
-        vec!["--retries", "10", "--max-time", "2"],
-    ]
-    .concat();
-    let out = smtpsend(&args, b"");
+    let out = Run::new(PLAIN)
+        .args(["--retries", "10", "--max-time", "2"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    // The retries, each named, then the bound (how many retries fit before it depends on
+    // how fast the machine is).
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let first = "smtpsend: server refused MAIL FROM: 451 4.3.0 busy; trying again in 1s (retry 1 \
+                 of 10)";
+    let last = "smtpsend: the run took longer than --max-time 2 s (a bound on the whole run)";
+    assert_eq!(lines.first(), Some(&first), "{}", out.stderr);
+    assert_eq!(lines.last(), Some(&last), "{}", out.stderr);
     assert!(out.elapsed < Duration::from_secs(8), "{:?}", out.elapsed);
     assert!(busy.finish().connection_count() <= 3);
 }
 
 #[test]
 fn max_time_must_be_a_sane_number() {
-    for bad in ["-1", "nan", "999999999"] {
-        let out = smtpsend(
-            &[
-                "--max-time",
-                bad,
-                "--dry-run",
-                "--to",
-                "b@example.com",
-                "--body",
-                "x",
-            ],
-            b"",
-        );
+    for (bad, shown) in [("-1", "-1"), ("nan", "NaN"), ("999999999", "999999999")] {
+        let out = Run::new([
+            "--max-time",
+            bad,
+            "--dry-run",
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+        ])
+        .output();
         assert_eq!(out.code, 64, "{bad}: {}", out.stderr);
-        assert!(out.stderr.contains("--max-time"), "{}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "smtpsend: --max-time {shown}: give a number of seconds from 0 (no bound) to \
+                 604800\n"
+            )
+        );
     }
-    let out = smtpsend(&["--show-config", "--max-time", "0"], b"");
-    assert!(out.stdout.contains("max-time"), "{}", out.stdout);
-    assert!(out.stdout.contains("none"), "{}", out.stdout);
+    let out = Run::new(["--show-config", "--max-time", "0"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|line| line == "max-time        none  (--max-time)"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -654,9 +649,10 @@ fn what_a_password_command_prints_on_stderr_is_scrubbed() {
         file.display()
     );
     let server = Server::builder().auth("PLAIN", USER, PASSWORD).start();
-    let addr = server.addr();
-    let args = send_args(&addr, &["--password-command", &command]);
-    let out = smtpsend(&args, b"");
+    let out = Run::new(SEND)
+        .args(["--password-command", &command])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_output_clean(&out);
     assert!(

@@ -1,26 +1,19 @@
 //! LMTP (RFC 2033): LHLO, one reply per recipient after the data, per-recipient results on
 //! stderr and in --json, exit codes, `lmtp://` and unix sockets.
 
-mod support;
-
-use support::*;
-
-fn lmtp_args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["--lmtp", "--server", server, "--from", "a@example.com"];
-    all.extend_from_slice(extra);
-    all
-}
+use crate::support::*;
 
 const TWO: [&str; 4] = ["--to", "ok@example.com", "--to", "full@example.com"];
 
 #[test]
 fn every_recipient_delivered_exits_0_after_lhlo() {
     let server = Server::builder().lmtp().start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let record = server.finish();
@@ -45,11 +38,12 @@ fn a_temporary_failure_for_one_recipient_exits_75_and_names_both() {
         .lmtp()
         .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -66,11 +60,12 @@ fn a_permanent_failure_for_one_recipient_exits_67() {
         .lmtp()
         .on_lmtp_recipient("full", Action::reply(552, "5.2.2 over quota"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(
         out.stderr
@@ -86,11 +81,12 @@ fn nobody_delivered_names_every_recipient() {
         .lmtp()
         .on(Verb::EndOfData, Action::reply(451, "4.3.0 try later"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -105,11 +101,12 @@ fn partial_exits_0_and_notes_the_recipient_that_failed() {
         .lmtp()
         .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi", "--partial"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi", "--partial"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -124,11 +121,12 @@ fn a_refused_rcpt_still_means_nothing_is_sent() {
         .lmtp()
         .on_rcpt("full", Action::reply(550, "5.1.1 no such mailbox"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(out.stderr.contains("nothing sent"), "{}", out.stderr);
     assert!(server.finish().completed().is_empty());
@@ -140,11 +138,12 @@ fn json_has_each_recipients_reply_after_the_data() {
         .lmtp()
         .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi", "--json"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi", "--json"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["status"], "partial");
@@ -171,11 +170,12 @@ fn the_transcript_shows_lhlo_and_one_reply_per_recipient() {
         .lmtp()
         .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi", "-d"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi", "-d"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert!(
@@ -201,19 +201,10 @@ fn the_transcript_shows_lhlo_and_one_reply_per_recipient() {
 fn lmtp_scheme_needs_no_flag() {
     let server = Server::builder().lmtp().start();
     let url = format!("lmtp://{}", server.addr());
-    let out = smtpsend(
-        &[
-            "--server",
-            &url,
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "x"])
+        .server(&url)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(server.finish().commands()[0].starts_with("LHLO "));
 }
@@ -226,10 +217,12 @@ fn over_a_unix_socket_by_path_and_by_unix_prefix() {
         .start();
     let relay = UnixRelay::start(&server.addr());
     let path = relay.arg();
-    let out = smtpsend(
-        &lmtp_args(&path, &[&TWO[..], &["--body", "one"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "one"])
+        .server(&path)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr.contains("not to <full@example.com>"),
@@ -237,10 +230,11 @@ fn over_a_unix_socket_by_path_and_by_unix_prefix() {
         out.stderr
     );
     let unix = format!("unix:{path}");
-    let out = smtpsend(
-        &lmtp_args(&unix, &["--to", "ok@example.com", "--body", "two", "-d"]),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(["--to", "ok@example.com", "--body", "two", "-d"])
+        .server(&unix)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.starts_with(&format!("connect: unix:{path}\n")),
@@ -263,11 +257,12 @@ fn connection_lost_among_the_replies_names_who_already_has_the_message() {
         .lmtp()
         .on_lmtp_recipient("full", Action::HangUp)
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &lmtp_args(&addr, &[&TWO[..], &["--body", "hi"]].concat()),
-        b"",
-    );
+    let out = Run::new(["--lmtp"])
+        .args(TWO)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr.contains(
@@ -283,19 +278,10 @@ fn smtp_over_a_unix_socket_too() {
     let server = Server::start();
     let relay = UnixRelay::start(&server.addr());
     let path = relay.arg();
-    let out = smtpsend(
-        &[
-            "--server",
-            &path,
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "x"])
+        .server(&path)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(server.finish().commands()[0].starts_with("EHLO "));
 }
@@ -307,20 +293,10 @@ fn lmtp_and_smtp_urls_with_a_path_are_unix_sockets() {
     let server = Server::builder().lmtp().start();
     let relay = UnixRelay::start(&server.addr());
     let url = format!("lmtp://{}", relay.arg());
-    let out = smtpsend(
-        &[
-            "--server",
-            &url,
-            "--from",
-            "a@example.com",
-            "--to",
-            "ok@example.com",
-            "--body",
-            "hi",
-            "-d",
-        ],
-        b"",
-    );
+    let out = Run::new(["--to", "ok@example.com", "--body", "hi", "-d"])
+        .server(&url)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
@@ -334,33 +310,16 @@ fn lmtp_and_smtp_urls_with_a_path_are_unix_sockets() {
     let server = Server::start();
     let relay = UnixRelay::start(&server.addr());
     let url = format!("smtp://{}", relay.arg());
-    let out = smtpsend(
-        &[
-            "--server",
-            &url,
-            "--from",
-            "a@example.com",
-            "--to",
-            "ok@example.com",
-            "--body",
-            "hi",
-        ],
-        b"",
-    );
+    let out = Run::new(["--to", "ok@example.com", "--body", "hi"])
+        .server(&url)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().completed().len(), 1);
 
-    let out = smtpsend(
-        &[
-            "--server",
-            "smtp://127.0.0.1:2525/path",
-            "--to",
-            "ok@example.com",
-            "--body",
-            "hi",
-        ],
-        b"",
-    );
+    let out = Run::new(["--to", "ok@example.com", "--body", "hi"])
+        .server("smtp://127.0.0.1:2525/path")
+        .output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert_eq!(
         out.stderr,

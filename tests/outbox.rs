@@ -1,116 +1,23 @@
 //! The outbox (`--queue`, `-q`, `--list-queue`, `--drop-queue`) and `--retries`, as a user
 //! sees them: exit codes, stderr, the files on disk, and what reached the server.
 
-mod support;
-
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
-use std::path::PathBuf;
 
-use support::*;
+use crate::support::*;
 
-/// A home directory shared by several runs, so they all see the same outbox.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, relative: &str) -> String {
-        self.dir.path().join(relative).to_str().unwrap().to_string()
-    }
-
-    fn run_with_env(&self, args: &[&str], stdin: &[u8], extra: &[(&str, &str)]) -> Output {
-        let home = self.path("");
-        let state = self.path("state");
-        let config = self.path("config");
-        let mut env = vec![
-            ("HOME", home.as_str()),
-            ("XDG_STATE_HOME", state.as_str()),
-            ("XDG_CONFIG_HOME", config.as_str()),
-        ];
-        env.extend_from_slice(extra);
-        smtpsend_with_env(args, stdin, &env)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_env(args, b"", &[])
-    }
-
-    fn queue_dir(&self) -> PathBuf {
-        self.dir.path().join("state/smtpsend/queue")
-    }
-
-    /// The ids of the entries on disk (those with a `.json`), sorted.
-    fn ids(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.queue_dir()) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<String> = entries
-            .filter_map(|e| e.unwrap().file_name().into_string().ok())
-            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    /// Every file in the outbox but the flush lock, sorted.
-    fn files(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.queue_dir()) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.unwrap().file_name().into_string().ok())
-            .filter(|name| name != ".flush.lock")
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn meta(&self, id: &str) -> serde_json::Value {
-        let text = std::fs::read(self.queue_dir().join(format!("{id}.json"))).unwrap();
-        serde_json::from_slice(&text).unwrap()
-    }
-
-    fn message(&self, id: &str) -> Vec<u8> {
-        std::fs::read(self.queue_dir().join(format!("{id}.eml"))).unwrap()
-    }
-}
-
-fn message_args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--server",
-        server,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "queued",
-        "--body",
-        "hello",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
-/// The id in `smtpsend: queued as ID (reason)`.
-fn queued_id(stderr: &str) -> String {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("smtpsend: queued as "))
-        .unwrap_or_else(|| panic!("no 'queued as' line in: {stderr}"));
-    let rest = line.strip_prefix("smtpsend: queued as ").unwrap();
-    let (id, reason) = rest.split_once(' ').unwrap();
-    assert!(reason.starts_with('(') && reason.ends_with(')'), "{line}");
-    id.to_string()
-}
+/// The message most tests send: from a@example.com to b@example.com, subject "queued".
+const MESSAGE: [&str; 8] = [
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--subject",
+    "queued",
+    "--body",
+    "hello",
+];
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -126,29 +33,45 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn temporary_failures_are_queued_privately_and_exit_0() {
+    // Each stage, and the reason the 'queued as' line gives: the server's reply.
     let cases = [
         (
             "RCPT",
             Server::builder().on(Verb::Rcpt, Action::reply(451, "4.3.0 later")),
+            "nothing sent: the server refused 1 of 1 recipients: <b@example.com> (451 4.3.0 \
+             later)",
         ),
         (
             "DATA",
             Server::builder().on(Verb::Data, Action::reply(451, "4.3.0 later")),
+            "server refused DATA: 451 4.3.0 later",
         ),
         (
             "end of data",
             Server::builder().on(Verb::EndOfData, Action::reply(452, "4.3.1 full")),
+            "server refused the message data: 452 4.3.1 full",
         ),
-        ("greeting", Server::builder().greeting(421, "4.3.2 busy")),
+        (
+            "greeting",
+            Server::builder().greeting(421, "4.3.2 busy"),
+            "the server closed the connection with 421 4.3.2 busy (waiting for the greeting)",
+        ),
     ];
-    for (stage, builder) in cases {
+    for (stage, builder, reason) in cases {
         let home = Home::new();
         let server = builder.start();
-        let addr = server.addr();
-        let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+        let out = home
+            .run(MESSAGE)
+            .args(["--queue", "on-failure"])
+            .server(&server)
+            .output();
         assert_eq!(out.code, 0, "{stage}: {}", out.stderr);
         let id = queued_id(&out.stderr);
-        assert!(out.stderr.contains(" 4."), "{stage}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!("smtpsend: queued as {id} ({reason})\n"),
+            "{stage}"
+        );
         assert!(server.finish().completed().is_empty(), "{stage}");
 
         assert_eq!(mode(&home.queue_dir()), 0o700, "{stage}");
@@ -174,7 +97,11 @@ fn temporary_failures_are_queued_privately_and_exit_0() {
 fn connection_refused_is_queued() {
     let home = Home::new();
     let nobody = refused_addr();
-    let out = home.run(&message_args(&nobody, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&nobody)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
@@ -185,9 +112,10 @@ fn connection_refused_is_queued() {
 #[test]
 fn a_missing_unix_socket_is_temporary_and_queued() {
     let home = Home::new();
-    let socket = home.path("lmtp.sock");
+    let socket = home.join("lmtp.sock");
+    let socket = socket.display();
     let server = format!("unix:{socket}");
-    let out = home.run(&message_args(&server, &[]));
+    let out = home.run(MESSAGE).server(&server).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -196,7 +124,11 @@ fn a_missing_unix_socket_is_temporary_and_queued() {
              (is the server running?)\n"
         )
     );
-    let out = home.run(&message_args(&server, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(home.ids(), [id]);
@@ -205,7 +137,7 @@ fn a_missing_unix_socket_is_temporary_and_queued() {
 #[test]
 fn without_queue_a_temporary_failure_exits_75_and_writes_nothing() {
     let home = Home::new();
-    let out = home.run(&message_args(&refused_addr(), &[]));
+    let out = home.run(MESSAGE).server(&refused_addr()).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(!out.stderr.contains("queued"), "{}", out.stderr);
     assert!(!home.queue_dir().exists());
@@ -225,8 +157,11 @@ fn permanent_failures_are_never_queued() {
             let server = Server::builder()
                 .on(verb, Action::reply(reply, "5.7.1 no"))
                 .start();
-            let addr = server.addr();
-            let out = home.run(&message_args(&addr, &["--queue", queue]));
+            let out = home
+                .run(MESSAGE)
+                .args(["--queue", queue])
+                .server(&server)
+                .output();
             assert_eq!(out.code, code, "{verb:?} {queue}: {}", out.stderr);
             assert!(!out.stderr.contains("queued as"), "{}", out.stderr);
             assert!(
@@ -245,19 +180,22 @@ fn flush_delivers_a_queued_message_once_and_removes_it() {
     let server = Server::builder()
         .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     let queued_bytes = home.message(&id);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     assert!(home.files().is_empty(), "{:?}", home.files());
 
     // Nothing left: a second flush connects to nothing.
-    let out = home.run(&["--flush-queue"]);
+    let out = home.run(["--flush-queue"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     let record = server.finish();
@@ -275,11 +213,14 @@ fn flush_keeps_what_the_server_still_refuses_and_records_the_attempt() {
     let server = Server::builder()
         .on(Verb::Rcpt, Action::reply(451, "4.3.0 try later"))
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
     let id = queued_id(&out.stderr);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!("{id}: still queued")),
@@ -307,19 +248,19 @@ fn a_permanent_refusal_at_flush_keeps_the_entry_marked_failed() {
         .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .on(Verb::Rcpt, Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
-    let id = queued_id(
-        &home
-            .run(&message_args(&addr, &["--queue", "on-failure"]))
-            .stderr,
-    );
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&server)
+        .output();
+    let id = queued_id(&out.stderr);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(out.stderr.contains("--drop-queue"), "{}", out.stderr);
     assert_eq!(home.ids(), std::slice::from_ref(&id));
     assert_eq!(home.meta(&id)["last_exit_code"], 67);
-    let listed = home.run(&["--list-queue"]);
+    let listed = home.run(["--list-queue"]).output();
     assert!(
         listed.stdout.contains("permanent, exit 67"),
         "{}",
@@ -334,27 +275,26 @@ fn a_flush_sends_every_queued_message_over_one_connection() {
     let server = Server::builder()
         .on_first(2, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
-    let addr = server.addr();
     for subject in ["first", "second"] {
-        let out = home.run(&[
-            "--server",
-            &addr,
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--subject",
-            subject,
-            "--body",
-            "x",
-            "--queue",
-            "on-failure",
-        ]);
+        let out = home
+            .run([
+                "--to",
+                "b@example.com",
+                "--subject",
+                subject,
+                "--body",
+                "x",
+                "--queue",
+                "on-failure",
+            ])
+            .server(&server)
+            .sender("a@example.com")
+            .output();
         queued_id(&out.stderr);
     }
     assert_eq!(home.ids().len(), 2);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.ids().is_empty());
 
@@ -389,18 +329,19 @@ fn a_flush_sends_every_queued_message_over_one_connection() {
 #[test]
 fn a_second_flush_is_refused_while_one_runs() {
     let home = Home::new();
-    let id = queued_id(
-        &home
-            .run(&message_args(&refused_addr(), &["--queue", "on-failure"]))
-            .stderr,
-    );
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&refused_addr())
+        .output();
+    let id = queued_id(&out.stderr);
     let lock = File::create(home.queue_dir().join(".flush.lock")).unwrap();
     // SAFETY: flock(2) on a descriptor this test owns.
     assert_eq!(
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
         0
     );
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr
@@ -415,7 +356,7 @@ fn a_second_flush_is_refused_while_one_runs() {
 #[test]
 fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
     let home = Home::new();
-    let out = home.run(&["--list-queue"]);
+    let out = home.run(["--list-queue"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.starts_with("the outbox is empty"),
@@ -424,23 +365,23 @@ fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
     );
 
     let nobody = refused_addr();
-    let out = home.run(&[
-        "--server",
-        &nobody,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--cc",
-        "c@example.com",
-        "--body",
-        "x",
-        "--queue",
-        "on-failure",
-    ]);
+    let out = home
+        .run([
+            "--to",
+            "b@example.com",
+            "--cc",
+            "c@example.com",
+            "--body",
+            "x",
+            "--queue",
+            "on-failure",
+        ])
+        .server(&nobody)
+        .sender("a@example.com")
+        .output();
     let id = queued_id(&out.stderr);
     for flag in ["--list-queue", "-bp"] {
-        let out = home.run(&[flag]);
+        let out = home.run([flag]).output();
         assert_eq!(out.code, 0, "{flag}: {}", out.stderr);
         let text = &out.stdout;
         let first = text.lines().next().unwrap();
@@ -458,7 +399,7 @@ fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
             "{text}"
         );
     }
-    let out = home.run(&["--list-queue", "--json"]);
+    let out = home.run(["--list-queue", "--json"]).output();
     let listed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["attempts"], 1);
@@ -468,12 +409,13 @@ fn list_queue_and_bp_show_id_sender_recipients_attempts_and_last_error() {
 #[test]
 fn drop_queue_removes_an_entry_without_sending_it() {
     let home = Home::new();
-    let id = queued_id(
-        &home
-            .run(&message_args(&refused_addr(), &["--queue", "on-failure"]))
-            .stderr,
-    );
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&refused_addr())
+        .output();
+    let id = queued_id(&out.stderr);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!("dropped {id}")),
@@ -482,11 +424,16 @@ fn drop_queue_removes_an_entry_without_sending_it() {
     );
     assert!(home.files().is_empty(), "{:?}", home.files());
 
-    let out = home.run(&["--drop-queue", &id]);
+    let out = home.run(["--drop-queue", &id]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("no such message"), "{}", out.stderr);
-    let out = home.run(&["--drop-queue", "../../etc/passwd"]);
+    let out = home.run(["--drop-queue", "../../etc/passwd"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: \"../../etc/passwd\" is not an outbox id (ids look like \
+         0640a1b2c3d4e-0badf0; see --list-queue)\n"
+    );
 }
 
 #[test]
@@ -494,7 +441,11 @@ fn queue_always_sends_at_once_and_keeps_nothing_after_success() {
     let home = Home::new();
     let server = Server::start();
     let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "always"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "always"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     assert!(home.files().is_empty(), "{:?}", home.files());
@@ -504,7 +455,11 @@ fn queue_always_sends_at_once_and_keeps_nothing_after_success() {
         .on(Verb::Data, Action::reply(421, "4.3.2 closing"))
         .start();
     let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--queue", "always"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "always"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(home.meta(&id)["attempts"], 1);
@@ -517,8 +472,10 @@ fn retries_try_the_whole_send_again_after_a_temporary_failure() {
     let server = Server::builder()
         .on_first(1, Verb::Greeting, Action::reply(421, "4.3.2 busy"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(&message_args(&addr, &["--retries", "2"]), b"");
+    let out = Run::new(MESSAGE)
+        .args(["--retries", "2"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("trying again in 1s (retry 1 of 2)"),
@@ -534,16 +491,34 @@ fn retries_try_the_whole_send_again_after_a_temporary_failure() {
 fn retries_give_up_after_n_and_skip_permanent_failures() {
     let server = Server::builder().greeting(421, "4.3.2 busy").start();
     let addr = server.addr();
-    let out = smtpsend(&message_args(&addr, &["--retries", "1"]), b"");
+    let out = Run::new(MESSAGE)
+        .args(["--retries", "1"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: the server closed the connection with 421 4.3.2 busy (waiting for the \
+         greeting); trying again in 1s (retry 1 of 1)\n\
+         smtpsend: the server closed the connection with 421 4.3.2 busy (waiting for the \
+         greeting)\n"
+    );
     assert_eq!(server.finish().connection_count(), 2);
 
     let server = Server::builder()
         .on(Verb::Rcpt, Action::reply(550, "5.1.1 no such user"))
         .start();
     let addr = server.addr();
-    let out = smtpsend(&message_args(&addr, &["--retries", "3"]), b"");
+    let out = Run::new(MESSAGE)
+        .args(["--retries", "3"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: nothing sent: the server refused 1 of 1 recipients: <b@example.com> (550 \
+         5.1.1 no such user)\n"
+    );
     assert_eq!(server.finish().connection_count(), 1);
 }
 
@@ -553,8 +528,11 @@ fn a_lost_reply_after_the_data_is_never_retried_at_once() {
     let server = Server::builder()
         .on(Verb::EndOfData, Action::HangUp)
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(&addr, &["--retries", "3"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--retries", "3"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr
@@ -565,10 +543,11 @@ fn a_lost_reply_after_the_data_is_never_retried_at_once() {
     assert!(!out.stderr.contains("trying again"), "{}", out.stderr);
 
     // With the outbox on it is kept: a later flush may deliver it a second time (RFC 1047).
-    let out = home.run(&message_args(
-        &addr,
-        &["--retries", "3", "--queue", "on-failure"],
-    ));
+    let out = home
+        .run(MESSAGE)
+        .args(["--retries", "3", "--queue", "on-failure"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert!(
@@ -586,27 +565,27 @@ fn an_account_queue_key_queues_and_the_flush_uses_the_account() {
     let server = Server::builder()
         .on_first(1, Verb::Data, Action::reply(451, "4.3.0 later"))
         .start();
-    std::fs::create_dir_all(home.path("config/smtpsend")).unwrap();
-    std::fs::write(
-        home.path("config/smtpsend/config.toml"),
-        format!(
+    home.write_config(
+        &format!(
             "default = \"relay\"\n[accounts.relay]\nserver = \"{}\"\nqueue = \"on-failure\"\n\
              retries = 0\nfrom = \"ci@example.com\"\n",
             server.addr()
         ),
-    )
-    .unwrap();
-    let out = home.run(&["--to", "ops@example.com", "--body", "build failed"]);
+        0o644,
+    );
+    let out = home
+        .run(["--to", "ops@example.com", "--body", "build failed"])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(
         home.meta(&id)["options"],
         serde_json::json!(["--account=relay"])
     );
-    let listed = home.run(&["-bp"]).stdout;
+    let listed = home.run(["-bp"]).output().stdout;
     assert!(listed.contains("(account relay)"), "{listed}");
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().sender(), "ci@example.com");
@@ -619,21 +598,18 @@ fn settings_from_the_environment_are_kept_for_the_flush() {
         .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
     let addr = server.addr();
-    let out = home.run_with_env(
-        &[
+    let out = home
+        .run([
             "--from",
             "a@example.com",
             "--to",
             "b@example.com",
             "--body",
             "x",
-        ],
-        b"",
-        &[
-            ("SMTPSEND_SERVER", addr.as_str()),
-            ("SMTPSEND_QUEUE", "on-failure"),
-        ],
-    );
+        ])
+        .env("SMTPSEND_SERVER", &addr)
+        .env("SMTPSEND_QUEUE", "on-failure")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     let server_option = format!("--server={addr}");
@@ -644,7 +620,7 @@ fn settings_from_the_environment_are_kept_for_the_flush() {
 
     // The flush runs without those variables (cron), and without reading them.
     let elsewhere = refused_addr();
-    let out = home.run_with_env(&["-q"], b"", &[("SMTPSEND_SERVER", elsewhere.as_str())]);
+    let out = home.run(["-q"]).env("SMTPSEND_SERVER", &elsewhere).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().completed().len(), 1);
 }
@@ -652,10 +628,11 @@ fn settings_from_the_environment_are_kept_for_the_flush() {
 #[test]
 fn json_reports_a_queued_message() {
     let home = Home::new();
-    let out = home.run(&message_args(
-        &refused_addr(),
-        &["--queue", "on-failure", "--json"],
-    ));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure", "--json"])
+        .server(&refused_addr())
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["status"], "queued");
@@ -666,9 +643,13 @@ fn json_reports_a_queued_message() {
 #[test]
 fn flush_json_is_one_array_with_each_entry() {
     let home = Home::new();
-    let out = home.run(&message_args(&refused_addr(), &["--queue", "on-failure"]));
+    let out = home
+        .run(MESSAGE)
+        .args(["--queue", "on-failure"])
+        .server(&refused_addr())
+        .output();
     let id = queued_id(&out.stderr);
-    let out = home.run(&["-q", "--json"]);
+    let out = home.run(["-q", "--json"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     let report: serde_json::Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", out.stdout));
@@ -679,11 +660,19 @@ fn flush_json_is_one_array_with_each_entry() {
 
 #[test]
 fn queue_commands_refuse_message_flags() {
-    let out = smtpsend(&["-q", "--to", "b@example.com"], b"");
+    let out = Run::new(["-q", "--to", "b@example.com"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
-    let out = smtpsend(&["-q30m"], b"");
+    assert_eq!(
+        out.stderr,
+        "smtpsend: the argument '--flush-queue' cannot be used with '--to <ADDR>' (see --help)\n"
+    );
+    let out = Run::new(["-q30m"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
-    assert!(out.stderr.contains("cron"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: -q30m is not supported: smtpsend -q delivers the outbox once; run it from \
+         cron for periodic queue runs (see --help)\n"
+    );
 }
 
 #[test]
@@ -693,28 +682,19 @@ fn killing_a_send_with_queue_always_loses_nothing() {
     let server = Server::builder()
         .on_first(1, Verb::EndOfData, Action::Silent)
         .start();
-    let addr = server.addr();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsend"))
-        .args(message_args(&addr, &["--queue", "always"]))
-        .env("HOME", home.path(""))
-        .env("XDG_STATE_HOME", home.path("state"))
-        .env("XDG_CONFIG_HOME", home.path("config"))
-        .env("SMTPSEND_TEST_PIN", "1")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until the entry is committed, give the send a moment, then kill it. Wherever
-    // the kill lands, the entry must survive whole.
-    for _ in 0..500 {
-        if !home.ids().is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut running = home
+        .run(MESSAGE)
+        .args(["--queue", "always", "-d"])
+        .server(&server)
+        .stdin_from(std::process::Stdio::null())
+        .spawn();
+    // The entry is committed before smtpsend connects. Kill it once the whole message has
+    // gone out and it waits for the reply: the worst moment (RFC 1047). The entry must
+    // survive whole.
+    running.wait_for_stderr(r"send: '.\r\n'");
+    running.signal(libc::SIGKILL);
+    let killed = running.wait();
+    assert_eq!(killed.signal, Some(libc::SIGKILL), "{}", killed.stderr);
     let ids = home.ids();
     assert_eq!(ids.len(), 1, "{:?}", home.files());
     assert_eq!(
@@ -722,7 +702,7 @@ fn killing_a_send_with_queue_always_loses_nothing() {
         [format!("{}.eml", ids[0]), format!("{}.json", ids[0])]
     );
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.files().is_empty(), "{:?}", home.files());
     let record = server.finish();
@@ -739,23 +719,25 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
         .on_lmtp_recipient("full", Action::reply(452, "4.2.2 mailbox full"))
         .start();
     let addr = server.addr();
-    let out = home.run(&[
-        "--lmtp",
-        "--server",
-        &addr,
-        "--from",
-        "a@example.com",
-        "--to",
-        "ok@example.com",
-        "--to",
-        "full@example.com",
-        "--body",
-        "x",
-        "--retries",
-        "1",
-        "--queue",
-        "on-failure",
-    ]);
+    let out = home
+        .run([
+            "--lmtp",
+            "--server",
+            &addr,
+            "--from",
+            "a@example.com",
+            "--to",
+            "ok@example.com",
+            "--to",
+            "full@example.com",
+            "--body",
+            "x",
+            "--retries",
+            "1",
+            "--queue",
+            "on-failure",
+        ])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert_eq!(
@@ -764,8 +746,16 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
     );
     assert_eq!(home.meta(&id)["attempts"], 2);
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "smtpsend: {id}: still queued: the message reached none of the 1 recipients: \
+             <full@example.com> (452 4.2.2 mailbox full)\n\
+             smtpsend: 1 of 1 queued messages not sent (each named above)\n"
+        )
+    );
     assert_eq!(
         home.meta(&id)["envelope"]["recipients"],
         serde_json::json!(["full@example.com"])
@@ -788,7 +778,7 @@ fn lmtp_recipients_already_delivered_are_not_sent_again() {
 }
 
 /// Every recipient the server took in a completed transaction, in order.
-fn delivered_to(record: &support::Record) -> Vec<String> {
+fn delivered_to(record: &crate::support::Record) -> Vec<String> {
     record
         .connections
         .iter()
@@ -805,10 +795,9 @@ fn partial_queues_the_recipients_refused_for_now_and_the_flush_sends_only_them()
         .on_first_rcpt(1, "later@", Action::reply(450, "4.2.1 mailbox busy"))
         .on_rcpt("never@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
-    let out = home.run(&message_args(
-        &addr,
-        &[
+    let out = home
+        .run(MESSAGE)
+        .args([
             "--to",
             "later@example.com",
             "--to",
@@ -816,8 +805,9 @@ fn partial_queues_the_recipients_refused_for_now_and_the_flush_sends_only_them()
             "--partial",
             "--queue",
             "on-failure",
-        ],
-    ));
+        ])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = queued_id(&out.stderr);
     assert!(
@@ -832,7 +822,7 @@ fn partial_queues_the_recipients_refused_for_now_and_the_flush_sends_only_them()
         serde_json::json!(["later@example.com"])
     );
 
-    let out = home.run(&["-q"]);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(home.ids().is_empty());
     let record = server.finish();
@@ -848,14 +838,10 @@ fn partial_retries_only_the_recipients_refused_for_now() {
     let server = Server::builder()
         .on_first_rcpt(1, "later@", Action::reply(450, "4.2.1 mailbox busy"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &message_args(
-            &addr,
-            &["--to", "later@example.com", "--partial", "--retries", "1"],
-        ),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args(["--to", "later@example.com", "--partial", "--retries", "1"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("trying again in 1s"), "{}", out.stderr);
     let record = server.finish();
@@ -871,14 +857,10 @@ fn partial_with_retries_used_up_and_no_queue_is_still_a_success_naming_who_misse
     let server = Server::builder()
         .on_rcpt("later@", Action::reply(450, "4.2.1 mailbox busy"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &message_args(
-            &addr,
-            &["--to", "later@example.com", "--partial", "--retries", "1"],
-        ),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args(["--to", "later@example.com", "--partial", "--retries", "1"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
@@ -908,10 +890,9 @@ fn only_250_after_the_data_counts_as_sent() {
             Server::builder().on(Verb::EndOfData, Action::reply(code, text))
         };
         let server = builder.start();
-        let addr = server.addr();
         let lmtp_flag: &[&str] = if lmtp { &["--lmtp"] } else { &[] };
         let args = [lmtp_flag, &["--retries", "2", "--json"]].concat();
-        let out = home.run(&message_args(&addr, &args));
+        let out = home.run(MESSAGE).args(args).server(&server).output();
         assert_eq!(out.code, 76, "{code} {text}: {}", out.stderr);
         assert!(
             out.stderr
@@ -923,7 +904,7 @@ fn only_250_after_the_data_counts_as_sent() {
         assert!(!out.stdout.contains("\"sent\""), "{}", out.stdout);
 
         let args = [lmtp_flag, &["--queue", "on-failure"]].concat();
-        let out = home.run(&message_args(&addr, &args));
+        let out = home.run(MESSAGE).args(args).server(&server).output();
         assert_eq!(out.code, 0, "{}", out.stderr);
         let id = queued_id(&out.stderr);
         assert!(

@@ -2,22 +2,7 @@
 //! lines (with real STARTTLS), --check round trips and failures, and probes refusing message
 //! options before anything connects.
 
-mod support;
-
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use support::*;
-
-fn probe(server: &Server, args: &[&str]) -> Output {
-    probe_with_env(server, args, &[])
-}
-
-fn probe_with_env(server: &Server, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let addr = server.addr();
-    let mut all = vec!["--server", addr.as_str()];
-    all.extend_from_slice(args);
-    smtpsend_with_env(&all, b"", env)
-}
+use crate::support::*;
 
 /// Commands the server saw, without the EHLO argument.
 fn verbs(record: &Record) -> Vec<String> {
@@ -52,7 +37,9 @@ fn verify_prints_the_answer_and_exits_by_its_code() {
         let server = Server::builder()
             .on(Verb::Vrfy, Action::reply(code, text))
             .start();
-        let out = probe(&server, &["--verify", "jane@example.com"]);
+        let out = Run::new(["--verify", "jane@example.com"])
+            .server(&server)
+            .output();
         let record = server.finish();
         assert_eq!(out.code, exit, "{code}: {}", out.stderr);
         assert_eq!(
@@ -82,7 +69,9 @@ fn verify_json_carries_the_reply_and_exit_code() {
     let server = Server::builder()
         .on(Verb::Vrfy, Action::reply(550, "5.1.1 No such user here"))
         .start();
-    let out = probe(&server, &["--verify", "gone@example.com", "--json"]);
+    let out = Run::new(["--verify", "gone@example.com", "--json"])
+        .server(&server)
+        .output();
     server.finish();
     assert_eq!(out.code, 67, "{}", out.stderr);
     let document: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
@@ -105,7 +94,7 @@ fn expn_prints_each_member_on_its_own_line() {
             ),
         )
         .start();
-    let out = probe(&server, &["--expn", "staff"]);
+    let out = Run::new(["--expn", "staff"]).server(&server).output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
@@ -121,7 +110,7 @@ fn expn_of_an_unknown_list_exits_67_and_a_refused_expn_69() {
         let server = Server::builder()
             .on(Verb::Expn, Action::reply(code, "5.0.0 no"))
             .start();
-        let out = probe(&server, &["--expn", "staff"]);
+        let out = Run::new(["--expn", "staff"]).server(&server).output();
         server.finish();
         assert_eq!(out.code, exit, "{code}: {}", out.stderr);
         assert_eq!(out.stdout, "");
@@ -147,7 +136,7 @@ fn server_info_explains_every_capability_without_logging_in() {
             "",
         ])
         .start();
-    let out = probe(&server, &["--server-info"]);
+    let out = Run::new(["--server-info"]).server(&server).output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let text = &out.stdout;
@@ -181,10 +170,9 @@ fn server_info_with_starttls_shows_the_tls_session_and_what_changed() {
         .starttls(certs.identity.clone())
         .capabilities_after_tls(&["PIPELINING", "SIZE 1000000", "AUTH PLAIN", "SMTPUTF8"])
         .start();
-    let out = probe(
-        &server,
-        &["--server-info", "--tls-ca-file", certs.ca_file(), "--json"],
-    );
+    let out = Run::new(["--server-info", "--tls-ca-file", certs.ca_file(), "--json"])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(record.connections[0].tls, "the probe did not use STARTTLS");
@@ -200,7 +188,7 @@ fn server_info_with_starttls_shows_the_tls_session_and_what_changed() {
     assert_eq!(info["tls"]["subject"], "CN=localhost");
     assert_eq!(info["tls"]["issuer"], "CN=smtpsend test CA");
     assert_eq!(info["tls"]["verified"], true);
-    assert_eq!(info["tls"]["sha256"], fingerprint(&certs.server_pem));
+    assert_eq!(info["tls"]["sha256"], certs.server_fingerprint());
     assert_eq!(
         info["before_tls"]["appeared"],
         serde_json::json!(["AUTH PLAIN", "SMTPUTF8"])
@@ -217,10 +205,9 @@ fn server_info_with_starttls_shows_the_tls_session_and_what_changed() {
         .starttls(certs.identity.clone())
         .capabilities_after_tls(&["PIPELINING", "AUTH PLAIN"])
         .start();
-    let out = probe(
-        &server,
-        &["--server-info", "--tls-ca-file", certs.ca_file()],
-    );
+    let out = Run::new(["--server-info", "--tls-ca-file", certs.ca_file()])
+        .server(&server)
+        .output();
     server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let text = &out.stdout;
@@ -229,7 +216,7 @@ fn server_info_with_starttls_shows_the_tls_session_and_what_changed() {
         "EHLO before STARTTLS:\n  PIPELINING   commands may be sent in groups (RFC 2920)\n  STARTTLS     the session can be encrypted with STARTTLS (RFC 3207)\n",
         "  subject     CN=localhost\n",
         "  issuer      CN=smtpsend test CA\n",
-        &format!("  sha256      {}\n", fingerprint(&certs.server_pem)),
+        &format!("  sha256      {}\n", certs.server_fingerprint()),
         "  verified    yes (trusted issuer, matching host name)\n",
         "EHLO after STARTTLS:\n",
         "  AUTH PLAIN   login mechanisms (RFC 4954): PLAIN\n",
@@ -246,32 +233,16 @@ fn server_info_with_starttls_shows_the_tls_session_and_what_changed() {
 fn server_info_with_an_untrusted_certificate_exits_69() {
     let certs = TestCerts::localhost();
     let server = Server::builder().starttls(certs.identity.clone()).start();
-    let out = probe(&server, &["--server-info"]);
+    let out = Run::new(["--server-info"]).server(&server).output();
     server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
 }
 
-/// The SHA-256 fingerprint of a PEM certificate, as colon-separated upper-case hex.
-fn fingerprint(pem: &str) -> String {
-    let body: String = pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .expect("PEM body");
-    Sha256::digest(&der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 #[test]
 fn check_round_trip_exits_0() {
     let server = Server::start();
-    let out = probe(&server, &["--check"]);
+    let out = Run::new(["--check"]).server(&server).output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(verbs(&record), ["EHLO", "NOOP", "QUIT"]);
@@ -285,7 +256,7 @@ fn check_round_trip_exits_0() {
 
 #[test]
 fn check_failures_have_their_exit_codes() {
-    let out = smtpsend(&["--server", &refused_addr(), "--check"], b"");
+    let out = Run::new(["--check"]).server(&refused_addr()).output();
     assert_eq!(out.code, 75, "refused connection: {}", out.stderr);
 
     for (builder, exit, what) in [
@@ -311,7 +282,7 @@ fn check_failures_have_their_exit_codes() {
         ),
     ] {
         let server = builder.start();
-        let out = probe(&server, &["--check"]);
+        let out = Run::new(["--check"]).server(&server).output();
         server.finish();
         assert_eq!(out.code, exit, "{what}: {}", out.stderr);
         assert_eq!(out.stdout, "", "{what}");
@@ -324,11 +295,10 @@ fn check_logs_in_when_a_user_is_given_and_a_wrong_password_exits_77() {
     let server = Server::builder()
         .auth("PLAIN", "alice", "right-password")
         .start();
-    let out = probe_with_env(
-        &server,
-        &["--check", "--user", "alice"],
-        &[("SMTPSEND_PASSWORD", "right-password")],
-    );
+    let out = Run::new(["--check", "--user", "alice"])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", "right-password")
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
@@ -344,13 +314,17 @@ fn check_logs_in_when_a_user_is_given_and_a_wrong_password_exits_77() {
     let server = Server::builder()
         .auth("PLAIN", "alice", "right-password")
         .start();
-    let out = probe_with_env(
-        &server,
-        &["--check", "--user", "alice"],
-        &[("SMTPSEND_PASSWORD", "wrong")],
-    );
+    let out = Run::new(["--check", "--user", "alice"])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", "wrong")
+        .output();
     server.finish();
     assert_eq!(out.code, 77, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: authentication as alice (PLAIN) refused: 535 5.7.8 Authentication \
+         credentials invalid\n"
+    );
 }
 
 #[test]
@@ -365,7 +339,7 @@ fn a_probe_with_message_options_is_a_usage_error_and_connects_to_nothing() {
         &["--server-info", "--raw"],
     ] {
         let server = Server::start();
-        let out = probe(&server, args);
+        let out = Run::new(args).server(&server).output();
         let record = server.finish();
         assert_eq!(out.code, 64, "{args:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
@@ -376,15 +350,14 @@ fn a_probe_with_message_options_is_a_usage_error_and_connects_to_nothing() {
 #[test]
 fn a_probe_reads_no_stdin_and_takes_from_from_the_environment() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend_with_env(
-        &["--server", &addr, "--check"],
-        b"this is not read\n",
-        &[
+    let out = Run::new(["--check"])
+        .server(&server)
+        .stdin(b"this is not read\n")
+        .envs(&[
             ("SMTPSEND_FROM", "ci@example.com"),
             ("SMTPSEND_QUEUE", "on-failure"),
-        ],
-    );
+        ])
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(verbs(&record), ["EHLO", "NOOP", "QUIT"]);
@@ -393,19 +366,25 @@ fn a_probe_reads_no_stdin_and_takes_from_from_the_environment() {
 #[test]
 fn verify_of_an_internationalised_address_follows_smtputf8() {
     let server = Server::builder().capability("SMTPUTF8").start();
-    let out = probe(&server, &["--verify", "jörg@bücher.example"]);
+    let out = Run::new(["--verify", "jörg@bücher.example"])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(record.commands()[1], "VRFY jörg@bücher.example SMTPUTF8");
 
     let server = Server::start();
-    let out = probe(&server, &["--verify", "info@bücher.example"]);
+    let out = Run::new(["--verify", "info@bücher.example"])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(record.commands()[1], "VRFY info@xn--bcher-kva.example");
 
     let server = Server::start();
-    let out = probe(&server, &["--verify", "jörg@example.com"]);
+    let out = Run::new(["--verify", "jörg@example.com"])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(
@@ -422,30 +401,31 @@ fn check_uses_tls_exactly_when_a_send_would() {
     // --tls auto on loopback: a send would not use STARTTLS, so the check does not either
     // (and an untrusted certificate does not fail it).
     let server = Server::builder().starttls(certs.identity.clone()).start();
-    let out = probe(&server, &["--check"]);
+    let out = Run::new(["--check"]).server(&server).output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!record.connections[0].tls);
     assert_eq!(verbs(&record), ["EHLO", "NOOP", "QUIT"]);
 
     let server = Server::builder().starttls(certs.identity.clone()).start();
-    let out = probe(
-        &server,
-        &[
-            "--check",
-            "--tls",
-            "starttls",
-            "--tls-ca-file",
-            certs.ca_file(),
-        ],
-    );
+    let out = Run::new([
+        "--check",
+        "--tls",
+        "starttls",
+        "--tls-ca-file",
+        certs.ca_file(),
+    ])
+    .server(&server)
+    .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(record.connections[0].tls);
     assert!(out.stdout.contains(", TLSv1."), "{}", out.stdout);
 
     let server = Server::builder().starttls(certs.identity.clone()).start();
-    let out = probe(&server, &["--check", "--tls", "starttls"]);
+    let out = Run::new(["--check", "--tls", "starttls"])
+        .server(&server)
+        .output();
     server.finish();
     assert_eq!(out.code, 69, "untrusted certificate: {}", out.stderr);
 }

@@ -1,15 +1,11 @@
 //! The upload progress bar: drawn on stderr for a large message when stderr is a terminal,
 //! never in a pipe, with --json or with --debug.
 
-mod support;
-
-use std::fs::File;
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 
-use support::{Server, smtpsend};
+use crate::support::{Output, Pty, Run, Server};
 
 /// A file big enough for the progress bar (over 1 MiB once encoded).
 fn big_attachment(dir: &tempfile::TempDir) -> String {
@@ -19,63 +15,32 @@ fn big_attachment(dir: &tempfile::TempDir) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn message_args<'a>(server: &'a str, attachment: &'a str) -> Vec<&'a str> {
-    vec![
-        "--server",
-        server,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "big",
-        "--body",
-        "see attached",
-        "--attach",
-        attachment,
-    ]
-}
+/// A message with an attachment, which follows.
+const MESSAGE: [&str; 9] = [
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--subject",
+    "big",
+    "--body",
+    "see attached",
+    "--attach",
+];
 
-/// Runs smtpsend with stderr on a pseudo-terminal; returns its exit code and everything it
-/// drew there.
-fn run_on_terminal(args: &[&str]) -> (i32, String) {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two new descriptors into the given integers; the other
-    // arguments may be null.
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened by openpty and are owned by nobody else.
-    let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let home = tempfile::tempdir().expect("temp HOME");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_smtpsend"));
-    command
-        .args(args)
-        .stdin(Stdio::null())
+/// Runs smtpsend with stderr on a pseudo-terminal; returns what it did, with everything it
+/// drew there as its stderr.
+fn run_on_terminal(run: Run) -> Output {
+    let terminal = Pty::open();
+    let running = run
+        .stdin_from(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::from(slave))
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join(".config"))
-        .env("XDG_STATE_HOME", home.path().join(".local/state"))
-        .env("SMTPSEND_TEST_PIN", "1");
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SMTPSEND_") && name != "SMTPSEND_TEST_PIN" {
-            command.env_remove(&name);
-        }
-    }
-    let mut child = command.spawn().expect("spawn smtpsend");
-    // The Command held the only other copy of the terminal's slave side; it is closed now,
-    // so reading the master ends when the child exits.
-    drop(command);
+        .stderr(terminal.slave())
+        .spawn();
+    // The run held the only other copy of the terminal's slave side and has closed it, so
+    // reading the master ends when the child exits.
+    let mut master = terminal.into_master();
     let reader = thread::spawn(move || {
-        let mut master = master;
         let mut drawn = Vec::new();
         let mut chunk = [0u8; 4096];
         // Reading a pseudo-terminal whose other side is closed fails with EIO: that is its end.
@@ -87,8 +52,9 @@ fn run_on_terminal(args: &[&str]) -> (i32, String) {
         }
         String::from_utf8_lossy(&drawn).into_owned()
     });
-    let status = child.wait().expect("wait for smtpsend");
-    (status.code().unwrap_or(-1), reader.join().expect("reader"))
+    let mut out = running.wait();
+    out.stderr = reader.join().expect("reader");
+    out
 }
 
 #[test]
@@ -101,9 +67,9 @@ fn a_large_upload_draws_a_progress_bar_on_a_terminal() {
     for (server, chunks) in servers {
         let dir = tempfile::tempdir().expect("temp dir");
         let attachment = big_attachment(&dir);
-        let addr = server.addr();
-        let (code, drawn) = run_on_terminal(&message_args(&addr, &attachment));
-        assert_eq!(code, 0, "{drawn}");
+        let out = run_on_terminal(Run::new(MESSAGE).arg(&attachment).server(&server));
+        let drawn = out.stderr;
+        assert_eq!(out.code, 0, "{drawn}");
         assert!(
             drawn.contains("sending"),
             "no progress bar drawn: {drawn:?}"
@@ -120,23 +86,23 @@ fn a_large_upload_draws_a_progress_bar_on_a_terminal() {
 #[test]
 fn no_progress_bar_for_a_small_message_json_or_debug() {
     let server = Server::start();
-    let addr = server.addr();
     let dir = tempfile::tempdir().expect("temp dir");
     let small = dir.path().join("small.txt");
     std::fs::write(&small, "small").expect("write attachment");
     let small = small.to_string_lossy().into_owned();
     let attachment = big_attachment(&dir);
-    let runs = [
-        message_args(&addr, &small),
-        [message_args(&addr, &attachment), vec!["--json"]].concat(),
-        [message_args(&addr, &attachment), vec!["--debug"]].concat(),
+    let runs: [(&str, &[&str]); 3] = [
+        (&small, &[]),
+        (&attachment, &["--json"]),
+        (&attachment, &["--debug"]),
     ];
-    for args in &runs {
-        let (code, drawn) = run_on_terminal(args);
-        assert_eq!(code, 0, "{args:?}: {drawn}");
+    for (file, args) in runs {
+        let out = run_on_terminal(Run::new(MESSAGE).arg(file).args(args).server(&server));
+        let drawn = out.stderr;
+        assert_eq!(out.code, 0, "{file} {args:?}: {drawn}");
         assert!(
             !drawn.contains("sending ") && !drawn.contains("iB/s"),
-            "{args:?} drew a progress bar: {drawn:?}"
+            "{file} {args:?} drew a progress bar: {drawn:?}"
         );
     }
     assert_eq!(server.finish().connection_count(), 3);
@@ -147,8 +113,7 @@ fn a_large_send_with_stderr_in_a_pipe_prints_nothing_as_cron_wants() {
     let dir = tempfile::tempdir().expect("temp dir");
     let attachment = big_attachment(&dir);
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(&message_args(&addr, &attachment), b"");
+    let out = Run::new(MESSAGE).arg(&attachment).server(&server).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.is_empty(), "stderr: {:?}", out.stderr);
     server.finish();

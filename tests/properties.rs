@@ -8,13 +8,13 @@
 //! wire is one message that reads back as the input, and has exactly one end of data for a
 //! strict server and for a lenient one alike.
 
-mod support;
-
 use std::io::Write;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
+
+use crate::support::{Run, end_marks, lf_to_crlf};
 
 use smtpsend::message::address::Mailbox;
 use smtpsend::message::raw::{RawMessage, to_crlf};
@@ -23,13 +23,26 @@ use smtpsend::message::{Content, FilePart};
 use smtpsend::smtp::data::WireEncoder;
 use smtpsend::smtp::reply::{Capabilities, Reply, ReplyLine};
 
+/// Where the failing cases proptest found are kept and replayed first: next to this file,
+/// tests/properties.proptest-regressions. Said outright, because proptest's default looks
+/// for a `main.rs` above the source file, finds tests/main.rs (the test binary's root) and
+/// would use proptest-regressions/properties.txt instead.
+fn persisted(config: ProptestConfig) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..config
+    }
+}
+
 /// Cases per property: PROPTEST_CASES when set (docs/fuzzing.md), else enough for every
 /// `cargo test`.
 fn config() -> ProptestConfig {
-    match std::env::var_os("PROPTEST_CASES") {
+    persisted(match std::env::var_os("PROPTEST_CASES") {
         Some(_) => ProptestConfig::default(),
         None => ProptestConfig::with_cases(1000),
-    }
+    })
 }
 
 /// A message saved from a mailbox starts with this line, which is no header field.
@@ -259,15 +272,15 @@ proptest! {
 
 /// Cases per property that builds and encodes a whole message.
 fn wire_config() -> ProptestConfig {
-    match std::env::var_os("PROPTEST_CASES") {
+    persisted(match std::env::var_os("PROPTEST_CASES") {
         Some(_) => ProptestConfig::default(),
         None => ProptestConfig::with_cases(300),
-    }
+    })
 }
 
 /// Cases per property that runs smtpsend and a server for each case.
 fn end_to_end() -> ProptestConfig {
-    ProptestConfig::with_cases(6)
+    persisted(ProptestConfig::with_cases(6))
 }
 
 /// Text rich in what breaks framing: line ends of every kind, dots, NUL and other control
@@ -299,21 +312,6 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(byte, 0..400)
 }
 
-/// Where a server ends the data: strictly, CRLF `.` CRLF (or `.` CRLF as the first line);
-/// leniently, a `.` alone between line ends of any kind.
-fn end_marks(wire: &[u8]) -> (usize, usize) {
-    let strict = wire.windows(5).filter(|w| w == b"\r\n.\r\n").count()
-        + usize::from(wire.starts_with(b".\r\n"));
-    let lenient = (0..wire.len())
-        .filter(|&at| {
-            let before = at == 0 || matches!(wire[at - 1], b'\r' | b'\n');
-            let after = matches!(wire.get(at + 1), Some(b'\r' | b'\n'));
-            wire[at] == b'.' && before && after
-        })
-        .count();
-    (strict, lenient)
-}
-
 /// The DATA stream for `content`, as the session writes it.
 fn data_stream(content: &Content) -> Vec<u8> {
     let mut wire = Vec::new();
@@ -340,18 +338,6 @@ fn stored(content: &Content) -> Vec<u8> {
         message.extend_from_slice(b"\r\n");
     }
     message
-}
-
-/// `text` with each LF that has no CR before it made CRLF (a bare CR stays).
-fn lf_to_crlf(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() * 2);
-    for (at, &byte) in text.iter().enumerate() {
-        if byte == b'\n' && (at == 0 || text[at - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(byte);
-    }
-    out
 }
 
 /// The decoded text part of `message` is `input`, but that line ends may have become CRLF
@@ -449,7 +435,7 @@ proptest! {
         let wire = data_stream(&content);
         prop_assert_eq!(end_marks(&wire), (1, 1));
         prop_assert!(wire.ends_with(b"\r\n.\r\n"));
-        let message = support::unstuff(&wire);
+        let message = crate::support::unstuff(&wire);
         prop_assert_eq!(&message, &stored(&content));
         prop_assert!(message.is_ascii() && !message.contains(&0));
         check_text_part(&message, text.as_bytes())?;
@@ -466,7 +452,7 @@ proptest! {
             _ if content.binary().is_none() => {
                 let wire = data_stream(&content);
                 prop_assert_eq!(end_marks(&wire), (1, 1));
-                prop_assert_eq!(support::unstuff(&wire), stored(&content));
+                prop_assert_eq!(crate::support::unstuff(&wire), stored(&content));
                 prop_assert_eq!(chunk_stream(&content), Some(stored(&content)));
             }
             Some(text) => {
@@ -474,7 +460,7 @@ proptest! {
                 let wire = data_stream(&text);
                 prop_assert_eq!(end_marks(&wire), (1, 1));
                 let expected = to_crlf(&bytes_of(&content));
-                prop_assert_eq!(support::unstuff(&wire), stored(&Content::from_bytes(expected)));
+                prop_assert_eq!(crate::support::unstuff(&wire), stored(&Content::from_bytes(expected)));
                 prop_assert_eq!(chunk_stream(&text), Some(stored(&text)));
             }
             None => prop_assert!(body.contains(&0)),
@@ -508,12 +494,12 @@ proptest! {
         if !(expected.ends_with(b"\r\n")) {
             expected.extend_from_slice(b"\r\n");
         }
-        prop_assert_eq!(support::unstuff(&wire), expected);
+        prop_assert_eq!(crate::support::unstuff(&wire), expected);
     }
 }
 
-fn server_with(capabilities: &[&str]) -> support::Server {
-    let mut builder = support::Server::builder();
+fn server_with(capabilities: &[&str]) -> crate::support::Server {
+    let mut builder = crate::support::Server::builder();
     for capability in capabilities {
         builder = builder.capability(capability);
     }
@@ -533,13 +519,12 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("body.txt");
         std::fs::write(&path, &text).unwrap();
-        let addr = server.addr();
-        let mut args = vec!["--server", addr.as_str(), "--to", "b@example.com"];
-        if from_file {
-            args.extend(["--body-file", path.to_str().unwrap()]);
-        }
-        let stdin = if from_file { &b""[..] } else { text.as_bytes() };
-        let out = support::smtpsend(&args, stdin);
+        let run = Run::new(["--to", "b@example.com"]).server(&server);
+        let run = match from_file {
+            true => run.arg("--body-file").arg(&path),
+            false => run.stdin(text.as_bytes()),
+        };
+        let out = run.output();
         prop_assert_eq!(out.code, 0, "{}", out.stderr);
         let record = server.finish();
         prop_assert_eq!(record.transactions().len(), 1);
@@ -556,10 +541,9 @@ proptest! {
         capabilities in subsequence(vec!["CHUNKING", "BINARYMIME"], 0..=2),
     ) {
         let server = server_with(&capabilities);
-        let addr = server.addr();
         let mut input = b"Subject: p\n\n".to_vec();
         input.extend_from_slice(&body);
-        let out = support::smtpsend(&["--server", addr.as_str(), "--raw", "b@example.com"], &input);
+        let out = Run::new(["--raw", "b@example.com"]).server(&server).stdin(&input).output();
         let record = server.finish();
         let binarymime = capabilities.len() == 2;
         if body.contains(&0) && !binarymime {

@@ -1,15 +1,7 @@
 //! Protocol extensions as the user sees them: enhanced status codes, DSN, the 452 split,
 //! CHUNKING, SMTPUTF8 — what reached the server, the exit code, stderr, round trips.
 
-mod support;
-
-use support::*;
-
-fn args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["--server", server, "--from", "a@example.com"];
-    all.extend_from_slice(extra);
-    all
-}
+use crate::support::*;
 
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", out.stdout))
@@ -28,14 +20,10 @@ fn enhanced_codes_appear_once_in_error_lines_and_with_their_meaning_in_json() {
             ),
         )
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &["--to", "gone@example.com", "--body", "x", "--json"],
-        ),
-        b"",
-    );
+    let out = Run::new(["--to", "gone@example.com", "--body", "x", "--json"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -53,11 +41,10 @@ fn a_refused_sender_shows_the_enhanced_code_and_exits_69() {
     let server = Server::builder()
         .on(Verb::Mail, Action::reply(553, "5.7.1 sender rejected"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(&addr, &["--to", "b@example.com", "--body", "x", "--json"]),
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "x", "--json"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -76,11 +63,10 @@ fn a_code_of_the_wrong_class_is_not_taken_for_an_enhanced_code() {
     let server = Server::builder()
         .on_rcpt("b@", Action::reply(550, "2.0.0 confused server"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(&addr, &["--to", "b@example.com", "--body", "x", "--json"]),
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "x", "--json"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert_eq!(
         json(&out)["recipients"][0]["enhanced_code"],
@@ -93,27 +79,23 @@ fn a_code_of_the_wrong_class_is_not_taken_for_an_enhanced_code() {
 #[test]
 fn dsn_parameters_go_on_mail_and_every_rcpt_when_offered() {
     let server = Server::builder().capability("DSN").start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[
-                "-N",
-                "success,failure",
-                "-R",
-                "hdrs",
-                "-V",
-                "run=42",
-                "--to",
-                "b+tag@example.com",
-                "--to",
-                "c@example.com",
-                "--body",
-                "x",
-            ],
-        ),
-        b"",
-    );
+    let out = Run::new([
+        "-N",
+        "success,failure",
+        "-R",
+        "hdrs",
+        "-V",
+        "run=42",
+        "--to",
+        "b+tag@example.com",
+        "--to",
+        "c@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let record = server.finish();
@@ -133,18 +115,17 @@ fn dsn_parameters_go_on_mail_and_every_rcpt_when_offered() {
 fn sendmail_spelling_never_and_return_full() {
     let server = Server::builder().capability("DSN").start();
     let addr = server.addr();
-    let out = smtpsend(
-        &[
-            "-f",
-            "a@example.com",
-            "--server",
-            &addr,
-            "-Nnever",
-            "-RFULL",
-            "b@example.com",
-        ],
-        b"Subject: x\n\nbody\n",
-    );
+    let out = Run::new([
+        "-f",
+        "a@example.com",
+        "--server",
+        &addr,
+        "-Nnever",
+        "-RFULL",
+        "b@example.com",
+    ])
+    .stdin(b"Subject: x\n\nbody\n")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let mail = record.only_completed();
@@ -158,23 +139,19 @@ fn sendmail_spelling_never_and_return_full() {
 #[test]
 fn without_dsn_on_offer_a_warning_and_the_message_goes_without() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[
-                "-N",
-                "failure",
-                "-V",
-                "x1",
-                "--to",
-                "b@example.com",
-                "--body",
-                "x",
-            ],
-        ),
-        b"",
-    );
+    let out = Run::new([
+        "-N",
+        "failure",
+        "-V",
+        "x1",
+        "--to",
+        "b@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -190,8 +167,10 @@ fn without_dsn_on_offer_a_warning_and_the_message_goes_without() {
 #[test]
 fn no_dsn_flags_no_dsn_parameters() {
     let server = Server::builder().capability("DSN").start();
-    let addr = server.addr();
-    let out = smtpsend(&args(&addr, &["--to", "b@example.com", "--body", "x"]), b"");
+    let out = Run::new(["--to", "b@example.com", "--body", "x"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         server.finish().only_completed().rcpt_to,
@@ -201,17 +180,13 @@ fn no_dsn_flags_no_dsn_parameters() {
 
 #[test]
 fn a_queued_message_keeps_its_dsn_request() {
-    let state = tempfile::tempdir().unwrap();
-    let state_dir = state.path().to_str().unwrap().to_string();
-    let env = [("XDG_STATE_HOME", state_dir.as_str())];
+    let home = Home::new();
     let server = Server::builder()
         .capability("DSN")
         .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 later"))
         .start();
-    let addr = server.addr();
-    let send = args(
-        &addr,
-        &[
+    let out = home
+        .run([
             "-N",
             "delay",
             "-R",
@@ -222,12 +197,13 @@ fn a_queued_message_keeps_its_dsn_request() {
             "x",
             "--queue",
             "on-failure",
-        ],
-    );
-    let out = smtpsend_with_env(&send, b"", &env);
+        ])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("queued as"), "{}", out.stderr);
-    let out = smtpsend_with_env(&["-q"], b"", &env);
+    let out = home.run(["-q"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let mail = record.only_completed();
@@ -244,32 +220,16 @@ fn a_queued_message_keeps_its_dsn_request() {
 
 // --- 452 "too many recipients": further transactions on the same connection ---
 
-fn many(count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("r{i}@example.com")).collect()
-}
-
-/// Every completed transaction's accepted recipients, in order, and their count per
-/// transaction.
-fn delivered(record: &Record) -> (Vec<String>, Vec<usize>) {
-    let completed = record.completed();
-    let sizes = completed.iter().map(|t| t.accepted.len()).collect();
-    let all = completed.iter().flat_map(|t| t.accepted.clone()).collect();
-    (all, sizes)
-}
-
-fn send_to(addr: &str, recipients: &[String], extra: &[&str]) -> Output {
-    let mut all: Vec<&str> = vec!["--server", addr, "--from", "a@example.com", "--body", "x"];
-    all.extend_from_slice(extra);
-    all.extend(recipients.iter().map(String::as_str));
-    smtpsend(&all, b"")
-}
-
 #[test]
 fn a_thousand_recipients_through_a_server_taking_100_with_partial() {
     let server = Server::builder().recipient_limit(100).start();
-    let addr = server.addr();
     let recipients = many(1000);
-    let out = send_to(&addr, &recipients, &["--partial"]);
+    let out = Run::new(["--body", "x"])
+        .args(["--partial"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let record = server.finish();
@@ -284,9 +244,13 @@ fn a_thousand_recipients_through_a_server_taking_100_with_partial() {
 #[test]
 fn a_thousand_recipients_all_or_nothing_checks_every_batch_before_sending() {
     let server = Server::builder().recipient_limit(100).start();
-    let addr = server.addr();
     let recipients = many(1000);
-    let out = send_to(&addr, &recipients, &["-d"]);
+    let out = Run::new(["--body", "x"])
+        .args(["-d"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(
@@ -325,9 +289,12 @@ fn all_or_nothing_a_refusal_in_a_later_batch_sends_nothing_at_all() {
         .recipient_limit(100)
         .on_rcpt("r180@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
     let recipients = many(250);
-    let out = send_to(&addr, &recipients, &[]);
+    let out = Run::new(["--body", "x"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(
         out.stderr.starts_with("smtpsend: nothing sent: the server refused 1 of 250 recipients: <r180@example.com> (550 5.1.1 no such user)"),
@@ -343,13 +310,18 @@ fn partial_a_refusal_in_a_later_batch_skips_only_that_recipient() {
         .recipient_limit(100)
         .on_rcpt("r180@", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
     let recipients = many(250);
-    let out = send_to(&addr, &recipients, &["--partial"]);
+    let out = Run::new(["--body", "x"])
+        .args(["--partial"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "smtpsend: recipient <r180@example.com> refused, sent to the others: 550 5.1.1 no such user\n"
+        "smtpsend: recipient <r180@example.com> refused, sent to the others: 550 5.1.1 no \
+         such user\n"
     );
     let (all, _) = delivered(&server.finish());
     let expected: Vec<String> = recipients
@@ -365,9 +337,12 @@ fn without_pipelining_the_split_needs_no_second_connection() {
         .capabilities(&["8BITMIME", "ENHANCEDSTATUSCODES"])
         .recipient_limit(2)
         .start();
-    let addr = server.addr();
     let recipients = many(5);
-    let out = send_to(&addr, &recipients, &[]);
+    let out = Run::new(["--body", "x"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);
@@ -384,10 +359,18 @@ fn a_452_that_is_not_about_the_recipient_count_is_an_ordinary_refusal() {
     let server = Server::builder()
         .on_rcpt("full@", Action::reply(452, "4.2.2 mailbox full"))
         .start();
-    let addr = server.addr();
     let recipients = vec!["ok@example.com".to_string(), "full@example.com".to_string()];
-    let out = send_to(&addr, &recipients, &[]);
+    let out = Run::new(["--body", "x"])
+        .args(&recipients)
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: nothing sent: the server refused 1 of 2 recipients: <full@example.com> \
+         (452 4.2.2 mailbox full)\n"
+    );
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);
     assert!(record.completed().is_empty());
@@ -404,13 +387,8 @@ fn common_mistakes_end_with_a_hint() {
         "--body",
         "hi",
     ];
-    let run = |server: &Server, extra: &[&str]| {
-        let addr = server.addr();
-        let mut args = vec!["--server", addr.as_str()];
-        args.extend_from_slice(&message);
-        args.extend_from_slice(extra);
-        smtpsend(&args, b"")
-    };
+    let run =
+        |server: &Server, extra: &[&str]| Run::new(message).args(extra).server(server).output();
     let check = |what: &str, out: &Output, code: i32, says: &str| {
         assert_eq!(out.code, code, "{what}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{what}: {}", out.stderr);

@@ -1,15 +1,7 @@
 //! The session as the user sees it: round trips, recipient rule, exit codes, transcript,
 //! dry run and JSON.
 
-mod support;
-
-use support::*;
-
-fn args<'a>(server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec!["--server", server, "--from", "a@example.com"];
-    all.extend_from_slice(extra);
-    all
-}
+use crate::support::*;
 
 const THREE: [&str; 6] = [
     "--to",
@@ -23,8 +15,11 @@ const THREE: [&str; 6] = [
 #[test]
 fn pipelining_costs_three_round_trips_after_the_greeting() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    let out = Run::new(THREE)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(record.only_completed().recipients().len(), 3);
@@ -36,8 +31,11 @@ fn without_pipelining_one_round_trip_per_command() {
     let server = Server::builder()
         .capabilities(&["8BITMIME", "SIZE 1000000"])
         .start();
-    let addr = server.addr();
-    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    let out = Run::new(THREE)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     // EHLO, MAIL, 3 × RCPT, DATA, end of data, QUIT.
@@ -48,11 +46,11 @@ fn without_pipelining_one_round_trip_per_command() {
 #[test]
 fn size_and_8bitmime_are_declared_when_offered() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(&addr, &["--raw", "b@example.com"]),
-        "Subject: x\n\nGrüße\n".as_bytes(),
-    );
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin("Subject: x\n\nGrüße\n".as_bytes())
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -63,11 +61,11 @@ fn size_and_8bitmime_are_declared_when_offered() {
 #[test]
 fn eight_bit_data_without_8bitmime_is_refused_before_mail() {
     let server = Server::builder().capabilities(&["PIPELINING"]).start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(&addr, &["--raw", "b@example.com"]),
-        "Subject: x\n\nGrüße\n".as_bytes(),
-    );
+    let out = Run::new(["--raw", "b@example.com"])
+        .server(&server)
+        .sender("a@example.com")
+        .stdin("Subject: x\n\nGrüße\n".as_bytes())
+        .output();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(out.stderr.contains("8BITMIME"), "{}", out.stderr);
     let record = server.finish();
@@ -77,11 +75,10 @@ fn eight_bit_data_without_8bitmime_is_refused_before_mail() {
 #[test]
 fn helo_fallback_when_ehlo_is_refused() {
     let server = Server::builder().no_ehlo().start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let commands = record.commands();
@@ -98,8 +95,11 @@ fn a_refused_recipient_sends_nothing_and_names_it() {
     let server = Server::builder()
         .on_rcpt("two", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    let out = Run::new(THREE)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(out.stderr.contains("<two@example.com>"), "{}", out.stderr);
     assert!(out.stderr.contains("5.1.1 no such user"), "{}", out.stderr);
@@ -113,9 +113,17 @@ fn a_temporarily_refused_recipient_exits_75() {
     let server = Server::builder()
         .on_rcpt("two", Action::reply(450, "4.2.1 mailbox busy"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    let out = Run::new(THREE)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: nothing sent: the server refused 1 of 3 recipients: <two@example.com> (450 \
+         4.2.1 mailbox busy)\n"
+    );
     assert!(server.finish().completed().is_empty());
 }
 
@@ -125,9 +133,17 @@ fn without_pipelining_a_refused_recipient_gets_rset_and_no_data() {
         .capabilities(&["8BITMIME"])
         .on_rcpt("one", Action::reply(553, "5.1.3 bad address"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    let out = Run::new(THREE)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: nothing sent: the server refused 1 of 3 recipients: <one@example.com> (553 \
+         5.1.3 bad address)\n"
+    );
     let record = server.finish();
     let commands = record.commands();
     assert!(commands.iter().any(|c| c == "RSET"), "{commands:?}");
@@ -140,15 +156,16 @@ fn all_recipients_refused_resets_the_transaction() {
     let server = Server::builder()
         .on(Verb::Rcpt, Action::reply(550, "5.1.1 unknown"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &["--to", "x@example.com", "--body", "hi", "--partial"],
-        ),
-        b"",
-    );
+    let out = Run::new(["--to", "x@example.com", "--body", "hi", "--partial"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: nothing sent: the server refused 1 of 1 recipients: <x@example.com> (550 \
+         5.1.1 unknown)\n"
+    );
     let record = server.finish();
     assert!(record.commands().iter().any(|c| c == "RSET"));
     assert!(record.completed().is_empty());
@@ -159,19 +176,16 @@ fn partial_sends_to_the_accepted_and_reports_the_refused() {
     let server = Server::builder()
         .on_rcpt("two", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[&THREE[..], &["--body", "hi", "--partial"]].concat(),
-        ),
-        b"",
-    );
+    let out = Run::new(THREE)
+        .args(["--body", "hi", "--partial"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("<two@example.com>") && out.stderr.contains("550"),
-        "{}",
-        out.stderr
+    assert_eq!(
+        out.stderr,
+        "smtpsend: recipient <two@example.com> refused, sent to the others: 550 5.1.1 no such \
+         user\n"
     );
     let record = server.finish();
     assert_eq!(
@@ -185,11 +199,10 @@ fn mail_from_refused_permanently_exits_69() {
     let server = Server::builder()
         .on(Verb::Mail, Action::reply(553, "5.7.1 sender rejected"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(
         out.stderr.contains("5.7.1 sender rejected"),
@@ -207,25 +220,27 @@ fn data_refused_after_the_dot_is_reported_with_its_code() {
                 Action::reply(code, "x.y.z content rejected"),
             )
             .start();
-        let addr = server.addr();
-        let out = smtpsend(
-            &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
-            b"",
-        );
+        let out = Run::new(["--to", "b@example.com", "--body", "hi"])
+            .server(&server)
+            .sender("a@example.com")
+            .output();
         assert_eq!(out.code, exit, "{}", out.stderr);
-        assert!(out.stderr.starts_with("smtpsend: "), "{}", out.stderr);
-        assert!(out.stderr.contains(&code.to_string()), "{}", out.stderr);
+        // The server's reply, whole, where the line says what it refused.
+        assert_eq!(
+            out.stderr,
+            format!("smtpsend: server refused the message data: {code} x.y.z content rejected\n")
+        );
+        assert!(server.finish().completed().is_empty(), "{code}");
     }
 }
 
 #[test]
 fn greeting_421_is_temporary() {
     let server = Server::builder().greeting(421, "4.3.2 try later").start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(out.stderr.contains("4.3.2 try later"), "{}", out.stderr);
 }
@@ -233,10 +248,10 @@ fn greeting_421_is_temporary() {
 #[test]
 fn connection_refused_exits_75() {
     let addr = refused_addr();
-    let out = smtpsend(
-        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "hi"])
+        .server(&addr)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
         out.stderr.starts_with("smtpsend: cannot connect to"),
@@ -248,15 +263,11 @@ fn connection_refused_exits_75() {
 #[test]
 fn a_silent_server_times_out_with_75() {
     let server = Server::builder().on(Verb::Greeting, Action::Silent).start();
-    let addr = server.addr();
     let started = std::time::Instant::now();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &["--timeout", "1", "--to", "b@example.com", "--body", "hi"],
-        ),
-        b"",
-    );
+    let out = Run::new(["--timeout", "1", "--to", "b@example.com", "--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(out.stderr.contains("timed out"), "{}", out.stderr);
     // A hang check, not a speed test: the deadline must have ended the wait.
@@ -306,14 +317,12 @@ fn bad_input_is_refused_before_any_connection() {
     ];
     for (extra, code, mention) in cases {
         let server = Server::start();
-        let addr = server.addr();
-        let mut all = vec!["--server", addr.as_str(), "--body", "x"];
-        if extra.first() == Some(&"--raw") || extra.contains(&"--body-file") {
-            all.pop();
-            all.pop();
-        }
-        all.extend(extra.iter().copied());
-        let out = smtpsend(&all, b"");
+        let body: &[&str] = if extra.first() == Some(&"--raw") || extra.contains(&"--body-file") {
+            &[]
+        } else {
+            &["--body", "x"]
+        };
+        let out = Run::new(body).args(&extra).server(&server).output();
         assert_eq!(out.code, code, "{extra:?}: {}", out.stderr);
         assert!(out.stderr.contains(mention), "{extra:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{extra:?}: {}", out.stderr);
@@ -325,21 +334,18 @@ fn bad_input_is_refused_before_any_connection() {
 fn transcript_shows_every_line_quoted_and_summarises_the_data() {
     let server = Server::start();
     let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[
-                "-d",
-                "--ehlo-name",
-                "client.example.org",
-                "--to",
-                "b@example.com",
-                "--body",
-                "hi",
-            ],
-        ),
-        b"",
-    );
+    let out = Run::new([
+        "-d",
+        "--ehlo-name",
+        "client.example.org",
+        "--to",
+        "b@example.com",
+        "--body",
+        "hi",
+    ])
+    .server(&addr)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines[0], format!("connect: {addr}"));
@@ -373,14 +379,10 @@ fn transcript_shows_every_line_quoted_and_summarises_the_data() {
 #[test]
 fn transcript_levels_add_timestamps_and_data() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &["-ddd", "--to", "b@example.com", "--body", "secret body"],
-        ),
-        b"",
-    );
+    let out = Run::new(["-ddd", "--to", "b@example.com", "--body", "secret body"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let first = out.stderr.lines().next().unwrap();
     let (stamp, rest) = first.split_once(' ').unwrap();
@@ -398,22 +400,19 @@ fn transcript_levels_add_timestamps_and_data() {
 #[test]
 fn dry_run_prints_the_envelope_and_exact_bytes_and_connects_nowhere() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[
-                "--dry-run",
-                "--to",
-                "b@example.com",
-                "--bcc",
-                "c@example.com",
-                "--subject",
-                "dry",
-            ],
-        ),
-        b"body\n",
-    );
+    let out = Run::new([
+        "--dry-run",
+        "--to",
+        "b@example.com",
+        "--bcc",
+        "c@example.com",
+        "--subject",
+        "dry",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .stdin(b"body\n")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 0);
     let (envelope, message) = out.stdout.split_once("\n\n").unwrap();
@@ -434,14 +433,11 @@ fn json_reports_each_recipient_and_the_final_reply() {
     let server = Server::builder()
         .on_rcpt("two", Action::reply(550, "5.1.1 no such user"))
         .start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[&THREE[..], &["--body", "hi", "--partial", "--json"]].concat(),
-        ),
-        b"",
-    );
+    let out = Run::new(THREE)
+        .args(["--body", "hi", "--partial", "--json"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["status"], "partial");
@@ -480,9 +476,12 @@ fn source_address_is_the_address_the_server_sees() {
     ] {
         let server = Server::start();
         let addr = server.addr();
-        let mut all = args(&addr, &["--to", "b@example.com", "--body", "hi", "-d"]);
-        all.extend(extra);
-        let out = smtpsend_with_env(&all, b"", &env);
+        let out = Run::new(["--to", "b@example.com", "--body", "hi", "-d"])
+            .args(&extra)
+            .server(&server)
+            .sender("a@example.com")
+            .envs(&env)
+            .output();
         assert_eq!(out.code, 0, "{how}: {}", out.stderr);
         assert!(
             out.stderr
@@ -497,21 +496,17 @@ fn source_address_is_the_address_the_server_sees() {
     }
 
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[
-                "--to",
-                "b@example.com",
-                "--body",
-                "hi",
-                "--source-address",
-                "127.0.0.1",
-            ],
-        ),
-        b"",
-    );
+    let out = Run::new([
+        "--to",
+        "b@example.com",
+        "--body",
+        "hi",
+        "--source-address",
+        "127.0.0.1",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let peer = server.finish().connections[0].peer.expect("peer address");
     assert_eq!(peer.ip().to_string(), "127.0.0.1");
@@ -520,22 +515,18 @@ fn source_address_is_the_address_the_server_sees() {
 #[test]
 fn a_source_address_that_cannot_be_used_is_one_line_before_connecting() {
     let server = Server::start();
-    let addr = server.addr();
     // 192.0.2.7 is a documentation address (RFC 5737): never one of this host's.
-    let out = smtpsend(
-        &args(
-            &addr,
-            &[
-                "--to",
-                "b@example.com",
-                "--body",
-                "hi",
-                "--source-address",
-                "192.0.2.7",
-            ],
-        ),
-        b"",
-    );
+    let out = Run::new([
+        "--to",
+        "b@example.com",
+        "--body",
+        "hi",
+        "--source-address",
+        "192.0.2.7",
+    ])
+    .server(&server)
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(
         out.stderr
@@ -544,11 +535,11 @@ fn a_source_address_that_cannot_be_used_is_one_line_before_connecting() {
         "{}",
         out.stderr
     );
-    let out = smtpsend_with_env(
-        &args(&addr, &["--to", "b@example.com", "--body", "hi"]),
-        b"",
-        &[("SMTPSEND_SOURCE_ADDRESS", "192.0.2.7")],
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .env("SMTPSEND_SOURCE_ADDRESS", "192.0.2.7")
+        .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(
         out.stderr
@@ -557,20 +548,17 @@ fn a_source_address_that_cannot_be_used_is_one_line_before_connecting() {
     assert_eq!(server.finish().connection_count(), 0);
 
     // An IPv4 source cannot reach an IPv6 server; nothing connects anywhere.
-    let out = smtpsend(
-        &args(
-            "[::1]:2525",
-            &[
-                "--to",
-                "b@example.com",
-                "--body",
-                "hi",
-                "--source-address",
-                "127.0.0.1",
-            ],
-        ),
-        b"",
-    );
+    let out = Run::new([
+        "--to",
+        "b@example.com",
+        "--body",
+        "hi",
+        "--source-address",
+        "127.0.0.1",
+    ])
+    .server("[::1]:2525")
+    .sender("a@example.com")
+    .output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -589,8 +577,11 @@ fn control_characters_in_a_reply_are_escaped_on_stderr() {
             Action::reply(550, "5.1.1 \u{1b}[31mno such user\u{1b}[0m"),
         )
         .start();
-    let addr = server.addr();
-    let out = smtpsend(&args(&addr, &[&THREE[..], &["--body", "hi"]].concat()), b"");
+    let out = Run::new(THREE)
+        .args(["--body", "hi"])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
     assert!(
@@ -606,13 +597,10 @@ fn control_characters_in_a_reply_are_escaped_on_stderr() {
 /// the message ends without one (and what sending does about it), on a line of its own.
 #[test]
 fn dry_run_says_when_the_message_does_not_end_with_a_line_break() {
-    let out = smtpsend(
-        &args(
-            "127.0.0.1:1",
-            &["--dry-run", "--to", "b@example.com", "--body", "it works"],
-        ),
-        b"",
-    );
+    let out = Run::new(["--dry-run", "--to", "b@example.com", "--body", "it works"])
+        .server("127.0.0.1:1")
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.ends_with("\r\n\r\nit works"), "{:?}", out.stdout);
     assert_eq!(
@@ -621,10 +609,11 @@ fn dry_run_says_when_the_message_does_not_end_with_a_line_break() {
          end mark)\n"
     );
 
-    let out = smtpsend(
-        &args("127.0.0.1:1", &["--dry-run", "--to", "b@example.com"]),
-        b"ends well\n",
-    );
+    let out = Run::new(["--dry-run", "--to", "b@example.com"])
+        .server("127.0.0.1:1")
+        .sender("a@example.com")
+        .stdin(b"ends well\n")
+        .output();
     assert!(out.stdout.ends_with("ends well\r\n"), "{:?}", out.stdout);
     assert_eq!(out.stderr, "");
 }
@@ -634,21 +623,11 @@ fn a_message_over_the_size_limit_is_refused_before_mail_and_the_session_ends_wit
     let server = Server::builder()
         .capabilities(&["PIPELINING", "SIZE 100"])
         .start();
-    let addr = server.addr();
     let body = "x".repeat(500);
-    let out = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--body",
-            &body,
-        ],
-        b"",
-    );
+    let out = Run::new(["--to", "b@example.com", "--body", &body])
+        .server(&server)
+        .sender("a@example.com")
+        .output();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(
         out.stderr.contains("the server accepts at most 100"),

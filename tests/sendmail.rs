@@ -1,11 +1,7 @@
 //! smtpsend as a drop-in sendmail: argv forms, -t with To/Cc/Bcc and Resent-*, -B, the
 //! refused modes, and a link named `sendmail`.
 
-mod support;
-
-use std::process::{Command, Stdio};
-
-use support::*;
+use crate::support::*;
 
 /// A message the way cron writes one: complete, with Date and Message-ID, 7-bit.
 const CRON_MAIL: &[u8] = b"From: cron@example.com (Cron Daemon)\r\n\
@@ -25,19 +21,16 @@ done\r\n";
 #[test]
 fn cron_call_delivers_the_message_unchanged() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "-FCronDaemon",
-            "-i",
-            "-B8BITMIME",
-            "-oem",
-            "user@example.com",
-        ],
-        CRON_MAIL,
-    );
+    let out = Run::new([
+        "-FCronDaemon",
+        "-i",
+        "-B8BITMIME",
+        "-oem",
+        "user@example.com",
+    ])
+    .server(&server)
+    .stdin(CRON_MAIL)
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let record = server.finish();
@@ -66,7 +59,7 @@ Bcc: hidden@example.com\nSubject: t\n\nhello\n";
         let addr = server.addr();
         let mut args = vec!["--server", addr.as_str()];
         args.extend(&flags);
-        let out = smtpsend(&args, message);
+        let out = Run::new(&args).stdin(message).output();
         assert_eq!(out.code, 0, "{flags:?}: {}", out.stderr);
         let record = server.finish();
         let transaction = record.only_completed();
@@ -88,17 +81,10 @@ Bcc: hidden@example.com\nSubject: t\n\nhello\n";
 #[test]
 fn recipient_arguments_are_added_to_the_header_recipients() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "-t",
-            "extra@example.com",
-            "TO@example.com",
-        ],
-        b"From: a@example.com\nTo: to@example.com\n\nhi\n",
-    );
+    let out = Run::new(["-t", "extra@example.com", "TO@example.com"])
+        .server(&server)
+        .stdin(b"From: a@example.com\nTo: to@example.com\n\nhi\n")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(
@@ -123,8 +109,7 @@ Subject: forwarded\r\n\
 \r\n\
 body\r\n";
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(&["--server", &addr, "-t"], message);
+    let out = Run::new(["-t"]).server(&server).stdin(message).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -144,13 +129,14 @@ body\r\n";
 #[test]
 fn groups_and_comments_in_recipient_fields() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &["--server", &addr, "-t"],
-        b"From: a@example.com\nTo: undisclosed-recipients:;\n\
+    let out = Run::new(["-t"])
+        .server(&server)
+        .stdin(
+            b"From: a@example.com\nTo: undisclosed-recipients:;\n\
 Cc: Team: one@example.com (first), Two <two@example.com>;\n\
 Bcc: three@example.com\n\nhi\n",
-    );
+        )
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert_eq!(
@@ -176,8 +162,7 @@ fn no_recipients_with_t_is_a_data_error() {
         ),
     ] {
         let server = Server::start();
-        let addr = server.addr();
-        let out = smtpsend(&["--server", &addr, "-t"], message);
+        let out = Run::new(["-t"]).server(&server).stdin(message).output();
         assert_eq!(out.code, 65, "{}", out.stderr);
         assert!(out.stderr.contains("no recipients"), "{}", out.stderr);
         assert!(out.stderr.contains(mention), "{}", out.stderr);
@@ -187,10 +172,9 @@ fn no_recipients_with_t_is_a_data_error() {
 
 #[test]
 fn a_bad_address_in_a_recipient_field_names_the_field() {
-    let out = smtpsend(
-        &["--dry-run", "-t"],
-        b"From: a@example.com\nCc: not an address\n\nhi\n",
-    );
+    let out = Run::new(["--dry-run", "-t"])
+        .stdin(b"From: a@example.com\nCc: not an address\n\nhi\n")
+        .output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     assert!(out.stderr.contains("Cc field"), "{}", out.stderr);
 }
@@ -199,20 +183,20 @@ fn a_bad_address_in_a_recipient_field_names_the_field() {
 fn body_type_7bit_refuses_8bit_data_and_declares_nothing() {
     let server = Server::start();
     let addr = server.addr();
-    let out = smtpsend(
-        &["--server", &addr, "-B", "7BIT", "b@example.com"],
-        "Subject: x\n\nGrüße\n".as_bytes(),
-    );
+    let out = Run::new(["-B", "7BIT", "b@example.com"])
+        .server(&addr)
+        .stdin("Subject: x\n\nGrüße\n".as_bytes())
+        .output();
     assert_eq!(out.code, 65, "{}", out.stderr);
     assert!(out.stderr.contains("8-bit"), "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 0);
 
     let server = Server::start();
     let addr = server.addr();
-    let out = smtpsend(
-        &["--server", &addr, "-B7bit", "b@example.com"],
-        b"Subject: x\n\nplain\n",
-    );
+    let out = Run::new(["-B7bit", "b@example.com"])
+        .server(&addr)
+        .stdin(b"Subject: x\n\nplain\n")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let params = record.only_completed().mail_params();
@@ -222,7 +206,7 @@ fn body_type_7bit_refuses_8bit_data_and_declares_nothing() {
 #[test]
 fn daemon_and_alias_modes_exit_64_saying_what_is_supported() {
     for mode in [&["-bs"][..], &["-bd"], &["-bi"], &["-b", "s"], &["-I"]] {
-        let out = smtpsend(mode, b"");
+        let out = Run::new(mode).output();
         assert_eq!(out.code, 64, "{mode:?}: {}", out.stderr);
         assert!(out.stderr.contains("not supported"), "{}", out.stderr);
         assert!(out.stderr.contains("-bm"), "{}", out.stderr);
@@ -233,19 +217,10 @@ fn daemon_and_alias_modes_exit_64_saying_what_is_supported() {
 #[test]
 fn v_prints_the_transcript_and_bm_is_the_default_mode() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "-v",
-            "-bm",
-            "-f",
-            "a@example.com",
-            "b@example.com",
-        ],
-        b"Subject: x\n\nhi\n",
-    );
+    let out = Run::new(["-v", "-bm", "-f", "a@example.com", "b@example.com"])
+        .server(&server)
+        .stdin(b"Subject: x\n\nhi\n")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("send: 'MAIL FROM:<a@example.com>"),
@@ -258,25 +233,22 @@ fn v_prints_the_transcript_and_bm_is_the_default_mode() {
 #[test]
 fn dsn_options_are_checked_and_accepted() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "-N",
-            "failure,delay",
-            "-R",
-            "hdrs",
-            "-V",
-            "job-17",
-            "b@example.com",
-        ],
-        b"Subject: x\n\nhi\n",
-    );
+    let out = Run::new([
+        "-N",
+        "failure,delay",
+        "-R",
+        "hdrs",
+        "-V",
+        "job-17",
+        "b@example.com",
+    ])
+    .server(&server)
+    .stdin(b"Subject: x\n\nhi\n")
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().completed().len(), 1);
 
-    let out = smtpsend(&["-N", "sometimes", "b@example.com"], b"");
+    let out = Run::new(["-N", "sometimes", "b@example.com"]).output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("NEVER"), "{}", out.stderr);
 }
@@ -284,17 +256,18 @@ fn dsn_options_are_checked_and_accepted() {
 #[test]
 fn double_dash_ends_the_options() {
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &["--server", &addr, "-oi", "--", "b@example.com"],
-        b"From: a@example.com\n\nhi\n",
-    );
+    let out = Run::new(["-oi", "--", "b@example.com"])
+        .server(&server)
+        .stdin(b"From: a@example.com\n\nhi\n")
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         server.finish().only_completed().recipients(),
         ["b@example.com"]
     );
-    let out = smtpsend(&["--dry-run", "--", "-t"], b"From: a@example.com\n\nhi\n");
+    let out = Run::new(["--dry-run", "--", "-t"])
+        .stdin(b"From: a@example.com\n\nhi\n")
+        .output();
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("\"-t\""), "{}", out.stderr);
 }
@@ -305,36 +278,20 @@ fn called_through_a_link_named_sendmail_it_behaves_the_same() {
     let link = dir.path().join("sendmail");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_smtpsend"), &link).unwrap();
     let server = Server::start();
-    let addr = server.addr();
-    let mut child = Command::new(&link)
-        .args(["--server", &addr, "-FCronDaemon", "-i", "-oem", "-t"])
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path())
-        .env_remove("SMTPSEND_SERVER")
-        .env_remove("SMTPSEND_CONFIG")
-        .env_remove("SMTPSEND_ACCOUNT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(CRON_MAIL).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let out = Run::new(["-FCronDaemon", "-i", "-oem", "-t"])
+        .program(&link)
+        .server(&server)
+        .stdin(CRON_MAIL)
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
     assert_eq!(transaction.recipients(), ["user@example.com"]);
     assert_eq!(transaction.message, CRON_MAIL);
 
-    let help = Command::new(&link).arg("--version").output().unwrap();
+    let help = Run::new(["--version"]).program(&link).output();
     assert_eq!(
-        String::from_utf8_lossy(&help.stdout).trim(),
+        help.stdout.trim(),
         format!("smtpsend {}", env!("CARGO_PKG_VERSION"))
     );
 }
@@ -344,8 +301,7 @@ fn a_message_saved_from_an_mbox_loses_its_from_separator_line() {
     let message = b"From alice@example.com Mon Nov 23 10:00:00 2026\n\
 From: alice@example.com\nTo: b@example.com\nSubject: mbox\n\nbody\n";
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(&["--server", &addr, "-t"], message);
+    let out = Run::new(["-t"]).server(&server).stdin(message).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     let transaction = record.only_completed();
@@ -364,23 +320,15 @@ fn cron_from_root_does_not_become_an_unqualified_envelope_sender() {
     // Cron writes `From: root (Cron Daemon)` and mails a bare user name.
     let message = b"From: root (Cron Daemon)\nTo: user\nSubject: Cron <root@host> true\n\nok\n";
     let server = Server::start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &["--server", &addr, "-FCronDaemon", "-i", "-oem", "user"],
-        message,
-    );
+    let out = Run::new(["-FCronDaemon", "-i", "-oem", "user"])
+        .server(&server)
+        .stdin(message)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let out_qualified = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "--qualify-domain",
-            "example.org",
-            "-i",
-            "user",
-        ],
-        message,
-    );
+    let out_qualified = Run::new(["--qualify-domain", "example.org", "-i", "user"])
+        .server(&server)
+        .stdin(message)
+        .output();
     assert_eq!(out_qualified.code, 0, "{}", out_qualified.stderr);
     let record = server.finish();
     let completed = record.completed();

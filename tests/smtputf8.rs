@@ -2,16 +2,7 @@
 //! SMTPUTF8 parameter when it is offered; A-label domains when it is not; a non-ASCII local
 //! part refused (69) before any MAIL.
 
-mod support;
-
-use support::*;
-
-fn send(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
-    let addr = server.addr();
-    let mut all = vec!["--server", addr.as_str()];
-    all.extend_from_slice(args);
-    smtpsend(&all, stdin)
-}
+use crate::support::*;
 
 const IDN_COMPOSED: [&str; 8] = [
     "--from",
@@ -36,7 +27,7 @@ fn header(mail: &Transaction) -> String {
 #[test]
 fn offered_smtputf8_sends_utf8_addresses_and_headers_with_the_parameter() {
     let server = Server::builder().capability("SMTPUTF8").start();
-    let out = send(&server, &IDN_COMPOSED, b"");
+    let out = Run::new(IDN_COMPOSED).server(&server).output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mail = record.only_completed();
@@ -55,20 +46,18 @@ fn offered_smtputf8_sends_utf8_addresses_and_headers_with_the_parameter() {
 #[test]
 fn an_ascii_message_does_not_ask_for_smtputf8() {
     let server = Server::builder().capability("SMTPUTF8").start();
-    let out = send(
-        &server,
-        &[
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--subject",
-            "Grüße",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--subject",
+        "Grüße",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -81,22 +70,20 @@ fn an_ascii_message_does_not_ask_for_smtputf8() {
 #[test]
 fn without_smtputf8_domains_become_a_labels_in_envelope_and_address_headers() {
     let server = Server::start();
-    let out = send(
-        &server,
-        &[
-            "--from",
-            "Jörg <info@exämple.com>",
-            "--to",
-            "orders@bücher.example",
-            "--cc",
-            "x@example.org",
-            "--subject",
-            "Grüße",
-            "--body",
-            "hallo",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--from",
+        "Jörg <info@exämple.com>",
+        "--to",
+        "orders@bücher.example",
+        "--cc",
+        "x@example.org",
+        "--subject",
+        "Grüße",
+        "--body",
+        "hallo",
+    ])
+    .server(&server)
+    .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mail = record.only_completed();
@@ -123,7 +110,7 @@ fn without_smtputf8_domains_become_a_labels_in_envelope_and_address_headers() {
 #[test]
 fn without_smtputf8_a_non_ascii_local_part_exits_69_before_mail() {
     let server = Server::start();
-    let out = send(&server, &IDN_COMPOSED, b"");
+    let out = Run::new(IDN_COMPOSED).server(&server).output();
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
@@ -146,7 +133,10 @@ fn without_smtputf8_a_non_ascii_local_part_exits_69_before_mail() {
 fn a_raw_message_with_a_utf8_header_asks_for_smtputf8_when_offered() {
     let raw = "From: a@example.com\nTo: b@example.com\nSubject: Grüße aus Köln\n\nhallo\n";
     let server = Server::builder().capability("SMTPUTF8").start();
-    let out = send(&server, &["b@example.com"], raw.as_bytes());
+    let out = Run::new(["b@example.com"])
+        .server(&server)
+        .stdin(raw.as_bytes())
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mail = record.only_completed();
@@ -157,7 +147,10 @@ fn a_raw_message_with_a_utf8_header_asks_for_smtputf8_when_offered() {
 
     // Without SMTPUTF8 the subject is not an address: it goes unchanged, as before.
     let server = Server::start();
-    let out = send(&server, &["b@example.com"], raw.as_bytes());
+    let out = Run::new(["b@example.com"])
+        .server(&server)
+        .stdin(raw.as_bytes())
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mail = record.only_completed();
@@ -179,7 +172,9 @@ fn bulk_messages_get_a_labels_when_pipelined() {
         .unwrap();
     }
     let server = Server::start();
-    let out = send(&server, &["--bulk", dir.path().to_str().unwrap()], b"");
+    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let sent = record.completed();
@@ -191,18 +186,16 @@ fn bulk_messages_get_a_labels_when_pipelined() {
 
 #[test]
 fn dry_run_shows_smtputf8_and_the_ascii_fallback() {
-    let out = smtpsend(
-        &[
-            "--dry-run",
-            "--from",
-            "info@exämple.com",
-            "--to",
-            "orders@bücher.example",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--dry-run",
+        "--from",
+        "info@exämple.com",
+        "--to",
+        "orders@bücher.example",
+        "--body",
+        "x",
+    ])
+    .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.starts_with(
@@ -223,7 +216,9 @@ fn dry_run_shows_smtputf8_and_the_ascii_fallback() {
 #[test]
 fn dry_run_of_a_raw_message_with_a_utf8_subject_says_it_goes_unchanged_without_smtputf8() {
     let raw = "From: a@example.com\nTo: b@example.com\nSubject: Grüße\n\nx\n";
-    let out = smtpsend(&["--dry-run", "b@example.com"], raw.as_bytes());
+    let out = Run::new(["--dry-run", "b@example.com"])
+        .stdin(raw.as_bytes())
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout

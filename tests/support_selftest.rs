@@ -1,12 +1,10 @@
 //! Self-test of tests/support: drives the scripted server with a plain TcpStream client.
 
-mod support;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use support::{Action, Reply, Server, TestCerts, Verb};
+use crate::support::{Action, Home, Reply, Run, Server, TestCerts, Verb, queued_id, refused_addr};
 
 /// A bare-hands SMTP client: writes exactly what it is told, reads whole replies.
 struct Client<S: Read + Write> {
@@ -351,7 +349,7 @@ fn fault_matrix_hang_up_at_every_step() {
 
 #[test]
 fn runner_runs_the_binary() {
-    let output = support::smtpsend(&["--version"], b"");
+    let output = Run::new(["--version"]).output();
     assert_eq!(output.code, 0, "{}", output.stderr);
     assert!(output.stdout.contains("smtpsend"), "{}", output.stdout);
 }
@@ -483,7 +481,7 @@ fn implicit_tls_greets_inside_tls() {
 
 #[test]
 fn refused_addr_refuses_and_an_idle_server_finishes_empty() {
-    let err = TcpStream::connect(support::refused_addr()).unwrap_err();
+    let err = TcpStream::connect(crate::support::refused_addr()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
     let server = Server::start();
     assert_eq!(server.finish().connection_count(), 0);
@@ -491,10 +489,13 @@ fn refused_addr_refuses_and_an_idle_server_finishes_empty() {
 
 #[test]
 fn unstuff_keeps_the_final_crlf() {
-    assert_eq!(support::unstuff(b"a\r\n..b\r\n.\r\n"), b"a\r\n.b\r\n");
-    assert_eq!(support::unstuff(b".\r\n"), b"");
     assert_eq!(
-        support::unstuff(b"no terminator.\r\n"),
+        crate::support::unstuff(b"a\r\n..b\r\n.\r\n"),
+        b"a\r\n.b\r\n"
+    );
+    assert_eq!(crate::support::unstuff(b".\r\n"), b"");
+    assert_eq!(
+        crate::support::unstuff(b"no terminator.\r\n"),
         b"no terminator.\r\n"
     );
 }
@@ -596,4 +597,48 @@ fn mid_data_reply_comes_early_and_the_rest_of_the_data_is_dropped() {
     assert!(blocked, "a silent server mid-data stops reading");
     drop(client);
     assert!(server.finish().completed().is_empty());
+}
+
+#[test]
+fn runner_reads_the_peak_memory_of_a_run_however_short() {
+    // A run that ends within milliseconds still has its peak (read as it exits).
+    let out = Run::new(["--version"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let peak = out.peak_rss_kib();
+    assert!(peak > 0 && peak < 64 * 1024, "{peak} KiB");
+    // A short-lived peak is seen: a shell that holds 32 MiB for a moment, then exits.
+    let out = Run::new([
+        "-c",
+        "x=$(head -c 33554432 /dev/zero | tr '\\0' a); echo ${#x}",
+    ])
+    .program("sh")
+    .output();
+    assert_eq!(out.stdout, "33554432\n", "{}", out.stderr);
+    assert!(out.peak_rss_kib() > 32 * 1024, "{} KiB", out.peak_rss_kib());
+}
+
+#[test]
+fn a_home_is_where_smtpsend_looks_for_its_config_and_keeps_its_outbox() {
+    let home = Home::new();
+    home.write_config("[accounts.a]\nserver = \"a.example:2525\"\n", 0o600);
+    let out = home.run(["--show-config", "--account", "a"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let config_line = format!("config          {}  (", home.config_file().display());
+    assert!(out.stdout.starts_with(&config_line), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("a.example:2525  (account a)"),
+        "{}",
+        out.stdout
+    );
+
+    let out = home
+        .run(["--to", "b@example.com", "--body", "x", "--queue", "always"])
+        .server(&refused_addr())
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = queued_id(&out.stderr);
+    assert_eq!(home.ids(), std::slice::from_ref(&id));
+    assert_eq!(home.files(), [format!("{id}.eml"), format!("{id}.json")]);
+    assert_eq!(home.meta(&id)["envelope"]["recipients"][0], "b@example.com");
+    assert!(home.queue_dir().starts_with(home.path()));
 }

@@ -2,23 +2,16 @@
 //! at test time, certificate and host-name checks, every SASL mechanism against a server that
 //! checks the proof, and the password never showing anywhere.
 
-mod support;
-
 use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use support::*;
+use crate::support::*;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "pässwörd-Correct-Horse-7";
 const ALL_MECHANISMS: &str = "PLAIN LOGIN CRAM-MD5 XOAUTH2 OAUTHBEARER SCRAM-SHA-256";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 /// A STARTTLS server that checks logins for USER / PASSWORD.
 fn tls_server(certs: &TestCerts, mechanisms: &str) -> Server {
@@ -28,32 +21,17 @@ fn tls_server(certs: &TestCerts, mechanisms: &str) -> Server {
         .start()
 }
 
-fn send_args<'a>(addr: &'a str, certs: &'a TestCerts, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut all = vec![
-        "--server",
-        addr,
-        "--tls",
-        "starttls",
-        "--tls-ca-file",
-        certs.ca_file(),
-        "--user",
-        USER,
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.com",
-        "--subject",
-        "hello",
-        "--body",
-        "body text",
-    ];
-    all.extend_from_slice(extra);
-    all
-}
-
-fn with_password(args: &[&str], password: &str) -> Output {
-    smtpsend_with_env(args, b"", &[("SMTPSEND_PASSWORD", password)])
-}
+/// The message of these tests; the server, TLS, login and password options follow.
+const MESSAGE: [&str; 8] = [
+    "--from",
+    "a@example.com",
+    "--to",
+    "b@example.com",
+    "--subject",
+    "hello",
+    "--body",
+    "body text",
+];
 
 /// Fails when the password, or any line the client sent while logging in, shows in the
 /// output: the password itself, its base64 form, and each base64 SASL response (PLAIN's
@@ -101,11 +79,19 @@ fn starttls_then_each_mechanism_logs_in_and_delivers() {
         "scram-sha-256",
     ] {
         let server = tls_server(&certs, ALL_MECHANISMS);
-        let addr = server.addr();
-        let out = with_password(
-            &send_args(&addr, &certs, &["--auth", mechanism, "-d", "--json"]),
-            PASSWORD,
-        );
+        let out = Run::new(MESSAGE)
+            .args([
+                "--tls",
+                "starttls",
+                "--tls-ca-file",
+                certs.ca_file(),
+                "--user",
+                USER,
+            ])
+            .args(["--auth", mechanism, "-d", "--json"])
+            .server(&server)
+            .env("SMTPSEND_PASSWORD", PASSWORD)
+            .output();
         let record = server.finish();
         assert_eq!(out.code, 0, "{mechanism}: {}", out.stderr);
         let connection = &record.connections[0];
@@ -135,18 +121,43 @@ fn a_wrong_password_is_refused_with_77_for_each_mechanism_and_never_shown() {
         "scram-sha-256",
     ] {
         let server = tls_server(&certs, ALL_MECHANISMS);
-        let addr = server.addr();
         let wrong = "Wrong-Secret-991";
-        let out = with_password(
-            &send_args(&addr, &certs, &["--auth", mechanism, "-dd", "--json"]),
-            wrong,
-        );
+        let out = Run::new(MESSAGE)
+            .args([
+                "--tls",
+                "starttls",
+                "--tls-ca-file",
+                certs.ca_file(),
+                "--user",
+                USER,
+            ])
+            .args(["--auth", mechanism, "-dd", "--json"])
+            .server(&server)
+            .env("SMTPSEND_PASSWORD", wrong)
+            .output();
         let record = server.finish();
         assert_eq!(out.code, 77, "{mechanism}: {}", out.stderr);
-        assert!(
-            out.stderr
-                .lines()
-                .any(|l| l.starts_with("smtpsend: authentication as alice") && l.contains("535")),
+        // -dd prints the transcript too; the error is the one line of smtpsend's own.
+        let said: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("smtpsend: "))
+            .collect();
+        // The OAuth mechanisms show the error the server sent before its 535.
+        let detail = match mechanism {
+            "xoauth2" => {
+                r#" ({"status":"401","schemes":"bearer","scope":"https://mail.google.com/"})"#
+            }
+            "oauthbearer" => r#" ({"status":"invalid_token"})"#,
+            _ => "",
+        };
+        assert_eq!(
+            said,
+            [format!(
+                "smtpsend: authentication as alice ({}) refused: 535 5.7.8 Authentication \
+                 credentials invalid{detail}",
+                mechanism.to_ascii_uppercase()
+            )],
             "{mechanism}: {}",
             out.stderr
         );
@@ -171,10 +182,18 @@ fn auto_picks_scram_then_plain_over_tls_then_cram_md5_in_clear_on_loopback() {
         ("PLAIN", "none", "PLAIN"),
     ] {
         let server = tls_server(&certs, offered);
-        let addr = server.addr();
-        let mut args = send_args(&addr, &certs, &[]);
-        args[3] = tls;
-        let out = with_password(&args, PASSWORD);
+        let out = Run::new(MESSAGE)
+            .args([
+                "--tls",
+                tls,
+                "--tls-ca-file",
+                certs.ca_file(),
+                "--user",
+                USER,
+            ])
+            .server(&server)
+            .env("SMTPSEND_PASSWORD", PASSWORD)
+            .output();
         let record = server.finish();
         assert_eq!(out.code, 0, "{offered}: {}", out.stderr);
         assert_eq!(
@@ -195,10 +214,18 @@ fn tls_auto_on_loopback_uses_starttls_when_auth_is_offered_only_after_it() {
         .capabilities(&["PIPELINING", "STARTTLS"])
         .capabilities_after_tls(&["PIPELINING", "AUTH PLAIN"])
         .start();
-    let addr = server.addr();
-    let mut args = send_args(&addr, &certs, &[]);
-    args[3] = "auto";
-    let out = with_password(&args, PASSWORD);
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "auto",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -213,20 +240,16 @@ fn tls_auto_on_loopback_uses_starttls_when_auth_is_offered_only_after_it() {
 
     // Without a login there is no reason to encrypt a loopback session.
     let server = Server::builder().starttls(certs.identity.clone()).start();
-    let addr = server.addr();
-    let out = smtpsend(
-        &[
-            "--server",
-            &addr,
-            "-f",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "-f",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&server)
+    .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!record.connections[0].tls);
@@ -236,8 +259,18 @@ fn tls_auto_on_loopback_uses_starttls_when_auth_is_offered_only_after_it() {
 fn starttls_and_auth_plain_add_only_the_round_trips_the_protocol_needs() {
     let certs = TestCerts::localhost();
     let server = tls_server(&certs, "PLAIN");
-    let addr = server.addr();
-    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     // EHLO, STARTTLS, EHLO again, AUTH PLAIN with its initial response, MAIL+RCPT+DATA,
@@ -260,8 +293,19 @@ fn starttls_and_auth_plain_add_only_the_round_trips_the_protocol_needs() {
 fn the_transcript_shows_tls_details_and_redacts_every_sasl_line() {
     let certs = TestCerts::localhost();
     let server = tls_server(&certs, "LOGIN");
-    let addr = server.addr();
-    let out = with_password(&send_args(&addr, &certs, &["-d"]), PASSWORD);
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .args(["-d"])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let tls_line = out
@@ -295,9 +339,12 @@ fn implicit_tls_for_smtps_urls() {
         .auth("PLAIN", USER, PASSWORD)
         .start();
     let url = format!("smtps://127.0.0.1:{}", server.port());
-    let mut args = send_args(&url, &certs, &["-d"]);
-    args.drain(2..4); // no --tls: smtps:// means implicit TLS
-    let out = with_password(&args, PASSWORD);
+    // No --tls: smtps:// means implicit TLS.
+    let out = Run::new(MESSAGE)
+        .args(["--tls-ca-file", certs.ca_file(), "--user", USER, "-d"])
+        .server(&url)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(record.connections[0].tls);
@@ -312,10 +359,12 @@ fn implicit_tls_for_smtps_urls() {
 fn an_untrusted_certificate_is_refused_before_anything_is_sent() {
     let certs = TestCerts::localhost();
     let server = tls_server(&certs, "PLAIN");
-    let addr = server.addr();
-    let mut args = send_args(&addr, &certs, &[]);
-    args.drain(4..6); // no --tls-ca-file: the test CA is not a system root
-    let out = with_password(&args, PASSWORD);
+    // No --tls-ca-file: the test CA is not a system root.
+    let out = Run::new(MESSAGE)
+        .args(["--tls", "starttls", "--user", USER])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(
@@ -332,8 +381,18 @@ fn an_untrusted_certificate_is_refused_before_anything_is_sent() {
 fn a_certificate_for_another_name_is_refused() {
     let certs = TestCerts::for_names(&["mail.example.org"]);
     let server = tls_server(&certs, "PLAIN");
-    let addr = server.addr();
-    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(out.stderr.contains("not trusted"), "{}", out.stderr);
@@ -349,10 +408,12 @@ fn a_certificate_for_another_name_is_refused() {
 fn insecure_skip_verify_sends_with_a_warning() {
     let certs = TestCerts::for_names(&["mail.example.org"]);
     let server = tls_server(&certs, "PLAIN");
-    let addr = server.addr();
-    let mut args = send_args(&addr, &certs, &["--insecure-skip-verify", "-d"]);
-    args.drain(4..6);
-    let out = with_password(&args, PASSWORD);
+    let out = Run::new(MESSAGE)
+        .args(["--tls", "starttls", "--user", USER])
+        .args(["--insecure-skip-verify", "-d"])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -369,8 +430,18 @@ fn insecure_skip_verify_sends_with_a_warning() {
 fn starttls_required_but_not_offered_is_69_and_nothing_is_sent() {
     let certs = TestCerts::localhost();
     let server = Server::builder().auth("PLAIN", USER, PASSWORD).start();
-    let addr = server.addr();
-    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
     assert!(
@@ -397,13 +468,17 @@ fn starttls_refused_is_69() {
             Action::reply(554, "5.7.3 TLS not available"),
         )
         .start();
-    let addr = server.addr();
-    let mut args = send_args(&addr, &certs, &[]);
-    args.drain(6..8); // no --user
-    let out = smtpsend(&args, b"");
+    // No --user.
+    let out = Run::new(MESSAGE)
+        .args(["--tls", "starttls", "--tls-ca-file", certs.ca_file()])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 69, "{}", out.stderr);
-    assert!(out.stderr.contains("554"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: 127.0.0.1 refused STARTTLS: 554 5.7.3 TLS not available; nothing was sent\n"
+    );
     assert!(record.transactions().is_empty());
 }
 
@@ -417,10 +492,10 @@ fn data_after_the_starttls_reply_is_treated_as_an_attack() {
             Action::Raw(b"220 2.0.0 Ready\r\n250 injected\r\n".to_vec()),
         )
         .start();
-    let addr = server.addr();
-    let mut args = send_args(&addr, &certs, &[]);
-    args.drain(6..8);
-    let out = smtpsend(&args, b"");
+    let out = Run::new(MESSAGE)
+        .args(["--tls", "starttls", "--tls-ca-file", certs.ca_file()])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 76, "{}", out.stderr);
     assert!(out.stderr.contains("injection"), "{}", out.stderr);
@@ -442,21 +517,18 @@ fn a_silent_implicit_tls_server_times_out_with_75() {
     });
     let url = format!("smtps://127.0.0.1:{port}");
     let started = Instant::now();
-    let out = smtpsend(
-        &[
-            "--server",
-            &url,
-            "--timeout",
-            "1",
-            "--from",
-            "a@example.com",
-            "--to",
-            "b@example.com",
-            "--body",
-            "x",
-        ],
-        b"",
-    );
+    let out = Run::new([
+        "--timeout",
+        "1",
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--body",
+        "x",
+    ])
+    .server(&url)
+    .output();
     let elapsed = started.elapsed();
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert!(
@@ -477,8 +549,18 @@ fn a_scram_server_that_does_not_know_the_password_is_not_trusted() {
         .auth("SCRAM-SHA-256", USER, PASSWORD)
         .forge_scram_signature()
         .start();
-    let addr = server.addr();
-    let out = with_password(&send_args(&addr, &certs, &[]), PASSWORD);
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 76, "{}", out.stderr);
     assert!(out.stderr.contains("signature"), "{}", out.stderr);
@@ -506,8 +588,19 @@ fn no_usable_mechanism_or_no_auth_at_all_is_69() {
             builder = builder.auth(offered, USER, PASSWORD);
         }
         let server = builder.start();
-        let addr = server.addr();
-        let out = with_password(&send_args(&addr, &certs, &["--auth", asked]), PASSWORD);
+        let out = Run::new(MESSAGE)
+            .args([
+                "--tls",
+                "starttls",
+                "--tls-ca-file",
+                certs.ca_file(),
+                "--user",
+                USER,
+            ])
+            .args(["--auth", asked])
+            .server(&server)
+            .env("SMTPSEND_PASSWORD", PASSWORD)
+            .output();
         let record = server.finish();
         assert_eq!(out.code, 69, "{offered:?}: {}", out.stderr);
         assert!(out.stderr.contains(expected), "{}", out.stderr);
@@ -519,8 +612,17 @@ fn no_usable_mechanism_or_no_auth_at_all_is_69() {
 fn no_password_and_no_terminal_is_78_before_connecting() {
     let certs = TestCerts::localhost();
     let server = tls_server(&certs, "PLAIN");
-    let addr = server.addr();
-    let out = smtpsend(&send_args(&addr, &certs, &[]), b"");
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .server(&server)
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(
@@ -543,10 +645,18 @@ fn password_file_must_be_private() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let server = tls_server(&certs, "PLAIN");
     let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &certs, &["--password-file", path_text]),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .args(["--password-file", path_text])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(out.stderr.contains("chmod 600"), "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 0);
@@ -554,25 +664,44 @@ fn password_file_must_be_private() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let server = tls_server(&certs, "PLAIN");
     let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &certs, &["--password-file", path_text]),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .args(["--password-file", path_text])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(server.finish().connections[0].authenticated_as.is_some());
 
     let server = tls_server(&certs, "PLAIN");
     let addr = server.addr();
     let missing = dir.path().join("missing");
-    let out = smtpsend(
-        &send_args(
-            &addr,
-            &certs,
-            &["--password-file", missing.to_str().unwrap()],
-        ),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .args(["--password-file", missing.to_str().unwrap()])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 66, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "smtpsend: --password-file {}: cannot read it: No such file or directory\n",
+            missing.display()
+        )
+    );
     assert_eq!(server.finish().connection_count(), 0);
 }
 
@@ -582,10 +711,21 @@ fn password_command_gives_the_first_line_and_leaves_stdin_to_the_message() {
     let server = tls_server(&certs, "PLAIN");
     let addr = server.addr();
     let command = format!("cat; printf '%s\\nsecond line\\n' '{PASSWORD}'");
-    let mut args = send_args(&addr, &certs, &[]);
-    args.truncate(args.len() - 2); // the body comes from stdin
-    args.extend(["--password-command", &command]);
-    let out = smtpsend(&args, b"the body from stdin\n");
+    // The body comes from stdin.
+    let out = Run::new(["--from", "a@example.com", "--to", "b@example.com"])
+        .args(["--subject", "hello"])
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .args(["--password-command", &command])
+        .server(&addr)
+        .stdin(b"the body from stdin\n")
+        .output();
     let record = server.finish();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(record.connections[0].authenticated_as.is_some());
@@ -599,10 +739,18 @@ fn password_command_gives_the_first_line_and_leaves_stdin_to_the_message() {
 
     let server = tls_server(&certs, "PLAIN");
     let addr = server.addr();
-    let out = smtpsend(
-        &send_args(&addr, &certs, &["--password-command", "exit 3"]),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .args(["--password-command", "exit 3"])
+        .server(&addr)
+        .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert!(out.stderr.contains("--password-command"), "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 0);
@@ -612,20 +760,23 @@ fn password_command_gives_the_first_line_and_leaves_stdin_to_the_message() {
 fn a_password_command_that_hangs_is_stopped_at_the_command_deadline_with_78() {
     let certs = TestCerts::localhost();
     let server = tls_server(&certs, "PLAIN");
-    let addr = server.addr();
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
     // A child that would wait forever (a gpg-agent asking a pinentry nobody sees), and
     // the shell waiting for it: both must be stopped.
     let command = format!("sleep 1000 & echo $! > {}; wait", pid_file.display());
-    let out = smtpsend(
-        &send_args(
-            &addr,
-            &certs,
-            &["--password-command", &command, "--timeout", "1"],
-        ),
-        b"",
-    );
+    let out = Run::new(MESSAGE)
+        .args([
+            "--tls",
+            "starttls",
+            "--tls-ca-file",
+            certs.ca_file(),
+            "--user",
+            USER,
+        ])
+        .args(["--password-command", &command, "--timeout", "1"])
+        .server(&server)
+        .output();
     assert_eq!(out.code, 78, "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(
@@ -646,22 +797,115 @@ fn a_password_command_that_hangs_is_stopped_at_the_command_deadline_with_78() {
     );
 }
 
+/// No option takes the password itself (it would show in `ps` and the shell's history): the
+/// options about passwords name a file or a command, in `--help` and in the completions
+/// (both made from the option definitions); `--password VALUE` and its likely spellings
+/// are unknown arguments that point to `--password-file`; and a value comes from
+/// SMTPSEND_PASSWORD, which is no option's variable.
 #[test]
 fn no_flag_takes_a_password_value() {
-    let out = smtpsend(
-        &["--password", "x", "--dry-run", "--to", "b@example.com"],
-        b"",
+    let help = Run::new(["--help"]).output();
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    // An option's line is indented by 2 (`  -f, --from <ADDR>`) or 6 (`      --to <ADDR>`);
+    // its description by 10.
+    let options: Vec<&str> = help
+        .stdout
+        .lines()
+        .filter(|line| line.len() - line.trim_start().len() <= 6)
+        .map(str::trim_start)
+        .map(|line| match line.as_bytes() {
+            [b'-', letter, b',', b' ', ..] if letter.is_ascii_alphabetic() => &line[4..],
+            _ => line,
+        })
+        .filter(|line| line.starts_with("--"))
+        .map(|line| line.split([' ', '=']).next().unwrap_or(line))
+        .collect();
+    assert!(
+        options.len() > 40,
+        "the options were not found: {options:?}"
     );
-    assert_eq!(out.code, 64, "{}", out.stderr);
+    let secret = |option: &&str| {
+        ["pass", "pw", "secret", "token"]
+            .iter()
+            .any(|w| option.contains(w))
+    };
+    let about_passwords: Vec<&str> = options.iter().copied().filter(secret).collect();
+    assert_eq!(about_passwords, ["--password-file", "--password-command"]);
+    assert!(
+        help.stdout.contains("--password-file <PATH>\n"),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        help.stdout.contains("--password-command <COMMAND>\n"),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        !help.stdout.contains("[env: SMTPSEND_PASSWORD"),
+        "{}",
+        help.stdout
+    );
+
+    let bash = Run::new(["--generate", "bash"]).output();
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    let mut completed: Vec<&str> = bash
+        .stdout
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| word.starts_with("--"))
+        .filter(secret)
+        .collect();
+    completed.sort_unstable();
+    completed.dedup();
+    assert_eq!(completed, ["--password-command", "--password-file"]);
+
+    for (args, unknown) in [
+        (&["--password", "x"][..], "--password"),
+        (&["--password=x"], "--password"),
+        (&["--passwd", "x"], "--passwd"),
+        (&["--pass", "x"], "--pass"),
+        (&["--pw", "x"], "--pw"),
+    ] {
+        let out = Run::new(args)
+            .args(["--dry-run", "--to", "b@example.com"])
+            .output();
+        assert_eq!(out.code, 64, "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "smtpsend: unexpected argument '{unknown}' (did you mean '--password-file'?) \
+                 (see --help)\n"
+            ),
+            "{args:?}"
+        );
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+
+    let shown = |run: Run| {
+        let out = run.output();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let line = out
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("password "));
+        line.unwrap_or_else(|| panic!("{}", out.stdout)).to_string()
+    };
+    let user = ["--show-config", "--user", USER];
+    assert_eq!(
+        shown(Run::new(user).env("SMTPSEND_PASSWORD", PASSWORD)),
+        "password        ********  (SMTPSEND_PASSWORD)"
+    );
+    assert_eq!(
+        shown(Run::new(user)),
+        "password        asked on the terminal  (default)"
+    );
 }
 
 #[test]
 fn show_config_names_the_password_source_without_the_password() {
-    let out = smtpsend_with_env(
-        &["--show-config", "--user", USER, "--tls", "starttls"],
-        b"",
-        &[("SMTPSEND_PASSWORD", PASSWORD)],
-    );
+    let out = Run::new(["--show-config", "--user", USER, "--tls", "starttls"])
+        .env("SMTPSEND_PASSWORD", PASSWORD)
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains(PASSWORD), "{}", out.stdout);
     assert!(
@@ -708,7 +952,7 @@ fn an_account_supplies_server_tls_user_mechanism_and_password_command() {
         "--body",
         "x",
     ];
-    let out = smtpsend(&base, b"");
+    let out = Run::new(base).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = server.finish();
     assert!(record.connections[0].tls);
@@ -730,8 +974,15 @@ fn an_account_supplies_server_tls_user_mechanism_and_password_command() {
         config_text.replace(&addr_line, &format!("server = \"{}\"", server.addr())),
     )
     .unwrap();
-    let out = smtpsend_with_env(&base, b"", &[("SMTPSEND_PASSWORD", "not-the-password")]);
+    let out = Run::new(base)
+        .env("SMTPSEND_PASSWORD", "not-the-password")
+        .output();
     assert_eq!(out.code, 77, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: authentication as alice (CRAM-MD5) refused: 535 5.7.8 Authentication \
+         credentials invalid\n"
+    );
     assert_eq!(server.finish().connection_count(), 1);
 }
 
@@ -766,7 +1017,7 @@ fn unusable_tls_files_are_reported_before_connecting() {
             "x",
         ];
         args.extend(flags);
-        let out = smtpsend(&args, b"");
+        let out = Run::new(&args).output();
         assert_eq!(out.code, code, "{}", out.stderr);
         assert!(out.stderr.contains(says), "{}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
@@ -781,28 +1032,28 @@ fn after_a_refused_login_smtpsend_says_quit_but_after_a_broken_reply_it_just_lea
             .auth("PLAIN", "alice", "secret")
             .on(Verb::Auth, action)
             .start();
-        let addr = server.addr();
-        let out = smtpsend_with_env(
-            &[
-                "--server",
-                &addr,
-                "--user",
-                "alice",
-                "--from",
-                "a@example.com",
-                "--to",
-                "b@example.com",
-                "--body",
-                "hi",
-            ],
-            b"",
-            &[("SMTPSEND_PASSWORD", "secret")],
-        );
+        let out = Run::new([
+            "--user",
+            "alice",
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--body",
+            "hi",
+        ])
+        .server(&server)
+        .env("SMTPSEND_PASSWORD", "secret")
+        .output();
         (out, server.finish().commands())
     };
     // A refusal leaves both sides in step: QUIT and its reply end the session politely.
     let (out, commands) = login(Action::reply(535, "5.7.8 credentials invalid"));
     assert_eq!(out.code, 77, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: authentication as alice (PLAIN) refused: 535 5.7.8 credentials invalid\n"
+    );
     assert_eq!(
         commands.last().map(String::as_str),
         Some("QUIT"),
@@ -813,5 +1064,10 @@ fn after_a_refused_login_smtpsend_says_quit_but_after_a_broken_reply_it_just_lea
     // run time this way), so smtpsend closes.
     let (out, commands) = login(Action::Raw(b"HTTP/1.1 400 Bad Request\r\n".to_vec()));
     assert_eq!(out.code, 76, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: malformed reply from the server (waiting for the reply to AUTH PLAIN): \
+         'HTTP/1.1 400 Bad Request\\r\\n'\n"
+    );
     assert!(!commands.iter().any(|c| c == "QUIT"), "{commands:?}");
 }

@@ -73,6 +73,26 @@ impl TestCerts {
         &self.ca_path
     }
 
+    /// The SHA-256 fingerprint of the server certificate, as colon-separated upper-case hex
+    /// (what `--server-info` shows).
+    pub fn server_fingerprint(&self) -> String {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let body: String = self
+            .server_pem
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("PEM body");
+        Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
     /// The CA as a native-tls root, for clients written in the tests.
     pub fn ca_certificate(&self) -> Certificate {
         Certificate::from_pem(self.ca_pem.as_bytes()).expect("CA certificate")

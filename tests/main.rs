@@ -1,0 +1,34 @@
+//! The integration tests, as one test binary (`cargo test --test integration`): each module
+//! was once a binary of its own, and each drives the smtpsend binary as a user would, against
+//! the scripted servers of `support`. One binary links `support` and the dependencies once,
+//! and its tests run side by side. Run one module with `cargo test --test integration
+//! outbox::`, one test with its full name.
+
+mod support;
+
+mod addresses;
+mod bad_input;
+mod bulk;
+mod chunking;
+mod compose;
+mod config;
+mod crash;
+mod faults;
+mod generated;
+mod golden;
+mod hostile_message;
+mod hostile_outbox;
+mod hostile_secrets;
+mod hostile_server;
+mod lmtp;
+mod outbox;
+mod probes;
+mod progress;
+mod properties;
+mod protocol;
+mod send;
+mod sendmail;
+mod signals;
+mod smtputf8;
+mod support_selftest;
+mod tls_auth;
