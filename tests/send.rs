@@ -121,8 +121,8 @@ fn a_temporarily_refused_recipient_exits_75() {
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "smtpsend: nothing sent: the server refused 1 of 3 recipients: <two@example.com> (450 \
-         4.2.1 mailbox busy)\n"
+        "smtpsend: nothing sent (all or nothing: --partial sends to the others): the server \
+         refused 1 of 3 recipients: <two@example.com> (450 4.2.1 mailbox busy)\n"
     );
     assert!(server.finish().completed().is_empty());
 }
@@ -141,8 +141,8 @@ fn without_pipelining_a_refused_recipient_gets_rset_and_no_data() {
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "smtpsend: nothing sent: the server refused 1 of 3 recipients: <one@example.com> (553 \
-         5.1.3 bad address)\n"
+        "smtpsend: nothing sent (all or nothing: --partial sends to the others): the server \
+         refused 1 of 3 recipients: <one@example.com> (553 5.1.3 bad address)\n"
     );
     let record = server.finish();
     let commands = record.commands();

@@ -873,8 +873,8 @@ fn no_flag_takes_a_password_value() {
         assert_eq!(
             out.stderr,
             format!(
-                "smtpsend: unexpected argument '{unknown}' (did you mean '--password-file'?) \
-                 (see --help)\n"
+                "smtpsend: unexpected argument '{unknown}': no option takes a password: use \
+                 SMTPSEND_PASSWORD, --password-file or --password-command (see --help)\n"
             ),
             "{args:?}"
         );

@@ -117,10 +117,11 @@ pub fn judge(delivery: &Delivery, partial: bool) -> anyhow::Result<()> {
         }
         Outcome::RecipientsRefused => {
             let refused = delivery.refused();
-            let what = if delivery.delivered_count() == 0 {
-                "nothing sent"
-            } else {
-                "stopped"
+            let others = refused.len() < delivery.recipients.len();
+            let what = match (delivery.delivered_count(), others && !partial) {
+                (0, true) => "nothing sent (all or nothing: --partial sends to the others)",
+                (0, false) => "nothing sent",
+                _ => "stopped",
             };
             let err = fail(
                 kind_for(&refused),
