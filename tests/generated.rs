@@ -113,3 +113,17 @@ fn completions_do_not_offer_the_hidden_generate_option() {
         );
     }
 }
+
+/// The man page is plain ASCII (groff reads bytes, and a UTF-8 ellipsis becomes a warning
+/// and garbage); `.ci/run` also lints it with `groff -ww`.
+#[test]
+fn the_man_page_is_ascii() {
+    let page = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/man/smtpsend.1")).unwrap();
+    let line = page
+        .split(|b| *b == b'\n')
+        .position(|line| !line.is_ascii());
+    assert_eq!(
+        line, None,
+        "man/smtpsend.1 has a non-ASCII byte on this line (from 0)"
+    );
+}

@@ -139,7 +139,7 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
     let mut page = Vec::new();
     man.render_title(&mut page)?;
     man.render_name_section(&mut page)?;
-    man.render_synopsis_section(&mut page)?;
+    synopsis(&command_for_synopsis()).to_writer(&mut page)?;
     man.render_description_section(&mut page)?;
     man.render_options_section(&mut page)?;
     let mut roff = Roff::new();
@@ -259,6 +259,73 @@ fn single_preamble(page: &str) -> String {
         None => page.to_string(),
     }
 }
+
+/// The forms of the command, then every option with its value: `[-f|--from ADDR]`.
+fn synopsis(command: &clap::Command) -> Roff {
+    let mut roff = Roff::new();
+    roff.control("SH", ["SYNOPSIS"]);
+    for (form, what) in FORMS {
+        let (form, what) = (form.to_string(), what.to_string());
+        roff.text([bold("smtpsend"), roman(" "), roman(form)]);
+        roff.control("br", []);
+        roff.text([italic(what)]);
+        roff.control("PP", []);
+    }
+    roff.text([roman("Options:")]);
+    roff.control("br", []);
+    let mut line = Vec::new();
+    for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+        let Some(long) = arg.get_long() else { continue };
+        let names = match arg.get_short() {
+            Some(short) => format!("-{short}|--{long}"),
+            None => format!("--{long}"),
+        };
+        line.push(roman("["));
+        line.push(bold(names));
+        if arg.get_action().takes_values() {
+            let value = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map_or("VALUE".to_string(), |name| name.to_string());
+            line.push(roman(" "));
+            line.push(italic(value));
+        }
+        line.push(roman("] "));
+    }
+    roff.text(line);
+    roff
+}
+
+/// The command the synopsis describes (help and version included).
+fn command_for_synopsis() -> clap::Command {
+    let mut command = super::command();
+    command.build();
+    command
+}
+
+/// The ways smtpsend is called, for the synopsis.
+const FORMS: [(&str, &str); 5] = [
+    (
+        "[OPTIONS] --to ADDR... [--subject TEXT] [--body TEXT | --body-file PATH] [-a PATH]...",
+        "compose a message (the body from stdin unless given)",
+    ),
+    (
+        "[OPTIONS] [-t] RECIPIENT... < message",
+        "send a complete message, as sendmail does",
+    ),
+    (
+        "[OPTIONS] --bulk PATH...",
+        "send the complete messages in files over one connection",
+    ),
+    (
+        "-q | --list-queue | --drop-queue ID",
+        "deliver, list or remove what the outbox keeps",
+    ),
+    (
+        "--server-info | --check | --verify ADDR | --expn LIST [OPTIONS]",
+        "ask the server, send nothing",
+    ),
+];
 
 /// `text` with its first letter in upper case, as a sentence in the man page starts.
 fn capitalised(text: &str) -> String {

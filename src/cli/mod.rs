@@ -231,7 +231,7 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", env = "SMTPSEND_MAX_INPUT_SIZE", value_parser = parse_size)]
     pub max_input_size: Option<u64>,
 
-    /// Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at
+    /// Try again this many times after a temporary failure, waiting 1s, 2s, 4s and so on (at
     /// most 60s) in between; never once the message data was sent and its reply was lost
     #[arg(long, value_name = "N", env = "SMTPSEND_RETRIES")]
     pub retries: Option<u32>,
