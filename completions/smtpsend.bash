@@ -23,7 +23,7 @@ _smtpsend() {
 
     case "${cmd}" in
         smtpsend)
-            opts="-f -F -s -H -a -t -B -N -R -V -q -v -d -h --from --from-name --envelope-from --to --cc --bcc --reply-to --subject --header --body --body-file --html --attach --raw --read-recipients --bulk --body-type --dsn-notify --dsn-return --dsn-envid --server --lmtp --no-chunking --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --user --auth --password-file --password-command --qualify-domain --ehlo-name --source-address --timeout --max-time --max-input-size --retries --queue --flush-queue --list-queue --drop-queue --verify --expn --server-info --check --config --account --show-config --partial --debug --dry-run --json --version --help"
+            opts="-f -F -s -H -a -t -q -N -R -V -v -d -h -B --from --from-name --subject --header --body --body-file --html --attach --raw --bulk --max-input-size --to --cc --bcc --reply-to --read-recipients --envelope-from --server --lmtp --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --ehlo-name --source-address --timeout --no-chunking --user --auth --password-file --password-command --partial --retries --max-time --queue --flush-queue --list-queue --drop-queue --dsn-notify --dsn-return --dsn-envid --verify --expn --server-info --check --debug --dry-run --json --config --account --show-config --version --help --body-type --qualify-domain"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,26 +42,6 @@ _smtpsend() {
                     return 0
                     ;;
                 -F)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --envelope-from)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --to)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cc)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --bcc)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --reply-to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -105,12 +85,92 @@ _smtpsend() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --body-type)
-                    COMPREPLY=($(compgen -W "8BITMIME 7BIT" -- "${cur}"))
+                --max-input-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -B)
-                    COMPREPLY=($(compgen -W "8BITMIME 7BIT" -- "${cur}"))
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bcc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reply-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --envelope-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "auto starttls implicit none" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ehlo-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth)
+                    COMPREPLY=($(compgen -W "auto plain login cram-md5 xoauth2 oauthbearer scram-sha-256" -- "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue)
+                    COMPREPLY=($(compgen -W "never on-failure always" -- "${cur}"))
+                    return 0
+                    ;;
+                --drop-queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --dsn-notify)
@@ -137,78 +197,6 @@ _smtpsend() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls)
-                    COMPREPLY=($(compgen -W "auto starttls implicit none" -- "${cur}"))
-                    return 0
-                    ;;
-                --tls-ca-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --user)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --auth)
-                    COMPREPLY=($(compgen -W "auto plain login cram-md5 xoauth2 oauthbearer scram-sha-256" -- "${cur}"))
-                    return 0
-                    ;;
-                --password-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --password-command)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --qualify-domain)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ehlo-name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --source-address)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-time)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-input-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retries)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --queue)
-                    COMPREPLY=($(compgen -W "never on-failure always" -- "${cur}"))
-                    return 0
-                    ;;
-                --drop-queue)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --verify)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -222,6 +210,18 @@ _smtpsend() {
                     return 0
                     ;;
                 --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-type)
+                    COMPREPLY=($(compgen -W "8BITMIME 7BIT" -- "${cur}"))
+                    return 0
+                    ;;
+                -B)
+                    COMPREPLY=($(compgen -W "8BITMIME 7BIT" -- "${cur}"))
+                    return 0
+                    ;;
+                --qualify-domain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -127,3 +127,51 @@ fn the_man_page_is_ascii() {
         "man/smtpsend.1 has a non-ASCII byte on this line (from 0)"
     );
 }
+
+/// `-h` is a summary that fits an 80-column terminal in about 60 lines, options under
+/// headings, examples at the end; `--help` has every option.
+#[test]
+fn short_help_is_a_summary_and_long_help_has_everything() {
+    let short = Run::new(["-h"]).env("COLUMNS", "80").output();
+    assert_eq!(short.code, 0, "{}", short.stderr);
+    let lines: Vec<&str> = short.stdout.lines().collect();
+    assert!(
+        lines.len() <= 62,
+        "{} lines:\n{}",
+        lines.len(),
+        short.stdout
+    );
+    assert!(
+        lines.iter().all(|line| line.chars().count() <= 80),
+        "{}",
+        short.stdout
+    );
+    for heading in [
+        "Message:",
+        "Recipients:",
+        "Server and TLS:",
+        "Login:",
+        "Examples:",
+    ] {
+        assert!(lines.contains(&heading), "{heading}\n{}", short.stdout);
+    }
+    let long = Run::new(["--help"]).env("COLUMNS", "80").output();
+    assert_eq!(long.code, 0, "{}", long.stderr);
+    for option in [
+        "--dsn-notify",
+        "--source-address",
+        "--qualify-domain",
+        "--max-input-size",
+    ] {
+        assert!(
+            !short.stdout.contains(option),
+            "{option} is for --help only"
+        );
+        assert!(long.stdout.contains(option), "{option} missing from --help");
+    }
+    assert!(
+        long.stdout.contains("Exit status (sysexits.h):"),
+        "{}",
+        long.stdout
+    );
+}

@@ -43,6 +43,7 @@ fn completion_command() -> clap::Command {
     let full = super::command();
     let mut command = clap::Command::new("smtpsend")
         .disable_version_flag(true)
+        .disable_help_flag(true)
         .version(env!("CARGO_PKG_VERSION"));
     if let Some(about) = full.get_about() {
         command = command.about(about.clone());
@@ -125,7 +126,7 @@ const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
-    let command = super::command();
+    let command = super::plain_command();
     let env_options: Vec<(String, String)> = command
         .get_arguments()
         .filter(|arg| !arg.is_hide_set())

@@ -1,6 +1,7 @@
 //! The command line: clap definitions whose doc comments are the help text.
 
 pub mod generate;
+mod help;
 pub mod sendmail;
 
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ pub(crate) use values::{parse_dsn_envid, parse_dsn_notify};
     name = "smtpsend",
     version,
     disable_version_flag = true,
+    disable_help_flag = true,
     max_term_width = 100,
     group(clap::ArgGroup::new("probe").multiple(false))
 )]
@@ -317,6 +319,10 @@ pub struct Cli {
     #[arg(long, action = ArgAction::Version)]
     version: Option<bool>,
 
+    /// Print help: -h a summary, --help everything
+    #[arg(short = 'h', long, action = ArgAction::Help)]
+    help: Option<bool>,
+
     /// Ids of the options whose value came from their environment variable, not argv.
     #[arg(skip)]
     pub from_env: Vec<String>,
@@ -392,8 +398,15 @@ sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi a
 -q delivers the outbox and -bp lists it. -bs, -bd, -bi and -I are refused with exit code 64.";
 
 /// The clap command: the definitions above, with the exit codes (from their one source,
-/// `base::exit`) and the sendmail notes at the end of `--help`.
+/// `base::exit`) and the sendmail notes at the end of `--help`, and the options under
+/// headings.
 pub fn command() -> clap::Command {
+    help::with_headings(plain_command())
+}
+
+/// [`command`] without the headings: the man page lists every option in one OPTIONS
+/// section.
+pub fn plain_command() -> clap::Command {
     let codes: String = crate::base::exit::table()
         .into_iter()
         .map(|(code, meaning)| format!("  {code:<3} {meaning}\n"))
@@ -405,9 +418,13 @@ pub fn command() -> clap::Command {
 
 /// Parses `args` (argv[0] first) after rewriting sendmail's forms into smtpsend's own.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-    let mut command = command();
+    let args: Vec<OsString> = args.into_iter().collect();
+    let mut command = match help::wants_short(&args) {
+        true => help::short(command()),
+        false => command(),
+    };
     command.build();
-    let args = crate::cli::sendmail::normalize(args.into_iter().collect(), &command)
+    let args = crate::cli::sendmail::normalize(args, &command)
         .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     let matches = command
         .try_get_matches_from_mut(args.clone())
