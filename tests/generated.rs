@@ -175,3 +175,74 @@ fn short_help_is_a_summary_and_long_help_has_everything() {
         long.stdout
     );
 }
+
+/// Completes `words` with the bash completion script, in `home` (its configuration and
+/// outbox), with this build of smtpsend first on PATH.
+fn bash_completes(home: &crate::support::Home, words: &[&str]) -> Vec<String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/completions/smtpsend.bash");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_smtpsend")).parent().unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source {script}; COMP_WORDS=({}); COMP_CWORD={}; \
+         _smtpsend smtpsend '{}' '{}' 2>/dev/null; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        quoted.join(" "),
+        words.len() - 1,
+        words.last().unwrap(),
+        words[words.len() - 2],
+    );
+    let mut bash = std::process::Command::new("bash");
+    bash.args(["-c", &program])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()));
+    for (name, value) in crate::support::Home::env_for(home.path()) {
+        bash.env(name, value);
+    }
+    let out = bash.output().expect("run bash");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The completions offer what this machine has: the configuration's account names for
+/// --account, server forms and the accounts' servers for --server, the outbox's ids for
+/// --drop-queue; and no file names where a file makes no sense.
+#[test]
+fn completions_offer_accounts_servers_and_queue_ids() {
+    let home = crate::support::Home::with_config(
+        "[accounts.work]\nserver = \"smtp.work.example:587\"\n\n[accounts.home]\n",
+        0o600,
+    );
+    let mut accounts = bash_completes(&home, &["smtpsend", "--account", ""]);
+    accounts.sort();
+    assert_eq!(accounts, ["home", "work"]);
+    let servers = bash_completes(&home, &["smtpsend", "--server", ""]);
+    assert!(servers.contains(&"smtps://".to_string()), "{servers:?}");
+    assert!(
+        servers.contains(&"smtp.work.example:587".to_string()),
+        "{servers:?}"
+    );
+
+    // One message queued: its id is offered for --drop-queue.
+    let queued = home
+        .run([
+            "--server",
+            &crate::support::refused_addr(),
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+        ])
+        .args(["--from", "a@example.com", "--queue", "on-failure"])
+        .output();
+    assert_eq!(queued.code, 0, "{}", queued.stderr);
+    let id = crate::support::queued_id(&queued.stderr);
+    assert_eq!(
+        bash_completes(&home, &["smtpsend", "--drop-queue", ""]),
+        [id]
+    );
+
+    // A sender is no file: what was typed stays, no file name is offered.
+    let from = bash_completes(&home, &["smtpsend", "--from", "Car"]);
+    assert_eq!(from, ["Car"]);
+}

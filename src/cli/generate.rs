@@ -18,7 +18,49 @@ pub enum Target {
     Fish,
     Elvish,
     Powershell,
+    /// The names of the configuration file's accounts, one a line (what the completions
+    /// offer for --account)
+    Accounts,
+    /// The ids in the outbox, one a line (for --drop-queue)
+    QueueIds,
+    /// Server forms and the accounts' servers, one a line (for --server)
+    Servers,
 }
+
+/// The options whose values the completions ask smtpsend for when the user presses Tab, and
+/// the `--generate` target that prints them.
+const ASKED: [(&str, &str); 3] = [
+    ("account", "accounts"),
+    ("drop-queue", "queue-ids"),
+    ("server", "servers"),
+];
+
+/// Options whose value is no file: the completions offer nothing (or what smtpsend prints,
+/// see [`ASKED`]) rather than file names.
+const NOT_FILES: [&str; 22] = [
+    "from",
+    "from_name",
+    "envelope_from",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "headers",
+    "body",
+    "dsn_envid",
+    "server",
+    "user",
+    "password_command",
+    "qualify_domain",
+    "ehlo_name",
+    "source_address",
+    "drop_queue",
+    "verify",
+    "expn",
+    "account",
+    "recipients",
+];
 
 /// Writes the man page or a completion script; the man page lists `account_keys`, the keys
 /// an account of the configuration file may have.
@@ -31,10 +73,51 @@ pub fn write(target: Target, account_keys: &[&str], out: &mut dyn Write) -> io::
         Target::Fish => Shell::Fish,
         Target::Elvish => Shell::Elvish,
         Target::Powershell => Shell::PowerShell,
+        Target::Accounts | Target::QueueIds | Target::Servers => {
+            return Err(io::Error::other("the candidates are printed by the runner"));
+        }
     };
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut command, "smtpsend", &mut buffer);
-    out.write_all(&buffer)
+    let script = String::from_utf8_lossy(&buffer);
+    out.write_all(ask_smtpsend(shell, &script).as_bytes())
+}
+
+/// The script with the values of [`ASKED`] options read from `smtpsend --generate …` when
+/// the user completes them (account names, outbox ids, servers differ from one machine to
+/// the next, so no script could hold them).
+fn ask_smtpsend(shell: Shell, script: &str) -> String {
+    let mut script = script.to_string();
+    for (long, what) in ASKED {
+        let values = format!("smtpsend --generate {what} 2>/dev/null");
+        script = match shell {
+            Shell::Bash => script.replace(
+                &format!("--{long})\n                    COMPREPLY=(\"${{cur}}\")"),
+                &format!(
+                    "--{long})\n                    COMPREPLY=($(compgen -W \"$({values})\" -- \"${{cur}}\"))"
+                ),
+            ),
+            Shell::Zsh => rewrite_lines(&script, &format!("--{long}=["), |line| {
+                line.replacen(":'", &format!(":{{compadd -- $({values})}}'"), 1)
+            }),
+            Shell::Fish => rewrite_lines(&script, &format!("-l {long} "), |line| {
+                line.replacen(" -r -f", &format!(" -r -f -a \"({values})\""), 1)
+            }),
+            _ => script,
+        };
+    }
+    script
+}
+
+/// `script` with `change` applied to each line that contains `marker`.
+fn rewrite_lines(script: &str, marker: &str, change: impl Fn(&str) -> String) -> String {
+    script
+        .split_inclusive('\n')
+        .map(|line| match line.contains(marker) {
+            true => change(line),
+            false => line.to_string(),
+        })
+        .collect()
 }
 
 /// The command as completions offer it: without the hidden `--generate` (clap_complete
@@ -54,9 +137,15 @@ fn completion_command() -> clap::Command {
         command = command.group(group.clone());
     }
     for arg in full.get_arguments() {
-        if arg.get_id() != "generate" {
-            command = command.arg(arg.clone());
+        let id = arg.get_id().as_str();
+        if id == "generate" {
+            continue;
         }
+        let mut arg = arg.clone();
+        if NOT_FILES.contains(&id) {
+            arg = arg.value_hint(clap::ValueHint::Other);
+        }
+        command = command.arg(arg);
     }
     command
 }

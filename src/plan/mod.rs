@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
+use crate::cli::generate::Target;
 use crate::message::compose::{BodySource, ComposeInput};
 use crate::smtp::Policy;
 pub use sender::SenderChoice;
@@ -24,6 +25,8 @@ pub use settings::Settings;
 pub enum Plan {
     /// Print the man page or a completion script (`--generate`).
     Generate(crate::cli::generate::Target),
+    /// Print what a completion offers, one a line (`--generate accounts|servers`).
+    Candidates(Vec<String>),
     /// Print the effective settings (`--show-config`).
     ShowConfig { settings: Box<Settings>, json: bool },
     /// List the outbox (`--list-queue`, `-bp`).
@@ -162,7 +165,10 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         debug: cli.debug,
     };
     if let Some(target) = cli.generate {
-        return Ok(Plan::Generate(target));
+        return Ok(match target {
+            Target::Accounts | Target::Servers => Plan::Candidates(candidates(&cli, target)),
+            _ => Plan::Generate(target),
+        });
     }
     if cli.list_queue {
         return Ok(Plan::ListQueue { json: cli.json });
@@ -231,6 +237,28 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         max_input: cli.max_input(),
         settings: SettingsResolver { cli },
     })))
+}
+
+/// What a completion offers for `--account` (the accounts' names) or `--server` (the
+/// forms a server is written in, then the accounts' servers); nothing when the
+/// configuration file is missing or broken (a completion must not fail).
+fn candidates(cli: &Cli, target: Target) -> Vec<String> {
+    let config = settings::config_location(cli)
+        .and_then(|(location, _)| config::Config::load(&location).ok().flatten());
+    let accounts = config.iter().flat_map(|config| config.accounts.iter());
+    match target {
+        Target::Accounts => accounts.map(|(name, _)| name.clone()).collect(),
+        _ => ["smtp://", "smtps://", "lmtp://", "unix:/"]
+            .map(str::to_string)
+            .into_iter()
+            .chain(accounts.filter_map(|(_, account)| {
+                account
+                    .server
+                    .as_ref()
+                    .map(|server| server.get_ref().clone())
+            }))
+            .collect(),
+    }
 }
 
 /// The transaction rules asked for: `--partial`, `-B 8BITMIME`, the DSN flags.

@@ -19,6 +19,12 @@ use crate::plan::Plan;
 /// Runs the plan; the error, if any, decides the exit code (see [`crate::report::conclude`]).
 pub fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
+        Plan::Candidates(values) => {
+            let text: String = values.iter().map(|value| format!("{value}\n")).collect();
+            crate::base::output::print_stdout(&text);
+            Ok(())
+        }
+        Plan::Generate(crate::cli::generate::Target::QueueIds) => queue::print_ids(),
         Plan::Generate(target) => {
             let mut text = Vec::new();
             crate::cli::generate::write(target, crate::plan::config::account_keys(), &mut text)?;
