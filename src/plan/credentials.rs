@@ -79,6 +79,24 @@ impl fmt::Display for PasswordSource {
     }
 }
 
+impl PasswordSource {
+    /// Where the password comes from, for `--show-config --json`: `{"from": "command",
+    /// "command": …}`, `{"from": "file", "path": …}`, `{"from": "given"}` (the value itself
+    /// never appears) or `{"from": "terminal"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            PasswordSource::Command(command) => {
+                serde_json::json!({ "from": "command", "command": command })
+            }
+            PasswordSource::File(path) => {
+                serde_json::json!({ "from": "file", "path": path.display().to_string() })
+            }
+            PasswordSource::Clear(_) => serde_json::json!({ "from": "given" }),
+            PasswordSource::Prompt => serde_json::json!({ "from": "terminal" }),
+        }
+    }
+}
+
 /// `SMTPSEND_PASSWORD`, when set: it must be UTF-8 (a password is never silently altered).
 pub fn password_from_env() -> anyhow::Result<Option<PasswordSource>> {
     match std::env::var_os(PASSWORD_VAR) {

@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
 pub use crate::cli::QueueMode;
@@ -99,13 +101,19 @@ impl Settings {
             Some((location, source)) => {
                 let state = if config.is_some() { "" } else { ", not found" };
                 let path = location.path.display().to_string();
-                picker.show("config", path, format!("{source}{state}"));
+                let typed = path.clone().into();
+                picker.show("config", path, typed, format!("{source}{state}"));
             }
-            None => picker.show("config", "(none)".into(), "no HOME".into()),
+            None => picker.show("config", "(none)".into(), Value::Null, "no HOME".into()),
         }
         match &chosen {
-            Some(chosen) => picker.show("account", chosen.name.to_string(), chosen.reason.clone()),
-            None => picker.show("account", "(none)".into(), "default".into()),
+            Some(chosen) => picker.show(
+                "account",
+                chosen.name.to_string(),
+                chosen.name.into(),
+                chosen.reason.clone(),
+            ),
+            None => picker.show("account", "(none)".into(), Value::Null, "default".into()),
         }
         let (target, server_text, lmtp) = server(&mut picker)?;
         let timeout = picker.pick(&table::TIMEOUT)?.value;
@@ -208,7 +216,11 @@ impl Settings {
             .map(|row| {
                 (
                     row.key.to_string(),
-                    serde_json::json!({ "value": row.value, "source": row.source }),
+                    serde_json::json!({
+                        "value": row.typed,
+                        "shown": row.value,
+                        "source": row.source,
+                    }),
                 )
             })
             .collect();
@@ -274,7 +286,13 @@ fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
     let lmtp_scheme = text.starts_with("lmtp://");
     let lmtp = picker.cli.lmtp || lmtp_scheme;
     let target = super::server::parse_server_for(&text, lmtp)?;
-    picker.show("server", target.to_string(), picked.source.to_string());
+    let shown = target.to_string();
+    picker.show(
+        "server",
+        shown.clone(),
+        shown.into(),
+        picked.source.to_string(),
+    );
     let protocol_source = if picker.cli.lmtp {
         "--lmtp".to_string()
     } else if lmtp_scheme {
@@ -283,7 +301,8 @@ fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
         Source::Default.to_string()
     };
     let protocol = if lmtp { "LMTP" } else { "SMTP" };
-    picker.show("protocol", protocol.to_string(), protocol_source);
+    let name = if lmtp { "lmtp" } else { "smtp" };
+    picker.show("protocol", protocol.into(), name.into(), protocol_source);
     Ok((target, text, lmtp))
 }
 
@@ -292,7 +311,13 @@ fn qualify_domain(picker: &mut Picker) -> anyhow::Result<Option<String>> {
     let picked = picker.find(&table::QUALIFY_DOMAIN);
     if let Some(domain) = &picked.value {
         (table::QUALIFY_DOMAIN.check)(domain, &picked.source)?;
-        picker.show("qualify-domain", domain.clone(), picked.source.to_string());
+        let source = picked.source.to_string();
+        picker.show(
+            "qualify-domain",
+            domain.clone(),
+            domain.as_str().into(),
+            source,
+        );
     }
     Ok(picked.value)
 }
@@ -332,7 +357,7 @@ fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
             )
         }
     };
-    picker.show("from", value, source);
+    picker.show("from", value.clone(), value.into(), source);
 }
 
 /// The TLS mode, made implicit for smtps:// and port 465 under `auto`.
@@ -340,7 +365,8 @@ fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<Tls
     let picked = picker.find(&table::TLS);
     let mode = resolve_tls(picked.value.unwrap_or_default(), server, target)?;
     let shown = (table::TLS.show)(Some(&mode));
-    picker.show("tls", shown, picked.source.to_string());
+    let typed = (table::TLS.json)(Some(&mode));
+    picker.show("tls", shown, typed, picked.source.to_string());
     Ok(mode)
 }
 
@@ -356,11 +382,11 @@ fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
         // Without a user no password is used, whatever SMTPSEND_PASSWORD holds.
         Err(_) => (PasswordSource::Prompt, PASSWORD_VAR.to_string()),
     };
-    let shown = match &user {
-        None => "(not used without a user)".to_string(),
-        Some(_) => password.to_string(),
+    let (shown, typed) = match &user {
+        None => ("(not used without a user)".to_string(), Value::Null),
+        Some(_) => (password.to_string(), password.to_json()),
     };
-    picker.show("password", shown, password_label.clone());
+    picker.show("password", shown, typed, password_label.clone());
     let mechanism = picker.pick(&table::AUTH)?.value.unwrap_or_default();
     Ok(user.map(|user| LoginPlan {
         user,
