@@ -310,7 +310,18 @@ fn files_section(roff: &mut Roff, account_keys: &[&str]) {
          ID.json (envelope, options, attempts, last error). smtpsend -q sends them, \
          --list-queue (-bp) lists them, --drop-queue ID removes one.",
     )]);
+    roff.control("SS", ["Example configuration"]);
+    roff.control("nf", []);
+    roff.control("RS", ["4"]);
+    for line in EXAMPLE_CONFIG.lines() {
+        roff.text([roman(line)]);
+    }
+    roff.control("RE", []);
+    roff.control("fi", []);
 }
+
+/// The example configuration file the man page shows (a test checks that it is valid).
+pub const EXAMPLE_CONFIG: &str = include_str!("../../docs/config.example.toml");
 
 fn examples_section(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
