@@ -26,6 +26,7 @@ mod probes;
 mod progress;
 mod properties;
 mod protocol;
+mod readme;
 mod send;
 mod sendmail;
 mod signals;
