@@ -39,6 +39,7 @@ impl ComposeInput {
                 format!("{first} and {second} both read stdin; only one input can come from it"),
             ));
         }
+        self.check_files()?;
         let file_from_stdin = self.files.iter().find(|spec| spec.source == Source::Stdin);
         if let Some(spec) = file_from_stdin
             && self.body == BodySource::None
@@ -54,7 +55,7 @@ impl ComposeInput {
                 ),
             ));
         }
-        self.check_files()
+        Ok(())
     }
 
     /// Each file's `--attach-name` and `--attach-type`; for inline images, an HTML part to

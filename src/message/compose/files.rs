@@ -105,11 +105,15 @@ fn local_image_path(written: &str, folder: &Path) -> anyhow::Result<Option<PathB
             ),
         ));
     }
-    let path = folder.join(relative);
+    let in_folder = |relative: &Path| match folder == Path::new(".") {
+        true => relative.to_path_buf(),
+        false => folder.join(relative),
+    };
+    let path = in_folder(relative);
     if !path.exists() && written.contains('%') {
         let decoded = cid::percent_decoded(written.as_bytes());
         if !Path::new(&decoded).is_absolute() && !decoded.contains("..") {
-            return Ok(Some(folder.join(decoded)));
+            return Ok(Some(in_folder(Path::new(&decoded))));
         }
     }
     Ok(Some(path))
