@@ -91,8 +91,8 @@ fn a_dry_run_with_bcc_says_how_to_reach_the_same_envelope() {
     let said = saved.stderr.lines().last().unwrap();
     let command = said
         .strip_prefix(
-            "smtpsend: to send the saved message later to this envelope (Bcc recipients are in \
-             no header field; its envelope sender is not its From): ",
+            "smtpsend: to send the saved message later to this envelope (some recipients are in \
+             no header field, as with Bcc; the envelope sender is not the From): ",
         )
         .unwrap_or_else(|| panic!("{said}"));
     assert_eq!(

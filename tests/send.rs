@@ -418,8 +418,8 @@ fn dry_run_prints_the_envelope_and_exact_bytes_and_connects_nowhere() {
     assert_eq!(
         out.stderr,
         "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\nRCPT TO:<c@example.com>\n\
-         smtpsend: to send the saved message later to this envelope (Bcc recipients are in no \
-         header field): smtpsend -t c@example.com < FILE\n"
+         smtpsend: to send the saved message later to this envelope (some recipients are in \
+         no header field, as with Bcc): smtpsend -t c@example.com < FILE\n"
     );
     let message = &out.stdout;
     assert!(

@@ -64,7 +64,7 @@ fn dry_run_json(envelope: &Envelope, content: &Content) -> anyhow::Result<()> {
 }
 
 /// How to send the saved message later to this same envelope, when `smtpsend -t < FILE`
-/// would not: Bcc recipients are in no header field, and an envelope sender of its own
+/// would not: some recipients are in no header field (Bcc), or the envelope sender
 /// (`--envelope-from`) is not the From.
 fn resend_note(envelope: &Envelope, content: &Content) -> Option<String> {
     let header = RawMessage::parse(content.header_block());
@@ -91,7 +91,7 @@ fn resend_note(envelope: &Envelope, content: &Content) -> Option<String> {
             &envelope.from
         };
         words.extend(["-f".to_string(), shell_word(sender)]);
-        why.push("its envelope sender is not its From");
+        why.push("the envelope sender is not the From");
     }
     let only_envelope: Vec<&String> = envelope
         .recipients
@@ -111,10 +111,10 @@ fn resend_note(envelope: &Envelope, content: &Content) -> Option<String> {
                 .iter()
                 .map(|address| shell_word(address)),
         );
-        why.push("its header names recipients the envelope does not have");
+        why.push("the header names recipients the envelope does not have");
     }
     if !only_envelope.is_empty() {
-        why.insert(0, "Bcc recipients are in no header field");
+        why.insert(0, "some recipients are in no header field, as with Bcc");
     }
     if why.is_empty() {
         return None;
