@@ -526,3 +526,44 @@ fn every_cid_the_html_shows_must_be_an_inline_part() {
     );
     assert_eq!(server.finish().completed().len(), 1);
 }
+
+/// stdin attached to a message the server could not take now is kept by the outbox, and a
+/// flush sends it byte for byte; the flush's JSON names the Message-ID.
+#[test]
+fn stdin_attached_is_kept_by_the_outbox_and_sent_by_a_flush() {
+    let home = Home::new();
+    let data: Vec<u8> = (0..90_000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let server = Server::builder()
+        .on_first(1, Verb::Rcpt, Action::reply(451, "4.3.0 try later"))
+        .start();
+    let out = home
+        .run([
+            "--to",
+            "b@example.com",
+            "--body",
+            "x",
+            "-a",
+            "-",
+            "--attach-name",
+            "d.bin",
+        ])
+        .args(["--queue", "on-failure", "--message-id", "kept@example.com"])
+        .server(&server)
+        .stdin(&data)
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(home.ids().len(), 1);
+    let out = home.run(["-q", "--json"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report[0]["status"], "sent");
+    assert_eq!(report[0]["message_id"], "<kept@example.com>");
+    let record = server.finish();
+    let message = MessageParser::default()
+        .parse(&record.only_completed().message)
+        .unwrap();
+    let attachment = message.attachment(0).unwrap();
+    assert_eq!(attachment.attachment_name(), Some("d.bin"));
+    assert!(attachment.contents() == data.as_slice());
+    assert!(home.ids().is_empty());
+}
