@@ -23,7 +23,7 @@ _smtpsend() {
 
     case "${cmd}" in
         smtpsend)
-            opts="-f -F -s -H -a -t -q -N -R -V -v -d -h -B --from --from-name --subject --header --body --body-file --html --attach --raw --bulk --max-input-size --to --cc --bcc --reply-to --read-recipients --envelope-from --server --lmtp --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --ehlo-name --source-address --timeout --no-chunking --user --auth --password-file --password-command --partial --retries --max-time --queue --flush-queue --list-queue --drop-queue --dsn-notify --dsn-return --dsn-envid --verify --expn --server-info --check --debug --dry-run --json --config --account --show-config --version --help --body-type --qualify-domain"
+            opts="-f -F -s -H -a -t -q -N -R -V -v -d -h -B --from --from-name --subject --header --body --body-file --html --markdown --markdown-allow-html --attach --inline --attach-name --attach-type --in-reply-to --references --priority --message-id --raw --bulk --max-input-size --to --cc --bcc --reply-to --read-recipients --envelope-from --server --lmtp --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --ehlo-name --source-address --timeout --no-chunking --user --auth --password-file --password-command --partial --retries --max-time --queue --flush-queue --list-queue --drop-queue --dsn-notify --dsn-return --dsn-envid --verify --expn --server-info --check --debug --dry-run --json --config --account --show-config --version --help --body-type --qualify-domain"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -100,11 +100,43 @@ _smtpsend() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --markdown)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --attach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attach-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attach-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --in-reply-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --references)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -W "high normal low" -- "${cur}"))
+                    return 0
+                    ;;
+                --message-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -4,8 +4,18 @@ complete -c smtpsend -s s -l subject -d 'Subject: line; non-ASCII text is encode
 complete -c smtpsend -s H -l header -d 'Extra header, \'Name: value\'; repeatable' -r -f
 complete -c smtpsend -l body -d 'Body text (instead of stdin)' -r -f
 complete -c smtpsend -l body-file -d 'Read the body text from a file (instead of stdin)' -r -F
-complete -c smtpsend -l html -d 'HTML part from a file; with a text body the message is multipart/alternative' -r -F
-complete -c smtpsend -s a -l attach -d 'Attach a file (type guessed from its name); a directory attaches its regular files; repeatable' -r -F
+complete -c smtpsend -l html -d 'HTML part from a file, or from stdin with -; with a text body the message is multipart/alternative' -r -F
+complete -c smtpsend -l markdown -d 'Markdown from a file, or from stdin with -: rendered (CommonMark, tables, strikethrough, task lists) as the HTML part, sent as it is as the text part; the local images it shows go inline' -r -F
+complete -c smtpsend -s a -l attach -d 'Attach a file (type guessed from its name), or stdin with - (the text then comes from --body, --body-file or --markdown); a directory attaches its regular files; repeatable' -r -F
+complete -c smtpsend -l inline -d 'Add an image the HTML shows as cid:NAME (NAME: its file name, or --attach-name); - for stdin; repeatable' -r -F
+complete -c smtpsend -l attach-name -d 'File name of the -a or --inline file just before it (an inline image\'s cid: NAME)' -r
+complete -c smtpsend -l attach-type -d 'Media type of the -a or --inline file just before it (default: from its name)' -r
+complete -c smtpsend -l in-reply-to -d 'In-Reply-To: the Message-ID of the message this one answers (References ends with it)' -r
+complete -c smtpsend -l references -d 'References: Message-IDs of the thread, oldest first; repeatable, lists accepted' -r
+complete -c smtpsend -l priority -d 'Priority, as X-Priority and Importance' -r -f -a "high\t'X-Priority: 1 (Highest), Importance: high'
+normal\t'X-Priority: 3 (Normal), Importance: normal'
+low\t'X-Priority: 5 (Lowest), Importance: low'"
+complete -c smtpsend -l message-id -d 'Message-ID to give the message (default: a new, unique one)' -r
 complete -c smtpsend -l bulk -d 'Send the complete message in PATH, or each *.eml file when PATH is a directory, over one connection; recipients come from each message\'s header (as with -t) plus any recipient arguments; repeatable' -r -F
 complete -c smtpsend -l max-input-size -d 'Most bytes read from stdin (a complete message or the body text, held in memory) and from a body file that is a pipe; K, M and G multiply by 1024s (default 64M)' -r
 complete -c smtpsend -l to -d 'To: recipient; repeatable, comma-separated lists accepted' -r -f
@@ -51,6 +61,7 @@ complete -c smtpsend -l account -d 'Use this account from the configuration file
 complete -c smtpsend -s B -l body-type -d 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data' -r -f -a "8BITMIME\t'Declare BODY=8BITMIME when the server offers it'
 7BIT\t'Plain 7-bit data: declare nothing, refuse a message with 8-bit bytes'"
 complete -c smtpsend -l qualify-domain -d 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)' -r -f
+complete -c smtpsend -l markdown-allow-html -d 'Keep raw HTML written in the Markdown (by default it is shown as text)'
 complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
 complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
 complete -c smtpsend -l lmtp -d 'Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the data; exit 0 only when every recipient got the message (port 24 unless given)'

@@ -89,7 +89,7 @@ fn commands(line: &str) -> Vec<Command> {
             continue;
         }
         let args = words
-            .take_while(|w| !w.starts_with('#') && !w.starts_with('<') && !w.starts_with('>'))
+            .take_while(|w| !w.starts_with('#') && !is_redirection(w))
             .cloned()
             .collect();
         found.push(Command {
@@ -99,6 +99,30 @@ fn commands(line: &str) -> Vec<Command> {
         });
     }
     found
+}
+
+/// `<`, `< file`, `>`, `2>&1`: a redirection, not an argument (`"<id@host>"` is one).
+fn is_redirection(word: &str) -> bool {
+    let word = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    word.starts_with('>') || (word.starts_with('<') && !word.ends_with('>'))
+}
+
+/// The text outside code: fenced blocks and `inline code` left out.
+fn prose(text: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            let spans: Vec<&str> = line.split('`').collect();
+            out.extend(spans.iter().step_by(2).copied());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Runs one command in `home` as the README's reader would: files it names made there, no
@@ -122,7 +146,14 @@ fn run(home: &Home, command: &Command) -> (i32, String) {
         args.push(arg);
     }
     for pair in command.args.windows(2) {
-        let file_option = ["--attach", "-a", "--body-file", "--html", "--markdown"];
+        let file_option = [
+            "--attach",
+            "-a",
+            "--body-file",
+            "--html",
+            "--markdown",
+            "--inline",
+        ];
         if file_option.contains(&pair[0].as_str()) && !Path::new(&pair[1]).is_absolute() {
             let path = home.join(&pair[1]);
             if pair[1].ends_with('/') {
@@ -247,7 +278,7 @@ fn links_between_the_readme_and_docs_lead_somewhere() {
     }
     let mut checked = 0;
     for page in &pages {
-        let text = std::fs::read_to_string(page).unwrap();
+        let text = prose(&std::fs::read_to_string(page).unwrap());
         for (at, _) in text.match_indices("](") {
             let target = text[at + 2..].split(')').next().unwrap_or_default();
             if target.starts_with("http") || target.contains(' ') || target.is_empty() {

@@ -16,7 +16,16 @@ const HEADINGS: [(&str, &[&str]); 8] = [
             "body",
             "body_file",
             "html",
+            "markdown",
+            "markdown_allow_html",
             "attachments",
+            "inline",
+            "attach_name",
+            "attach_type",
+            "in_reply_to",
+            "references",
+            "priority",
+            "message_id",
             "raw",
             "bulk",
             "max_input_size",
@@ -88,13 +97,14 @@ const HEADINGS: [(&str, &[&str]); 8] = [
 
 /// What `-h` shows of an option (`--help` shows its whole text); options not here are shown
 /// by `--help` only.
-const SHORT: [(&str, &str); 34] = [
+const SHORT: [(&str, &str); 35] = [
     ("from", "Sender, for the envelope and From:"),
     ("subject", "Subject: line"),
     ("headers", "Extra header field; repeatable"),
     ("body", "Body text (else stdin)"),
     ("body_file", "Body text from a file"),
     ("html", "HTML part from a file"),
+    ("markdown", "HTML part made from Markdown"),
     ("attachments", "Attach a file; repeatable"),
     ("raw", "Stdin is a complete message"),
     ("bulk", "Send each message file over one connection"),

@@ -17,7 +17,12 @@ use crate::smtp::tls::TlsMode;
 
 mod errors;
 use errors::*;
+
+mod files;
+
+mod groups;
 pub use errors::{conclude, one_line};
+use groups::*;
 
 mod stored;
 pub use stored::parse_stored;
@@ -93,27 +98,68 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub body_file: Option<PathBuf>,
 
-    /// HTML part from a file; with a text body the message is multipart/alternative
+    /// HTML part from a file, or from stdin with -; with a text body the message is
+    /// multipart/alternative
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
 
-    /// Attach a file (type guessed from its name); a directory attaches its regular files; repeatable
+    /// Markdown from a file, or from stdin with -: rendered (CommonMark, tables,
+    /// strikethrough, task lists) as the HTML part, sent as it is as the text part; the local
+    /// images it shows go inline
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["body", "body_file", "html"])]
+    pub markdown: Option<PathBuf>,
+
+    /// Keep raw HTML written in the Markdown (by default it is shown as text)
+    #[arg(long, requires = "markdown")]
+    pub markdown_allow_html: bool,
+
+    /// Attach a file (type guessed from its name), or stdin with - (the text then comes from
+    /// --body, --body-file or --markdown); a directory attaches its regular files; repeatable
     #[arg(short = 'a', long = "attach", value_name = "PATH")]
     pub attachments: Vec<PathBuf>,
 
+    /// Add an image the HTML shows as cid:NAME (NAME: its file name, or --attach-name); - for
+    /// stdin; repeatable
+    #[arg(long, value_name = "PATH")]
+    pub inline: Vec<PathBuf>,
+
+    /// File name of the -a or --inline file just before it (an inline image's cid: NAME)
+    #[arg(long, value_name = "NAME")]
+    pub attach_name: Vec<String>,
+
+    /// Media type of the -a or --inline file just before it (default: from its name)
+    #[arg(long, value_name = "TYPE")]
+    pub attach_type: Vec<String>,
+
+    /// In-Reply-To: the Message-ID of the message this one answers (References ends with it)
+    #[arg(long, value_name = "MSGID")]
+    pub in_reply_to: Option<String>,
+
+    /// References: Message-IDs of the thread, oldest first; repeatable, lists accepted
+    #[arg(long, value_name = "MSGID")]
+    pub references: Vec<String>,
+
+    /// Priority, as X-Priority and Importance
+    #[arg(long, value_name = "LEVEL", value_enum, ignore_case = true)]
+    pub priority: Option<Priority>,
+
+    /// Message-ID to give the message (default: a new, unique one)
+    #[arg(long, value_name = "MSGID")]
+    pub message_id: Option<String>,
+
     /// Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)
-    #[arg(long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "from_name"])]
+    #[arg(long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "markdown", "inline", "attach_name", "attach_type", "in_reply_to", "references", "priority", "message_id", "from_name"])]
     pub raw: bool,
 
     /// Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its
     /// most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed
-    #[arg(short = 't', long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to"])]
+    #[arg(short = 't', long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "markdown", "inline", "attach_name", "attach_type", "in_reply_to", "references", "priority", "message_id"])]
     pub read_recipients: bool,
 
     /// Send the complete message in PATH, or each *.eml file when PATH is a directory, over one
     /// connection; recipients come from each message's header (as with -t) plus any
     /// recipient arguments; repeatable
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "raw", "read_recipients"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "markdown", "inline", "attach_name", "attach_type", "in_reply_to", "references", "priority", "message_id", "raw", "read_recipients"])]
     pub bulk: Vec<PathBuf>,
 
     /// Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data
@@ -331,64 +377,12 @@ pub struct Cli {
     /// message keeps them, and a flush sends it with them (see [`parse_stored`]).
     #[arg(skip)]
     pub server_options: Vec<String>,
+
+    /// `-a` and `--inline` in the order given, each with the `--attach-name` and
+    /// `--attach-type` that follow it (see [`files::file_specs`]).
+    #[arg(skip)]
+    pub files: Vec<crate::message::compose::FileSpec>,
 }
-
-/// Options about the message itself: a probe (--verify, --expn, --server-info, --check),
-/// which sends none, cannot be combined with them, and a queued message keeps its message,
-/// not them. Options that also come from `SMTPSEND_*` variables (--from, --queue,
-/// --retries) are not here, so a CI environment that sets them can still run a probe.
-const MESSAGE_OPTIONS: [&str; 21] = [
-    "recipients",
-    "from_name",
-    "envelope_from",
-    "to",
-    "cc",
-    "bcc",
-    "reply_to",
-    "subject",
-    "headers",
-    "body",
-    "body_file",
-    "html",
-    "attachments",
-    "raw",
-    "read_recipients",
-    "bulk",
-    "body_type",
-    "dsn_notify",
-    "dsn_return",
-    "dsn_envid",
-    "partial",
-];
-
-/// The other things a run can do instead of sending; none goes with a probe.
-const OTHER_COMMANDS: [&str; 5] = [
-    "dry_run",
-    "flush_queue",
-    "list_queue",
-    "drop_queue",
-    "show_config",
-];
-
-/// What the outbox commands (-q, --list-queue, --drop-queue) cannot be combined with.
-const NOT_WITH_QUEUE_COMMANDS: [&str; 16] = [
-    "recipients",
-    "to",
-    "cc",
-    "bcc",
-    "reply_to",
-    "subject",
-    "headers",
-    "body",
-    "body_file",
-    "html",
-    "attachments",
-    "raw",
-    "read_recipients",
-    "bulk",
-    "dry_run",
-    "show_config",
-];
 
 /// The sendmail-compatibility note at the end of `--help`.
 const SENDMAIL_NOTE: &str = "\
@@ -437,6 +431,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
         .map(str::to_string)
         .collect();
     cli.server_options = server_options(&command, &matches);
+    cli.files = files::file_specs(&matches)
+        .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     Ok(cli)
 }
 
@@ -453,7 +449,13 @@ impl Cli {
             || self.body.is_some()
             || self.body_file.is_some()
             || self.html.is_some()
+            || self.markdown.is_some()
             || !self.attachments.is_empty()
+            || !self.inline.is_empty()
+            || self.in_reply_to.is_some()
+            || !self.references.is_empty()
+            || self.priority.is_some()
+            || self.message_id.is_some()
             || !self.to.is_empty()
             || !self.cc.is_empty()
             || !self.bcc.is_empty()

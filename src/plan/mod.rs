@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
 use crate::cli::generate::Target;
-use crate::message::compose::{BodySource, ComposeInput};
+use crate::message::compose::{BodySource, ComposeInput, Source, Thread};
+use crate::message::stamp;
 use crate::smtp::Policy;
 pub use sender::SenderChoice;
 pub use settings::Settings;
@@ -224,7 +225,7 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
             recipients: cli.recipients.clone(),
         }
     } else {
-        Input::Compose(Box::new(compose_input(&cli)))
+        Input::Compose(Box::new(compose_input(&cli)?))
     };
     Ok(Plan::Send(Box::new(Send {
         input,
@@ -293,14 +294,31 @@ fn probe_kind(cli: &Cli) -> anyhow::Result<Option<ProbeKind>> {
     })
 }
 
-/// What composing needs from the command line.
-fn compose_input(cli: &Cli) -> ComposeInput {
+/// What composing needs from the command line, checked (see [`ComposeInput::check`]). The
+/// text comes from `--body` or `--body-file`, else from stdin unless the Markdown is the text
+/// or stdin is read for something else (`-a -`, `--inline -`, `--html -`).
+fn compose_input(cli: &Cli) -> anyhow::Result<ComposeInput> {
+    let html = cli.html.as_deref().map(Source::from_arg);
+    let markdown = cli.markdown.as_deref().map(Source::from_arg);
+    let stdin_taken =
+        html == Some(Source::Stdin) || cli.files.iter().any(|spec| spec.source == Source::Stdin);
     let body = match (&cli.body, &cli.body_file) {
         (Some(text), _) => BodySource::Text(text.clone()),
         (None, Some(path)) => BodySource::File(path.clone()),
+        (None, None) if markdown.is_some() || stdin_taken => BodySource::None,
         (None, None) => BodySource::Stdin,
     };
-    ComposeInput {
+    let mut references = Vec::new();
+    for value in &cli.references {
+        references.extend(stamp::message_ids_arg("--references", value)?);
+    }
+    let id = |flag: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|value| stamp::message_id_arg(flag, value))
+            .transpose()
+    };
+    let input = ComposeInput {
         to: cli.to.clone(),
         cc: cli.cc.clone(),
         bcc: cli.bcc.clone(),
@@ -309,10 +327,20 @@ fn compose_input(cli: &Cli) -> ComposeInput {
         subject: cli.subject.clone(),
         headers: cli.headers.clone(),
         body,
-        html: cli.html.clone(),
-        attachments: cli.attachments.clone(),
+        html,
+        markdown,
+        markdown_allow_html: cli.markdown_allow_html,
+        files: cli.files.clone(),
+        thread: Thread {
+            message_id: id("--message-id", &cli.message_id)?,
+            in_reply_to: id("--in-reply-to", &cli.in_reply_to)?,
+            references,
+        },
+        priority: cli.priority.map(Into::into),
         max_input: cli.max_input(),
-    }
+    };
+    input.check()?;
+    Ok(input)
 }
 
 /// Fails before stdin is read (where someone may be typing the body on a terminal) when

@@ -56,6 +56,8 @@ pub struct JsonReport<'a> {
     pub status: &'a str,
     pub exit_code: u8,
     pub envelope: &'a Envelope,
+    /// The message's Message-ID (`<id@host>`), as its header gives it.
+    pub message_id: Option<String>,
     pub size: u64,
     pub recipients: &'a [RecipientResult],
     pub reply: Option<ReplySummary>,

@@ -21,6 +21,8 @@ struct Flushed {
     /// one) or `damaged` (not sent: its meta or message is not what the outbox wrote).
     status: &'static str,
     exit_code: u8,
+    /// The message's Message-ID, when its message could be read.
+    message_id: Option<String>,
     error: Option<String>,
 }
 
@@ -121,10 +123,12 @@ fn flush_group(
             },
             Err(err) => (Err(err), meta.envelope.clone()),
         };
-        results.push(match verdict {
+        let mut result = match verdict {
             Ok(()) => sent_entry(claim),
             Err(err) => record_for(&claim, &err, Some(remaining)),
-        });
+        };
+        result.message_id = content.message_id();
+        results.push(result);
     }
     batch.finish();
 }
@@ -180,6 +184,7 @@ fn sent_entry(claim: Claim) -> Flushed {
         id,
         status: "sent",
         exit_code: 0,
+        message_id: None,
         error: None,
     }
 }
@@ -219,6 +224,7 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
             "failed"
         },
         exit_code,
+        message_id: None,
         error: Some(crate::report::errors::error_line(err)),
     }
 }
