@@ -26,6 +26,11 @@ none\t'Never TLS; credentials then go only to a loopback address or a unix socke
 complete -c smtpsend -l tls-ca-file -d 'Trust only the CA certificates in this PEM file (instead of the system\'s)' -r -F
 complete -c smtpsend -l tls-cert -d 'Client certificate to present (PEM; needs --tls-key)' -r -F
 complete -c smtpsend -l tls-key -d 'Private key of the client certificate (PEM, PKCS#8; needs --tls-cert)' -r -F
+complete -c smtpsend -l tls-fingerprint -d 'Accept only the server certificate with this SHA-256 fingerprint (as --server-info prints it), whoever issued it, a self-signed one too; any other is refused (69). Implies TLS' -r
+complete -c smtpsend -l tls-min-version -d 'The lowest TLS version to accept (default 1.2)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpsend -l tls-server-name -d 'The name to send as SNI and to check the server certificate against, when it is not the server\'s host name (connecting by address or through a tunnel)' -r
+complete -c smtpsend -l proxy -d 'Reach the server through a proxy: socks5h://[USER@]HOST:PORT (the proxy resolves the server\'s name), socks5://… (resolved here) or http://… (HTTP CONNECT); "env" takes ALL_PROXY (NO_PROXY honoured). The proxy password comes from SMTPSEND_PROXY_PASSWORD, proxy-password-file or proxy-password-command, never the URL' -r
 complete -c smtpsend -l user -d 'Log in as this user (the password comes from SMTPSEND_PASSWORD, --password-file, --password-command or a prompt)' -r
 complete -c smtpsend -l auth -d 'SASL mechanism; auto picks SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5. For xoauth2 and oauthbearer the password is the token' -r -f -a "auto\t'The strongest the server offers: SCRAM-SHA-256, then PLAIN/LOGIN over TLS, then CRAM-MD5'
 plain\t''
@@ -61,6 +66,7 @@ complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipie
 complete -c smtpsend -l server-info -d 'Probe: print the greeting, each EHLO extension explained, the size limit, login mechanisms, and the TLS session (version, cipher, certificate, fingerprint); with STARTTLS, what the server offers before and after it'
 complete -c smtpsend -l check -d 'Probe: connect, EHLO (TLS and login as configured), NOOP, QUIT; exit 0 when all worked, else the usual exit code (a health check for CI)'
 complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit; with --json as a JSON object'
+complete -c smtpsend -l oauth2-login -d 'Sign in to the account\'s OAuth2 provider (oauth2 in the configuration file): print a web address and a code to enter there, wait, and store the refresh token a send uses'
 complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
 complete -c smtpsend -s d -s v -l debug -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'
 complete -c smtpsend -l dry-run -d 'Print the envelope and the exact message that would be sent; connect to nothing'

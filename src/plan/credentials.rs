@@ -456,7 +456,7 @@ fn password_source(account: &crate::plan::config::Account) -> Option<PasswordSou
 }
 
 /// `~/…` in a path from the configuration file is the home directory.
-fn expand_home(path: &std::path::Path) -> PathBuf {
+pub fn expand_home(path: &std::path::Path) -> PathBuf {
     match (path.strip_prefix("~"), std::env::var_os("HOME")) {
         (Ok(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
         _ => path.to_path_buf(),

@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod credentials;
+pub mod network;
+pub mod providers;
 pub mod sender;
 pub mod server;
 pub mod settings;

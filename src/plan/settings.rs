@@ -11,10 +11,11 @@ pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
 use crate::plan::config::{self, Account, Config, Location};
 use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
+use crate::plan::network::ProxyPlan;
 use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
-use crate::smtp::tls::{TlsConfig, TlsFile, TlsMode};
+use crate::smtp::tls::TlsMode;
 use crate::smtp::{Options, Timeouts};
 
 /// A login whose password has not been read yet (reading may run a command or prompt).
@@ -45,6 +46,8 @@ impl LoginPlan {
 pub struct Settings {
     pub target: Target,
     pub session: Options,
+    /// The proxy, its password not read yet.
+    pub proxy: Option<ProxyPlan>,
     /// The configuration file read, if any.
     pub config_path: Option<PathBuf>,
     /// The account used, if any.
@@ -107,10 +110,8 @@ impl Settings {
             Some(chosen) => picker.show("account", chosen.name.to_string(), chosen.reason.clone()),
             None => picker.show("account", "(none)".into(), "default".into()),
         }
-        let (target, server_text, lmtp) = server(&mut picker)?;
-        let timeout = picker.pick(&table::TIMEOUT)?.value;
-        let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
-        let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+        let reach = super::server::server(&mut picker)?;
+        let session = session_options(&mut picker, &reach)?;
         let queue = picker
             .pick(&table::QUEUE)?
             .value
@@ -122,27 +123,12 @@ impl Settings {
             .and_then(table::max_time);
         let qualify_domain = qualify_domain(&mut picker)?;
         show_from(&mut picker, qualify_domain.as_deref());
-        let tls = tls(&mut picker, &server_text, &target)?;
-        let login = login(&mut picker)?;
+        let login = login(&mut picker, &reach)?;
+        let proxy = super::network::proxy(&mut picker, &reach.target)?;
         Ok(Settings {
-            target,
-            session: Options {
-                ehlo_name,
-                timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
-                    Timeouts::all(Duration::from_secs_f64(seconds))
-                }),
-                progress: (!cli.json
-                    && cli.debug == 0
-                    && crate::base::output::stderr_is_terminal())
-                .then_some(crate::report::progress::bar),
-                tls,
-                tls_config: tls_config(cli),
-                login: None,
-                lmtp,
-                starttls_on_local: false,
-                no_chunking: cli.no_chunking,
-                source_address,
-            },
+            target: reach.target,
+            session,
+            proxy,
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,
             account_from: account.sender(),
@@ -189,6 +175,9 @@ impl Settings {
         }
         if let Some(plan) = &self.login {
             options.login = Some(plan.read(options.timeouts.command)?);
+        }
+        if let Some(plan) = &self.proxy {
+            options.proxy = Some(plan.resolve(options.timeouts.command)?);
         }
         if options.tls_config.insecure && options.tls != TlsMode::None {
             crate::say!(
@@ -264,27 +253,36 @@ fn choose_account<'a>(
     }
 }
 
-/// The server, the text it was given as, and whether the session speaks LMTP (`--lmtp`, or
-/// an lmtp:// URL); shown with the protocol.
-fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
-    let picked = picker.find(&table::SERVER);
-    let text = picked
-        .value
-        .unwrap_or_else(|| table::DEFAULT_SERVER.to_string());
-    let lmtp_scheme = text.starts_with("lmtp://");
-    let lmtp = picker.cli.lmtp || lmtp_scheme;
-    let target = super::server::parse_server_for(&text, lmtp)?;
-    picker.show("server", target.to_string(), picked.source.to_string());
-    let protocol_source = if picker.cli.lmtp {
-        "--lmtp".to_string()
-    } else if lmtp_scheme {
-        format!("{}: lmtp://", picked.source)
-    } else {
-        Source::Default.to_string()
-    };
-    let protocol = if lmtp { "LMTP" } else { "SMTP" };
-    picker.show("protocol", protocol.to_string(), protocol_source);
-    Ok((target, text, lmtp))
+/// The session's options: deadlines, the EHLO name, the source address, TLS.
+fn session_options(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Options> {
+    let cli = picker.cli;
+    let timeout = picker.pick(&table::TIMEOUT)?.value;
+    let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
+    let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+    let tls = super::server::tls(picker, reach)?;
+    let tls_config = super::network::tls_config(picker)?;
+    if tls == TlsMode::None && tls_config.policy.requires_tls() {
+        return Err(fail(
+            Kind::Usage,
+            "a pinned certificate (tls-fingerprint) needs TLS; it cannot be combined with --tls none",
+        ));
+    }
+    Ok(Options {
+        ehlo_name,
+        timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
+            Timeouts::all(Duration::from_secs_f64(seconds))
+        }),
+        progress: (!cli.json && cli.debug == 0 && crate::base::output::stderr_is_terminal())
+            .then_some(crate::report::progress::bar),
+        tls,
+        tls_config,
+        login: None,
+        lmtp: reach.lmtp,
+        starttls_on_local: false,
+        no_chunking: cli.no_chunking,
+        source_address,
+        proxy: None,
+    })
 }
 
 /// The domain for bare user names, shown only when set (they otherwise go as they are).
@@ -335,18 +333,9 @@ fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
     picker.show("from", value, source);
 }
 
-/// The TLS mode, made implicit for smtps:// and port 465 under `auto`.
-fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let picked = picker.find(&table::TLS);
-    let mode = resolve_tls(picked.value.unwrap_or_default(), server, target)?;
-    let shown = (table::TLS.show)(Some(&mode));
-    picker.show("tls", shown, picked.source.to_string());
-    Ok(mode)
-}
-
 /// Who to log in as, where the password comes from, and the mechanism; `None` without a
 /// user.
-fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
+fn login(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Option<LoginPlan>> {
     let user = picker.pick(&table::USER)?.value;
     let from_account = || picker.from_account();
     let choice = credentials::password_choice(picker.cli, picker.account, &from_account);
@@ -361,31 +350,18 @@ fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
         Some(_) => password.to_string(),
     };
     picker.show("password", shown, password_label.clone());
-    let mechanism = picker.pick(&table::AUTH)?.value.unwrap_or_default();
+    let picked = picker.find(&table::AUTH);
+    let (mechanism, source) = match (&reach.preset, &picked.source) {
+        (Some((preset, why)), Source::Default) => (preset.mechanism(false), why.clone()),
+        _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
+    };
+    picker.show("auth", (table::AUTH.show)(Some(&mechanism)), source);
     Ok(user.map(|user| LoginPlan {
         user,
         password,
         password_label,
         mechanism,
     }))
-}
-
-/// Trust and the client certificate, each file named by its option for errors.
-fn tls_config(cli: &Cli) -> TlsConfig {
-    let named = |path: &PathBuf, flag: &str| TlsFile {
-        path: path.clone(),
-        named: flag.to_string(),
-    };
-    TlsConfig::new(
-        cli.tls_ca_file
-            .as_ref()
-            .map(|path| named(path, "--tls-ca-file")),
-        cli.tls_cert
-            .as_ref()
-            .zip(cli.tls_key.as_ref())
-            .map(|(cert, key)| (named(cert, "--tls-cert"), named(key, "--tls-key"))),
-        cli.insecure_skip_verify,
-    )
 }
 
 /// The configuration file to read, and what named it.
@@ -407,24 +383,6 @@ pub(super) fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
                 "default location",
             )
         }),
-    }
-}
-
-/// Implicit TLS for smtps:// and port 465 under `auto`; an explicit mode that contradicts
-/// smtps:// is a usage error.
-fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let smtps = server.starts_with("smtps://");
-    match mode {
-        TlsMode::Auto if smtps => Ok(TlsMode::Implicit),
-        TlsMode::Auto if matches!(target, Target::Tcp { port: 465, .. }) => Ok(TlsMode::Implicit),
-        TlsMode::Starttls | TlsMode::None if smtps => Err(fail(
-            Kind::Usage,
-            format!(
-                "--server {server} means implicit TLS; it cannot be combined with --tls {}",
-                mode.name()
-            ),
-        )),
-        mode => Ok(mode),
     }
 }
 

@@ -203,7 +203,12 @@ pub(super) fn wants_starttls(
         return Ok(false);
     }
     let offered = !helo_only && capabilities.has(smtp_proto::EXT_START_TLS);
-    match options.tls {
+    // A pinned certificate means TLS, to a local server too.
+    let mode = match options.tls {
+        TlsMode::Auto if options.tls_config.policy.requires_tls() => TlsMode::Starttls,
+        mode => mode,
+    };
+    match mode {
         TlsMode::None | TlsMode::Implicit => Ok(false),
         // A local server that keeps AUTH for encrypted sessions (Postfix's
         // smtpd_tls_auth_only) gets STARTTLS when there is a login to do.
@@ -217,7 +222,10 @@ pub(super) fn wants_starttls(
                 Kind::Unavailable,
                 format!("{server_name} does not offer STARTTLS; nothing was sent"),
             ),
-            Advice::StartTlsRequired,
+            match options.tls {
+                TlsMode::Starttls => Advice::StartTlsRequired,
+                _ => Advice::PinNeedsTls,
+            },
         )),
     }
 }

@@ -366,6 +366,16 @@ impl Builder {
         self.capability("STARTTLS")
     }
 
+    /// Offer STARTTLS and upgrade with this identity, speaking TLS 1.2 at most.
+    pub fn starttls_tls12_only(mut self, identity: Identity) -> Builder {
+        let acceptor = TlsAcceptor::builder(identity)
+            .max_protocol_version(Some(native_tls::Protocol::Tlsv12))
+            .build()
+            .expect("TLS 1.2 acceptor");
+        self.script.starttls = Some(acceptor);
+        self.capability("STARTTLS")
+    }
+
     /// TLS from the first byte (SMTPS, port-465 style).
     pub fn implicit_tls(mut self, identity: Identity) -> Builder {
         self.script.implicit_tls = Some(acceptor(identity));
