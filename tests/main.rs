@@ -21,6 +21,7 @@ mod hostile_outbox;
 mod hostile_secrets;
 mod hostile_server;
 mod lmtp;
+mod oauth2;
 mod outbox;
 mod probes;
 mod progress;

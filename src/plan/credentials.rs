@@ -36,6 +36,8 @@ use crate::smtp::auth::Secret;
 mod command;
 use command::*;
 
+pub mod oauth2;
+
 /// The environment variable that may hold the password (for CI secrets).
 pub const PASSWORD_VAR: &str = "SMTPSEND_PASSWORD";
 
@@ -66,6 +68,8 @@ pub enum PasswordSource {
     Clear(Secret),
     /// Ask on the terminal.
     Prompt,
+    /// An OAuth2 access token, refreshed as needed (the account's `oauth2` keys).
+    OAuth2(std::sync::Arc<oauth2::OAuth2>),
 }
 
 impl fmt::Display for PasswordSource {
@@ -75,6 +79,9 @@ impl fmt::Display for PasswordSource {
             PasswordSource::File(path) => write!(f, "from the file {}", path.display()),
             PasswordSource::Clear(_) => f.write_str("********"),
             PasswordSource::Prompt => f.write_str("asked on the terminal"),
+            PasswordSource::OAuth2(oauth) => {
+                write!(f, "an OAuth2 access token from {}", oauth.provider)
+            }
         }
     }
 }
@@ -117,6 +124,7 @@ impl PasswordSource {
             PasswordSource::File(path) => Known::File(path.clone()),
             PasswordSource::Command(command) => Known::Command(command.clone()),
             PasswordSource::Prompt => Known::Prompt(user.to_string()),
+            PasswordSource::OAuth2(oauth) => return oauth.access_token(),
         };
         let read = READ.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some((_, secret)) = read.iter().find(|(known, _)| *known == key) {
@@ -136,7 +144,9 @@ impl PasswordSource {
                 from_terminal(user)?,
                 "the password typed on the terminal".to_string(),
             ),
-            PasswordSource::Clear(_) => unreachable!("returned above"),
+            PasswordSource::Clear(_) | PasswordSource::OAuth2(_) => {
+                unreachable!("returned above")
+            }
         };
         let text = check_password(&bytes, &origin)?;
         let secret = Secret::new(text.to_string());

@@ -34,6 +34,8 @@ pub enum Plan {
     DropQueue { ids: Vec<String> },
     /// Deliver the outbox (`-q`).
     Flush(Flush),
+    /// Sign an account in to its OAuth2 provider (`--oauth2-login`).
+    OAuth2Login(std::sync::Arc<credentials::oauth2::OAuth2>),
     /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
     /// `--check`).
     Probe(Box<Probe>),
@@ -181,6 +183,9 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         };
         return Ok(Plan::Flush(Flush { output, stored }));
     }
+    if cli.oauth2_login {
+        return oauth2_login(&cli);
+    }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;
         let settings = Settings::resolve(&cli, hint.as_deref())?;
@@ -233,6 +238,22 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         max_input: cli.max_input(),
         settings: SettingsResolver { cli },
     })))
+}
+
+/// `--oauth2-login`: the account's OAuth2 settings; an account without them is an error
+/// (78) naming what is missing.
+fn oauth2_login(cli: &Cli) -> anyhow::Result<Plan> {
+    let settings = Settings::resolve(cli, None)?;
+    if let Some(oauth) = settings.oauth2 {
+        return Ok(Plan::OAuth2Login(oauth));
+    }
+    let why = match &settings.account {
+        Some(account) => format!(
+            "account {account} has no oauth2 key (oauth2 = \"google\", \"microsoft\" or \"custom\", with oauth2-client-id)"
+        ),
+        None => "no account was chosen: give --account NAME, an account with oauth2 in the configuration file".to_string(),
+    };
+    Err(fail(Kind::Config, format!("--oauth2-login: {why}")))
 }
 
 /// The transaction rules asked for: `--partial`, `-B 8BITMIME`, the DSN flags.

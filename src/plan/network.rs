@@ -36,6 +36,22 @@ impl ProxyPlan {
     }
 }
 
+/// The CA file to trust instead of the system's roots: `--tls-ca-file`, else the account's
+/// `tls-ca-file` (the OAuth2 endpoints are checked against it too).
+pub fn ca_file(picker: &Picker) -> Option<TlsFile> {
+    match (&picker.cli.tls_ca_file, &picker.account.tls_ca_file) {
+        (Some(path), _) => Some(TlsFile {
+            path: path.clone(),
+            named: "--tls-ca-file".to_string(),
+        }),
+        (None, Some(path)) => Some(TlsFile {
+            path: crate::plan::credentials::expand_home(path.get_ref()),
+            named: format!("tls-ca-file in account {}", account_name(picker)),
+        }),
+        (None, None) => None,
+    }
+}
+
 /// Trust, the client certificate and the TLS policy.
 pub fn tls_config(picker: &mut Picker) -> anyhow::Result<TlsConfig> {
     let cli = picker.cli;
@@ -43,16 +59,11 @@ pub fn tls_config(picker: &mut Picker) -> anyhow::Result<TlsConfig> {
         path: path.clone(),
         named: flag.to_string(),
     };
-    let ca_file = match (&cli.tls_ca_file, &picker.account.tls_ca_file) {
-        (Some(path), _) => Some(named(path, "--tls-ca-file")),
-        (None, Some(path)) => {
-            let path = crate::plan::credentials::expand_home(path.get_ref());
-            let label = format!("tls-ca-file in account {}", account_name(picker));
-            picker.show("tls-ca-file", path.display().to_string(), label.clone());
-            Some(named(&path, &label))
-        }
-        (None, None) => None,
-    };
+    let ca_file = ca_file(picker);
+    if let (Some(file), None) = (&ca_file, &cli.tls_ca_file) {
+        let shown = file.path.display().to_string();
+        picker.show("tls-ca-file", shown, picker.from_account().to_string());
+    }
     let client_cert = cli
         .tls_cert
         .as_ref()

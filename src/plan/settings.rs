@@ -11,6 +11,10 @@ pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
 use crate::plan::config::{self, Account, Config, Location};
 use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
+use std::sync::Arc;
+
+use crate::plan::credentials::oauth2::OAuth2;
+use crate::plan::credentials::oauth2::endpoint::Http;
 use crate::plan::network::ProxyPlan;
 use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
@@ -37,6 +41,10 @@ impl LoginPlan {
                 .password
                 .read(&self.user, &self.password_label, deadline)?,
             mechanism: self.mechanism,
+            renew: match &self.password {
+                PasswordSource::OAuth2(oauth) => Some(oauth.renewal()),
+                _ => None,
+            },
         })
     }
 }
@@ -60,6 +68,9 @@ pub struct Settings {
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
+    /// The account's OAuth2 settings, when it has them (the login may use another source
+    /// given on the command line).
+    pub oauth2: Option<std::sync::Arc<credentials::oauth2::OAuth2>>,
     /// When messages go through the outbox.
     pub queue: QueueMode,
     /// How many times a temporary failure is tried again.
@@ -123,8 +134,13 @@ impl Settings {
             .and_then(table::max_time);
         let qualify_domain = qualify_domain(&mut picker)?;
         show_from(&mut picker, qualify_domain.as_deref());
-        let login = login(&mut picker, &reach)?;
         let proxy = super::network::proxy(&mut picker, &reach.target)?;
+        let http = Http {
+            ca_file: super::network::ca_file(&picker),
+            proxy: proxy.clone(),
+            timeout: session.timeouts.command,
+        };
+        let (login, oauth2) = login(&mut picker, &reach, http)?;
         Ok(Settings {
             target: reach.target,
             session,
@@ -134,6 +150,7 @@ impl Settings {
             account_from: account.sender(),
             qualify_domain,
             login,
+            oauth2,
             queue,
             retries,
             max_time,
@@ -333,12 +350,33 @@ fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
     picker.show("from", value, source);
 }
 
-/// Who to log in as, where the password comes from, and the mechanism; `None` without a
-/// user.
-fn login(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Option<LoginPlan>> {
+/// Who to log in as, where the password (or OAuth2 token) comes from, and the mechanism;
+/// `None` without a user.
+fn login(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    http: Http,
+) -> anyhow::Result<(Option<LoginPlan>, Option<Arc<OAuth2>>)> {
+    let name = picker.account_name.clone();
+    let configured =
+        credentials::oauth2::config::from_account(picker.account, name.as_deref(), http)?
+            .map(Arc::new);
     let user = picker.pick(&table::USER)?.value;
-    let from_account = || picker.from_account();
-    let choice = credentials::password_choice(picker.cli, picker.account, &from_account);
+    let cli = picker.cli;
+    let explicit = cli.password_file.is_some()
+        || cli.password_command.is_some()
+        || std::env::var_os(PASSWORD_VAR).is_some();
+    let oauth = configured.clone().filter(|_| !explicit);
+    let choice = match &oauth {
+        Some(oauth) => Ok((
+            PasswordSource::OAuth2(oauth.clone()),
+            picker.from_account().to_string(),
+        )),
+        None => {
+            let from_account = || picker.from_account();
+            credentials::password_choice(picker.cli, picker.account, &from_account)
+        }
+    };
     let (password, password_label) = match choice {
         Ok(choice) => choice,
         Err(err) if user.is_some() => return Err(err),
@@ -350,18 +388,52 @@ fn login(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Op
         Some(_) => password.to_string(),
     };
     picker.show("password", shown, password_label.clone());
-    let picked = picker.find(&table::AUTH);
-    let (mechanism, source) = match (&reach.preset, &picked.source) {
-        (Some((preset, why)), Source::Default) => (preset.mechanism(false), why.clone()),
-        _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
-    };
-    picker.show("auth", (table::AUTH.show)(Some(&mechanism)), source);
-    Ok(user.map(|user| LoginPlan {
+    if let Some(oauth) = &oauth {
+        picker.show("oauth2", oauth.state(), password_label.clone());
+        if user.is_none() {
+            return Err(fail(
+                Kind::Config,
+                format!(
+                    "account {} uses oauth2: give user, the address to log in as",
+                    name.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let mechanism = mechanism(picker, reach, oauth.is_some())?;
+    let plan = user.map(|user| LoginPlan {
         user,
         password,
         password_label,
         mechanism,
-    }))
+    });
+    Ok((plan, configured))
+}
+
+/// The login mechanism: as given; else the preset's; else XOAUTH2 with OAuth2 (which takes
+/// only XOAUTH2 and OAUTHBEARER); else auto. Shown with where it came from.
+fn mechanism(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    oauth: bool,
+) -> anyhow::Result<Mechanism> {
+    let picked = picker.find(&table::AUTH);
+    let (mechanism, source) = match (&reach.preset, &picked.source) {
+        (Some((preset, why)), Source::Default) => (preset.mechanism(oauth), why.clone()),
+        (None, Source::Default) if oauth => (Mechanism::Xoauth2, picker.from_account().to_string()),
+        _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
+    };
+    if oauth && !matches!(mechanism, Mechanism::Xoauth2 | Mechanism::Oauthbearer) {
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "{}: an OAuth2 token logs in with xoauth2 or oauthbearer",
+                Source::given(&picked.source, "--auth", mechanism.value_name())
+            ),
+        ));
+    }
+    picker.show("auth", (table::AUTH.show)(Some(&mechanism)), source);
+    Ok(mechanism)
 }
 
 /// The configuration file to read, and what named it.

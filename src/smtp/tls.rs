@@ -227,7 +227,7 @@ pub const PEM_LIMIT: u64 = 1 << 20;
 
 /// Reads a PEM file named by `flag`: opened without blocking, it must be a regular file (a
 /// FIFO or device is refused at once, 66) of at most [`PEM_LIMIT`] bytes (78).
-fn read_file(file: &TlsFile) -> anyhow::Result<Vec<u8>> {
+pub fn read_file(file: &TlsFile) -> anyhow::Result<Vec<u8>> {
     let (path, flag) = (file.path.as_path(), file.named.as_str());
     let mut opened = crate::base::input::open_regular(path, flag)?;
     crate::base::input::read_to_limit(&mut opened.file, PEM_LIMIT)

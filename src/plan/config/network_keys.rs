@@ -125,6 +125,14 @@ pub(super) fn validate_oauth2(
             ));
         }
     }
+    validate_oauth2_sources(account, at)
+}
+
+/// Beside OAuth2: no password source, and both keyring commands or neither.
+fn validate_oauth2_sources(
+    account: &Account,
+    at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
+) -> anyhow::Result<()> {
     let password = [
         account.password.as_ref().map(Spanned::span),
         account.password_file.as_ref().map(Spanned::span),
