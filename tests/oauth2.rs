@@ -449,3 +449,113 @@ fn presets_fill_in_the_google_and_microsoft_endpoints() {
         out.stdout
     );
 }
+
+/// The query parameters of a URL.
+fn query(url: &str) -> std::collections::BTreeMap<String, String> {
+    let decode = |text: &str| {
+        let mut out = Vec::new();
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            if bytes[at] == b'%' {
+                out.push(u8::from_str_radix(&text[at + 1..at + 3], 16).unwrap());
+                at += 3;
+            } else {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    url.split_once('?')
+        .map_or("", |(_, query)| query)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (decode(name), decode(value)))
+        .collect()
+}
+
+/// Acts as the browser the provider redirects: one GET to the loopback address.
+fn visit(redirect_uri: &str, path_and_query: &str) -> String {
+    use std::io::{Read, Write};
+    let address = redirect_uri
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path_and_query} HTTP/1.1\r\nHost: {address}\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
+}
+
+#[test]
+fn a_browser_sign_in_exchanges_the_redirected_code_with_its_pkce_verifier() {
+    let world = World::with_keys("oauth2-auth-url = \"https://provider.test/authorize\"\n");
+    let mut running = world
+        .home
+        .run(["--oauth2-login", "--account", "work"])
+        .spawn();
+    running.wait_for_stderr("waiting for the sign-in to come back");
+    let page = running
+        .stderr_seen()
+        .iter()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("https://provider.test/authorize?")
+                .map(|q| format!("?{q}"))
+        })
+        .expect("the page to open");
+    let params = query(&page);
+    assert_eq!(params["client_id"], CLIENT_ID);
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["scope"], "mail.send offline_access");
+    let challenge = params["code_challenge"].clone();
+    world
+        .provider
+        .with(|state| state.expected_challenge = Some(challenge));
+    let redirect = params["redirect_uri"].clone();
+    // A request without this login's state (a browser asking for an icon) is not it.
+    assert!(visit(&redirect, "/favicon.ico").starts_with("HTTP/1.1 404"));
+    let back = format!("/?code={AUTH_CODE}&state={}", params["state"]);
+    assert!(visit(&redirect, &back).contains("Signed in"));
+    let out = running.wait();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(world.provider.grants(), ["authorization_code"]);
+    assert!(world.store()["refresh_token"].is_string());
+    world.assert_no_token(&out);
+    assert_eq!(world.send(&[]).code, 0);
+}
+
+#[test]
+fn a_browser_sign_in_declined_at_the_provider_is_77() {
+    let world = World::with_keys("oauth2-auth-url = \"https://provider.test/authorize\"\n");
+    let mut running = world
+        .home
+        .run(["--oauth2-login", "--account", "work"])
+        .spawn();
+    running.wait_for_stderr("waiting for the sign-in to come back");
+    let page = running
+        .stderr_seen()
+        .iter()
+        .find(|line| line.contains("https://provider.test/authorize?"))
+        .cloned()
+        .unwrap();
+    let params = query(page.trim());
+    visit(
+        &params["redirect_uri"],
+        &format!("/?error=access_denied&state={}", params["state"]),
+    );
+    let out = running.wait();
+    assert_eq!(out.code, 77, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("declined at the provider: access_denied"),
+        "{}",
+        out.stderr
+    );
+}

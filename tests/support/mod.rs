@@ -28,7 +28,9 @@ use std::path::Path;
 pub use checks::{b64, delivered, end_marks, lf_to_crlf, many};
 pub use golden::{assert_golden, mask};
 pub use home::{Home, queued_id};
-pub use oauth::{CLIENT_ID, DEVICE_CODE, DeviceOutcome, OAuthProvider, ProviderState, USER_CODE};
+pub use oauth::{
+    AUTH_CODE, CLIENT_ID, DEVICE_CODE, DeviceOutcome, OAuthProvider, ProviderState, USER_CODE,
+};
 pub use proxy::{ProxyProtocol, ProxyRequest, TestProxy};
 pub use pty::Pty;
 pub use record::{ConnectionRecord, Record, Transaction, unstuff};

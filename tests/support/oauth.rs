@@ -48,6 +48,9 @@ pub struct ProviderState {
     /// Answer the first poll with `slow_down`.
     pub slow_down_first: bool,
     pub outcome: DeviceOutcome,
+    /// The PKCE challenge of the browser sign-in under way (the test reads it off the page's
+    /// address, as the provider would get it from the browser).
+    pub expected_challenge: Option<String>,
     /// Each request: its path and its form.
     pub requests: Vec<(String, BTreeMap<String, String>)>,
     counter: usize,
@@ -58,6 +61,8 @@ pub struct ProviderState {
 pub const CLIENT_ID: &str = "smtpsend-test-client";
 /// The device code it hands out (a secret of the client's).
 pub const DEVICE_CODE: &str = "device-code-7f3a9c1e5b";
+/// The code the browser sign-in redirects with.
+pub const AUTH_CODE: &str = "auth-code-4Hq2Xw9";
 /// The code the user is told to enter.
 pub const USER_CODE: &str = "WDJB-MJHT";
 
@@ -85,6 +90,7 @@ impl OAuthProvider {
             pending_polls: 1,
             slow_down_first: false,
             outcome: DeviceOutcome::Granted,
+            expected_challenge: None,
             requests: Vec::new(),
             counter: 0,
             polls: 0,
@@ -240,6 +246,7 @@ fn answer(
             device_poll(form, state)
         }
         ("/token", Some("refresh_token")) => refresh(form, state),
+        ("/token", Some("authorization_code")) => exchange(form, state),
         _ => error("unsupported_grant_type", "not a grant this provider knows"),
     }
 }
@@ -267,6 +274,28 @@ fn device_poll(
             grant(state, Some(&refresh))
         }
     }
+}
+
+/// The authorization code grant with PKCE (RFC 7636 §4.6): the code, and a verifier whose
+/// SHA-256 is the challenge the page was opened with.
+fn exchange(form: &BTreeMap<String, String>, state: &mut ProviderState) -> (&'static str, String) {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    let redirect_ok = form
+        .get("redirect_uri")
+        .is_some_and(|uri| uri.starts_with("http://127.0.0.1:"));
+    if form.get("code").map(String::as_str) != Some(AUTH_CODE)
+        || state.expected_challenge.as_deref() != Some(challenge.as_str())
+        || !redirect_ok
+    {
+        return error("invalid_grant", "code, verifier or redirect does not match");
+    }
+    let refresh = issue(state, "refresh");
+    state.refresh_token = refresh.clone();
+    grant(state, Some(&refresh))
 }
 
 fn refresh(form: &BTreeMap<String, String>, state: &mut ProviderState) -> (&'static str, String) {

@@ -56,6 +56,9 @@ pub struct Account {
     /// The endpoints and scope (required for `custom`; they replace a preset's).
     pub oauth2_token_url: Option<Spanned<String>>,
     pub oauth2_device_url: Option<Spanned<String>>,
+    /// The authorization page: with it, `--oauth2-login` signs in through a browser on this
+    /// machine (authorization code with PKCE) instead of with a device code.
+    pub oauth2_auth_url: Option<Spanned<String>>,
     pub oauth2_scope: Option<Spanned<String>>,
     /// Keep the refresh token with these commands (a keyring) instead of the token store:
     /// the first gets it on stdin, the second prints it.

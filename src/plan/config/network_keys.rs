@@ -67,9 +67,13 @@ pub(super) fn validate_oauth2(
     ] {
         one_line(key, at)?;
     }
-    for url in [&account.oauth2_token_url, &account.oauth2_device_url]
-        .into_iter()
-        .flatten()
+    for url in [
+        &account.oauth2_token_url,
+        &account.oauth2_device_url,
+        &account.oauth2_auth_url,
+    ]
+    .into_iter()
+    .flatten()
     {
         if !url.get_ref().starts_with("https://") || url.get_ref().contains(char::is_whitespace) {
             return Err(at(
@@ -115,7 +119,10 @@ pub(super) fn validate_oauth2(
     if name == "custom" {
         let missing = [
             ("oauth2-token-url", account.oauth2_token_url.is_none()),
-            ("oauth2-device-url", account.oauth2_device_url.is_none()),
+            (
+                "oauth2-device-url (or oauth2-auth-url)",
+                account.oauth2_device_url.is_none() && account.oauth2_auth_url.is_none(),
+            ),
             ("oauth2-scope", account.oauth2_scope.is_none()),
         ];
         if let Some((key, _)) = missing.iter().find(|(_, missing)| *missing) {

@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::base::exit::{Kind, fail};
 use crate::base::secret::Secret;
 
+pub mod browser;
 pub mod config;
 pub mod device;
 pub mod endpoint;
@@ -30,6 +31,8 @@ pub const REFRESH_MARGIN: u64 = 5 * 60;
 pub struct Endpoints {
     pub token_url: &'static str,
     pub device_url: &'static str,
+    /// The authorization page, for providers whose device grant does not cover mail.
+    pub auth_url: Option<&'static str>,
     pub scope: &'static str,
 }
 
@@ -41,11 +44,14 @@ pub fn endpoints(provider: &str) -> Option<Endpoints> {
         "google" => Some(Endpoints {
             token_url: "https://oauth2.googleapis.com/token",
             device_url: "https://oauth2.googleapis.com/device/code",
+            // Google's device grant does not allow the Gmail scope: sign in in a browser.
+            auth_url: Some("https://accounts.google.com/o/oauth2/v2/auth"),
             scope: "https://mail.google.com/",
         }),
         "microsoft" => Some(Endpoints {
             token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
             device_url: "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
+            auth_url: None,
             scope: "https://outlook.office.com/SMTP.Send offline_access",
         }),
         _ => None,
@@ -64,6 +70,8 @@ pub struct OAuth2 {
     pub client_secret_command: Option<String>,
     pub token_url: String,
     pub device_url: String,
+    /// With an authorization page, `--oauth2-login` uses a browser ([`browser`]).
+    pub auth_url: Option<String>,
     pub scope: String,
     /// The keyring commands: the first gets a refresh token on stdin, the second prints it.
     pub keyring: Option<(String, String)>,

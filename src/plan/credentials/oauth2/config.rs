@@ -40,11 +40,18 @@ pub fn from_account(
             preset.as_ref().map(|p| p.token_url),
             "oauth2-token-url",
         )?,
-        device_url: pick(
-            &account.oauth2_device_url,
-            preset.as_ref().map(|p| p.device_url),
-            "oauth2-device-url",
-        )?,
+        auth_url: account
+            .oauth2_auth_url
+            .as_ref()
+            .map(|url| url.get_ref().clone())
+            .or(preset.as_ref().and_then(|p| p.auth_url).map(str::to_string))
+            .filter(|_| account.oauth2_device_url.is_none() || account.oauth2_auth_url.is_some()),
+        device_url: account
+            .oauth2_device_url
+            .as_ref()
+            .map(|url| url.get_ref().clone())
+            .or(preset.as_ref().map(|p| p.device_url.to_string()))
+            .unwrap_or_default(),
         scope: pick(
             &account.oauth2_scope,
             preset.as_ref().map(|p| p.scope),
