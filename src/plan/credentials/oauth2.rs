@@ -172,6 +172,17 @@ impl OAuth2 {
                 ),
             )
         })?;
+        // A bearer token is printable ASCII without spaces (RFC 6750 §2.1); anything else
+        // would change the SASL string it goes into.
+        if !access.expose().bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(fail(
+                Kind::Protocol,
+                format!(
+                    "the token endpoint {} granted an access token with characters no token has",
+                    self.token_url
+                ),
+            ));
+        }
         let expires_at = now().saturating_add(reply.seconds("expires_in").unwrap_or(3600));
         let rotated = reply
             .secret("refresh_token")
