@@ -202,6 +202,12 @@ impl Store {
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
                 return Ok(file);
             }
+            if crate::base::interrupt::received().is_some() || crate::base::interrupt::expired() {
+                return Err(fail(
+                    Kind::TempFail,
+                    "stopped while waiting for another smtpsend's token refresh",
+                ));
+            }
             if Instant::now() >= ends {
                 return Err(fail(
                     Kind::TempFail,
