@@ -159,6 +159,12 @@ fn a_send_after_login_uses_the_cached_token_and_the_transcript_hides_it() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains("oauth2: account work logs in with the cached access token (expires in "),
+        "{}",
+        out.stderr
+    );
     world.assert_no_token(&out);
     // The access token from the login was still fresh: no refresh.
     assert_eq!(world.provider.grants().len(), 2);
@@ -179,6 +185,11 @@ fn an_access_token_about_to_expire_is_refreshed_before_the_send() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     world.assert_no_token(&out);
     assert_eq!(world.provider.grants().last().unwrap(), "refresh_token");
+    let refreshed = format!(
+        "oauth2: account work logs in with a fresh access token from {} (expires in ",
+        world.provider.token_url()
+    );
+    assert!(out.stderr.contains(&refreshed), "{}", out.stderr);
     let valid = world.provider.access_cell().lock().unwrap().clone();
     assert_eq!(world.store()["access_token"], valid.as_str());
     assert_eq!(world.server.finish().completed().len(), 1);

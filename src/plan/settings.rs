@@ -139,6 +139,7 @@ impl Settings {
             ca_file: super::network::ca_file(&picker),
             proxy: proxy.clone(),
             timeout: session.timeouts.command,
+            debug: cli.debug > 0,
         };
         let (login, oauth2) = login(&mut picker, &reach, http)?;
         Ok(Settings {

@@ -135,6 +135,10 @@ impl OAuth2 {
                 saved.fresh_access_token(&self.token_url, &self.client_id, REFRESH_MARGIN)
         {
             self.remember(&token, saved.expires_at);
+            self.note(&format!(
+                "the cached access token ({})",
+                left(saved.expires_at)
+            ));
             return Ok(token);
         }
         let refresh_token = self.refresh_token(&saved)?;
@@ -151,7 +155,24 @@ impl OAuth2 {
         if reply.error().is_some() || !(200..300).contains(&reply.status) {
             return Err(self.refresh_refused(&reply));
         }
-        self.keep(&store, saved, &reply, Some(&refresh_token))
+        let token = self.keep(&store, saved, &reply, Some(&refresh_token))?;
+        let expires_at = now().saturating_add(reply.seconds("expires_in").unwrap_or(3600));
+        self.note(&format!(
+            "a fresh access token from {} ({})",
+            self.token_url,
+            left(expires_at)
+        ));
+        Ok(token)
+    }
+
+    /// With `-d`, a transcript line saying which access token the login uses.
+    fn note(&self, what: &str) {
+        if self.http.debug {
+            crate::base::output::print_transcript_line(&format!(
+                "oauth2: account {} logs in with {what}",
+                self.account
+            ));
+        }
     }
 
     /// Stores what a token reply granted (a rotated refresh token in place of the old one)
@@ -327,6 +348,11 @@ impl OAuth2 {
             };
         format!("{}: signed in; {access}; {kept}", self.provider)
     }
+}
+
+/// How long a token has left: `expires in 52 min`.
+fn left(expires_at: u64) -> String {
+    format!("expires in {} min", expires_at.saturating_sub(now()) / 60)
 }
 
 /// A deadline as people write it.

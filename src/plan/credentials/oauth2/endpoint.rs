@@ -25,6 +25,8 @@ pub struct Http {
     pub proxy: Option<ProxyPlan>,
     /// The deadline of one request, cut to the time left in the run.
     pub timeout: Duration,
+    /// `-d`: say in the transcript where the access token came from.
+    pub debug: bool,
 }
 
 /// What an endpoint answered: its status and its JSON object.
