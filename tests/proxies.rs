@@ -271,3 +271,22 @@ fn a_proxy_cannot_reach_a_unix_socket() {
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(out.stderr.contains("cannot reach"), "{}", out.stderr);
 }
+
+#[test]
+fn a_password_command_does_not_inherit_the_proxy_password() {
+    // The command prints the variable's value, or "absent": the login succeeds only with
+    // "absent".
+    let server = Server::builder().auth("PLAIN", "alice", "absent").start();
+    let out = Run::new(MESSAGE)
+        .server(&server)
+        .args(["--user", "alice", "--password-command"])
+        .arg("printf '%s\\n' \"${SMTPSEND_PROXY_PASSWORD:-absent}\"")
+        .env("SMTPSEND_PROXY_PASSWORD", "Leaked-To-Child-3")
+        .output();
+    let record = server.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        record.connections[0].authenticated_as,
+        Some(("PLAIN".to_string(), "alice".to_string()))
+    );
+}

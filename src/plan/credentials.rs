@@ -49,11 +49,16 @@ pub const COMMAND_OUTPUT_LIMIT: u64 = 64 << 10;
 /// How one read of a pipe is sized; with [`PASSWORD_LIMIT`] it bounds what is held at once.
 const CHUNK: usize = 4096;
 
+/// The environment variable that may hold the proxy user's password.
+pub const PROXY_PASSWORD_VAR: &str = "SMTPSEND_PROXY_PASSWORD";
+
 /// A command for a child process. Every process smtpsend starts is made here, so that none
-/// inherits the password: `SMTPSEND_PASSWORD` is taken out of its environment.
+/// inherits a password: `SMTPSEND_PASSWORD` and `SMTPSEND_PROXY_PASSWORD` are taken out of
+/// its environment.
 pub fn child_command(program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);
     command.env_remove(PASSWORD_VAR);
+    command.env_remove(PROXY_PASSWORD_VAR);
     command
 }
 

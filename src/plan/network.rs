@@ -14,8 +14,7 @@ use crate::smtp::proxy::Proxy;
 use crate::smtp::stream::Target;
 use crate::smtp::tls::{Fingerprint, TlsConfig, TlsFile, TlsPolicy, TlsVersion};
 
-/// The variable that may hold the proxy user's password.
-pub const PROXY_PASSWORD_VAR: &str = "SMTPSEND_PROXY_PASSWORD";
+pub use crate::plan::credentials::PROXY_PASSWORD_VAR;
 
 /// A proxy whose password (when its URL names a user) has not been read yet.
 #[derive(Debug, Clone)]
