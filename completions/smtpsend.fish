@@ -31,6 +31,11 @@ none\t'Never TLS; credentials then go only to a loopback address or a unix socke
 complete -c smtpsend -l tls-ca-file -d 'Trust only the CA certificates in this PEM file (instead of the system\'s)' -r -F
 complete -c smtpsend -l tls-cert -d 'Client certificate to present (PEM; needs --tls-key)' -r -F
 complete -c smtpsend -l tls-key -d 'Private key of the client certificate (PEM, PKCS#8; needs --tls-cert)' -r -F
+complete -c smtpsend -l tls-fingerprint -d 'Accept only the server certificate with this SHA-256 fingerprint (as --server-info prints it), whoever issued it, a self-signed one too; any other is refused (69). Implies TLS' -r
+complete -c smtpsend -l tls-min-version -d 'The lowest TLS version to accept (default 1.2)' -r -f -a "1.2\t''
+1.3\t''"
+complete -c smtpsend -l tls-server-name -d 'The name to send as SNI and to check the server certificate against, when it is not the server\'s host name (connecting by address or through a tunnel)' -r
+complete -c smtpsend -l proxy -d 'Reach the server through a proxy: socks5h://[USER@]HOST:PORT (the proxy resolves the server\'s name), socks5://... (resolved here) or http://... (HTTP CONNECT); "env" takes ALL_PROXY (NO_PROXY honoured). The proxy password comes from SMTPSEND_PROXY_PASSWORD, proxy-password-file or proxy-password-command, never the URL' -r
 complete -c smtpsend -l ehlo-name -d 'Name to give in EHLO/HELO (default: this host\'s name, or its address literal)' -r -f
 complete -c smtpsend -l source-address -d 'Connect from this local address (one of this host\'s; IPv4 or IPv6, as the server\'s)' -r -f
 complete -c smtpsend -l timeout -d 'Deadline in seconds for connecting and for each server reply' -r
@@ -67,6 +72,7 @@ complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; th
 complete -c smtpsend -l lmtp -d 'Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the data; exit 0 only when every recipient got the message (port 24 unless given)'
 complete -c smtpsend -l insecure-skip-verify -d 'Accept any server certificate and host name (insecure; prints a warning)'
 complete -c smtpsend -l no-chunking -d 'Send with DATA even when the server offers CHUNKING (BDAT, RFC 3030), for a server whose BDAT is broken; also turns off BINARYMIME'
+complete -c smtpsend -l oauth2-login -d 'Sign in to the account\'s OAuth2 provider (oauth2 in the configuration file): print a web address and a code to enter there, wait, and store the refresh token a send uses'
 complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
 complete -c smtpsend -s q -l flush-queue -d 'Deliver the messages in the outbox, one connection per server (sendmail -q)'
 complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipients, attempts, last error (sendmail -bp)'

@@ -356,24 +356,41 @@ fn show_config_json_is_a_json_document_with_the_password_masked() {
 }
 
 /// Every key `--show-config --json` gives is in docs/json.md's table, and every key of the
-/// table is given (qualify-domain only when set), so the documented schema cannot drift.
+/// table is given when its setting is set, so the documented schema cannot drift.
 #[test]
 fn show_config_json_keys_are_the_documented_ones() {
-    let out = Run::new([
-        "--show-config",
-        "--json",
-        "--qualify-domain",
-        "example.org",
-        "--timeout",
-        "2.5",
-        "--max-time",
-        "0",
-        "--user",
-        "me",
-        "--password-command",
-        "echo x",
-    ])
-    .output();
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.example.toml");
+    let home = Home::with_config(
+        &format!(
+            "[accounts.g]\nprovider = \"gmail\"\nuser = \"me@gmail.com\"\n\
+             oauth2 = \"google\"\noauth2-client-id = \"id.apps.googleusercontent.com\"\n\
+             tls-ca-file = \"{ca}\"\n"
+        ),
+        0o600,
+    );
+    let fingerprint = ["AB"; 32].join(":");
+    let out = home
+        .run([
+            "--show-config",
+            "--json",
+            "--account",
+            "g",
+            "--qualify-domain",
+            "example.org",
+            "--timeout",
+            "2.5",
+            "--max-time",
+            "0",
+            "--tls-fingerprint",
+            &fingerprint,
+            "--tls-min-version",
+            "1.3",
+            "--tls-server-name",
+            "mail.example.org",
+            "--proxy",
+            "socks5h://127.0.0.1:1080",
+        ])
+        .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     let document: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let given: std::collections::BTreeSet<String> =
@@ -394,6 +411,31 @@ fn show_config_json_keys_are_the_documented_ones() {
     assert_eq!(document["timeout"]["value"], 2.5);
     assert_eq!(document["max-time"]["value"], serde_json::Value::Null);
     assert_eq!(document["qualify-domain"]["value"], "example.org");
+    assert_eq!(document["tls-min-version"]["value"], "1.3");
+    assert_eq!(document["server"]["value"], "smtp.gmail.com:587");
+    assert_eq!(document["auth"]["value"], "xoauth2");
+    assert_eq!(
+        document["password"]["value"],
+        serde_json::json!({"from": "oauth2"})
+    );
+    assert_eq!(document["oauth2"]["value"]["signed_in"], false);
+    assert_eq!(document["oauth2"]["value"]["provider"], "google");
+}
+
+/// A password command is shown as the command, never as what it prints.
+#[test]
+fn show_config_json_names_the_password_command() {
+    let out = Run::new([
+        "--show-config",
+        "--json",
+        "--user",
+        "me",
+        "--password-command",
+        "echo x",
+    ])
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         document["password"]["value"],
         serde_json::json!({"from": "command", "command": "echo x"})

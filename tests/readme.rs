@@ -16,7 +16,7 @@ struct Command {
 }
 
 /// Options that do something other than send a message (they take no `--dry-run`).
-const NOT_SENDING: [&str; 10] = [
+const NOT_SENDING: [&str; 11] = [
     "--check",
     "--server-info",
     "--verify",
@@ -27,6 +27,7 @@ const NOT_SENDING: [&str; 10] = [
     "--list-queue",
     "--drop-queue",
     "--setup",
+    "--oauth2-login",
 ];
 
 /// The shell commands of a document's ```sh, ```yaml and ```console blocks, continuation

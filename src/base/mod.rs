@@ -1,5 +1,6 @@
 //! What every layer may use, and which imports no layer: error kinds and exit codes, the
 //! secrets of the run and the scrubber, the one way out to the terminal, escaping, this host's name,
+//! private directories of smtpsend's own (the outbox, the token store),
 //! safe local input, and what stops a run from outside (signals, `--max-time`).
 
 pub mod escape;
@@ -8,4 +9,5 @@ pub mod host;
 pub mod input;
 pub mod interrupt;
 pub mod output;
+pub mod private_dir;
 pub mod secret;

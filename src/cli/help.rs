@@ -53,6 +53,10 @@ const HEADINGS: [(&str, &[&str]); 8] = [
             "tls_cert",
             "tls_key",
             "insecure_skip_verify",
+            "tls_fingerprint",
+            "tls_min_version",
+            "tls_server_name",
+            "proxy",
             "ehlo_name",
             "source_address",
             "timeout",
@@ -61,7 +65,13 @@ const HEADINGS: [(&str, &[&str]); 8] = [
     ),
     (
         "Login",
-        &["user", "auth", "password_file", "password_command"],
+        &[
+            "user",
+            "auth",
+            "password_file",
+            "password_command",
+            "oauth2_login",
+        ],
     ),
     (
         "Delivery and outbox",

@@ -33,6 +33,9 @@ use values::*;
 
 mod kinds;
 pub use kinds::*;
+
+mod network;
+pub use network::{NetworkArgs, ProxyChoice, parse_fingerprint, parse_proxy};
 pub(crate) use values::{parse_dsn_envid, parse_dsn_notify};
 
 /// Compose a message, or take one from stdin, and submit it over SMTP.
@@ -219,6 +222,9 @@ pub struct Cli {
     #[arg(long)]
     pub insecure_skip_verify: bool,
 
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
     /// Log in as this user (the password comes from SMTPSEND_PASSWORD, --password-file, --password-command or a prompt)
     #[arg(long, value_name = "NAME", env = "SMTPSEND_USER")]
     pub user: Option<String>,
@@ -340,6 +346,11 @@ pub struct Cli {
     /// with --json as a JSON object
     #[arg(long)]
     pub show_config: bool,
+
+    /// Sign in to the account's OAuth2 provider (oauth2 in the configuration file): print a
+    /// web address and a code to enter there, wait, and store the refresh token a send uses
+    #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub oauth2_login: bool,
 
     /// Send when at least one recipient is accepted, reporting the refused ones
     #[arg(long)]

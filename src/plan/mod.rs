@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod credentials;
+pub mod network;
+pub mod providers;
 pub mod sender;
 pub mod server;
 pub mod settings;
@@ -36,6 +38,8 @@ pub enum Plan {
     DropQueue { ids: Vec<String> },
     /// Deliver the outbox (`-q`).
     Flush(Flush),
+    /// Sign an account in to its OAuth2 provider (`--oauth2-login`).
+    OAuth2Login(std::sync::Arc<credentials::oauth2::OAuth2>),
     /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
     /// `--check`).
     Probe(Box<Probe>),
@@ -186,6 +190,9 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         };
         return Ok(Plan::Flush(Flush { output, stored }));
     }
+    if cli.oauth2_login {
+        return oauth2_login(&cli);
+    }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;
         let settings = Settings::resolve(&cli, hint.as_deref())?;
@@ -241,7 +248,7 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
 }
 
 /// What a completion offers for `--account` (the accounts' names) or `--server` (the
-/// forms a server is written in, then the accounts' servers); nothing when the
+/// forms a server is written in, the provider presets, then the accounts' servers); nothing when the
 /// configuration file is missing or broken (a completion must not fail).
 fn candidates(cli: &Cli, target: Target) -> Vec<String> {
     let config = settings::config_location(cli)
@@ -252,6 +259,7 @@ fn candidates(cli: &Cli, target: Target) -> Vec<String> {
         _ => ["smtp://", "smtps://", "lmtp://", "unix:/"]
             .map(str::to_string)
             .into_iter()
+            .chain(providers::PRESETS.map(|preset| preset.name.to_string()))
             .chain(accounts.filter_map(|(_, account)| {
                 account
                     .server
@@ -260,6 +268,22 @@ fn candidates(cli: &Cli, target: Target) -> Vec<String> {
             }))
             .collect(),
     }
+}
+
+/// `--oauth2-login`: the account's OAuth2 settings; an account without them is an error
+/// (78) naming what is missing.
+fn oauth2_login(cli: &Cli) -> anyhow::Result<Plan> {
+    let settings = Settings::resolve(cli, None)?;
+    if let Some(oauth) = settings.oauth2 {
+        return Ok(Plan::OAuth2Login(oauth));
+    }
+    let why = match &settings.account {
+        Some(account) => format!(
+            "account {account} has no oauth2 key (oauth2 = \"google\", \"microsoft\" or \"custom\", with oauth2-client-id)"
+        ),
+        None => "no account was chosen: give --account NAME, an account with oauth2 in the configuration file".to_string(),
+    };
+    Err(fail(Kind::Config, format!("--oauth2-login: {why}")))
 }
 
 /// The transaction rules asked for: `--partial`, `-B 8BITMIME`, the DSN flags.

@@ -3,6 +3,7 @@
 //! with the source of each.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,10 +14,14 @@ pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
 use crate::plan::config::{self, Account, Config, Location};
 use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
+
+use crate::plan::credentials::oauth2::OAuth2;
+use crate::plan::credentials::oauth2::endpoint::Http;
+use crate::plan::network::ProxyPlan;
 use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
-use crate::smtp::tls::{TlsConfig, TlsFile, TlsMode};
+use crate::smtp::tls::TlsMode;
 use crate::smtp::{Options, Timeouts};
 
 /// A login whose password has not been read yet (reading may run a command or prompt).
@@ -38,6 +43,10 @@ impl LoginPlan {
                 .password
                 .read(&self.user, &self.password_label, deadline)?,
             mechanism: self.mechanism,
+            renew: match &self.password {
+                PasswordSource::OAuth2(oauth) => Some(oauth.renewal()),
+                _ => None,
+            },
         })
     }
 }
@@ -47,6 +56,8 @@ impl LoginPlan {
 pub struct Settings {
     pub target: Target,
     pub session: Options,
+    /// The proxy, its password not read yet.
+    pub proxy: Option<ProxyPlan>,
     /// The configuration file read, if any.
     pub config_path: Option<PathBuf>,
     /// The account used, if any.
@@ -59,6 +70,9 @@ pub struct Settings {
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
+    /// The account's OAuth2 settings, when it has them (the login may use another source
+    /// given on the command line).
+    pub oauth2: Option<std::sync::Arc<credentials::oauth2::OAuth2>>,
     /// When messages go through the outbox.
     pub queue: QueueMode,
     /// How many times a temporary failure is tried again.
@@ -115,10 +129,8 @@ impl Settings {
             ),
             None => picker.show("account", "(none)".into(), Value::Null, "default".into()),
         }
-        let (target, server_text, lmtp) = server(&mut picker)?;
-        let timeout = picker.pick(&table::TIMEOUT)?.value;
-        let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
-        let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+        let reach = super::server::server(&mut picker)?;
+        let session = session_options(&mut picker, &reach)?;
         let queue = picker
             .pick(&table::QUEUE)?
             .value
@@ -130,32 +142,24 @@ impl Settings {
             .and_then(table::max_time);
         let qualify_domain = qualify_domain(&mut picker)?;
         show_from(&mut picker, qualify_domain.as_deref());
-        let tls = tls(&mut picker, &server_text, &target)?;
-        let login = login(&mut picker)?;
+        let proxy = super::network::proxy(&mut picker, &reach.target)?;
+        let http = Http {
+            ca_file: super::network::ca_file(&picker),
+            proxy: proxy.clone(),
+            timeout: session.timeouts.command,
+            debug: cli.debug > 0,
+        };
+        let (login, oauth2) = login(&mut picker, &reach, http)?;
         Ok(Settings {
-            target,
-            session: Options {
-                ehlo_name,
-                timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
-                    Timeouts::all(Duration::from_secs_f64(seconds))
-                }),
-                progress: (!cli.json
-                    && cli.debug == 0
-                    && crate::base::output::stderr_is_terminal())
-                .then_some(crate::report::progress::bar),
-                tls,
-                tls_config: tls_config(cli),
-                login: None,
-                lmtp,
-                starttls_on_local: false,
-                no_chunking: cli.no_chunking,
-                source_address,
-            },
+            target: reach.target,
+            session,
+            proxy,
             config_path: config.as_ref().map(|config| config.path.clone()),
             account: account_name,
             account_from: account.sender(),
             qualify_domain,
             login,
+            oauth2,
             queue,
             retries,
             max_time,
@@ -197,6 +201,9 @@ impl Settings {
         }
         if let Some(plan) = &self.login {
             options.login = Some(plan.read(options.timeouts.command)?);
+        }
+        if let Some(plan) = &self.proxy {
+            options.proxy = Some(plan.resolve(options.timeouts.command)?);
         }
         if options.tls_config.insecure && options.tls != TlsMode::None {
             crate::say!(
@@ -276,34 +283,36 @@ fn choose_account<'a>(
     }
 }
 
-/// The server, the text it was given as, and whether the session speaks LMTP (`--lmtp`, or
-/// an lmtp:// URL); shown with the protocol.
-fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
-    let picked = picker.find(&table::SERVER);
-    let text = picked
-        .value
-        .unwrap_or_else(|| table::DEFAULT_SERVER.to_string());
-    let lmtp_scheme = text.starts_with("lmtp://");
-    let lmtp = picker.cli.lmtp || lmtp_scheme;
-    let target = super::server::parse_server_for(&text, lmtp)?;
-    let shown = target.to_string();
-    picker.show(
-        "server",
-        shown.clone(),
-        shown.into(),
-        picked.source.to_string(),
-    );
-    let protocol_source = if picker.cli.lmtp {
-        "--lmtp".to_string()
-    } else if lmtp_scheme {
-        format!("{}: lmtp://", picked.source)
-    } else {
-        Source::Default.to_string()
-    };
-    let protocol = if lmtp { "LMTP" } else { "SMTP" };
-    let name = if lmtp { "lmtp" } else { "smtp" };
-    picker.show("protocol", protocol.into(), name.into(), protocol_source);
-    Ok((target, text, lmtp))
+/// The session's options: deadlines, the EHLO name, the source address, TLS.
+fn session_options(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Options> {
+    let cli = picker.cli;
+    let timeout = picker.pick(&table::TIMEOUT)?.value;
+    let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
+    let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+    let tls = super::server::tls(picker, reach)?;
+    let tls_config = super::network::tls_config(picker)?;
+    if tls == TlsMode::None && tls_config.policy.requires_tls() {
+        return Err(fail(
+            Kind::Usage,
+            "a pinned certificate (tls-fingerprint) needs TLS; it cannot be combined with --tls none",
+        ));
+    }
+    Ok(Options {
+        ehlo_name,
+        timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
+            Timeouts::all(Duration::from_secs_f64(seconds))
+        }),
+        progress: (!cli.json && cli.debug == 0 && crate::base::output::stderr_is_terminal())
+            .then_some(crate::report::progress::bar),
+        tls,
+        tls_config,
+        login: None,
+        lmtp: reach.lmtp,
+        starttls_on_local: false,
+        no_chunking: cli.no_chunking,
+        source_address,
+        proxy: None,
+    })
 }
 
 /// The domain for bare user names, shown only when set (they otherwise go as they are).
@@ -360,22 +369,33 @@ fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
     picker.show("from", value.clone(), value.into(), source);
 }
 
-/// The TLS mode, made implicit for smtps:// and port 465 under `auto`.
-fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let picked = picker.find(&table::TLS);
-    let mode = resolve_tls(picked.value.unwrap_or_default(), server, target)?;
-    let shown = (table::TLS.show)(Some(&mode));
-    let typed = (table::TLS.json)(Some(&mode));
-    picker.show("tls", shown, typed, picked.source.to_string());
-    Ok(mode)
-}
-
-/// Who to log in as, where the password comes from, and the mechanism; `None` without a
-/// user.
-fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
+/// Who to log in as, where the password (or OAuth2 token) comes from, and the mechanism;
+/// `None` without a user.
+fn login(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    http: Http,
+) -> anyhow::Result<(Option<LoginPlan>, Option<Arc<OAuth2>>)> {
+    let name = picker.account_name.clone();
+    let configured =
+        credentials::oauth2::config::from_account(picker.account, name.as_deref(), http)?
+            .map(Arc::new);
     let user = picker.pick(&table::USER)?.value;
-    let from_account = || picker.from_account();
-    let choice = credentials::password_choice(picker.cli, picker.account, &from_account);
+    let cli = picker.cli;
+    let explicit = cli.password_file.is_some()
+        || cli.password_command.is_some()
+        || std::env::var_os(PASSWORD_VAR).is_some();
+    let oauth = configured.clone().filter(|_| !explicit);
+    let choice = match &oauth {
+        Some(oauth) => Ok((
+            PasswordSource::OAuth2(oauth.clone()),
+            picker.from_account().to_string(),
+        )),
+        None => {
+            let from_account = || picker.from_account();
+            credentials::password_choice(picker.cli, picker.account, &from_account)
+        }
+    };
     let (password, password_label) = match choice {
         Ok(choice) => choice,
         Err(err) if user.is_some() => return Err(err),
@@ -387,31 +407,57 @@ fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
         Some(_) => (password.to_string(), password.to_json()),
     };
     picker.show("password", shown, typed, password_label.clone());
-    let mechanism = picker.pick(&table::AUTH)?.value.unwrap_or_default();
-    Ok(user.map(|user| LoginPlan {
+    if let Some(oauth) = &oauth {
+        let (state, typed) = (oauth.state(), oauth.state_json());
+        picker.show("oauth2", state, typed, password_label.clone());
+        if user.is_none() {
+            return Err(fail(
+                Kind::Config,
+                format!(
+                    "account {} uses oauth2: give user, the address to log in as",
+                    name.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let mechanism = mechanism(picker, reach, oauth.is_some())?;
+    let plan = user.map(|user| LoginPlan {
         user,
         password,
         password_label,
         mechanism,
-    }))
+    });
+    Ok((plan, configured))
 }
 
-/// Trust and the client certificate, each file named by its option for errors.
-fn tls_config(cli: &Cli) -> TlsConfig {
-    let named = |path: &PathBuf, flag: &str| TlsFile {
-        path: path.clone(),
-        named: flag.to_string(),
+/// The login mechanism: as given; else the preset's; else XOAUTH2 with OAuth2 (which takes
+/// only XOAUTH2 and OAUTHBEARER); else auto. Shown with where it came from.
+fn mechanism(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    oauth: bool,
+) -> anyhow::Result<Mechanism> {
+    let picked = picker.find(&table::AUTH);
+    let (mechanism, source) = match (&reach.preset, &picked.source) {
+        (Some((preset, why)), Source::Default) => (preset.mechanism(oauth), why.clone()),
+        (None, Source::Default) if oauth => (Mechanism::Xoauth2, picker.from_account().to_string()),
+        _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
     };
-    TlsConfig::new(
-        cli.tls_ca_file
-            .as_ref()
-            .map(|path| named(path, "--tls-ca-file")),
-        cli.tls_cert
-            .as_ref()
-            .zip(cli.tls_key.as_ref())
-            .map(|(cert, key)| (named(cert, "--tls-cert"), named(key, "--tls-key"))),
-        cli.insecure_skip_verify,
-    )
+    if oauth && !matches!(mechanism, Mechanism::Xoauth2 | Mechanism::Oauthbearer) {
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "{}: an OAuth2 token logs in with xoauth2 or oauthbearer",
+                Source::given(&picked.source, "--auth", mechanism.value_name())
+            ),
+        ));
+    }
+    let (shown, typed) = (
+        (table::AUTH.show)(Some(&mechanism)),
+        (table::AUTH.json)(Some(&mechanism)),
+    );
+    picker.show("auth", shown, typed, source);
+    Ok(mechanism)
 }
 
 /// The configuration file to read, and what named it.
@@ -433,24 +479,6 @@ pub(super) fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
                 "default location",
             )
         }),
-    }
-}
-
-/// Implicit TLS for smtps:// and port 465 under `auto`; an explicit mode that contradicts
-/// smtps:// is a usage error.
-fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let smtps = server.starts_with("smtps://");
-    match mode {
-        TlsMode::Auto if smtps => Ok(TlsMode::Implicit),
-        TlsMode::Auto if matches!(target, Target::Tcp { port: 465, .. }) => Ok(TlsMode::Implicit),
-        TlsMode::Starttls | TlsMode::None if smtps => Err(fail(
-            Kind::Usage,
-            format!(
-                "--server {server} means implicit TLS; it cannot be combined with --tls {}",
-                mode.name()
-            ),
-        )),
-        mode => Ok(mode),
     }
 }
 

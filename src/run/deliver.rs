@@ -53,6 +53,10 @@ pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Con
     // The password is read once, before anything is queued or sent.
     let options = match settings.session_options() {
         Ok(options) => options,
+        // An OAuth2 token endpoint out of reach: with the outbox on, the message waits.
+        Err(err) if crate::base::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
+            return queue_unsent(plan, settings, envelope, content, err);
+        }
         Err(err) => return failed(err),
     };
     if settings.queue != QueueMode::Never {
@@ -106,6 +110,30 @@ pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Con
             outcome.verdict = Err(err);
         }
     }
+    outcome
+}
+
+/// Keeps a message in the outbox after a temporary failure before any try (the login
+/// could not be prepared); the outcome says it was queued, or why it could not be.
+fn queue_unsent(
+    plan: &Send,
+    settings: &Settings,
+    envelope: &Envelope,
+    content: &Content,
+    err: anyhow::Error,
+) -> Outcome {
+    let mut outcome = Outcome {
+        delivery: None,
+        verdict: Ok(()),
+        queued_as: None,
+        queued_because: None,
+    };
+    let later = Later {
+        envelope: envelope.clone(),
+        attempts: 0,
+        content,
+    };
+    keep(plan, settings, None, later, err, &mut outcome);
     outcome
 }
 

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod bulk;
 pub mod deliver;
 pub mod flush;
+pub mod login;
 pub mod outbox;
 pub mod prepare;
 pub mod probe;
@@ -42,6 +43,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
         Plan::ListQueue { json } => queue::list(json),
         Plan::DropQueue { ids } => queue::drop_entries(&ids),
         Plan::Flush(plan) => flush::flush(plan),
+        Plan::OAuth2Login(oauth) => login::run(&oauth),
         Plan::Probe(plan) => probe::run(*plan),
         Plan::Bulk(plan) => bulk::run(*plan),
         Plan::Send(plan) => send::run(*plan),

@@ -321,6 +321,57 @@ def fingerprint(cert):
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
 
 
+def check_network(binary, servers, work, aio_port, aio_store, starttls_port, cert):
+    """--tls-fingerprint against aiosmtpd's self-signed certificate (no CA file), and
+    --proxy through real proxies: microsocks (SOCKS5) and tinyproxy (HTTP CONNECT)."""
+    message = ["--from", "alice@example.com", "--to", "bob@example.com", "--body", "net"]
+    env = {"SMTPSEND_PASSWORD": PASSWORD}
+    login = ["--user", "alice", "--tls", "starttls"]
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", *login,
+                          "--tls-fingerprint", fingerprint(cert), *message], env=env)
+    check("pinned self-signed certificate at aiosmtpd, no CA file: exits 0",
+          result.returncode == 0, result.stderr.decode())
+    wrong = ":".join(["AB"] * 32)
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", *login,
+                          "--tls-fingerprint", wrong, *message], env=env)
+    check("another pinned fingerprint: exits 69 naming both fingerprints",
+          result.returncode == 69 and wrong.encode() in result.stderr
+          and fingerprint(cert).encode() in result.stderr, result.stderr.decode())
+
+    before = len(list(aio_store.glob("*.json")))
+    proxy_port = free_port()
+    servers.procs.append(subprocess.Popen(
+        ["microsocks", "-i", "127.0.0.1", "-p", str(proxy_port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(proxy_port)
+    for scheme in ("socks5h", "socks5"):
+        result = run(binary, ["--server", f"localhost:{aio_port}",
+                              "--proxy", f"{scheme}://127.0.0.1:{proxy_port}", *message])
+        before += result.returncode == 0
+        check(f"microsocks {scheme}://: exits 0, message arrived",
+              result.returncode == 0 and len(wait_files(aio_store, "*.json", before)) == before,
+              result.stderr.decode())
+
+    http_port = free_port()
+    conf = work / "tinyproxy.conf"
+    conf.write_text(f"Port {http_port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\n"
+                    f"ConnectPort {aio_port}\nLogLevel Critical\n")
+    servers.procs.append(subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(http_port)
+    result = run(binary, ["--server", f"localhost:{aio_port}",
+                          "--proxy", f"http://127.0.0.1:{http_port}", *message])
+    before += result.returncode == 0
+    check("tinyproxy http:// CONNECT: exits 0, message arrived",
+          result.returncode == 0 and len(wait_files(aio_store, "*.json", before)) == before,
+          result.stderr.decode())
+    result = run(binary, ["--server", f"localhost:{free_port()}",
+                          "--proxy", f"http://127.0.0.1:{http_port}", *message])
+    check("tinyproxy refusing a port it does not allow: exits 69 naming the proxy",
+          result.returncode == 69 and b"the proxy http://127.0.0.1:" in result.stderr,
+          result.stderr.decode())
+
+
 def check_probes(binary, servers, out, aio_port, starttls_port, cert, sink_port):
     """--server-info at the STARTTLS aiosmtpd, --verify/--expn/--check at plain aiosmtpd and
     smtp-sink: what they print and their exit codes."""
@@ -820,6 +871,7 @@ def main():
         starttls_port, cert = check_tls_and_auth(binary, servers, work, out)
         check_probes(binary, servers, out, aio_port, starttls_port, cert, sink_port)
         check_smtputf8(binary, servers, aio_port, aio_store)
+        check_network(binary, servers, work, aio_port, aio_store, starttls_port, cert)
 
         # 5. DSN at smtp-sink; LMTP over TCP and a unix socket.
         check_dsn(binary, servers)

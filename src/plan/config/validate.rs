@@ -10,7 +10,9 @@ pub(super) fn validate(
     validate_choices(account, at)?;
     validate_names(account, at)?;
     validate_times(account, at)?;
-    validate_credentials(account, at)
+    validate_credentials(account, at)?;
+    validate_network(account, at)?;
+    validate_oauth2(account, at)
 }
 
 /// The values that must be one of a list, and the retry count.
