@@ -30,6 +30,9 @@ pub fn advice_text(advice: Advice) -> &'static str {
         Advice::PinMismatch => {
             "if the server's certificate was renewed, check the new one with --server-info and pin it with --tls-fingerprint"
         }
+        Advice::NameMismatch => {
+            "connect by one of the certificate's names (--server NAME), or give the name to check with --tls-server-name"
+        }
         Advice::PinNeedsTls => {
             "--tls-fingerprint needs TLS; if the port speaks implicit TLS, try --tls implicit"
         }

@@ -53,6 +53,8 @@ pub enum Advice {
     PrivateCa,
     /// The server's certificate is not the pinned one.
     PinMismatch,
+    /// The certificate is for other names than the one connected to.
+    NameMismatch,
     /// A certificate is pinned, and the server offers no TLS.
     PinNeedsTls,
     /// No TLS version both sides accept (a lowest version was set).

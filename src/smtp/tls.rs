@@ -13,6 +13,7 @@ use crate::base::exit::{Kind, fail};
 use crate::smtp::stream::{Stream, Tapped};
 
 mod info;
+mod name;
 mod policy;
 pub use info::TlsInfo;
 use info::*;
@@ -171,8 +172,11 @@ impl TlsConfig {
         // before anything is sent (see `check_pin`), whoever issued it.
         if self.insecure || self.policy.pin.is_some() {
             builder.danger_accept_invalid_certs(true);
-            builder.danger_accept_invalid_hostnames(true);
         }
+        // The chain is verified in the handshake, the name right after it by the same
+        // OpenSSL check (`name::check`), before anything is sent: so that a mismatch can
+        // say which names the certificate has.
+        builder.danger_accept_invalid_hostnames(true);
         if let Some(version) = self.policy.min_version {
             builder.min_protocol_version(Some(version.protocol()));
         }
@@ -292,6 +296,8 @@ pub fn handshake(
     let der = certificate.as_ref().and_then(|c| c.to_der().ok());
     if let Some(pin) = &config.policy.pin {
         check_pin(pin, der.as_deref(), server_name)?;
+    } else if !config.insecure {
+        name::check(der.as_deref(), server_name)?;
     }
     let mut info = describe_certificate(certificate);
     info.verified = !config.insecure && config.policy.pin.is_none();
