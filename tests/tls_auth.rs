@@ -406,6 +406,97 @@ fn a_certificate_for_another_name_is_refused() {
     assert!(record.transactions().is_empty());
 }
 
+/// An implicit-TLS listener on 127.0.0.1 that asks for a client certificate (OpenSSL
+/// itself: native-tls's acceptor cannot ask for one) and accepts any; its thread answers
+/// whether the client presented one. One connection, given up after 30 seconds.
+fn asking_for_a_client_certificate(certs: &TestCerts) -> (String, std::thread::JoinHandle<bool>) {
+    use openssl::pkey::PKey;
+    use openssl::ssl::{SslAcceptor, SslMethod, SslVerifyMode};
+    use openssl::x509::X509;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("listener address").to_string();
+    let cert = X509::from_pem(certs.server_pem.as_bytes()).expect("server certificate");
+    let key = PKey::private_key_from_pem(certs.server_key_pem.as_bytes()).expect("server key");
+    let presented = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&presented);
+    let mut builder =
+        SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).expect("acceptor builder");
+    builder.set_certificate(&cert).expect("set the certificate");
+    builder.set_private_key(&key).expect("set the key");
+    builder.set_verify_callback(SslVerifyMode::PEER, move |_, _| {
+        seen.store(true, Ordering::SeqCst);
+        true
+    });
+    let acceptor = builder.build();
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let handle = std::thread::spawn(move || {
+        let started = Instant::now();
+        let tcp = loop {
+            match listener.accept() {
+                Ok((tcp, _)) => break tcp,
+                Err(_) if started.elapsed() < Duration::from_secs(30) => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(_) => return presented.load(Ordering::SeqCst),
+            }
+        };
+        tcp.set_nonblocking(false).expect("blocking stream");
+        tcp.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        if let Ok(tls) = acceptor.accept(tcp)
+            && tls.ssl().peer_certificate().is_some()
+        {
+            presented.store(true, Ordering::SeqCst);
+        }
+        presented.load(Ordering::SeqCst)
+    });
+    (addr, handle)
+}
+
+#[test]
+fn a_server_with_a_certificate_for_another_name_never_gets_the_client_certificate() {
+    let certs = TestCerts::for_names(&["mail.example.org"]);
+    let client = TestCerts::for_names(&["client.example.org"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    std::fs::write(&cert, &client.server_pem).expect("write the client certificate");
+    std::fs::write(&key, &client.server_key_pem).expect("write the client key");
+    let run = |extra: &[&str]| {
+        let (addr, presented) = asking_for_a_client_certificate(&certs);
+        let out = Run::new(MESSAGE)
+            .args(["--server", &addr, "--tls", "implicit", "--tls-ca-file"])
+            .arg(certs.ca_file())
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .args(extra)
+            .output();
+        (out, presented.join().expect("server thread"))
+    };
+    // The right name: the certificate is presented (so the server does see it when it is).
+    let (out, presented) = run(&["--tls-server-name", "mail.example.org"]);
+    assert!(presented, "{}", out.stderr);
+    // Another name: refused (69) before the client certificate goes out.
+    let (out, presented) = run(&[]);
+    assert_eq!(out.code, 69, "{}", out.stderr);
+    assert!(
+        !presented,
+        "the client certificate went to a server for another name"
+    );
+    assert_eq!(
+        out.stderr,
+        "smtpsend: the TLS certificate of 127.0.0.1 is not trusted: it is not for 127.0.0.1; \
+         nothing was sent (connect by one of the certificate's names (--server NAME), or give \
+         the name to check with --tls-server-name)\n"
+    );
+}
+
 #[test]
 fn insecure_skip_verify_sends_with_a_warning() {
     let certs = TestCerts::for_names(&["mail.example.org"]);

@@ -172,11 +172,15 @@ impl TlsConfig {
         // before anything is sent (see `check_pin`), whoever issued it.
         if self.insecure || self.policy.pin.is_some() {
             builder.danger_accept_invalid_certs(true);
+            builder.danger_accept_invalid_hostnames(true);
+        } else if self.client_cert.is_none() {
+            // The chain is verified in the handshake, the name right after it by the same
+            // OpenSSL check (`name::check`), before anything is sent: so that a mismatch can
+            // say which names the certificate has. With a client certificate the handshake
+            // checks the name itself: finished, it would have shown that certificate (and a
+            // signature made with its key) to a server with a certificate for another name.
+            builder.danger_accept_invalid_hostnames(true);
         }
-        // The chain is verified in the handshake, the name right after it by the same
-        // OpenSSL check (`name::check`), before anything is sent: so that a mismatch can
-        // say which names the certificate has.
-        builder.danger_accept_invalid_hostnames(true);
         if let Some(version) = self.policy.min_version {
             builder.min_protocol_version(Some(version.protocol()));
         }
@@ -348,6 +352,19 @@ fn handshake_error(server_name: &str, err: &native_tls::Error) -> anyhow::Error 
             .rsplit_once('(')
             .map(|(_, reason)| reason.trim_end_matches(')').to_string())
             .unwrap_or_else(|| text.clone());
+        if reason == "hostname mismatch" || reason == "IP address mismatch" {
+            // The handshake checks the name itself when a client certificate is given.
+            return crate::smtp::advise(
+                fail(
+                    Kind::Unavailable,
+                    format!(
+                        "the TLS certificate of {server_name} is not trusted: it is not for \
+                         {server_name}; nothing was sent"
+                    ),
+                ),
+                crate::smtp::Advice::NameMismatch,
+            );
+        }
         return crate::smtp::advise(
             fail(
                 Kind::Unavailable,

@@ -13,6 +13,8 @@ pub struct TestCerts {
     pub ca_pem: String,
     /// The server certificate (PEM), e.g. to compute its fingerprint.
     pub server_pem: String,
+    /// The server certificate's PKCS#8 key (PEM), for servers not built on native-tls.
+    pub server_key_pem: String,
     ca_path: PathBuf,
     _dir: TempDir,
 }
@@ -59,6 +61,7 @@ impl TestCerts {
             identity,
             ca_pem: ca_cert.pem(),
             server_pem: server_cert.pem(),
+            server_key_pem: server_key.serialize_pem(),
             ca_path,
             _dir: dir,
         }
@@ -83,6 +86,7 @@ impl TestCerts {
             identity,
             ca_pem: cert.pem(),
             server_pem: cert.pem(),
+            server_key_pem: key.serialize_pem(),
             ca_path,
             _dir: dir,
         }
