@@ -22,6 +22,7 @@ mod hostile_secrets;
 mod hostile_server;
 mod lmtp;
 mod outbox;
+mod pipelined_login;
 mod probes;
 mod progress;
 mod properties;

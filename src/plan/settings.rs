@@ -138,6 +138,7 @@ impl Settings {
                 tls,
                 tls_config: tls_config(cli),
                 login: None,
+                login_at_open: false,
                 lmtp,
                 starttls_on_local: false,
                 no_chunking: cli.no_chunking,

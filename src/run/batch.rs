@@ -78,10 +78,15 @@ impl Batch {
             .take_notices()
             .into_iter()
             .for_each(crate::report::errors::say_notice);
-        if sent.is_err()
-            && let Some(failed) = self.session.take()
-        {
-            failed.leave();
+        if let Err(err) = &sent {
+            // A login refused in front of the first message (RFC 4954 §4) is refused for
+            // every later session too.
+            if crate::smtp::auth::login_refused(err) {
+                self.unreachable = Some((code_for(err), one_line(err)));
+            }
+            if let Some(failed) = self.session.take() {
+                failed.leave();
+            }
         }
         sent
     }

@@ -23,6 +23,9 @@ pub use results::*;
 mod commands;
 pub(super) use commands::*;
 
+mod login;
+use login::*;
+
 /// How one transaction ended.
 pub(super) enum Step {
     /// The data went to the batch's accepted recipients. `deferred` are those the server
@@ -87,10 +90,12 @@ pub(super) fn transact(
         }
         None => false,
     };
+    // The first transaction carries the login when it was left to ride in front of it.
+    let login = session.pending_login.take();
     // BDAT may follow the commands before their replies only where a refused recipient
     // cannot break the rule: one recipient (the server refuses BDAT when it refused the
-    // recipient), or --partial.
-    if pipelining && plan.chunking && (plan.partial || batch.len() == 1) {
+    // recipient), or --partial; and never behind a login not yet confirmed.
+    if pipelining && plan.chunking && (plan.partial || batch.len() == 1) && login.is_none() {
         let head = if written_ahead { Vec::new() } else { group };
         return all_at_once(session, plan, batch, results, last && final_batch, head);
     }
@@ -100,8 +105,8 @@ pub(super) fn transact(
         plan,
         batch,
         results,
-        pipelining,
         (!written_ahead).then_some(&group),
+        login,
     )?;
     if !mail_reply.is_positive() {
         abandon(session, data_reply.as_ref())?;
@@ -145,19 +150,20 @@ pub(super) fn transact(
 
 /// The replies to MAIL and the batch's RCPTs (recorded in `results`) and, with PIPELINING
 /// and DATA, to the DATA that went with them. With PIPELINING the group is written in one
-/// go (`group`; `None` when it went ahead behind the previous message); without, command by
-/// command, and no RCPT follows a refused MAIL.
+/// go (`group`; `None` when it went ahead behind the previous message), behind the login
+/// when it rides in front (only ever with PIPELINING); without, command by command, and no
+/// RCPT follows a refused MAIL.
 fn envelope_replies(
     session: &mut Session,
     plan: &Plan,
     batch: &[usize],
     results: &mut [RecipientResult],
-    pipelining: bool,
     group: Option<&Vec<u8>>,
+    login: Option<crate::smtp::auth::PipelinedLogin>,
 ) -> anyhow::Result<(Reply, Option<Reply>)> {
     let timeout = session.options.timeouts.command;
-    let conn = &mut session.conn;
-    if !pipelining {
+    if !session.offers(EXT_PIPELINING) {
+        let conn = &mut session.conn;
         conn.send(plan.mail.as_bytes())?;
         let mail = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
         if mail.is_positive() {
@@ -170,8 +176,12 @@ fn envelope_replies(
         return Ok((mail, None));
     }
     if let Some(group) = group {
-        conn.send(group)?;
+        send_group(session, group, login.as_ref())?;
     }
+    if let Some(login) = &login {
+        logged_in(session, login, batch.len(), !plan.chunking)?;
+    }
+    let conn = &mut session.conn;
     let mail = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
     for &index in batch {
         let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;

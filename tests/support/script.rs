@@ -195,6 +195,12 @@ pub struct Script {
     /// Most recipients one transaction takes; each RCPT past it gets
     /// `452 4.5.3 Error: too many recipients` (Postfix's smtpd_recipient_limit).
     pub recipient_limit: Option<usize>,
+    /// MAIL before a successful AUTH gets `530 5.7.0 Authentication required` (RFC 4954
+    /// §6), as a submission server answers.
+    pub require_auth: bool,
+    /// Rules for one occurrence of a verb on the first connection: `(verb, nth, action)`
+    /// replaces the verb's rule the `nth` time (from 1) the client sends it there.
+    pub nth_rules: Vec<(Verb, usize, Action)>,
 }
 
 impl Default for Script {
@@ -222,6 +228,8 @@ impl Default for Script {
             early_rcpt_rules: Vec::new(),
             capabilities_after_tls: None,
             recipient_limit: None,
+            require_auth: false,
+            nth_rules: Vec::new(),
         }
     }
 }
@@ -240,10 +248,13 @@ impl Script {
             .iter()
             .filter(|(count, _, _)| index < *count)
             .collect();
-        if early.is_empty() && early_rcpt.is_empty() {
+        if early.is_empty() && early_rcpt.is_empty() && (index == 0 || self.nth_rules.is_empty()) {
             return None;
         }
         let mut script = self.clone();
+        if index > 0 {
+            script.nth_rules.clear();
+        }
         for (_, verb, action) in early {
             script.rules.insert(*verb, action.clone());
         }
@@ -316,6 +327,19 @@ impl Builder {
     /// later ones behave normally (a server that fails, then recovers).
     pub fn on_first(mut self, connections: usize, verb: Verb, action: Action) -> Builder {
         self.script.early_rules.push((connections, verb, action));
+        self
+    }
+
+    /// Refuse MAIL with 530 until the client has logged in.
+    pub fn require_auth(mut self) -> Builder {
+        self.script.require_auth = true;
+        self
+    }
+
+    /// On the first connection, the `nth` (from 1) `verb` gets `action` instead of its rule
+    /// (a server that fails in the middle of a window of messages).
+    pub fn on_nth(mut self, verb: Verb, nth: usize, action: Action) -> Builder {
+        self.script.nth_rules.push((verb, nth, action));
         self
     }
 
