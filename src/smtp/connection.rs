@@ -182,7 +182,7 @@ impl Connection {
 
     /// Fails when reply bytes are buffered before the client writes and no reply is owed:
     /// see [`Connection::write_all`].
-    fn check_nothing_unasked(&mut self) -> anyhow::Result<()> {
+    pub fn check_nothing_unasked(&mut self) -> anyhow::Result<()> {
         if !self.has_buffered_input() || self.awaiting > 0 {
             return Ok(());
         }

@@ -18,6 +18,7 @@ pub mod tls;
 pub mod transaction;
 pub mod transcript;
 pub mod utf8;
+pub mod window;
 
 use std::time::Duration;
 
@@ -114,6 +115,11 @@ pub struct Session {
     sent_ahead: Option<Vec<u8>>,
     /// The connection can no longer be used (a transaction was abandoned mid-data).
     broken: bool,
+    /// Messages of a window written ahead of their replies ([`window`]).
+    in_flight: usize,
+    /// The last transaction failed and may have been left open on the server: RSET before
+    /// the next one.
+    dirty: bool,
 }
 
 impl Session {
@@ -178,6 +184,8 @@ impl Session {
             next_group: None,
             sent_ahead: None,
             broken: false,
+            in_flight: 0,
+            dirty: false,
         })
     }
 
@@ -258,9 +266,10 @@ impl Session {
         Ok(())
     }
 
-    /// False once a transaction was abandoned by closing the connection: open a new session.
+    /// False once a transaction was abandoned by closing the connection, or QUIT went:
+    /// open a new session.
     pub fn is_usable(&self) -> bool {
-        !self.broken
+        !self.broken && !self.quit_sent
     }
 
     /// Runs one mail transaction. With `last`, QUIT is pipelined behind the data when the
@@ -272,8 +281,12 @@ impl Session {
         policy: &Policy,
         last: bool,
     ) -> anyhow::Result<Delivery> {
-        if self.broken {
+        if self.broken || self.in_flight > 0 {
             return Err(fail(Kind::Software, "the session was abandoned"));
+        }
+        if self.dirty {
+            transaction::reset(self)?;
+            self.dirty = false;
         }
         let (envelope, content) = self.for_this_server(envelope, content)?;
         split::run(self, &envelope, &content, policy, last)

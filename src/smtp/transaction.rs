@@ -26,6 +26,9 @@ pub(super) use commands::*;
 mod login;
 use login::*;
 
+mod ahead;
+pub(super) use ahead::*;
+
 /// How one transaction ended.
 pub(super) enum Step {
     /// The data went to the batch's accepted recipients. `deferred` are those the server
@@ -145,7 +148,14 @@ pub(super) fn transact(
     };
     write_message(session, &head, plan.content, plan.chunking, &trailer)?;
     session.sent_ahead = next_group;
-    after_data(session, plan, &accepted, deferred, results, quit_too)
+    after_data(
+        session,
+        DataName::of(plan),
+        &accepted,
+        deferred,
+        results,
+        quit_too,
+    )
 }
 
 /// The replies to MAIL and the batch's RCPTs (recorded in `results`) and, with PIPELINING
@@ -237,7 +247,6 @@ fn all_at_once(
     done: bool,
     mut head: Vec<u8>,
 ) -> anyhow::Result<Step> {
-    let timeout = session.options.timeouts.command;
     // A 452 could put some of more than the minimum off to another transaction, which
     // a QUIT already sent would rule out.
     let quit_too = done && batch.len() <= MIN_RECIPIENT_LIMIT;
@@ -247,48 +256,28 @@ fn all_at_once(
     };
     head.extend_from_slice(BdatLast(chunk_size(plan.content)).to_string().as_bytes());
     write_message(session, &head, plan.content, true, &trailer)?;
-    let conn = &mut session.conn;
-    let mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
-    for &index in batch {
-        let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
-        results[index] = RecipientResult::new(&plan.addresses[index], &reply);
-    }
-    let (accepted, deferred, _) = sort_out(batch, results);
-    if !mail_reply.is_positive() || accepted.is_empty() {
-        // The server refuses the BDAT and discards its data (RFC 3030 §2).
-        conn.read_reply(
-            session.options.timeouts.data_end,
-            "the reply to BDAT",
-            Expect::Completion,
-        )?;
-        if quit_too {
-            session.quit_sent = true;
-            let _ = session
-                .conn
-                .read_reply(timeout, "the reply to QUIT", Expect::Completion);
-        } else {
-            reset(session)?;
-        }
-        return Ok(Step::Stopped(if mail_reply.is_positive() {
-            Outcome::RecipientsRefused
-        } else {
-            Outcome::Refused {
-                command: "MAIL FROM",
-                reply: mail_reply,
-            }
-        }));
-    }
-    let step = after_data(session, plan, &accepted, deferred, results, quit_too)?;
-    if quit_too && matches!(&step, Step::Sent { deferred, .. } if !deferred.is_empty()) {
+    let written = Written {
+        reset_first: false,
+        quit: quit_too,
+        name: DataName::of(plan),
+    };
+    let step = read_ahead(session, batch, plan.addresses, results, &written)?;
+    match &step {
+        // Nothing was sent; the transaction may still be open on the server.
+        Step::Stopped(_) if !quit_too => reset(session)?,
         // QUIT is gone: the recipients put off go on a new connection.
-        session.broken = true;
+        Step::Sent { deferred, .. } if quit_too && !deferred.is_empty() => session.broken = true,
+        _ => {}
     }
     Ok(step)
 }
 
 /// The batch's recipients by their RCPT reply: accepted, put off ("too many recipients"),
 /// and whether any was refused outright.
-fn sort_out(batch: &[usize], results: &[RecipientResult]) -> (Vec<usize>, Vec<usize>, bool) {
+pub(super) fn sort_out(
+    batch: &[usize],
+    results: &[RecipientResult],
+) -> (Vec<usize>, Vec<usize>, bool) {
     let (mut accepted, mut deferred, mut refused) = (Vec::new(), Vec::new(), false);
     for &index in batch {
         let result = &results[index];
@@ -316,9 +305,9 @@ fn pads_crlf(content: &Content) -> bool {
 
 /// The reply (SMTP) or replies (LMTP, one per accepted recipient) after the data, then the
 /// reply to QUIT when it went along.
-fn after_data(
+pub(super) fn after_data(
     session: &mut Session,
-    plan: &Plan,
+    name: DataName,
     accepted: &[usize],
     deferred: Vec<usize>,
     results: &mut [RecipientResult],
@@ -335,15 +324,11 @@ fn after_data(
             .conn
             .read_reply(
                 session.options.timeouts.data_end,
-                if plan.chunking {
-                    "the reply to BDAT"
-                } else {
-                    "the reply after the message data"
-                },
+                name.reply,
                 Expect::Completion,
             )
             .map_err(|err| err.context(super::MaybeAccepted))?;
-        check_final_reply(&final_reply, data_command(plan))?;
+        check_final_reply(&final_reply, name.command)?;
         for &index in accepted {
             results[index].settle(&final_reply);
         }
@@ -354,7 +339,7 @@ fn after_data(
             }
         } else {
             Step::Stopped(Outcome::Refused {
-                command: data_command(plan),
+                command: name.command,
                 reply: final_reply,
             })
         }
@@ -370,14 +355,29 @@ fn after_data(
     Ok(step)
 }
 
-/// How a refusal of the data names it.
-fn data_command(plan: &Plan) -> &'static str {
-    match (plan.chunking, plan.content.binary_as_text()) {
-        (_, true) => {
-            "the message data (its body needs BINARYMIME, which the server does not offer)"
-        }
-        (true, false) => "the message data (BDAT)",
-        (false, false) => "the message data",
+/// How the data and the reply to it are named in messages.
+#[derive(Clone, Copy)]
+pub(in crate::smtp) struct DataName {
+    /// What the reply after the data answers: `the reply to BDAT`.
+    pub reply: &'static str,
+    /// How a refusal of the data names it.
+    pub command: &'static str,
+}
+
+impl DataName {
+    pub(in crate::smtp) fn of(plan: &Plan) -> DataName {
+        let command = match (plan.chunking, plan.content.binary_as_text()) {
+            (_, true) => {
+                "the message data (its body needs BINARYMIME, which the server does not offer)"
+            }
+            (true, false) => "the message data (BDAT)",
+            (false, false) => "the message data",
+        };
+        let reply = match plan.chunking {
+            true => "the reply to BDAT",
+            false => "the reply after the message data",
+        };
+        DataName { reply, command }
     }
 }
 
@@ -438,7 +438,7 @@ fn abandon(session: &mut Session, data_reply: Option<&Reply>) -> anyhow::Result<
     reset(session)
 }
 
-fn reset(session: &mut Session) -> anyhow::Result<()> {
+pub(super) fn reset(session: &mut Session) -> anyhow::Result<()> {
     session.conn.send(Rset.to_string().as_bytes())?;
     session.conn.read_reply(
         session.options.timeouts.command,
