@@ -61,6 +61,8 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --max-time 'Bound on the whole run in seconds, whatever the server does (0: none; default 3600): when it passes, the run ends as a temporary failure (75), queued when the outbox is on'
             cand --max-input-size 'Most bytes read from stdin (a complete message or the body text, held in memory) and from a body file that is a pipe; K, M and G multiply by 1024s (default 64M)'
             cand --retries 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at most 60s) in between; never once the message data was sent and its reply was lost'
+            cand --parallel 'Connections at once for --bulk and -q, 1 to 32 (default 1); each message still goes exactly once, and the transcript and --json say which connection carried it'
+            cand --window 'Messages written ahead of their replies on each connection of --bulk and -q when the server offers PIPELINING and CHUNKING, 1 to 100 (default 16); a lost connection leaves at most this many unanswered, kept in the outbox by -q'
             cand --queue 'Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued as ID"); always writes it there first and removes it once the server took it'
             cand --drop-queue 'Remove a message from the outbox without sending it; repeatable'
             cand --verify 'Probe: ask the server about ADDR with VRFY and print its answer; exit 0 for 250, 251 and 252, 67 when it does not know the address, 69 when it does not answer VRFY'

@@ -43,6 +43,8 @@ complete -c smtpsend -l timeout -d 'Deadline in seconds for connecting and for e
 complete -c smtpsend -l max-time -d 'Bound on the whole run in seconds, whatever the server does (0: none; default 3600): when it passes, the run ends as a temporary failure (75), queued when the outbox is on' -r
 complete -c smtpsend -l max-input-size -d 'Most bytes read from stdin (a complete message or the body text, held in memory) and from a body file that is a pipe; K, M and G multiply by 1024s (default 64M)' -r
 complete -c smtpsend -l retries -d 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at most 60s) in between; never once the message data was sent and its reply was lost' -r
+complete -c smtpsend -l parallel -d 'Connections at once for --bulk and -q, 1 to 32 (default 1); each message still goes exactly once, and the transcript and --json say which connection carried it' -r
+complete -c smtpsend -l window -d 'Messages written ahead of their replies on each connection of --bulk and -q when the server offers PIPELINING and CHUNKING, 1 to 100 (default 16); a lost connection leaves at most this many unanswered, kept in the outbox by -q' -r
 complete -c smtpsend -l queue -d 'Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued as ID"); always writes it there first and removes it once the server took it' -r -f -a "never\t'A temporary failure exits 75'
 on-failure\t'Keep the message after a temporary failure and exit 0'
 always\t'Write the message to the outbox first, send it, remove it once the server took it'"

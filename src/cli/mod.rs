@@ -236,6 +236,17 @@ pub struct Cli {
     #[arg(long, value_name = "N", env = "SMTPSEND_RETRIES")]
     pub retries: Option<u32>,
 
+    /// Connections at once for --bulk and -q, 1 to 32 (default 1); each message still goes
+    /// exactly once, and the transcript and --json say which connection carried it
+    #[arg(long, value_name = "N", env = "SMTPSEND_PARALLEL")]
+    pub parallel: Option<usize>,
+
+    /// Messages written ahead of their replies on each connection of --bulk and -q when the
+    /// server offers PIPELINING and CHUNKING, 1 to 100 (default 16); a lost connection
+    /// leaves at most this many unanswered, kept in the outbox by -q
+    #[arg(long, value_name = "N", env = "SMTPSEND_WINDOW")]
+    pub window: Option<usize>,
+
     /// Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued
     /// as ID"); always writes it there first and removes it once the server took it
     #[arg(

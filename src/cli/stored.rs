@@ -6,8 +6,10 @@ use super::*;
 /// options and the other commands). Every other option given is kept, so options added
 /// later for reaching the server go with queued messages without a change here. The account
 /// is kept by name separately.
-pub(super) const RUN_OPTIONS: [&str; 15] = [
+pub(super) const RUN_OPTIONS: [&str; 17] = [
     "from",
+    "parallel",
+    "window",
     "max_time",
     "max_input_size",
     "debug",

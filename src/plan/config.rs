@@ -58,6 +58,11 @@ pub const AUTH_MECHANISMS: [&str; 7] = [
 pub const QUEUE_MODES: [&str; 3] = ["never", "on-failure", "always"];
 /// The most retries `retries` and `--retries` accept.
 pub const MAX_RETRIES: u32 = 100;
+/// The most connections at once `parallel` and `--parallel` accept.
+pub const MAX_PARALLEL: usize = crate::base::interrupt::LANES;
+/// The largest window `window` and `--window` accept: the replies to that many messages
+/// fit many times over in a socket's receive buffer, so the server never blocks on them.
+pub const MAX_WINDOW: usize = 100;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -97,6 +102,10 @@ pub struct Account {
     pub retries: Option<Spanned<u32>>,
     /// Bound on the whole run, in seconds (0: none).
     pub max_time: Option<Spanned<Seconds>>,
+    /// Connections at once for `--bulk` and `-q`.
+    pub parallel: Option<Spanned<usize>>,
+    /// Messages written ahead of their replies on each connection.
+    pub window: Option<Spanned<usize>>,
 }
 
 impl Account {

@@ -132,6 +132,10 @@ impl SettingsResolver {
 pub struct StoredResolver {
     output: Output,
     max_time: Option<f64>,
+    /// `--parallel` and `--window` of this run, and which came from their variables.
+    parallel: Option<usize>,
+    window: Option<usize>,
+    from_env: Vec<String>,
 }
 
 impl StoredResolver {
@@ -150,6 +154,9 @@ impl StoredResolver {
         stored.debug = self.output.debug;
         stored.json = self.output.json;
         stored.max_time = self.max_time;
+        stored.parallel = self.parallel;
+        stored.window = self.window;
+        stored.from_env = self.from_env.clone();
         Settings::resolve(&stored, Some(sender))
     }
 }
@@ -173,9 +180,25 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         });
     }
     if cli.flush_queue {
+        // This run's own values, checked before the outbox is read.
+        for (row, value) in [
+            (&table::PARALLEL, cli.parallel),
+            (&table::WINDOW, cli.window),
+        ] {
+            if let Some(value) = value {
+                (row.check)(&value, &table::option_source(&cli, row.flag, row.variable))?;
+            }
+        }
         let stored = StoredResolver {
             output,
             max_time: cli.max_time,
+            parallel: cli.parallel,
+            window: cli.window,
+            from_env: ["parallel", "window"]
+                .into_iter()
+                .filter(|id| cli.is_from_env(id))
+                .map(str::to_string)
+                .collect(),
         };
         return Ok(Plan::Flush(Flush { output, stored }));
     }

@@ -40,6 +40,14 @@ impl LoginPlan {
     }
 }
 
+/// How `--bulk` and `-q` spread their messages: `parallel` connections at once, and on each
+/// up to `window` messages written ahead of their replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread {
+    pub parallel: usize,
+    pub window: usize,
+}
+
 /// Everything a send needs besides the message.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -63,6 +71,9 @@ pub struct Settings {
     pub retries: u32,
     /// The bound on the whole run (`--max-time`), if any.
     pub max_time: Option<Duration>,
+    /// Connections at once and messages ahead of their replies on each, for `--bulk` and
+    /// `-q`.
+    pub spread: Spread,
     shown: Vec<Shown>,
 }
 
@@ -120,6 +131,13 @@ impl Settings {
             .pick(&table::MAX_TIME)?
             .value
             .and_then(table::max_time);
+        let spread = Spread {
+            parallel: picker.pick(&table::PARALLEL)?.value.unwrap_or(1),
+            window: picker
+                .pick(&table::WINDOW)?
+                .value
+                .unwrap_or(table::DEFAULT_WINDOW),
+        };
         let qualify_domain = qualify_domain(&mut picker)?;
         show_from(&mut picker, qualify_domain.as_deref());
         let tls = tls(&mut picker, &server_text, &target)?;
@@ -152,6 +170,7 @@ impl Settings {
             queue,
             retries,
             max_time,
+            spread,
             shown: picker.shown,
         })
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::{Cli, QueueMode};
-use crate::plan::config::{Account, MAX_RETRIES};
+use crate::plan::config::{Account, MAX_PARALLEL, MAX_RETRIES, MAX_WINDOW};
 use crate::smtp::Timeouts;
 use crate::smtp::auth::Mechanism;
 use crate::smtp::tls::TlsMode;
@@ -307,6 +307,56 @@ pub const RETRIES: Row<u32> = Row {
         )),
     },
     show: |retries| retries.copied().unwrap_or(0).to_string(),
+};
+
+/// A count from 1 to `most`, or the error naming where it came from.
+fn count_check(value: usize, most: usize, flag: &str, source: &Source) -> anyhow::Result<()> {
+    if (1..=most).contains(&value) {
+        return Ok(());
+    }
+    Err(fail(
+        Kind::Usage,
+        format!(
+            "{}: give a number from 1 to {most}",
+            source.given(flag, value)
+        ),
+    ))
+}
+
+pub const PARALLEL: Row<usize> = Row {
+    key: "parallel",
+    flag: "--parallel",
+    variable: "SMTPSEND_PARALLEL",
+    given: |cli| cli.parallel,
+    account: |account| account.parallel.as_ref().map(|n| *n.get_ref()),
+    default: Some(|| 1),
+    check: |count, source| count_check(*count, MAX_PARALLEL, "--parallel", source),
+    show: |count| {
+        format!(
+            "{} (connections at once for --bulk and -q)",
+            count.copied().unwrap_or(1)
+        )
+    },
+};
+
+/// The window when none is given: 16 messages per round trip, and no more than 16 in doubt
+/// when a connection is lost.
+pub const DEFAULT_WINDOW: usize = 16;
+
+pub const WINDOW: Row<usize> = Row {
+    key: "window",
+    flag: "--window",
+    variable: "SMTPSEND_WINDOW",
+    given: |cli| cli.window,
+    account: |account| account.window.as_ref().map(|n| *n.get_ref()),
+    default: Some(|| DEFAULT_WINDOW),
+    check: |count, source| count_check(*count, MAX_WINDOW, "--window", source),
+    show: |count| {
+        format!(
+            "{} (messages ahead of their replies, with PIPELINING and CHUNKING)",
+            count.copied().unwrap_or(DEFAULT_WINDOW)
+        )
+    },
 };
 
 /// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job

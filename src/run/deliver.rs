@@ -9,7 +9,7 @@ use crate::plan::Send;
 use crate::plan::settings::{QueueMode, Settings};
 use crate::report;
 use crate::report::errors::error_line;
-use crate::run::batch::{Batch, Message};
+use crate::run::batch::{Message, send_one};
 use crate::run::outbox::{self, Claim, Meta, Outbox};
 use crate::smtp::stream::Target;
 use crate::smtp::{Delivery, Options, Policy, maybe_accepted};
@@ -342,15 +342,12 @@ fn send_once(
     content: &Content,
     policy: &Policy,
 ) -> (Option<Delivery>, anyhow::Result<()>) {
-    let mut batch = Batch::new(target.clone(), options.clone(), debug);
     let message = Message {
         envelope,
         content,
         policy,
     };
-    let result = batch.send(message, None, true);
-    batch.finish();
-    match result {
+    match send_one(target, options, debug, message) {
         Ok(delivery) => {
             let verdict = report::judge(&delivery, policy.partial);
             (Some(delivery), verdict)

@@ -1,17 +1,19 @@
 //! `-q`/`--flush-queue`: delivers what the outbox holds. A damaged entry (see
 //! [`crate::run::outbox`]) is never sent: a flush names it (65) and leaves it as it is.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde::Serialize;
 
 use crate::base::exit::{Kind, code_for, one_line};
 use crate::message::{Content, Envelope};
 use crate::plan::{Flush, Output};
 use crate::report;
-use crate::run::batch::{Batch, Message, failures};
+use crate::run::batch::{Jobs, Message, Route, failures};
 use crate::run::deliver::{left_for_later, still_to_send};
 use crate::run::outbox::{Claim, Claimed, Meta, Outbox, Queue};
-use crate::smtp::Policy;
-use crate::smtp::stream::Target;
+use crate::smtp::{Delivery, Policy};
 
 /// What a flush did with one entry.
 #[derive(Debug, Serialize)]
@@ -22,6 +24,9 @@ struct Flushed {
     status: &'static str,
     exit_code: u8,
     error: Option<String>,
+    /// The connection that carried it (numbered from 1 in each group of entries that go to
+    /// the same server as the same account), when one did.
+    connection: Option<usize>,
 }
 
 /// Delivers every queued message, one session per server and account, oldest first. An
@@ -53,7 +58,10 @@ pub fn flush(plan: Flush) -> anyhow::Result<()> {
     finish(plan.output, results)
 }
 
-/// Sends the entries of one group over one session (reopened only when it was lost).
+/// Sends the entries of one group over `--parallel` sessions (each reopened only when it
+/// was lost). Each entry is claimed (locked, its meta read again and checked, its message
+/// verified) only when a connection is ready to send it, so that at most the connections'
+/// windows are held at once.
 fn flush_group(
     plan: &Flush,
     queue: &Queue,
@@ -61,58 +69,115 @@ fn flush_group(
     ids: &[String],
     results: &mut Vec<Flushed>,
 ) {
-    let claims = claim_all(queue, ids, results);
-    let Some((_, first)) = claims.first() else {
-        return;
+    let jobs = FlushJobs {
+        queue,
+        ids,
+        next: AtomicUsize::new(0),
+        first: Mutex::new(None),
+        results: Mutex::new(Vec::new()),
     };
-    let (target, session_options) = match session_for(plan, options, first) {
-        Ok(settings) => settings,
-        Err(err) => {
-            for (claim, _) in &claims {
-                results.push(record(claim, &err));
+    // The group's settings come with its first entry (the password read once for it).
+    if let Some(first) = jobs.claim_next() {
+        match session_for(plan, options, &first.meta) {
+            Ok((settings, session_options)) => {
+                *lock(&jobs.first) = Some(first);
+                let route = Route {
+                    target: &settings.target,
+                    options: &session_options,
+                    debug: plan.output.debug,
+                    spread: settings.spread,
+                };
+                crate::run::batch::run(&route, &jobs);
             }
-            return;
-        }
-    };
-    let count = claims.len();
-    let mut batch = Batch::new(target, session_options, plan.output.debug);
-    // The entry after the current one, loaded (and checked) early so that its MAIL, RCPT
-    // and DATA can be pipelined behind the current one's end mark.
-    let mut loaded_ahead: Option<anyhow::Result<Content>> = None;
-    let mut claims = claims.into_iter().enumerate().peekable();
-    while let Some((index, (claim, meta))) = claims.next() {
-        // A message that is not what was queued is never sent, nor its entry changed.
-        let content = match loaded_ahead.take().unwrap_or_else(|| claim.content(&meta)) {
-            Ok(content) => content,
             Err(err) => {
-                results.push(failed(claim.id(), &err));
-                continue;
+                let mut left = vec![first];
+                left.extend(std::iter::from_fn(|| jobs.claim_next()));
+                for job in left {
+                    lock(&jobs.results).push((job.order, record(&job.claim, &err)));
+                }
             }
-        };
-        let policy = policy_of(&meta);
-        // The next entry, loaded now so that its commands can ride behind this message.
-        let ahead = claims
-            .peek()
-            .map(|(_, (next, next_meta))| (next.content(next_meta), policy_of(next_meta)));
-        let next_envelope = claims.peek().map(|(_, (_, next_meta))| &next_meta.envelope);
-        let next = match (&ahead, next_envelope) {
-            (Some((Ok(content), policy)), Some(envelope)) => Some(Message {
-                envelope,
-                content,
-                policy,
-            }),
-            _ => None,
-        };
-        let message = Message {
-            envelope: &meta.envelope,
-            content: &content,
-            policy: &policy,
-        };
-        let sent = batch.send(message, next, index + 1 == count);
-        loaded_ahead = ahead.map(|(loaded, _)| loaded);
+        }
+    }
+    let mut done = jobs.results.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(order, _)| *order);
+    results.extend(done.into_iter().map(|(_, flushed)| flushed));
+}
+
+/// An entry claimed for sending: its lock, meta, verified message and rules.
+struct Job {
+    /// Its place among the group's entries, for the report.
+    order: usize,
+    claim: Claim,
+    meta: Meta,
+    content: Content,
+    policy: Policy,
+}
+
+/// A group's entries, claimed one at a time as connections ask for them.
+struct FlushJobs<'a> {
+    queue: &'a Queue,
+    ids: &'a [String],
+    next: AtomicUsize,
+    /// The entry claimed to resolve the group's settings, sent first.
+    first: Mutex<Option<Job>>,
+    results: Mutex<Vec<(usize, Flushed)>>,
+}
+
+impl FlushJobs<'_> {
+    /// Claims the next entry this process may send: locked, its meta read again under the
+    /// lock and checked, its message verified. An entry another smtpsend is sending, or that
+    /// was just removed, is not this flush's business; a damaged one is reported, never sent.
+    fn claim_next(&self) -> Option<Job> {
+        loop {
+            let order = self.next.fetch_add(1, Ordering::SeqCst);
+            let id = self.ids.get(order)?;
+            let claimed = self.queue.claim(id).and_then(|claimed| match claimed {
+                Claimed::Mine(claim) => {
+                    let meta = claim.meta()?;
+                    let content = claim.content(&meta)?;
+                    Ok(Some((claim, meta, content)))
+                }
+                Claimed::Busy | Claimed::Gone => Ok(None),
+            });
+            match claimed {
+                Ok(Some((claim, meta, content))) => {
+                    let policy = policy_of(&meta);
+                    return Some(Job {
+                        order,
+                        claim,
+                        meta,
+                        content,
+                        policy,
+                    });
+                }
+                Ok(None) => {}
+                Err(err) => lock(&self.results).push((order, failed(id, &err))),
+            }
+        }
+    }
+}
+
+impl Jobs for FlushJobs<'_> {
+    type Job = Job;
+
+    fn next(&self) -> Option<Job> {
+        lock(&self.first).take().or_else(|| self.claim_next())
+    }
+
+    fn message<'a>(&'a self, job: &'a Job) -> Message<'a> {
+        Message {
+            envelope: &job.meta.envelope,
+            content: &job.content,
+            policy: &job.policy,
+        }
+    }
+
+    /// Removes a sent entry; records a failed attempt in the entry, which stays queued,
+    /// with the recipients still to send (under `--partial`, those refused for now).
+    fn done(&self, job: Job, sent: anyhow::Result<Delivery>, connection: Option<usize>) {
+        let (meta, policy) = (&job.meta, &job.policy);
         let (verdict, remaining) = match sent {
             Ok(delivery) => match report::judge(&delivery, policy.partial) {
-                // --partial: sent to some; the ones refused for now stay queued.
                 Ok(()) => match left_for_later(&meta.envelope, &delivery) {
                     Some((later, err)) => (Err(err), later),
                     None => (Ok(()), meta.envelope.clone()),
@@ -121,41 +186,31 @@ fn flush_group(
             },
             Err(err) => (Err(err), meta.envelope.clone()),
         };
-        results.push(match verdict {
-            Ok(()) => sent_entry(claim),
-            Err(err) => record_for(&claim, &err, Some(remaining)),
-        });
+        let mut flushed = match verdict {
+            Ok(()) => sent_entry(job.claim),
+            Err(err) => record_for(&job.claim, &err, Some(remaining)),
+        };
+        flushed.connection = connection;
+        lock(&self.results).push((job.order, flushed));
     }
-    batch.finish();
 }
 
-/// Where a group's session goes and how: its stored options resolved now (the password
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Where a group's sessions go and how: its stored options resolved now (the password
 /// read once for the whole group).
 fn session_for(
     plan: &Flush,
     options: &[String],
     first: &Meta,
-) -> anyhow::Result<(Target, crate::smtp::Options)> {
+) -> anyhow::Result<(crate::plan::Settings, crate::smtp::Options)> {
     let settings = plan.stored.resolve(options, &first.envelope.from)?;
     let session_options = settings.session_options()?;
-    Ok((settings.target, session_options))
-}
-
-/// Locks each entry and reads its meta again (and checks it) under the lock; an entry
-/// another smtpsend is sending, or that was just removed, is not this flush's business.
-fn claim_all(queue: &Queue, ids: &[String], results: &mut Vec<Flushed>) -> Vec<(Claim, Meta)> {
-    let mut claims = Vec::new();
-    for id in ids {
-        match queue.claim(id) {
-            Ok(Claimed::Mine(claim)) => match claim.meta() {
-                Ok(meta) => claims.push((claim, meta)),
-                Err(err) => results.push(failed(id, &err)),
-            },
-            Ok(Claimed::Busy | Claimed::Gone) => {}
-            Err(err) => results.push(failed(id, &err)),
-        }
-    }
-    claims
+    Ok((settings, session_options))
 }
 
 /// The transaction rules a queued message was queued with.
@@ -181,6 +236,7 @@ fn sent_entry(claim: Claim) -> Flushed {
         status: "sent",
         exit_code: 0,
         error: None,
+        connection: None,
     }
 }
 
@@ -220,6 +276,7 @@ fn failed(id: &str, err: &anyhow::Error) -> Flushed {
         },
         exit_code,
         error: Some(crate::report::errors::error_line(err)),
+        connection: None,
     }
 }
 

@@ -198,9 +198,10 @@ pub struct Script {
     /// MAIL before a successful AUTH gets `530 5.7.0 Authentication required` (RFC 4954
     /// §6), as a submission server answers.
     pub require_auth: bool,
-    /// Rules for one occurrence of a verb on the first connection: `(verb, nth, action)`
-    /// replaces the verb's rule the `nth` time (from 1) the client sends it there.
-    pub nth_rules: Vec<(Verb, usize, Action)>,
+    /// Rules for one occurrence of a verb on one connection: `(connection, verb, nth,
+    /// action)` replaces the verb's rule the `nth` time (from 1) the client sends it on the
+    /// connection with that index (from 0).
+    pub nth_rules: Vec<(usize, Verb, usize, Action)>,
 }
 
 impl Default for Script {
@@ -248,13 +249,11 @@ impl Script {
             .iter()
             .filter(|(count, _, _)| index < *count)
             .collect();
-        if early.is_empty() && early_rcpt.is_empty() && (index == 0 || self.nth_rules.is_empty()) {
+        if early.is_empty() && early_rcpt.is_empty() && self.nth_rules.is_empty() {
             return None;
         }
         let mut script = self.clone();
-        if index > 0 {
-            script.nth_rules.clear();
-        }
+        script.nth_rules.retain(|(at, ..)| *at == index);
         for (_, verb, action) in early {
             script.rules.insert(*verb, action.clone());
         }
@@ -338,8 +337,20 @@ impl Builder {
 
     /// On the first connection, the `nth` (from 1) `verb` gets `action` instead of its rule
     /// (a server that fails in the middle of a window of messages).
-    pub fn on_nth(mut self, verb: Verb, nth: usize, action: Action) -> Builder {
-        self.script.nth_rules.push((verb, nth, action));
+    pub fn on_nth(self, verb: Verb, nth: usize, action: Action) -> Builder {
+        self.on_nth_of(0, verb, nth, action)
+    }
+
+    /// On the connection with index `connection` (from 0), the `nth` (from 1) `verb` gets
+    /// `action` instead of its rule.
+    pub fn on_nth_of(
+        mut self,
+        connection: usize,
+        verb: Verb,
+        nth: usize,
+        action: Action,
+    ) -> Builder {
+        self.script.nth_rules.push((connection, verb, nth, action));
         self
     }
 

@@ -97,8 +97,8 @@ impl<'a> Session<'a> {
         script
             .nth_rules
             .iter()
-            .find(|(rule_verb, at, _)| *rule_verb == verb && *at == nth)
-            .map(|(_, _, action)| action)
+            .find(|(_, rule_verb, at, _)| *rule_verb == verb && *at == nth)
+            .map(|(.., action)| action)
             .or_else(|| script.rule(verb))
     }
 
@@ -114,7 +114,8 @@ impl<'a> Session<'a> {
         }
         let kind = if script.lmtp { "LMTP" } else { "ESMTP" };
         let greeting = Reply::new(220, &format!("{} {kind}", script.hostname));
-        let answer = self.answer(script.rule(Verb::Greeting), greeting)?;
+        let rule = self.rule(Verb::Greeting);
+        let answer = self.answer(rule, greeting)?;
         self.wire.flush(false)?;
         if matches!(answer, Answer::Closed | Answer::Code(421)) {
             return Ok(());

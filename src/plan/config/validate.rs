@@ -37,6 +37,16 @@ pub(super) fn validate_choices(
     {
         return Err(at(retries.span(), &format!("give at most {MAX_RETRIES}")));
     }
+    for (value, most) in [
+        (&account.parallel, MAX_PARALLEL),
+        (&account.window, MAX_WINDOW),
+    ] {
+        if let Some(value) = value
+            && !(1..=most).contains(value.get_ref())
+        {
+            return Err(at(value.span(), &format!("give a number from 1 to {most}")));
+        }
+    }
     Ok(())
 }
 
