@@ -1,7 +1,8 @@
 //! Crash torture test of the outbox, after SQLite's crash testing: smtpsend is killed with
 //! SIGKILL at random instants while it queues a message (`--queue always`, and
 //! `--queue on-failure` against a server that refuses for now), while it flushes several
-//! entries (`-q`), in the middle of DATA or BDAT, while it waits for the final reply, and
+//! entries (`-q`, and `-q --parallel 3` over three connections at once, with a window of
+//! messages in flight on each when the server offers CHUNKING), in the middle of DATA or BDAT, while it waits for the final reply, and
 //! between that reply and the update of the outbox. After each kill a flush against a
 //! healthy server sends what is left, and the test checks:
 //!
@@ -534,6 +535,8 @@ enum Scenario {
     OnFailure,
     /// `-q` with several entries against a slow server.
     Flush,
+    /// `-q --parallel 3` with more entries: three connections at once.
+    ParallelFlush,
 }
 
 impl Scenario {
@@ -542,6 +545,7 @@ impl Scenario {
             Scenario::Always => "--queue always",
             Scenario::OnFailure => "--queue on-failure",
             Scenario::Flush => "-q",
+            Scenario::ParallelFlush => "-q --parallel 3",
         }
     }
 }
@@ -679,7 +683,7 @@ fn judge(facts: &Facts) -> Verdict {
                 // allowed only when smtpsend never took charge of it.
                 let exited_0 = facts.exit_code == Some(0);
                 let took_charge = match facts.scenario {
-                    Scenario::Flush => true,
+                    Scenario::Flush | Scenario::ParallelFlush => true,
                     // The entry is committed before the connection is made.
                     Scenario::Always => connected || exited_0,
                     Scenario::OnFailure => exited_0 || facts.stderr.contains("queued as "),
@@ -769,13 +773,14 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let scenario = match rng.below(4) {
         0 => Scenario::Always,
         1 => Scenario::OnFailure,
-        _ => Scenario::Flush,
+        2 => Scenario::Flush,
+        _ => Scenario::ParallelFlush,
     };
     let chunking = rng.chance();
-    let count = if scenario == Scenario::Flush {
-        2 + rng.below(3) as usize
-    } else {
-        1
+    let count = match scenario {
+        Scenario::Flush => 2 + rng.below(3) as usize,
+        Scenario::ParallelFlush => 3 + rng.below(5) as usize,
+        _ => 1,
     };
     let markers: Vec<String> = (0..count).map(|m| format!("r{run}-m{m}")).collect();
     let bodies: Vec<String> = markers
@@ -790,7 +795,7 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let addr = server.addr.as_str();
 
     // Entries for the flush to send, queued against a server that refuses for now.
-    if scenario == Scenario::Flush {
+    if matches!(scenario, Scenario::Flush | Scenario::ParallelFlush) {
         server.next_generation(Mode::refusing());
         for (header, body) in headers.iter().zip(&bodies) {
             let mut args = message_args(addr, header, body);
@@ -806,12 +811,13 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let killed_generation = server.next_generation(mode);
     let mut args = match scenario {
         Scenario::Flush => vec!["-q"],
+        Scenario::ParallelFlush => vec!["-q", "--parallel", "3"],
         _ => message_args(addr, &headers[0], &bodies[0]),
     };
     match scenario {
         Scenario::Always => args.extend(["--queue", "always"]),
         Scenario::OnFailure => args.extend(["--queue", "on-failure"]),
-        Scenario::Flush => {}
+        Scenario::Flush | Scenario::ParallelFlush => {}
     }
     let aim = match (scenario, rng.below(6)) {
         (Scenario::OnFailure, 0 | 1) => Aim::Time(rng.upto(Duration::from_millis(20))),
@@ -871,7 +877,11 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
         chunking: rng.chance(),
         ..Mode::healthy()
     });
-    let (flush_code, flush_stderr) = run_to_end(home, &["-q"]);
+    let healthy: &[&str] = match rng.chance() {
+        true => &["-q", "--parallel", "2"],
+        false => &["-q"],
+    };
+    let (flush_code, flush_stderr) = run_to_end(home, healthy);
     let left = home.files();
     Facts {
         run,
