@@ -180,27 +180,7 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         });
     }
     if cli.flush_queue {
-        // This run's own values, checked before the outbox is read.
-        for (row, value) in [
-            (&table::PARALLEL, cli.parallel),
-            (&table::WINDOW, cli.window),
-        ] {
-            if let Some(value) = value {
-                (row.check)(&value, &table::option_source(&cli, row.flag, row.variable))?;
-            }
-        }
-        let stored = StoredResolver {
-            output,
-            max_time: cli.max_time,
-            parallel: cli.parallel,
-            window: cli.window,
-            from_env: ["parallel", "window"]
-                .into_iter()
-                .filter(|id| cli.is_from_env(id))
-                .map(str::to_string)
-                .collect(),
-        };
-        return Ok(Plan::Flush(Flush { output, stored }));
+        return flush_plan(&cli, output);
     }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;
@@ -254,6 +234,31 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         max_input: cli.max_input(),
         settings: SettingsResolver { cli },
     })))
+}
+
+/// `-q`: this run's `--parallel` and `--window`, checked before the outbox is read, go with
+/// the settings each entry was queued with.
+fn flush_plan(cli: &Cli, output: Output) -> anyhow::Result<Plan> {
+    for (row, value) in [
+        (&table::PARALLEL, cli.parallel),
+        (&table::WINDOW, cli.window),
+    ] {
+        if let Some(value) = value {
+            (row.check)(&value, &table::option_source(cli, row.flag, row.variable))?;
+        }
+    }
+    let stored = StoredResolver {
+        output,
+        max_time: cli.max_time,
+        parallel: cli.parallel,
+        window: cli.window,
+        from_env: ["parallel", "window"]
+            .into_iter()
+            .filter(|id| cli.is_from_env(id))
+            .map(str::to_string)
+            .collect(),
+    };
+    Ok(Plan::Flush(Flush { output, stored }))
 }
 
 /// The transaction rules asked for: `--partial`, `-B 8BITMIME`, the DSN flags.

@@ -131,13 +131,7 @@ impl Settings {
             .pick(&table::MAX_TIME)?
             .value
             .and_then(table::max_time);
-        let spread = Spread {
-            parallel: picker.pick(&table::PARALLEL)?.value.unwrap_or(1),
-            window: picker
-                .pick(&table::WINDOW)?
-                .value
-                .unwrap_or(table::DEFAULT_WINDOW),
-        };
+        let spread = spread(&mut picker)?;
         let qualify_domain = qualify_domain(&mut picker)?;
         show_from(&mut picker, qualify_domain.as_deref());
         let tls = tls(&mut picker, &server_text, &target)?;
@@ -305,6 +299,17 @@ fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
     let protocol = if lmtp { "LMTP" } else { "SMTP" };
     picker.show("protocol", protocol.to_string(), protocol_source);
     Ok((target, text, lmtp))
+}
+
+/// `--parallel` and `--window`, checked and shown.
+fn spread(picker: &mut Picker) -> anyhow::Result<Spread> {
+    Ok(Spread {
+        parallel: picker.pick(&table::PARALLEL)?.value.unwrap_or(1),
+        window: picker
+            .pick(&table::WINDOW)?
+            .value
+            .unwrap_or(table::DEFAULT_WINDOW),
+    })
 }
 
 /// The domain for bare user names, shown only when set (they otherwise go as they are).

@@ -81,18 +81,7 @@ pub(super) fn transact(
 ) -> anyhow::Result<Step> {
     let pipelining = session.offers(EXT_PIPELINING);
     let group = plan.group(batch, pipelining);
-    // Written behind the previous message's end mark: only the replies are due.
-    let written_ahead = match session.sent_ahead.take() {
-        Some(ahead) if ahead == group => true,
-        Some(_) => {
-            session.broken = true;
-            return Err(fail(
-                Kind::Software,
-                "a different message was announced for pipelining than the one sent",
-            ));
-        }
-        None => false,
-    };
+    let written_ahead = written_ahead(session, &group)?;
     // The first transaction carries the login when it was left to ride in front of it.
     let login = session.pending_login.take();
     // BDAT may follow the commands before their replies only where a refused recipient
@@ -156,6 +145,22 @@ pub(super) fn transact(
         results,
         quit_too,
     )
+}
+
+/// True when `group` was written behind the previous message's end mark, so that only its
+/// replies are due; an error when a different one was.
+fn written_ahead(session: &mut Session, group: &[u8]) -> anyhow::Result<bool> {
+    match session.sent_ahead.take() {
+        Some(ahead) if ahead == group => Ok(true),
+        Some(_) => {
+            session.broken = true;
+            Err(fail(
+                Kind::Software,
+                "a different message was announced for pipelining than the one sent",
+            ))
+        }
+        None => Ok(false),
+    }
 }
 
 /// The replies to MAIL and the batch's RCPTs (recorded in `results`) and, with PIPELINING
