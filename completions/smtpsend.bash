@@ -23,7 +23,7 @@ _smtpsend() {
 
     case "${cmd}" in
         smtpsend)
-            opts="-f -F -s -H -a -t -B -N -R -V -q -v -d -h --from --from-name --envelope-from --to --cc --bcc --reply-to --subject --header --body --body-file --html --attach --raw --read-recipients --bulk --body-type --dsn-notify --dsn-return --dsn-envid --server --lmtp --no-chunking --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --user --auth --password-file --password-command --qualify-domain --ehlo-name --source-address --timeout --max-time --max-input-size --retries --queue --flush-queue --list-queue --drop-queue --verify --expn --server-info --check --config --account --show-config --partial --debug --dry-run --json --version --help"
+            opts="-f -F -s -H -a -t -B -N -R -V -q -v -d -h --from --from-name --envelope-from --to --cc --bcc --reply-to --subject --header --body --body-file --html --attach --raw --read-recipients --bulk --body-type --dsn-notify --dsn-return --dsn-envid --server --lmtp --no-chunking --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --user --auth --password-file --password-command --qualify-domain --ehlo-name --source-address --timeout --max-time --max-input-size --retries --queue --flush-queue --list-queue --drop-queue --verify --expn --server-info --check --config --account --show-config --log-file --check-aliases --partial --debug --dry-run --json --version --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +222,10 @@ _smtpsend() {
                     return 0
                     ;;
                 --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

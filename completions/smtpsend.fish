@@ -49,8 +49,9 @@ always\t'Write the message to the outbox first, send it, remove it once the serv
 complete -c smtpsend -l drop-queue -d 'Remove a message from the outbox without sending it; repeatable' -r
 complete -c smtpsend -l verify -d 'Probe: ask the server about ADDR with VRFY and print its answer; exit 0 for 250, 251 and 252, 67 when it does not know the address, 69 when it does not answer VRFY' -r
 complete -c smtpsend -l expn -d 'Probe: expand a mailing list with EXPN and print its members, one per line' -r
-complete -c smtpsend -l config -d 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)' -r -F
+complete -c smtpsend -l config -d 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml); the system file /etc/smtpsend/config.toml is read beneath it' -r -F
 complete -c smtpsend -l account -d 'Use this account from the configuration file' -r
+complete -c smtpsend -l log-file -d 'Append one line per message and attempt to this file: time, account, server, TLS, user, sender, recipients and their replies, size, Message-ID, result (never a password)' -r -F
 complete -c smtpsend -l raw -d 'Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)'
 complete -c smtpsend -s t -l read-recipients -d 'Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed'
 complete -c smtpsend -l lmtp -d 'Speak LMTP (RFC 2033) to a delivery agent: LHLO, then one reply per recipient after the data; exit 0 only when every recipient got the message (port 24 unless given)'
@@ -61,6 +62,7 @@ complete -c smtpsend -l list-queue -d 'List the outbox: id, age, sender, recipie
 complete -c smtpsend -l server-info -d 'Probe: print the greeting, each EHLO extension explained, the size limit, login mechanisms, and the TLS session (version, cipher, certificate, fingerprint); with STARTTLS, what the server offers before and after it'
 complete -c smtpsend -l check -d 'Probe: connect, EHLO (TLS and login as configured), NOOP, QUIT; exit 0 when all worked, else the usual exit code (a health check for CI)'
 complete -c smtpsend -l show-config -d 'Print the effective settings and where each comes from (password masked), then exit; with --json as a JSON object'
+complete -c smtpsend -l check-aliases -d 'Check the account\'s alias file and print what each name stands for, then exit (what newaliases and sendmail -bi do)'
 complete -c smtpsend -l partial -d 'Send when at least one recipient is accepted, reporting the refused ones'
 complete -c smtpsend -s d -s v -l debug -d 'Print the protocol transcript on stderr; -dd adds timestamps, -ddd shows the message data'
 complete -c smtpsend -l dry-run -d 'Print the envelope and the exact message that would be sent; connect to nothing'

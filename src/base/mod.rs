@@ -1,6 +1,6 @@
 //! What every layer may use, and which imports no layer: error kinds and exit codes, the
 //! secrets of the run and the scrubber, the one way out to the terminal, escaping, this host's name,
-//! safe local input, and what stops a run from outside (signals, `--max-time`).
+//! the user running smtpsend, safe local input, and what stops a run from outside (signals, `--max-time`).
 
 pub mod escape;
 pub mod exit;
@@ -9,3 +9,4 @@ pub mod input;
 pub mod interrupt;
 pub mod output;
 pub mod secret;
+pub mod user;

@@ -280,7 +280,8 @@ pub struct Cli {
     #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub check: bool,
 
-    /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)
+    /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml); the system file
+    /// /etc/smtpsend/config.toml is read beneath it
     #[arg(long, value_name = "PATH", env = "SMTPSEND_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -292,6 +293,16 @@ pub struct Cli {
     /// with --json as a JSON object
     #[arg(long)]
     pub show_config: bool,
+
+    /// Append one line per message and attempt to this file: time, account, server, TLS,
+    /// user, sender, recipients and their replies, size, Message-ID, result (never a password)
+    #[arg(long, value_name = "PATH", env = "SMTPSEND_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Check the account's alias file and print what each name stands for, then exit (what
+    /// newaliases and sendmail -bi do)
+    #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub check_aliases: bool,
 
     /// Send when at least one recipient is accepted, reporting the refused ones
     #[arg(long)]
@@ -325,6 +336,11 @@ pub struct Cli {
     /// message keeps them, and a flush sends it with them (see [`parse_stored`]).
     #[arg(skip)]
     pub server_options: Vec<String>,
+
+    /// Why this run is a sendmail call (`invoked as sendmail`, `-t`, `-oi`, …), when it is
+    /// one: such a call keeps a message it cannot send now (see [`sendmail::call`]).
+    #[arg(skip)]
+    pub sendmail_call: Option<String>,
 }
 
 /// Options about the message itself: a probe (--verify, --expn, --server-info, --check),
@@ -389,7 +405,9 @@ const SENDMAIL_NOTE: &str = "\
 sendmail compatibility: -t, -f ADDR, -F NAME, -r ADDR, -B TYPE, -N, -R, -V and -v work as in \
 sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi and every other \
 -oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
--q delivers the outbox and -bp lists it. -bs, -bd, -bi and -I are refused with exit code 64.";
+-q delivers the outbox, -bp lists it (as mailq does), -bi and -I check the alias file (as \
+newaliases does). -bs and -bd are refused with exit code 64. Called as sendmail, or with -t, -i \
+or -oX, a message that cannot go now is kept in the outbox (--queue on-failure).";
 
 /// The clap command: the definitions above, with the exit codes (from their one source,
 /// `base::exit`) and the sendmail notes at the end of `--help`.
@@ -407,7 +425,9 @@ pub fn command() -> clap::Command {
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
     let mut command = command();
     command.build();
-    let args = crate::cli::sendmail::normalize(args.into_iter().collect(), &command)
+    let args: Vec<OsString> = args.into_iter().collect();
+    let sendmail_call = sendmail::call(&args);
+    let args = crate::cli::sendmail::normalize(args, &command)
         .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     let matches = command
         .try_get_matches_from_mut(args.clone())
@@ -420,6 +440,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
         .map(str::to_string)
         .collect();
     cli.server_options = server_options(&command, &matches);
+    cli.sendmail_call = sendmail_call;
     Ok(cli)
 }
 

@@ -6,8 +6,13 @@
 //! (`-FCronDaemon`, `-F 'Cron Daemon'`). Letters sendmail knows are rewritten to long options
 //! (or dropped when they have no meaning for a program that only submits mail); the letters
 //! smtpsend defines itself (`-s`, `-a`, `-H`, `-d`, …) are passed on one by one. `--` ends
-//! the options: everything after it is passed on untouched. argv[0] never changes anything,
-//! so a link named `sendmail` behaves exactly like `smtpsend`.
+//! the options: everything after it is passed on untouched.
+//!
+//! argv[0] matters as the names sendmail is installed under: `mailq` lists the outbox
+//! (`--list-queue`), `newaliases` checks the alias file (`--check-aliases`); and a call as
+//! `sendmail`, like one with `-t`, `-i` or `-oX`, is a sendmail call ([`call`]), which keeps
+//! a message it cannot send now in the outbox. Otherwise `sendmail` and `smtpsend` read the
+//! same command line the same way.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -27,7 +32,7 @@ enum Letter {
     Value(&'static str),
     /// `-b MODE`.
     Mode,
-    /// `-I`: initialise the alias database (like `-bi`).
+    /// `-I`: initialise the alias database (like `-bi`): here, check the alias file.
     Aliases,
     /// `-q`: process the queue (here: deliver the outbox once).
     Queue,
@@ -92,6 +97,39 @@ impl Known {
     }
 }
 
+/// Why `args` (argv[0] first) are a sendmail call, when they are: smtpsend was invoked as
+/// `sendmail`, or the command line has `-t`, `-i`, `-oX` or `--` before recipients. Programs
+/// that hand mail to sendmail (cron, PHP, logwatch, unattended-upgrades) expect it to be
+/// kept when the relay is down, so such a call queues by default.
+pub fn call(args: &[OsString]) -> Option<String> {
+    let name = args
+        .first()
+        .and_then(|argv0| std::path::Path::new(argv0).file_name())
+        .and_then(OsStr::to_str);
+    if name == Some("sendmail") {
+        return Some("invoked as sendmail".to_string());
+    }
+    let mut words = args.iter().skip(1).filter_map(|word| word.to_str());
+    while let Some(word) = words.next() {
+        if word == "--" {
+            return words.next().map(|_| "recipients after --".to_string());
+        }
+        if word == "--read-recipients" {
+            return Some(word.to_string());
+        }
+        if word.starts_with("--") {
+            continue;
+        }
+        if let Some(cluster) = word.strip_prefix('-')
+            && (cluster.starts_with('o')
+                || (cluster.contains(['i', 't']) && cluster.chars().all(|c| "itmnUGv".contains(c))))
+        {
+            return Some(word.to_string());
+        }
+    }
+    None
+}
+
 /// True when `args` (argv[0] first) carry the signs of a sendmail call whose stdin is a
 /// complete message: `-i`, `-oi` or another `-oX`, or `--` followed by recipients.
 pub fn looks_like_sendmail_call(args: &[OsString]) -> bool {
@@ -119,6 +157,15 @@ pub fn normalize(args: Vec<OsString>, command: &Command) -> Result<Vec<OsString>
     let mut args = args.into_iter();
     let mut out: Vec<OsString> = args.next().into_iter().collect();
     let rest: Vec<OsString> = args.collect();
+    let name = out
+        .first()
+        .and_then(|argv0| std::path::Path::new(argv0).file_name())
+        .and_then(OsStr::to_str);
+    match name {
+        Some("mailq") => out.push("--list-queue".into()),
+        Some("newaliases") => out.push("--check-aliases".into()),
+        _ => {}
+    }
     if rest.len() == 1 && rest[0] == "-V" {
         // A lone -V asks for the version (sendmail's -V always has an envelope id after it).
         out.push("--version".into());
@@ -181,7 +228,7 @@ fn rewrite_cluster(
             match sendmail {
                 Some(Letter::Ignored) => {}
                 Some(Letter::Flag(long)) => out.push(long.into()),
-                Some(Letter::Aliases) => return Err(unsupported_mode("-I", known)),
+                Some(Letter::Aliases) => out.push("--check-aliases".into()),
                 Some(Letter::Queue) if !attached.is_empty() => {
                     return Err(format!(
                         "-q{attached} is not supported: smtpsend -q delivers the outbox once; \
@@ -230,13 +277,17 @@ fn with_value(option: &str, value: &OsStr) -> OsString {
     joined
 }
 
-/// `-bm` delivers (what smtpsend always does); `-bp` lists the outbox when there is one;
-/// the daemon and alias modes are refused.
+/// `-bm` delivers (what smtpsend always does); `-bp` lists the outbox; `-bi` checks the
+/// alias file; the daemon and test modes are refused.
 fn rewrite_mode(mode: &str, known: &Known, out: &mut Vec<OsString>) -> Result<(), String> {
     match mode {
         "m" => Ok(()),
         "p" if known.longs.contains("list-queue") => {
             out.push("--list-queue".into());
+            Ok(())
+        }
+        "i" if known.longs.contains("check-aliases") => {
+            out.push("--check-aliases".into());
             Ok(())
         }
         _ => Err(unsupported_mode(&format!("-b{mode}"), known)),
@@ -247,14 +298,13 @@ fn unsupported_mode(flag: &str, known: &Known) -> String {
     let what = match flag {
         "-bs" => "SMTP on stdin and stdout",
         "-bd" => "running as a daemon",
-        "-bi" | "-I" => "rebuilding the alias database",
         "-bp" => "listing the mail queue",
         "-bv" => "verifying addresses",
         "-bt" => "address test mode",
         _ => "this mode",
     };
     let supported = if known.longs.contains("list-queue") {
-        "-bm (submit a message, the default) and -bp (list the outbox)"
+        "-bm (submit a message, the default), -bp (list the outbox) and -bi (check the alias file)"
     } else {
         "-bm (submit a message, the default)"
     };
@@ -411,12 +461,52 @@ mod tests {
     }
 
     #[test]
-    fn daemon_and_alias_modes_are_refused() {
-        for mode in ["-bs", "-bd", "-bi", "-I", "-bt"] {
+    fn daemon_and_test_modes_are_refused() {
+        for mode in ["-bs", "-bd", "-bt"] {
             let err = rewrite(&[mode]).unwrap_err();
             assert!(err.contains("not supported"), "{mode}: {err}");
             assert!(err.contains("-bm"), "{mode}: {err}");
         }
+    }
+
+    #[test]
+    fn alias_modes_and_the_names_sendmail_is_installed_under() {
+        assert_eq!(rewrite(&["-bi"]).unwrap(), ["--check-aliases"]);
+        assert_eq!(rewrite(&["-I"]).unwrap(), ["--check-aliases"]);
+        let mut command = crate::cli::command();
+        command.build();
+        let as_named = |name: &str, args: &[&str]| {
+            let all = std::iter::once(name).chain(args.iter().copied());
+            normalize(all.map(OsString::from).collect(), &command)
+                .unwrap()
+                .into_iter()
+                .skip(1)
+                .map(|arg| arg.into_string().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(as_named("/usr/bin/mailq", &[]), ["--list-queue"]);
+        assert_eq!(as_named("newaliases", &[]), ["--check-aliases"]);
+        assert_eq!(
+            as_named("/usr/sbin/sendmail", &["-oi", "x@y.org"]),
+            ["x@y.org"]
+        );
+    }
+
+    #[test]
+    fn sendmail_calls_are_recognised_by_name_and_flags() {
+        let call_of = |args: &[&str]| {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            call(&args)
+        };
+        assert_eq!(
+            call_of(&["/usr/sbin/sendmail", "root"]).as_deref(),
+            Some("invoked as sendmail")
+        );
+        assert_eq!(call_of(&["smtpsend", "-t"]).as_deref(), Some("-t"));
+        assert_eq!(call_of(&["smtpsend", "-oi", "x@y"]).as_deref(), Some("-oi"));
+        assert_eq!(call_of(&["smtpsend", "-ti"]).as_deref(), Some("-ti"));
+        assert_eq!(call_of(&["smtpsend", "--to", "x@y", "--body", "hi"]), None);
+        assert_eq!(call_of(&["smtpsend", "-s", "it", "x@y"]), None);
     }
 
     #[test]

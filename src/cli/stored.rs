@@ -6,7 +6,7 @@ use super::*;
 /// options and the other commands). Every other option given is kept, so options added
 /// later for reaching the server go with queued messages without a change here. The account
 /// is kept by name separately.
-pub(super) const RUN_OPTIONS: [&str; 15] = [
+pub(super) const RUN_OPTIONS: [&str; 17] = [
     "from",
     "max_time",
     "max_input_size",
@@ -22,6 +22,8 @@ pub(super) const RUN_OPTIONS: [&str; 15] = [
     "expn",
     "server_info",
     "check",
+    "log_file",
+    "check_aliases",
 ];
 
 /// True for an option a queued message does not keep.

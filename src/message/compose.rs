@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::Header;
-use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
@@ -19,6 +18,7 @@ use mail_builder::mime::{BodyPart, MimePart};
 
 use crate::base::exit::{Kind, fail};
 use crate::base::input::{self, FileKind};
+pub use crate::message::address::address_header;
 use crate::message::address::{Mailbox, reject_line_breaks};
 use crate::message::stamp::Stamp;
 use crate::message::transfer::{Encoding, encode_text};
@@ -173,34 +173,46 @@ pub enum BodySource {
     Stdin,
 }
 
-/// Where composing happens: the domain for bare user names, and how long a pipe given as
+/// Where composing happens: what becomes of bare user names (aliases, the qualify domain,
+/// whether the header's To and Cc get the alias targets too), and how long a pipe given as
 /// `--body-file` may take to be written (the command deadline).
 #[derive(Debug, Clone, Copy)]
 pub struct Surroundings<'a> {
-    pub qualify_domain: Option<&'a str>,
+    pub local: crate::message::local::LocalNames<'a>,
+    pub rewrite_local_headers: bool,
     pub pipe_timeout: Duration,
 }
 
 /// Composes the message the flags describe; `stdin` is the body unless a body flag is given.
-/// Bare user names (`root`) get `@qualify_domain` in the envelope and the header alike.
+/// Bare user names (`root`) get `@qualify_domain` in the envelope and the header alike; in
+/// the envelope an alias replaces them first (in To and Cc too with `rewrite_local_headers`).
 pub fn compose(
     given: &ComposeInput,
     context: Surroundings,
     sender: &Sender,
     stdin: &mut dyn Read,
 ) -> anyhow::Result<(Envelope, Content)> {
-    let qualify_domain = context.qualify_domain;
-    let addresses = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
+    let local = context.local;
+    let qualify_domain = local.qualify_domain;
+    let qualified = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
         Ok(crate::message::address::parse_all(values)?
             .iter()
             .map(|mailbox| mailbox.qualified(qualify_domain))
             .collect())
     };
-    let to = addresses(&given.to)?;
-    let cc = addresses(&given.cc)?;
-    let bcc = addresses(&given.bcc)?;
-    let reply_to = addresses(&given.reply_to)?;
-    let positional = addresses(&given.recipients)?;
+    let in_header = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
+        match context.rewrite_local_headers {
+            true => local.resolve(&crate::message::address::parse_all(values)?),
+            false => qualified(values),
+        }
+    };
+    let to = in_header(&given.to)?;
+    let cc = in_header(&given.cc)?;
+    let reply_to = qualified(&given.reply_to)?;
+    let positional = in_header(&given.recipients)?;
+    let envelope_recipients = local.resolve(&crate::message::address::parse_all(
+        &[&given.to[..], &given.recipients, &given.cc, &given.bcc].concat(),
+    )?)?;
     let sender = &Sender {
         mailbox: sender.mailbox.qualified(qualify_domain),
         envelope: crate::message::address::qualify(&sender.envelope, qualify_domain),
@@ -219,7 +231,7 @@ pub fn compose(
     let text = read_body(given, stdin, stdin_required, context.pipe_timeout)?;
 
     let to_header: Vec<&Mailbox> = to.iter().chain(&positional).collect();
-    let recipients = unique_addresses(to_header.iter().copied().chain(&cc).chain(&bcc));
+    let recipients = unique_addresses(envelope_recipients.iter());
     let envelope = Envelope {
         from: sender.envelope.clone(),
         recipients,
@@ -373,22 +385,6 @@ fn lay_out(
     }
     content.push_bytes(format!("\r\n--{boundary}--\r\n").as_bytes());
     content
-}
-
-/// The From: mailbox as a mail-builder header value (display names RFC 2047-encoded).
-pub fn address_header<'a>(mailboxes: &[&'a Mailbox]) -> Address<'a> {
-    let items: Vec<Address<'a>> = mailboxes
-        .iter()
-        .map(|m| Address::new_address(m.name.as_deref(), m.address.as_str()))
-        .collect();
-    if items.len() == 1 {
-        items
-            .into_iter()
-            .next()
-            .unwrap_or(Address::new_list(Vec::new()))
-    } else {
-        Address::new_list(items)
-    }
 }
 
 /// The domain for a Message-ID: the sender's, or this host's name for a bare user name.

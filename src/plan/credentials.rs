@@ -62,6 +62,9 @@ pub enum PasswordSource {
     Command(String),
     /// Read the first line of this file or pipe (which must be private to its owner).
     File(PathBuf),
+    /// A password file the system file names: its group may read it too (mode 640, the
+    /// group of the users allowed to send through the account), others may not.
+    GroupFile(PathBuf),
     /// Given in clear: `SMTPSEND_PASSWORD`, or a private configuration file.
     Clear(Secret),
     /// Ask on the terminal.
@@ -72,7 +75,9 @@ impl fmt::Display for PasswordSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PasswordSource::Command(command) => write!(f, "from the command {command:?}"),
-            PasswordSource::File(path) => write!(f, "from the file {}", path.display()),
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => {
+                write!(f, "from the file {}", path.display())
+            }
             PasswordSource::Clear(_) => f.write_str("********"),
             PasswordSource::Prompt => f.write_str("asked on the terminal"),
         }
@@ -114,7 +119,9 @@ impl PasswordSource {
                 check_password(secret.expose().as_bytes(), label)?;
                 return Ok(secret.clone());
             }
-            PasswordSource::File(path) => Known::File(path.clone()),
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => {
+                Known::File(path.clone())
+            }
             PasswordSource::Command(command) => Known::Command(command.clone()),
             PasswordSource::Prompt => Known::Prompt(user.to_string()),
         };
@@ -124,8 +131,13 @@ impl PasswordSource {
         }
         drop(read);
         let (bytes, origin) = match self {
-            PasswordSource::File(path) => (
-                from_file(path, label, deadline)?,
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => (
+                from_file(
+                    path,
+                    label,
+                    deadline,
+                    matches!(self, PasswordSource::GroupFile(_)),
+                )?,
                 format!("{label} {}", path.display()),
             ),
             PasswordSource::Command(command) => (
@@ -151,7 +163,9 @@ impl PasswordSource {
     /// terminal to ask on.
     pub fn check_ahead(&self, user: &str, label: &str, deadline: Duration) -> anyhow::Result<()> {
         match self {
-            PasswordSource::File(_) => self.read(user, label, deadline).map(drop),
+            PasswordSource::File(_) | PasswordSource::GroupFile(_) => {
+                self.read(user, label, deadline).map(drop)
+            }
             PasswordSource::Prompt if !has_terminal() => from_terminal(user).map(drop),
             _ => Ok(()),
         }
@@ -249,7 +263,12 @@ impl FirstLine {
 /// the descriptor opened without blocking (a FIFO with no writer cannot hang the open): a
 /// device, socket or directory is refused at once (66); a pipe is waited for until
 /// `deadline` (66 when nothing came).
-fn from_file(path: &Path, label: &str, deadline: Duration) -> anyhow::Result<Vec<u8>> {
+fn from_file(
+    path: &Path,
+    label: &str,
+    deadline: Duration,
+    group_may_read: bool,
+) -> anyhow::Result<Vec<u8>> {
     let shown = path.display();
     let cannot_read = |err: &io::Error| {
         fail(
@@ -268,12 +287,14 @@ fn from_file(path: &Path, label: &str, deadline: Duration) -> anyhow::Result<Vec
         ));
     }
     let mode = opened.metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    let (forbidden, fix) = match group_may_read {
+        true => (0o007, "chmod o-rwx"),
+        false => (0o077, "chmod 600"),
+    };
+    if mode & forbidden != 0 {
         return Err(fail(
             Kind::Config,
-            format!(
-                "{label} {shown} is readable by others (mode {mode:04o}); run: chmod 600 {shown}"
-            ),
+            format!("{label} {shown} is readable by others (mode {mode:04o}); run: {fix} {shown}"),
         ));
     }
     let origin = format!("{label} {shown}");
@@ -456,7 +477,7 @@ fn password_source(account: &crate::plan::config::Account) -> Option<PasswordSou
 }
 
 /// `~/…` in a path from the configuration file is the home directory.
-fn expand_home(path: &std::path::Path) -> PathBuf {
+pub(in crate::plan) fn expand_home(path: &std::path::Path) -> PathBuf {
     match (path.strip_prefix("~"), std::env::var_os("HOME")) {
         (Ok(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
         _ => path.to_path_buf(),

@@ -310,17 +310,11 @@ fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Result<()
     if cli.attachments.is_empty() {
         return Ok(());
     }
-    let Some((location, _)) = settings::config_location(cli) else {
-        return Ok(());
-    };
-    let Ok(Some(config)) = config::Config::load(&location) else {
+    let Ok(files) = config::Files::load(settings::config_location(cli)) else {
         return Ok(());
     };
     for path in &cli.attachments {
-        let Some(name) = path
-            .to_str()
-            .filter(|name| config.accounts.contains_key(*name))
-        else {
+        let Some(name) = path.to_str().filter(|name| files.has_account(name)) else {
             continue;
         };
         let hint = format!("to use account {name}, say --account {name}");

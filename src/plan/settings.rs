@@ -1,6 +1,7 @@
 //! The effective settings: flags, then `SMTPSEND_*` environment, then the chosen account of
-//! the configuration file, then built-in defaults; and `--show-config`, which prints them
-//! with the source of each.
+//! the user's configuration file, then the system file's account of that name, then
+//! built-in defaults; and `--show-config`, which prints them with the source of each (the
+//! file and line of a value from a file).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,13 +10,19 @@ use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
 pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
-use crate::plan::config::{self, Account, Config, Location};
+use crate::plan::config::{self, Account, Chosen, Files, Location};
 use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
 use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
 use crate::smtp::tls::{TlsConfig, TlsFile, TlsMode};
 use crate::smtp::{Options, Timeouts};
+
+mod sources;
+pub(super) use sources::{Sourced, config_location};
+
+pub mod local;
+pub use local::default_sender;
 
 /// A login whose password has not been read yet (reading may run a command or prompt).
 #[derive(Debug, Clone)]
@@ -54,6 +61,10 @@ pub struct Settings {
     pub account_from: Option<Mailbox>,
     /// The domain appended to bare user names (`--qualify-domain`), if any.
     pub qualify_domain: Option<String>,
+    /// Aliases, what is rewritten in a message's header, and the log.
+    pub mail: local::Mail,
+    /// Where users without a writable home keep their outbox (the system file's `spool`).
+    pub spool: Option<PathBuf>,
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
@@ -78,50 +89,34 @@ impl Settings {
     }
 
     fn merge(cli: &Cli, sender: Option<&str>) -> anyhow::Result<Settings> {
-        let location = config_location(cli);
-        let config = match &location {
-            Some((location, _)) => Config::load(location)?,
-            None => None,
-        };
-        let chosen = choose_account(cli, &location, config.as_ref(), sender)?;
+        let sourced = Sourced::load(cli, sender)?;
         let empty = Account::default();
-        let (account_name, account) = match &chosen {
-            Some(chosen) => (Some(chosen.name.to_string()), chosen.account),
-            None => (None, &empty),
+        let no_keys = Default::default();
+        let (account_name, account, written) = match &sourced.chosen {
+            Some(chosen) => (Some(chosen.name.clone()), &chosen.account, &chosen.written),
+            None => (None, &empty, &no_keys),
         };
         let mut picker = Picker {
             cli,
             account,
             account_name: account_name.clone(),
+            written,
             shown: Vec::new(),
         };
-        match &location {
-            Some((location, source)) => {
-                let state = if config.is_some() { "" } else { ", not found" };
-                let path = location.path.display().to_string();
-                picker.show("config", path, format!("{source}{state}"));
-            }
-            None => picker.show("config", "(none)".into(), "no HOME".into()),
-        }
-        match &chosen {
-            Some(chosen) => picker.show("account", chosen.name.to_string(), chosen.reason.clone()),
-            None => picker.show("account", "(none)".into(), "default".into()),
-        }
+        sourced.show(&mut picker);
         let (target, server_text, lmtp) = server(&mut picker)?;
         let timeout = picker.pick(&table::TIMEOUT)?.value;
         let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
         let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
-        let queue = picker
-            .pick(&table::QUEUE)?
-            .value
-            .unwrap_or(QueueMode::Never);
+        let queue = local::queue(&mut picker)?;
         let retries = picker.pick(&table::RETRIES)?.value.unwrap_or(0);
         let max_time = picker
             .pick(&table::MAX_TIME)?
             .value
             .and_then(table::max_time);
-        let qualify_domain = qualify_domain(&mut picker)?;
-        show_from(&mut picker, qualify_domain.as_deref());
+        let qualify_domain = local::qualify_domain(&mut picker)?;
+        local::show_from(&mut picker, qualify_domain.as_deref());
+        let mail = local::Mail::pick(&mut picker)?;
         let tls = tls(&mut picker, &server_text, &target)?;
         let login = login(&mut picker)?;
         Ok(Settings {
@@ -143,10 +138,12 @@ impl Settings {
                 no_chunking: cli.no_chunking,
                 source_address,
             },
-            config_path: config.as_ref().map(|config| config.path.clone()),
+            config_path: sourced.files.user.as_ref().map(|c| c.path.clone()),
             account: account_name,
             account_from: account.sender(),
             qualify_domain,
+            mail,
+            spool: sourced.files.spool().map(PathBuf::from),
             login,
             queue,
             retries,
@@ -199,6 +196,15 @@ impl Settings {
         Ok(options)
     }
 
+    /// The alias file, read and checked, when the settings name one.
+    pub fn load_aliases(&self) -> anyhow::Result<Option<crate::message::aliases::Aliases>> {
+        self.mail
+            .aliases
+            .as_deref()
+            .map(crate::message::aliases::Aliases::load)
+            .transpose()
+    }
+
     /// `--show-config --json`: an object with one member per setting, each holding its
     /// `value` and its `source`, as in the text (the password masked the same way).
     pub fn show_json(&self) -> serde_json::Value {
@@ -238,32 +244,6 @@ impl Settings {
     }
 }
 
-/// The configuration file's account for this run: named by `--account` (or
-/// `SMTPSEND_ACCOUNT`), else picked by the sender, else the default; an account named when
-/// there is no configuration file is an error (78).
-fn choose_account<'a>(
-    cli: &Cli,
-    location: &Option<(Location, &'static str)>,
-    config: Option<&'a Config>,
-    sender: Option<&str>,
-) -> anyhow::Result<Option<config::Chosen<'a>>> {
-    let account_source = table::option_source(cli, "--account", "SMTPSEND_ACCOUNT").label();
-    match (config, cli.account.as_deref()) {
-        (Some(config), named) => config.choose(named.map(|name| (name, account_source)), sender),
-        (None, Some(name)) => {
-            let looked = location.as_ref().map_or_else(
-                || "HOME is not set".to_string(),
-                |(location, _)| format!("{} does not exist", location.path.display()),
-            );
-            Err(fail(
-                Kind::Config,
-                format!("{account_source} {name:?}: no configuration file ({looked})"),
-            ))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
 /// The server, the text it was given as, and whether the session speaks LMTP (`--lmtp`, or
 /// an lmtp:// URL); shown with the protocol.
 fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
@@ -287,54 +267,6 @@ fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
     Ok((target, text, lmtp))
 }
 
-/// The domain for bare user names, shown only when set (they otherwise go as they are).
-fn qualify_domain(picker: &mut Picker) -> anyhow::Result<Option<String>> {
-    let picked = picker.find(&table::QUALIFY_DOMAIN);
-    if let Some(domain) = &picked.value {
-        (table::QUALIFY_DOMAIN.check)(domain, &picked.source)?;
-        picker.show("qualify-domain", domain.clone(), picked.source.to_string());
-    }
-    Ok(picked.value)
-}
-
-/// Shows the sender a message gets when neither `-f` nor the message names one.
-fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
-    let account = picker.account;
-    let account_from = account.sender();
-    let (value, source) = match (&picker.cli.from, &account_from) {
-        (Some(from), _) => (
-            from.clone(),
-            picker.option("--from", "SMTPSEND_FROM").to_string(),
-        ),
-        (None, Some(from)) => (
-            from.qualified(qualify_domain).to_text(),
-            picker.from_account().to_string(),
-        ),
-        (None, None) => {
-            let pattern = account
-                .from
-                .as_ref()
-                .map(|pattern| {
-                    format!(
-                        "; the from {} of account {} only selects the account",
-                        pattern.get_ref(),
-                        picker.account_name.as_deref().unwrap_or_default()
-                    )
-                })
-                .unwrap_or_default();
-            let login = match qualify_domain {
-                Some(_) => "login@qualify-domain",
-                None => "login@host",
-            };
-            (
-                default_sender(qualify_domain).address,
-                format!("default: {login}, unless the message has a From{pattern}"),
-            )
-        }
-    };
-    picker.show("from", value, source);
-}
-
 /// The TLS mode, made implicit for smtps:// and port 465 under `auto`.
 fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
     let picked = picker.find(&table::TLS);
@@ -348,8 +280,20 @@ fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<Tls
 /// user.
 fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
     let user = picker.pick(&table::USER)?.value;
-    let from_account = || picker.from_account();
+    let key = ["password-file", "password-command", "password"]
+        .into_iter()
+        .find(|key| picker.written.contains_key(key))
+        .unwrap_or("password");
+    let from_account = || picker.from_account(key);
     let choice = credentials::password_choice(picker.cli, picker.account, &from_account);
+    // A password file the system file names may be read by its group (see GroupFile).
+    let in_system_file = picker.written.get(key).is_some_and(|at| at.system);
+    let choice = choice.map(|(source, label)| match source {
+        PasswordSource::File(path) if in_system_file && !label.starts_with("--") => {
+            (PasswordSource::GroupFile(path), label)
+        }
+        other => (other, label),
+    });
     let (password, password_label) = match choice {
         Ok(choice) => choice,
         Err(err) if user.is_some() => return Err(err),
@@ -388,28 +332,6 @@ fn tls_config(cli: &Cli) -> TlsConfig {
     )
 }
 
-/// The configuration file to read, and what named it.
-pub(super) fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
-    match &cli.config {
-        Some(path) => Some((
-            Location {
-                path: path.clone(),
-                explicit: true,
-            },
-            table::option_source(cli, "--config", "SMTPSEND_CONFIG").label(),
-        )),
-        None => config::default_path().map(|path| {
-            (
-                Location {
-                    path,
-                    explicit: false,
-                },
-                "default location",
-            )
-        }),
-    }
-}
-
 /// Implicit TLS for smtps:// and port 465 under `auto`; an explicit mode that contradicts
 /// smtps:// is a usage error.
 fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
@@ -425,19 +347,5 @@ fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<T
             ),
         )),
         mode => Ok(mode),
-    }
-}
-
-/// The sender when none is given: `login@host`, like sendmail, or `login@DOMAIN` with a
-/// qualify domain. A host name without a dot is used as it is.
-pub fn default_sender(qualify_domain: Option<&str>) -> Mailbox {
-    let login = ["LOGNAME", "USER"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "root".to_string());
-    let domain = qualify_domain.map_or_else(crate::base::host::hostname, str::to_string);
-    Mailbox {
-        name: None,
-        address: format!("{login}@{domain}"),
     }
 }

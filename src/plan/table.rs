@@ -1,16 +1,19 @@
 //! The settings table: one row per setting, saying where its value may come from (the option
 //! and its `SMTPSEND_*` variable, the account key), what it is when none is given, how it is
 //! checked and how `--show-config` shows it. [`Picker`] reads a row: option or variable (clap
-//! merged those), else the account, else the default; then the check; then the line for
-//! `--show-config`. Validation and `--show-config` come from the same rows, so they cannot
-//! disagree.
+//! merged those), else the account (the user's file over the system file, see
+//! [`crate::plan::config::Files`]), else the default; then the check; then the line for
+//! `--show-config`, naming the file and line an account's value was written at. Validation
+//! and `--show-config` come from the same rows, so they cannot disagree.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::{Cli, QueueMode};
-use crate::plan::config::{Account, MAX_RETRIES};
+use crate::plan::config::{Account, MAX_RETRIES, Written};
 use crate::smtp::Timeouts;
 use crate::smtp::auth::Mechanism;
 use crate::smtp::tls::TlsMode;
@@ -22,8 +25,8 @@ pub enum Source {
     Flag(&'static str),
     /// An environment variable, e.g. `SMTPSEND_SERVER`.
     Env(&'static str),
-    /// The named account of the configuration file.
-    Account(String),
+    /// The named account of a configuration file, and where the value was written.
+    Account { name: String, at: Option<Written> },
     /// Built in.
     Default,
 }
@@ -33,7 +36,8 @@ impl fmt::Display for Source {
         match self {
             Source::Flag(flag) => f.write_str(flag),
             Source::Env(var) => f.write_str(var),
-            Source::Account(name) => write!(f, "account {name}"),
+            Source::Account { name, at: None } => write!(f, "account {name}"),
+            Source::Account { name, at: Some(at) } => write!(f, "account {name}, {at}"),
             Source::Default => f.write_str("default"),
         }
     }
@@ -45,11 +49,12 @@ impl Source {
     pub fn given(&self, flag: &str, value: impl fmt::Display) -> String {
         match self {
             Source::Env(var) => format!("{var}={value}"),
-            Source::Account(name) => {
-                format!(
-                    "{} = {value} in account {name}",
-                    flag.trim_start_matches('-')
-                )
+            Source::Account { name, at } => {
+                let key = flag.trim_start_matches('-');
+                match at {
+                    Some(at) => format!("{key} = {value} in account {name} ({at})"),
+                    None => format!("{key} = {value} in account {name}"),
+                }
             }
             _ => format!("{flag} {value}"),
         }
@@ -102,8 +107,11 @@ pub struct Shown {
 /// Reads rows for one command line and one account, collecting `--show-config`'s lines.
 pub struct Picker<'a> {
     pub cli: &'a Cli,
+    /// The account, its keys merged from the user's file and the system file.
     pub account: &'a Account,
     pub account_name: Option<String>,
+    /// Where each of the account's keys was written.
+    pub written: &'a BTreeMap<&'static str, Written>,
     pub shown: Vec<Shown>,
 }
 
@@ -134,7 +142,7 @@ impl Picker<'_> {
         if let Some(value) = (row.account)(self.account) {
             return Picked {
                 value: Some(value),
-                source: self.from_account(),
+                source: self.from_account(row.key),
             };
         }
         Picked {
@@ -148,9 +156,13 @@ impl Picker<'_> {
         option_source(self.cli, flag, variable)
     }
 
-    /// The account as the source.
-    pub fn from_account(&self) -> Source {
-        Source::Account(self.account_name.clone().unwrap_or_default())
+    /// The account as the source of the value of `key`: its name, and the file and line
+    /// the key was written at.
+    pub fn from_account(&self, key: &str) -> Source {
+        Source::Account {
+            name: self.account_name.clone().unwrap_or_default(),
+            at: self.written.get(key).cloned(),
+        }
     }
 
     /// Adds a line to `--show-config`.
@@ -413,4 +425,23 @@ pub const AUTH: Row<Mechanism> = Row {
         Mechanism::Auto => "auto (the strongest the server offers)".to_string(),
         other => other.name().to_string(),
     },
+};
+
+pub const LOG_FILE: Row<PathBuf> = Row {
+    key: "log-file",
+    flag: "--log-file",
+    variable: "SMTPSEND_LOG_FILE",
+    given: |cli| cli.log_file.clone(),
+    account: |account| account.log_file.as_ref().map(|path| path.get_ref().clone()),
+    default: None,
+    check: |path, source| {
+        if path.as_os_str().is_empty() {
+            return Err(fail(
+                Kind::Usage,
+                format!("{}: give a path", source.given("--log-file", "\"\"")),
+            ));
+        }
+        Ok(())
+    },
+    show: |path| path.map_or_else(|| "(none)".into(), |path| path.display().to_string()),
 };

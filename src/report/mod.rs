@@ -2,8 +2,10 @@
 
 pub mod dry_run;
 pub mod errors;
+pub mod log;
 pub mod progress;
 pub mod server_info;
+pub mod syslog;
 
 use serde::Serialize;
 

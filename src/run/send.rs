@@ -3,6 +3,7 @@
 
 use crate::base::exit::{Kind, fail};
 use crate::message::compose::{self, BodySource};
+use crate::message::local::LocalNames;
 use crate::message::{Content, Envelope};
 use crate::plan::{Input, Send, Settings};
 use crate::report::{self, JsonPrinted, JsonReport};
@@ -71,8 +72,13 @@ fn prepare(plan: &Send) -> anyhow::Result<(Settings, Envelope, Content)> {
                 settings.check_ahead()?;
             }
             let sender = plan.sender.for_compose(&settings);
+            let aliases = settings.load_aliases()?;
             let surroundings = compose::Surroundings {
-                qualify_domain: settings.qualify_domain.as_deref(),
+                local: LocalNames {
+                    aliases: aliases.as_ref(),
+                    qualify_domain: settings.qualify_domain.as_deref(),
+                },
+                rewrite_local_headers: settings.mail.rewrite_local_headers,
                 pipe_timeout: settings.session.timeouts.command,
             };
             let (envelope, content) = compose::compose(input, surroundings, &sender, &mut stdin)?;

@@ -106,8 +106,14 @@ fn chooses_named_then_sender_then_default() {
          [accounts.boss]\nfrom = \"boss@example.com\"\n",
     )
     .unwrap();
+    let files = Files {
+        user: Some(config),
+        system: None,
+        user_location: None,
+        system_location: system_location(),
+    };
     let pick = |named, sender| {
-        config
+        files
             .choose(named, sender)
             .unwrap()
             .map(|chosen| chosen.name.to_string())
@@ -123,5 +129,5 @@ fn chooses_named_then_sender_then_default() {
         pick(Some(("work", "--account")), Some("me@home.org")).as_deref(),
         Some("work")
     );
-    assert!(config.choose(Some(("nope", "--account")), None).is_err());
+    assert!(files.choose(Some(("nope", "--account")), None).is_err());
 }
