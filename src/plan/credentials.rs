@@ -36,6 +36,9 @@ use crate::smtp::auth::Secret;
 mod command;
 use command::*;
 
+mod choice;
+pub(super) use choice::{expand_home, password_choice};
+
 /// The environment variable that may hold the password (for CI secrets).
 pub const PASSWORD_VAR: &str = "SMTPSEND_PASSWORD";
 
@@ -286,17 +289,7 @@ fn from_file(
             ),
         ));
     }
-    let mode = opened.metadata.permissions().mode() & 0o777;
-    let (forbidden, fix) = match group_may_read {
-        true => (0o007, "chmod o-rwx"),
-        false => (0o077, "chmod 600"),
-    };
-    if mode & forbidden != 0 {
-        return Err(fail(
-            Kind::Config,
-            format!("{label} {shown} is readable by others (mode {mode:04o}); run: {fix} {shown}"),
-        ));
-    }
+    check_password_file_mode(&opened.metadata, path, label, group_may_read)?;
     let origin = format!("{label} {shown}");
     let mut file = opened.file;
     let mut line = FirstLine::default();
@@ -344,6 +337,29 @@ fn from_file(
             Err(ReadError::Io(err)) => return Err(cannot_read(&err)),
         }
     }
+}
+
+/// A password file must be private to its owner; one the system file names may be read by
+/// its group too (see [`PasswordSource::GroupFile`]).
+fn check_password_file_mode(
+    metadata: &std::fs::Metadata,
+    path: &Path,
+    label: &str,
+    group_may_read: bool,
+) -> anyhow::Result<()> {
+    let mode = metadata.permissions().mode() & 0o777;
+    let (forbidden, fix) = match group_may_read {
+        true => (0o007, "chmod o-rwx"),
+        false => (0o077, "chmod 600"),
+    };
+    if mode & forbidden != 0 {
+        let shown = path.display();
+        return Err(fail(
+            Kind::Config,
+            format!("{label} {shown} is readable by others (mode {mode:04o}); run: {fix} {shown}"),
+        ));
+    }
+    Ok(())
 }
 
 /// What a non-blocking read of a pipe found.
@@ -431,57 +447,6 @@ fn from_terminal(user: &str) -> anyhow::Result<Vec<u8>> {
         return Err(too_long(origin));
     }
     Ok(typed.into_bytes())
-}
-
-/// Where the password comes from, and the setting that said so: `--password-file` or
-/// `--password-command`, else `SMTPSEND_PASSWORD` (an error when it is not UTF-8), else the
-/// account, else the terminal.
-pub(super) fn password_choice(
-    cli: &crate::cli::Cli,
-    account: &crate::plan::config::Account,
-    from_account: &dyn Fn() -> crate::plan::table::Source,
-) -> anyhow::Result<(PasswordSource, String)> {
-    if let Some(path) = &cli.password_file {
-        return Ok((PasswordSource::File(path.clone()), "--password-file".into()));
-    }
-    if let Some(command) = &cli.password_command {
-        return Ok((
-            PasswordSource::Command(command.clone()),
-            "--password-command".into(),
-        ));
-    }
-    if let Some(source) = password_from_env()? {
-        return Ok((source, PASSWORD_VAR.into()));
-    }
-    Ok(match password_source(account) {
-        Some(source) => (source, from_account().to_string()),
-        None => (
-            PasswordSource::Prompt,
-            crate::plan::table::Source::Default.to_string(),
-        ),
-    })
-}
-
-/// The account's password source (the file allows at most one of the three keys).
-fn password_source(account: &crate::plan::config::Account) -> Option<PasswordSource> {
-    if let Some(secret) = &account.password {
-        return Some(PasswordSource::Clear(secret.get_ref().clone()));
-    }
-    if let Some(path) = &account.password_file {
-        return Some(PasswordSource::File(expand_home(path.get_ref())));
-    }
-    account
-        .password_command
-        .as_ref()
-        .map(|command| PasswordSource::Command(command.get_ref().clone()))
-}
-
-/// `~/…` in a path from the configuration file is the home directory.
-pub(in crate::plan) fn expand_home(path: &std::path::Path) -> PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
-        _ => path.to_path_buf(),
-    }
 }
 
 #[cfg(test)]

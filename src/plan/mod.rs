@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod credentials;
+mod outbox;
 pub mod sender;
 pub mod server;
 pub mod settings;
@@ -17,6 +18,7 @@ use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
 use crate::message::compose::{BodySource, ComposeInput};
 use crate::smtp::Policy;
+pub use outbox::OutboxPlace;
 pub use sender::SenderChoice;
 pub use settings::Settings;
 
@@ -26,10 +28,21 @@ pub enum Plan {
     Generate(crate::cli::generate::Target),
     /// Print the effective settings (`--show-config`).
     ShowConfig { settings: Box<Settings>, json: bool },
-    /// List the outbox (`--list-queue`, `-bp`).
-    ListQueue { json: bool },
+    /// Check the account's alias file and show what each name stands for
+    /// (`--check-aliases`, `newaliases`, `-bi`).
+    CheckAliases { settings: Box<Settings> },
+    /// List the outbox (`--list-queue`, `-bp`, `mailq`), with the route each entry takes
+    /// (another one with `--server` or `--account`).
+    ListQueue {
+        place: OutboxPlace,
+        reroute: Option<SettingsResolver>,
+        json: bool,
+    },
     /// Remove outbox entries (`--drop-queue`).
-    DropQueue { ids: Vec<String> },
+    DropQueue {
+        place: OutboxPlace,
+        ids: Vec<String>,
+    },
     /// Deliver the outbox (`-q`).
     Flush(Flush),
     /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
@@ -50,11 +63,16 @@ pub struct Output {
     pub debug: u8,
 }
 
-/// `-q`: the outbox's entries, each with the settings it was queued with.
+/// `-q`: the outbox's entries, each with the settings it was queued with, or all of them
+/// the way `-q --server …` or `-q --account …` says.
 pub struct Flush {
     pub output: Output,
+    pub place: OutboxPlace,
     /// Resolves the settings an entry was queued with (its stored options).
     pub stored: StoredResolver,
+    /// `-q --server`/`--account`: every entry goes this way instead (its sender may still
+    /// pick the account by its `from`).
+    pub reroute: Option<SettingsResolver>,
 }
 
 /// A probe and the settings of its session.
@@ -120,6 +138,12 @@ pub struct SettingsResolver {
     cli: Cli,
 }
 
+impl std::fmt::Debug for SettingsResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SettingsResolver")
+    }
+}
+
 impl SettingsResolver {
     /// The settings when `sender` picks the account (see [`Settings::resolve`]).
     pub fn resolve(&self, sender: Option<&str>) -> anyhow::Result<Settings> {
@@ -128,10 +152,11 @@ impl SettingsResolver {
 }
 
 /// Resolves the settings of a queued message from the options it kept, with this run's
-/// output options and time bound.
+/// output options, time bound and log file.
 pub struct StoredResolver {
     output: Output,
     max_time: Option<f64>,
+    log_file: Option<PathBuf>,
 }
 
 impl StoredResolver {
@@ -150,6 +175,7 @@ impl StoredResolver {
         stored.debug = self.output.debug;
         stored.json = self.output.json;
         stored.max_time = self.max_time;
+        stored.log_file = self.log_file.clone();
         Settings::resolve(&stored, Some(sender))
     }
 }
@@ -164,20 +190,14 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
     if let Some(target) = cli.generate {
         return Ok(Plan::Generate(target));
     }
-    if cli.list_queue {
-        return Ok(Plan::ListQueue { json: cli.json });
+    if cli.list_queue || cli.flush_queue || !cli.drop_queue.is_empty() {
+        return outbox::plan(cli, output);
     }
-    if !cli.drop_queue.is_empty() {
-        return Ok(Plan::DropQueue {
-            ids: cli.drop_queue,
+    if cli.check_aliases {
+        let settings = Settings::resolve(&cli, None)?;
+        return Ok(Plan::CheckAliases {
+            settings: Box::new(settings),
         });
-    }
-    if cli.flush_queue {
-        let stored = StoredResolver {
-            output,
-            max_time: cli.max_time,
-        };
-        return Ok(Plan::Flush(Flush { output, stored }));
     }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;

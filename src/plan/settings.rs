@@ -196,6 +196,12 @@ impl Settings {
         Ok(options)
     }
 
+    /// True when the default sender is made from the login and host name: no `from` in the
+    /// account, no qualify domain.
+    pub fn sender_is_made_up(&self) -> bool {
+        self.account_from.is_none() && self.qualify_domain.is_none()
+    }
+
     /// The alias file, read and checked, when the settings name one.
     pub fn load_aliases(&self) -> anyhow::Result<Option<crate::message::aliases::Aliases>> {
         self.mail

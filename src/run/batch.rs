@@ -2,10 +2,12 @@
 //! and `-q`. With PIPELINING the next message's MAIL, RCPT and DATA ride behind the current
 //! one's end mark (RFC 2920 §3.1) and QUIT behind the last one's; a lost session is opened
 //! again for the next message; a server that cannot be reached fails every message left the
-//! same way at once; and the exit code of a batch is its first failure's.
+//! same way at once; and the exit code of a batch is its first failure's. What is left to
+//! send after a delivery (recipients not reached yet) is worked out here too.
 
 use crate::base::exit::{Kind, code_for, fail, one_line};
 use crate::message::{Content, Envelope};
+use crate::report;
 use crate::smtp::stream::Target;
 use crate::smtp::transcript::Transcript;
 use crate::smtp::{Delivery, Options, Policy, Session};
@@ -27,6 +29,10 @@ pub struct Batch {
     session: Option<Session>,
     /// Why the server could not be reached, once it could not.
     unreachable: Option<(u8, String)>,
+    /// The TLS version of the last session opened, for the log.
+    tls_version: Option<String>,
+    /// A session was opened (the server could be reached) at least once.
+    connected: bool,
 }
 
 impl Batch {
@@ -37,7 +43,19 @@ impl Batch {
             debug,
             session: None,
             unreachable: None,
+            tls_version: None,
+            connected: false,
         }
+    }
+
+    /// The TLS version of the last session opened, when it had TLS.
+    pub fn tls_version(&self) -> Option<String> {
+        self.tls_version.clone()
+    }
+
+    /// True once a session was opened: the server could be reached.
+    pub fn connected(&self) -> bool {
+        self.connected
     }
 
     /// Sends `message` over the session, opening it first when there is none (or it was
@@ -62,7 +80,11 @@ impl Batch {
             None => {
                 let transcript = Transcript::new(self.debug, crate::report::transcript_line);
                 match Session::open(&self.target, self.options.clone(), transcript) {
-                    Ok(opened) => self.session.insert(opened),
+                    Ok(opened) => {
+                        self.tls_version = opened.tls().map(|tls| tls.version.clone());
+                        self.connected = true;
+                        self.session.insert(opened)
+                    }
                     Err(err) => {
                         self.unreachable = Some((code_for(&err), one_line(&err)));
                         return Err(err);
@@ -91,6 +113,47 @@ impl Batch {
         if let Some(open) = self.session {
             open.quit();
         }
+    }
+}
+
+/// After a send that reached some recipients (under --partial), the recipients refused for
+/// now (4xx, or never tried) as an envelope of their own, with the failure to report for
+/// them; `None` when nobody is left or only permanent refusals are.
+pub fn left_for_later(
+    envelope: &Envelope,
+    delivery: &Delivery,
+) -> Option<(Envelope, anyhow::Error)> {
+    let later: Vec<_> = delivery
+        .undelivered()
+        .filter(|r| r.deciding_code() < 500)
+        .collect();
+    if later.is_empty() {
+        return None;
+    }
+    let err = fail(
+        Kind::TempFail,
+        format!("not delivered yet to {}", report::names(&later)),
+    );
+    let envelope = Envelope {
+        from: envelope.from.clone(),
+        recipients: later.iter().map(|r| r.address.clone()).collect(),
+    };
+    Some((envelope, err))
+}
+
+/// The envelope still to send after a failed try: when the server delivered the message to
+/// some recipients (LMTP gives one reply per recipient), only the others, so that trying
+/// again never delivers it twice to anyone.
+pub fn still_to_send(envelope: &Envelope, delivery: Option<&Delivery>) -> Envelope {
+    match delivery {
+        Some(delivery) if delivery.delivered_count() > 0 => Envelope {
+            from: envelope.from.clone(),
+            recipients: delivery
+                .undelivered()
+                .map(|recipient| recipient.address.clone())
+                .collect(),
+        },
+        _ => envelope.clone(),
     }
 }
 

@@ -48,7 +48,11 @@ pub fn run(plan: Bulk) -> anyhow::Result<()> {
     }
     if plan.dry_run {
         for item in &items {
-            crate::report::dry_run::dry_run(plan.output.json, &item.message.0, &item.message.1)?;
+            crate::report::dry_run::dry_run(
+                plan.output.json,
+                &item.message.envelope,
+                &item.message.content,
+            )?;
         }
         return Ok(());
     }
@@ -61,8 +65,8 @@ fn send_all(plan: &Bulk, target: &Target, options: &Options, items: &mut [Item])
     let policy = &plan.policy;
     fn message<'a>(item: &'a Item, policy: &'a Policy) -> Message<'a> {
         Message {
-            envelope: &item.message.0,
-            content: &item.message.1,
+            envelope: &item.message.envelope,
+            content: &item.message.content,
             policy,
         }
     }
@@ -95,7 +99,7 @@ fn summarise(output: Output, items: &[Item]) -> anyhow::Result<()> {
             "file": item.path.display().to_string(),
             "status": if error.is_some() { "failed" } else { "sent" },
             "exit_code": error.map_or(0, crate::base::exit::code_for),
-            "envelope": &item.message.0,
+            "envelope": &item.message.envelope,
             "error": error.map(crate::base::exit::one_line),
         }));
     }

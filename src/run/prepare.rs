@@ -48,8 +48,14 @@ fn header_recipients(message: &RawMessage) -> anyhow::Result<Vec<Mailbox>> {
     Ok(recipients)
 }
 
-/// An envelope and the content to send.
-pub type Prepared = (Envelope, Content);
+/// A complete message ready to send.
+pub struct Prepared {
+    pub envelope: Envelope,
+    pub content: Content,
+    /// The envelope sender, when it was made from the login and host name (nothing named
+    /// one): refusals that concern it say so.
+    pub made_up_sender: Option<String>,
+}
 
 /// The sender a message names: the Resent-From of its most recent Resent-* block when it
 /// has one (it is being resent), else its From; `None` when that does not parse.
@@ -81,7 +87,7 @@ pub fn prepare_raw(
         aliases: aliases.as_ref(),
         qualify_domain: settings.qualify_domain.as_deref(),
     };
-    let sender = raw_sender(choice, settings, sender, &message);
+    let (sender, made_up) = raw_sender(choice, settings, sender, &message);
     let mut recipients = Vec::new();
     if read_recipients {
         recipients = header_recipients(&message)?;
@@ -127,24 +133,29 @@ pub fn prepare_raw(
         Some(why) => Content::binary_from_bytes(bytes, why),
         None => Content::from_bytes(bytes),
     };
-    Ok((envelope, content))
+    Ok(Prepared {
+        made_up_sender: made_up.then(|| envelope.from.clone()),
+        envelope,
+        content,
+    })
 }
 
 /// The sender of a complete message: as given, else its From (a bare user name only when
 /// there is a domain to qualify it with: servers refuse unqualified senders, and the
 /// account's `from` or login@host is a deliverable one), else the default; bare user names
 /// are qualified in the envelope (and in a From field smtpsend adds), the message's own
-/// header is left as it is.
+/// header is left as it is. True with it when it was made from the login and host name.
 fn raw_sender(
     choice: &SenderChoice,
     settings: &Settings,
     sender: Option<Sender>,
     message: &RawMessage,
-) -> Sender {
+) -> (Sender, bool) {
     let qualify_domain = settings.qualify_domain.as_deref();
     let header_sender = header_from(message).filter(|mailbox| {
         qualify_domain.is_some() || !crate::message::address::is_unqualified(&mailbox.address)
     });
+    let made_up = sender.is_none() && header_sender.is_none() && settings.sender_is_made_up();
     let sender = sender.unwrap_or_else(|| match header_sender {
         Some(mailbox) => Sender {
             envelope: mailbox.address.clone(),
@@ -152,8 +163,9 @@ fn raw_sender(
         },
         None => choice.default_sender(settings),
     });
-    Sender {
+    let sender = Sender {
         envelope: crate::message::address::qualify(&sender.envelope, qualify_domain),
         mailbox: sender.mailbox.qualified(qualify_domain),
-    }
+    };
+    (sender, made_up)
 }

@@ -1,7 +1,9 @@
 //! The outbox on disk: messages waiting to be sent, kept so that a crash loses nothing.
 //!
-//! It lives in `$XDG_STATE_HOME/smtpsend/queue` (`~/.local/state/smtpsend/queue`). Each
-//! message is two files, mode 0600:
+//! It lives in `$XDG_STATE_HOME/smtpsend/queue` (`~/.local/state/smtpsend/queue`). A user
+//! without a home it can write to (cron jobs and daemons of system users) has it in the
+//! system file's spool, `SPOOL/USER` (see [`Outbox::locate`]). Each message is two files,
+//! mode 0600:
 //!
 //! - `ID.eml`: the exact bytes to send (CRLF lines, not dot-stuffed), readable with any
 //!   mail tool and re-sendable by hand with `smtpsend -t < ID.eml`;
@@ -70,11 +72,15 @@ pub use meta::{Damaged, FORMAT, Meta, is_damaged, now};
 pub use queue::{Claim, FlushLock, Queue};
 
 /// Where the outbox is: a base directory that is not the outbox's own (the XDG state
-/// directory) and the directories under it that are (`smtpsend/queue`).
+/// directory, or the spool) and the directories under it that are (`smtpsend/queue`, or
+/// the user's directory in the spool).
 #[derive(Debug, Clone)]
 pub struct Outbox {
     base: PathBuf,
     own: Vec<OsString>,
+    /// In the system file's spool: the base must be root's and written by nobody else, and
+    /// the user's directory in it is made by the administrator, never by smtpsend.
+    in_spool: bool,
 }
 
 /// An entry and its meta file as read (an unreadable or damaged one is reported, not
@@ -106,23 +112,43 @@ pub enum Dropped {
 }
 
 impl Outbox {
-    /// `$XDG_STATE_HOME/smtpsend/queue`, else `$HOME/.local/state/smtpsend/queue`.
-    pub fn locate() -> anyhow::Result<Outbox> {
-        let base = std::env::var_os("XDG_STATE_HOME")
+    /// `$XDG_STATE_HOME/smtpsend/queue`, else `$HOME/.local/state/smtpsend/queue` when the
+    /// home is one this user can keep files in, else `SPOOL/USER` in the system file's
+    /// `spool` (the user's name in the password database). Without any of them there is no
+    /// outbox (78, saying how to give the user one).
+    pub fn locate(spool: Option<&Path>) -> anyhow::Result<Outbox> {
+        if let Some(state) = std::env::var_os("XDG_STATE_HOME")
             .map(PathBuf::from)
             .filter(|dir| dir.is_absolute())
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|home| !home.is_empty())
-                    .map(|home| PathBuf::from(home).join(".local/state"))
-            })
-            .ok_or_else(|| {
-                fail(
-                    Kind::Config,
-                    "no place for the outbox: neither XDG_STATE_HOME nor HOME is set",
-                )
-            })?;
-        Ok(Outbox::locate_in(base))
+        {
+            return Ok(Outbox::locate_in(state));
+        }
+        let home = std::env::var_os("HOME")
+            .filter(|home| !home.is_empty())
+            .map(PathBuf::from);
+        if let Some(home) = &home
+            && (spool.is_none() || home_is_usable(home))
+        {
+            return Ok(Outbox::locate_in(home.join(".local/state")));
+        }
+        let user = crate::base::user::effective_uid();
+        let name = crate::base::user::name_of(user).unwrap_or_else(|| user.to_string());
+        match spool {
+            Some(spool) => Ok(Outbox {
+                base: spool.to_path_buf(),
+                own: vec![name.into()],
+                in_spool: true,
+            }),
+            None => Err(fail(
+                Kind::Config,
+                format!(
+                    "no place for the outbox of {name}: neither XDG_STATE_HOME nor HOME is set; \
+                     give it a home, or name a spool in the system file (spool = \
+                     \"/var/spool/smtpsend\") and create its directory with install -d -o \
+                     {name} -m 700 /var/spool/smtpsend/{name} (see docs/sendmail.md)"
+                ),
+            )),
+        }
     }
 
     /// The outbox under the state directory `base`: `base/smtpsend/queue`.
@@ -130,6 +156,7 @@ impl Outbox {
         Outbox {
             base,
             own: vec!["smtpsend".into(), "queue".into()],
+            in_spool: false,
         }
     }
 
@@ -137,7 +164,11 @@ impl Outbox {
     pub fn at(dir: PathBuf) -> Outbox {
         let base = dir.parent().map(Path::to_path_buf).unwrap_or_default();
         let own = dir.file_name().map(OsString::from).into_iter().collect();
-        Outbox { base, own }
+        Outbox {
+            base,
+            own,
+            in_spool: false,
+        }
     }
 
     /// The outbox directory's path, for messages.
@@ -177,7 +208,7 @@ impl Outbox {
                 ),
             )
         };
-        if create {
+        if create && !self.in_spool {
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -193,12 +224,15 @@ impl Outbox {
             Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
             Err(err) => return Err(cannot("open", &self.base, &err)),
         };
+        if self.in_spool {
+            check_spool(&parent, &self.base)?;
+        }
         let mut path = self.base.clone();
         for name in &self.own {
             path.push(name);
             let name = CString::new(name.as_encoded_bytes())
                 .map_err(|_| fail(Kind::Config, "the outbox path has a NUL byte"))?;
-            if create {
+            if create && !self.in_spool {
                 // SAFETY: mkdirat(2) on a descriptor we own, with a NUL-terminated name.
                 let made = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o700) };
                 if made != 0 {
@@ -217,6 +251,9 @@ impl Outbox {
                 if err.kind() == io::ErrorKind::NotFound && !create {
                     return Ok(None);
                 }
+                if err.kind() == io::ErrorKind::NotFound && self.in_spool {
+                    return Err(no_spool_directory(&path));
+                }
                 return Err(match lstat_at(&parent, &name) {
                     Ok(Some(stat)) if file_type(&stat) != libc::S_IFDIR => {
                         unsafe_dir(&path, &not_a_directory(&path, &stat))
@@ -233,6 +270,21 @@ impl Outbox {
             dir: Arc::new(Dir { file: parent, path }),
         }))
     }
+}
+
+/// True when the user can keep files under `home`: its `.local/state` exists, or it is a
+/// directory the user may write to (nobody's /nonexistent and a daemon's root-owned home
+/// are not).
+fn home_is_usable(home: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    if home.join(".local/state").is_dir() {
+        return true;
+    }
+    let Ok(path) = CString::new(home.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) with a NUL-terminated path; it touches no memory of ours.
+    home.is_dir() && unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
 }
 
 /// Takes an exclusive flock without waiting: `Ok(false)` when another process holds it.
