@@ -21,6 +21,8 @@ mod hostile_outbox;
 mod hostile_secrets;
 mod hostile_server;
 mod lmtp;
+mod machine;
+mod machine_queue;
 mod outbox;
 mod probes;
 mod progress;

@@ -17,6 +17,8 @@ use crate::run::outbox::{self, Claim, Meta, Outbox};
 use crate::run::prepare::Prepared;
 use crate::smtp::{Delivery, Options, Policy, maybe_accepted};
 
+mod follow;
+use follow::*;
 mod keep;
 use keep::*;
 
@@ -77,6 +79,7 @@ pub fn send(plan: &Send, settings: &Settings, prepared: &Prepared) -> Outcome {
         queued_as: None,
         queued_because: None,
     };
+    let followers = tried.followers;
     let verdict = tried.verdict.map_err(stopped_by_signal);
     let logged = verdict.as_ref().map(|_| ()).map_err(|err| {
         fail(
@@ -124,6 +127,9 @@ pub fn send(plan: &Send, settings: &Settings, prepared: &Prepared) -> Outcome {
         retrying: false,
     }
     .log();
+    if let Some(followers) = followers {
+        followers.send(settings);
+    }
     outcome
 }
 
@@ -150,14 +156,6 @@ fn failed_before_trying(settings: &Settings, prepared: &Prepared, err: anyhow::E
     }
 }
 
-/// The route a message goes by, for the outbox entries that may follow it.
-struct Route {
-    /// The stored options of an entry queued for the same route.
-    options: Vec<String>,
-    /// The message's own entry (`--queue always`), which is not a follower.
-    own: Option<String>,
-}
-
 /// What the tries came to.
 struct Tried {
     delivery: Option<Delivery>,
@@ -167,6 +165,8 @@ struct Tried {
     remaining: Envelope,
     /// The TLS version of the last try's session.
     tls: Option<String>,
+    /// Outbox entries waiting on the try's session, sent once the try is logged.
+    followers: Option<Followers>,
 }
 
 /// Tries up to `1 + settings.retries` times; returns the last result, the number of tries
@@ -196,16 +196,13 @@ fn send_with_retries(
             content,
             policy,
         };
-        let (delivery, verdict, tls) =
-            send_once(plan.output.debug, settings, options, message, &mut follow);
-        let verdict = match (verdict, &prepared.made_up_sender, &delivery) {
-            (Err(err), Some(sender), Some(delivery))
-                if report::refusal_concerns_sender(delivery, sender) =>
-            {
-                Err(report::with_made_up_sender(err, sender))
-            }
-            (verdict, _, _) => verdict,
-        };
+        let Try {
+            delivery,
+            verdict,
+            tls,
+            followers,
+        } = send_once(plan.output.debug, settings, options, message, &mut follow);
+        let verdict = noting_made_up_sender(verdict, prepared, delivery.as_ref());
         delivered_any |= delivery.as_ref().is_some_and(|d| d.delivered_count() > 0);
         let verdict = match (verdict, &delivery) {
             (Ok(()), Some(delivery)) if keep_trying => match left_for_later(&envelope, delivery) {
@@ -227,10 +224,11 @@ fn send_with_retries(
             tries,
             remaining: envelope.clone(),
             tls,
+            followers,
         };
         match next_step(settings, policy, delivered_any, tried) {
             Step::Done(tried) => return tried,
-            Step::Retry(retried) => {
+            Step::Retry(retried, wait) => {
                 Attempt {
                     settings,
                     envelope: &retried.remaining,
@@ -243,21 +241,41 @@ fn send_with_retries(
                     retrying: true,
                 }
                 .log();
+                if let Some(followers) = retried.followers {
+                    followers.send(settings);
+                }
+                crate::base::interrupt::sleep(wait);
                 tries += 1;
             }
         }
     }
 }
 
+/// A refusal that concerns a sender made from the login and host name, saying so.
+fn noting_made_up_sender(
+    verdict: anyhow::Result<()>,
+    prepared: &Prepared,
+    delivery: Option<&Delivery>,
+) -> anyhow::Result<()> {
+    match (verdict, &prepared.made_up_sender, delivery) {
+        (Err(err), Some(sender), Some(delivery))
+            if report::refusal_concerns_sender(delivery, sender) =>
+        {
+            Err(report::with_made_up_sender(err, sender))
+        }
+        (verdict, _, _) => verdict,
+    }
+}
+
 /// What follows a try.
 enum Step {
-    /// Try again (the wait was waited).
-    Retry(Tried),
+    /// Try again after this wait.
+    Retry(Tried, Duration),
     /// That was the last try.
     Done(Tried),
 }
 
-/// After a try: try again (after the wait, which is waited here), or stop there.
+/// After a try: try again (after a wait), or stop there.
 fn next_step(settings: &Settings, policy: &Policy, delivered_any: bool, tried: Tried) -> Step {
     let tries = tried.tries;
     match &tried.verdict {
@@ -274,8 +292,7 @@ fn next_step(settings: &Settings, policy: &Policy, delivered_any: bool, tried: T
                 wait.as_secs(),
                 settings.retries
             );
-            crate::base::interrupt::sleep(wait);
-            Step::Retry(tried)
+            Step::Retry(tried, wait)
         }
         Err(err)
             if delivered_any
@@ -311,68 +328,6 @@ pub(crate) fn stopped_by_signal(err: anyhow::Error) -> anyhow::Error {
     } else {
         stopped
     }
-}
-
-/// One connection, one transaction, QUIT: a batch of one; or, the first time the server is
-/// reached (`follow` is then taken), followed by the outbox entries due on the same route,
-/// the first one's commands riding behind this message's end mark. What becomes of the
-/// followers never changes this message's outcome; each is logged and recorded in its entry.
-fn send_once(
-    debug: u8,
-    settings: &Settings,
-    options: &Options,
-    message: Message,
-    follow: &mut Option<&Route>,
-) -> (Option<Delivery>, anyhow::Result<()>, Option<String>) {
-    let mut batch = Batch::new(settings.target.clone(), options.clone(), debug);
-    let followers = match follow {
-        Some(route) => due_entries(settings, route),
-        None => Vec::new(),
-    };
-    let first = followers
-        .first()
-        .map(|(claim, meta)| (claim.content(meta), policy_of(meta)));
-    let next = match (&first, followers.first()) {
-        (Some((Ok(content), policy)), Some((_, meta))) => Some(Message {
-            envelope: &meta.envelope,
-            content,
-            policy,
-        }),
-        _ => None,
-    };
-    let result = batch.send(message, next, followers.is_empty());
-    if batch.connected() {
-        *follow = None;
-        if !followers.is_empty() {
-            let first = first.map(|(content, _)| content);
-            send_claimed(&mut batch, followers, first, settings, &mut Vec::new());
-        }
-    }
-    let tls = batch.tls_version();
-    batch.finish();
-    match result {
-        Ok(delivery) => {
-            let verdict = report::judge(&delivery, message.policy.partial);
-            (Some(delivery), verdict, tls)
-        }
-        Err(err) => (None, Err(err), tls),
-    }
-}
-
-/// The outbox entries due on the message's route, claimed; none when there is no outbox.
-fn due_entries(settings: &Settings, route: &Route) -> Vec<(Claim, Meta)> {
-    let Ok(outbox) = Outbox::locate(settings.spool.as_deref()) else {
-        return Vec::new();
-    };
-    let Ok(Some(queue)) = outbox.open() else {
-        return Vec::new();
-    };
-    claim_due(
-        &queue,
-        &route.options,
-        settings.account.as_deref(),
-        route.own.as_deref(),
-    )
 }
 
 #[cfg(test)]

@@ -144,7 +144,8 @@ pub fn prepare_raw(
 /// there is a domain to qualify it with: servers refuse unqualified senders, and the
 /// account's `from` or login@host is a deliverable one), else the default; bare user names
 /// are qualified in the envelope (and in a From field smtpsend adds), the message's own
-/// header is left as it is. True with it when it was made from the login and host name.
+/// header is left as it is (but with `set-from-header = always`, whose From is replaced and
+/// names no sender). True with it when it was made from the login and host name.
 fn raw_sender(
     choice: &SenderChoice,
     settings: &Settings,
@@ -152,8 +153,12 @@ fn raw_sender(
     message: &RawMessage,
 ) -> (Sender, bool) {
     let qualify_domain = settings.qualify_domain.as_deref();
+    // With set-from-header = always the message's From is replaced: it names no sender.
+    let replaced = settings.mail.set_from_header == crate::message::raw::FromHeader::Always;
     let header_sender = header_from(message).filter(|mailbox| {
-        qualify_domain.is_some() || !crate::message::address::is_unqualified(&mailbox.address)
+        !replaced
+            && (qualify_domain.is_some()
+                || !crate::message::address::is_unqualified(&mailbox.address))
     });
     let made_up = sender.is_none() && header_sender.is_none() && settings.sender_is_made_up();
     let sender = sender.unwrap_or_else(|| match header_sender {
