@@ -52,7 +52,7 @@ impl Sourced {
             picker.show(
                 "spool",
                 spool.display().to_string(),
-                format!("{} (for users without a home)", location.path.display()),
+                format!("{}: for users without a home", location.path.display()),
             );
         }
     }
