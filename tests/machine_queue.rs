@@ -487,6 +487,59 @@ fn without_a_place_for_the_outbox_the_send_says_how_to_make_one() {
         "{}",
         out.stderr
     );
+    // nobody's home, and none of the directories it names are made.
+    let out = homeless(&Home::new(), &["-i", "b@example.com"])
+        .env("HOME", "/nonexistent/smtpsend-test")
+        .server(&refused_addr())
+        .stdin(message("lost?"))
+        .output();
+    assert_eq!(out.code, 75, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "no place for the outbox of {name}: its home /nonexistent/smtpsend-test does not \
+             exist or cannot be written to; give it a home, or name a spool"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!Path::new("/nonexistent/smtpsend-test").exists());
+}
+
+#[test]
+fn each_message_of_a_bulk_run_is_logged() {
+    let server = Server::builder()
+        .on_rcpt("refused", Action::reply(550, "5.1.1 no such user"))
+        .start();
+    let home = Home::new();
+    let dir = home.join("bulk");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("1.eml"),
+        "From: a@example.com\nTo: b@example.com\n\none\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("2.eml"),
+        "From: a@example.com\nTo: refused@example.com\n\ntwo\n",
+    )
+    .unwrap();
+    let log = home.join("bulk.log");
+    let out = home
+        .run(["--bulk"])
+        .arg(&dir)
+        .arg("--log-file")
+        .arg(&log)
+        .server(&server)
+        .output();
+    assert_eq!(out.code, 67, "{}", out.stderr);
+    server.finish();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let results: Vec<&str> = text
+        .lines()
+        .map(|line| line.split(' ').nth(1).unwrap())
+        .collect();
+    assert_eq!(results, ["result=sent", "result=failed"], "{text}");
+    assert!(text.contains(" to=<refused@example.com>:550 "), "{text}");
 }
 
 #[test]

@@ -221,6 +221,21 @@ pub fn refusal_concerns_sender(delivery: &Delivery, sender: &str) -> bool {
         })
 }
 
+/// The verdict on a delivery, with [`with_made_up_sender`]'s note when it is a refusal that
+/// concerns `made_up`, a sender made from the login and host name.
+pub fn noting_made_up_sender(
+    verdict: anyhow::Result<()>,
+    made_up: Option<&str>,
+    delivery: Option<&Delivery>,
+) -> anyhow::Result<()> {
+    match (verdict, made_up, delivery) {
+        (Err(err), Some(sender), Some(delivery)) if refusal_concerns_sender(delivery, sender) => {
+            Err(with_made_up_sender(err, sender))
+        }
+        (verdict, _, _) => verdict,
+    }
+}
+
 /// The error of a refusal that concerns a sender made from the login and host name, saying
 /// so: the user did not choose it and may not know where it came from.
 pub fn with_made_up_sender(err: anyhow::Error, sender: &str) -> anyhow::Error {

@@ -10,6 +10,7 @@ use crate::message::raw::RawMessage;
 use crate::plan::{Bulk, Output};
 use crate::report;
 use crate::run::batch::{Batch, Message, failures};
+use crate::run::journal::Attempt;
 use crate::run::prepare::{Prepared, prepare_raw};
 use crate::smtp::stream::Target;
 use crate::smtp::{Options, Policy};
@@ -61,6 +62,8 @@ pub fn run(plan: Bulk) -> anyhow::Result<()> {
     summarise(plan.output, &items)
 }
 
+/// Sends every message over one batch; each is logged, and a refusal that concerns a sender
+/// made from the login and host name says so.
 fn send_all(plan: &Bulk, target: &Target, options: &Options, items: &mut [Item]) {
     let policy = &plan.policy;
     fn message<'a>(item: &'a Item, policy: &'a Policy) -> Message<'a> {
@@ -75,8 +78,32 @@ fn send_all(plan: &Bulk, target: &Target, options: &Options, items: &mut [Item])
     for index in 0..count {
         let next = items.get(index + 1).map(|item| message(item, policy));
         let sent = batch.send(message(&items[index], policy), next, index + 1 == count);
-        items[index].result =
-            Some(sent.and_then(|delivery| report::judge(&delivery, policy.partial)));
+        let item = &items[index];
+        let (delivery, verdict) = match sent {
+            Ok(delivery) => {
+                let verdict = report::judge(&delivery, policy.partial);
+                (Some(delivery), verdict)
+            }
+            Err(err) => (None, Err(err)),
+        };
+        let verdict = report::noting_made_up_sender(
+            verdict,
+            item.message.made_up_sender.as_deref(),
+            delivery.as_ref(),
+        );
+        Attempt {
+            settings: &plan.settings,
+            envelope: &item.message.envelope,
+            content: &item.message.content,
+            delivery: delivery.as_ref(),
+            tls: batch.tls_version(),
+            verdict: &verdict,
+            outbox: None,
+            queued: false,
+            retrying: false,
+        }
+        .log();
+        items[index].result = Some(verdict);
     }
     batch.finish();
 }

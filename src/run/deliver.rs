@@ -202,7 +202,11 @@ fn send_with_retries(
             tls,
             followers,
         } = send_once(plan.output.debug, settings, options, message, &mut follow);
-        let verdict = noting_made_up_sender(verdict, prepared, delivery.as_ref());
+        let verdict = report::noting_made_up_sender(
+            verdict,
+            prepared.made_up_sender.as_deref(),
+            delivery.as_ref(),
+        );
         delivered_any |= delivery.as_ref().is_some_and(|d| d.delivered_count() > 0);
         let verdict = match (verdict, &delivery) {
             (Ok(()), Some(delivery)) if keep_trying => match left_for_later(&envelope, delivery) {
@@ -248,22 +252,6 @@ fn send_with_retries(
                 tries += 1;
             }
         }
-    }
-}
-
-/// A refusal that concerns a sender made from the login and host name, saying so.
-fn noting_made_up_sender(
-    verdict: anyhow::Result<()>,
-    prepared: &Prepared,
-    delivery: Option<&Delivery>,
-) -> anyhow::Result<()> {
-    match (verdict, &prepared.made_up_sender, delivery) {
-        (Err(err), Some(sender), Some(delivery))
-            if report::refusal_concerns_sender(delivery, sender) =>
-        {
-            Err(report::with_made_up_sender(err, sender))
-        }
-        (verdict, _, _) => verdict,
     }
 }
 

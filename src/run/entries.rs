@@ -133,10 +133,15 @@ pub fn claim_all(queue: &Queue, ids: &[String], results: &mut Vec<Flushed>) -> V
     claims
 }
 
+/// The most entries one send takes along: the program that called sendmail (a web request,
+/// a cron job) waits for it to end, so a long backlog is left to `-q` and later sends.
+pub const MAX_FOLLOWERS: usize = 100;
+
 /// The entries due on `route` (the stored options of a message being sent, and its
-/// account), oldest first, claimed: never tried, or last refused for now (a permanent
-/// failure waits for `-q`, or for the user to drop it). `except` is the message's own
-/// entry. None when there is no outbox or it cannot be read: the send does not depend on it.
+/// account), oldest first, at most [`MAX_FOLLOWERS`], claimed: never tried, or last refused
+/// for now (a permanent failure waits for `-q`, or for the user to drop it). `except` is the
+/// message's own entry. None when there is no outbox or it cannot be read: the send does
+/// not depend on it.
 pub fn claim_due(
     queue: &Queue,
     route: &[String],
@@ -156,6 +161,7 @@ pub fn claim_due(
                 .is_none_or(|code| Kind::from_code(code).is_temporary());
             (same_route && due && Some(id.as_str()) != except).then_some(id)
         })
+        .take(MAX_FOLLOWERS)
         .collect();
     claim_all(queue, &due, &mut Vec::new())
 }

@@ -127,12 +127,19 @@ impl Outbox {
             .filter(|home| !home.is_empty())
             .map(PathBuf::from);
         if let Some(home) = &home
-            && (spool.is_none() || home_is_usable(home))
+            && home_is_usable(home)
         {
             return Ok(Outbox::locate_in(home.join(".local/state")));
         }
         let user = crate::base::user::effective_uid();
         let name = crate::base::user::name_of(user).unwrap_or_else(|| user.to_string());
+        let why = match &home {
+            None => "neither XDG_STATE_HOME nor HOME is set".to_string(),
+            Some(home) => format!(
+                "its home {} does not exist or cannot be written to",
+                home.display()
+            ),
+        };
         match spool {
             Some(spool) => Ok(Outbox {
                 base: spool.to_path_buf(),
@@ -142,10 +149,10 @@ impl Outbox {
             None => Err(fail(
                 Kind::Config,
                 format!(
-                    "no place for the outbox of {name}: neither XDG_STATE_HOME nor HOME is set; \
-                     give it a home, or name a spool in the system file (spool = \
-                     \"/var/spool/smtpsend\") and create its directory with install -d -o \
-                     {name} -m 700 /var/spool/smtpsend/{name} (see docs/sendmail.md)"
+                    "no place for the outbox of {name}: {why}; give it a home, or name a spool \
+                     in the system file (spool = \"/var/spool/smtpsend\") and create its \
+                     directory with install -d -o {name} -m 700 /var/spool/smtpsend/{name} \
+                     (see docs/sendmail.md)"
                 ),
             )),
         }
