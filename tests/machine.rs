@@ -127,6 +127,21 @@ fn the_system_file_must_be_roots_to_change_and_hides_its_password_from_all() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("system-secret"), "{}", out.stdout);
 
+    // Nor may anyone else replace it: its directory is root's alone too.
+    let dir = home.system_config_file().parent().unwrap().to_path_buf();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let out = home.run(["--show-config"]).output();
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "is in {}, which can be written by group or others (mode 0775)",
+            dir.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+
     // A spool is the system file's to name.
     home.write_config("spool = \"/var/spool/smtpsend\"\n", 0o600);
     let out = home.run(["--show-config"]).output();
@@ -302,6 +317,23 @@ fn an_alias_loop_or_a_missing_alias_file_is_a_configuration_error() {
             aliases.display()
         )
     );
+}
+
+#[test]
+fn files_an_account_names_are_absolute_paths() {
+    for key in ["aliases", "log-file"] {
+        let home = Home::with_config(&format!("[accounts.a]\n{key} = \"aliases\"\n"), 0o600);
+        let out = home.run(["--show-config"]).output();
+        assert_eq!(out.code, 78, "{}", out.stderr);
+        assert!(
+            out.stderr.ends_with(&format!(
+                "line 2, key {key}: give an absolute path (or one in your home, ~/…): sendmail \
+                 is called from any directory\n"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]

@@ -176,36 +176,56 @@ fn check_spool(
     Ok(Some(spool.into_inner()))
 }
 
-/// The system file must belong to root (or to the user running smtpsend, who obeys it
-/// anyway) and be writable by nobody else: whoever can change it runs commands as every
-/// user who sends mail.
+/// The system file, and the directory it is in, must belong to root (or to the user
+/// running smtpsend, who obeys it anyway) and be writable by nobody else: whoever can
+/// change or replace it runs commands as every user who sends mail.
 fn check_system_file(path: &Path, metadata: &fs::Metadata) -> anyhow::Result<()> {
-    let me = crate::base::user::effective_uid();
-    let refuse = |why: String| {
+    let refuse = |what: &Path, why: String| {
         fail(
             Kind::Config,
             format!(
                 "the system config {} {why}: every user who sends mail obeys it (its \
                  password-command runs as each of them), so only root may change it",
-                path.display()
+                what.display()
             ),
         )
     };
+    if let Some(why) = not_roots_alone(metadata, path) {
+        return Err(refuse(path, why));
+    }
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
+    if let Some(dir) = dir
+        && let Ok(dir_metadata) = fs::metadata(dir)
+        && let Some(why) = not_roots_alone(&dir_metadata, dir)
+    {
+        return Err(refuse(
+            path,
+            format!("is in {}, which {why}", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// What is wrong with a file or directory that only root (or this user) may change.
+fn not_roots_alone(metadata: &fs::Metadata, path: &Path) -> Option<String> {
+    let me = crate::base::user::effective_uid();
     if metadata.uid() != 0 && metadata.uid() != me {
-        return Err(refuse(format!(
+        return Some(format!(
             "belongs to uid {}, not to root; run: chown root {}",
             metadata.uid(),
             path.display()
-        )));
+        ));
     }
     let mode = metadata.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(refuse(format!(
+    // A sticky directory (/tmp) keeps others from replacing what is not theirs.
+    let sticky_dir = metadata.is_dir() && mode & 0o1000 != 0;
+    if mode & 0o022 != 0 && !sticky_dir {
+        return Some(format!(
             "can be written by group or others (mode {mode:04o}); run: chmod go-w {}",
             path.display()
-        )));
+        ));
     }
-    Ok(())
+    None
 }
 
 /// The permission bits of the file at `path`.

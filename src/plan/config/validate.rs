@@ -124,7 +124,8 @@ pub(super) fn validate_times(
     Ok(())
 }
 
-/// The files an account names: each a non-empty path on one line.
+/// The files an account names: each an absolute path (or `~/…`) on one line; sendmail is
+/// called from any directory, so a relative path would name a different file each time.
 pub(super) fn validate_paths(
     account: &Account,
     at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
@@ -133,6 +134,13 @@ pub(super) fn validate_paths(
         let text = path.get_ref().as_os_str().as_encoded_bytes();
         if text.is_empty() || text.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
             return Err(at(path.span(), "give a path on one line"));
+        }
+        if !path.get_ref().is_absolute() && !path.get_ref().starts_with("~") {
+            return Err(at(
+                path.span(),
+                "give an absolute path (or one in your home, ~/…): sendmail is called from any \
+                 directory",
+            ));
         }
     }
     Ok(())
