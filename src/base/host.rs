@@ -1,4 +1,5 @@
-//! This host: its name, for EHLO, Message-IDs and the default sender.
+//! This host: its name (for EHLO, Message-IDs and the default sender), its canonical name and
+//! its mail name (for `%C` and `%M` in `from`).
 
 /// This host's name, as the kernel knows it.
 pub fn hostname() -> String {
