@@ -16,8 +16,13 @@ pub fn hostname() -> String {
 
 /// This host's canonical name, as the resolver gives it for [`hostname`] (getaddrinfo with
 /// AI_CANONNAME: usually its line in /etc/hosts); its plain name when the resolver knows
-/// none.
+/// none. Asked once per run.
 pub fn canonical_hostname() -> String {
+    static CANONICAL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CANONICAL.get_or_init(resolve_canonical).clone()
+}
+
+fn resolve_canonical() -> String {
     let name = hostname();
     let Ok(c_name) = std::ffi::CString::new(name.clone()) else {
         return name;

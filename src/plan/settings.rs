@@ -52,7 +52,7 @@ impl LoginPlan {
 pub struct Settings {
     pub target: Target,
     pub session: Options,
-    /// The configuration file read, if any.
+    /// The user's configuration file read, if any.
     pub config_path: Option<PathBuf>,
     /// The account used, if any.
     pub account: Option<String>,

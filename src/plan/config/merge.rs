@@ -2,8 +2,8 @@
 //! account of that name, else from the system file's account of that name, key by key; the
 //! password keys (`password`, `password-file`, `password-command`) go together, from the
 //! first file that has any of them. An account is chosen among the names of both files:
-//! `--account`, else the `from` that matches the sender (the user's file first among equal
-//! matches), else the user's `default`, else the system file's. Every value remembers the
+//! `--account`, else the merged account whose `from` matches the sender best, else the
+//! user's `default`, else the system file's. Every value remembers the
 //! file and line it was written at, for `--show-config` and errors.
 
 use std::collections::BTreeSet;
