@@ -404,10 +404,11 @@ fn a_body_with_control_characters_is_pinned_as_quoted_printable() {
         .stdin(b"one\r.\r\ntwo\0\x1b\n")
         .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let expected = "MAIL FROM:<a@example.com>\n\
-        RCPT TO:<b@example.com>\n\
-        \n\
-        From: <a@example.com>\r\n\
+    assert_eq!(
+        out.stderr,
+        "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\n"
+    );
+    let expected = "From: <a@example.com>\r\n\
         To: <b@example.com>\r\n\
         Subject: pin\r\n\
         Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n\

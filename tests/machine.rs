@@ -233,13 +233,15 @@ fn local_recipients_go_to_their_aliases_and_dry_run_shows_it() {
         .stdin(message)
         .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // The envelope, after the aliases, on stderr; the message alone on stdout.
     assert!(
-        out.stdout.starts_with(
+        out.stderr.starts_with(
             "MAIL FROM:<host@example.com>\nRCPT TO:<admin@example.com>\nRCPT TO:<ops@example.com>\n"
         ),
         "{}",
-        out.stdout
+        out.stderr
     );
+    assert!(out.stdout.starts_with("From: root"), "{}", out.stdout);
 }
 
 #[test]

@@ -43,6 +43,13 @@ mod load;
 mod merge;
 pub use merge::{Chosen, Files, Written};
 
+mod network_keys;
+pub use network_keys::OAUTH2_PROVIDERS;
+use network_keys::*;
+
+mod account;
+pub use account::{Account, Match, Seconds};
+
 /// The largest configuration file read: a few accounts take a few hundred bytes, and a
 /// file named by mistake (a log, an image) must not be read into memory whole.
 pub const CONFIG_LIMIT: u64 = 1 << 20;
@@ -76,108 +83,6 @@ struct FileFormat {
     spool: Option<Spanned<PathBuf>>,
     #[serde(default)]
     accounts: BTreeMap<String, Account>,
-}
-
-/// One named account; every key is optional.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Account {
-    pub server: Option<Spanned<String>>,
-    pub tls: Option<Spanned<String>>,
-    pub user: Option<Spanned<String>>,
-    pub password_command: Option<Spanned<String>>,
-    pub password_file: Option<Spanned<PathBuf>>,
-    /// A password in clear; the file must then be readable by its owner only. No error
-    /// shows its value.
-    #[serde(default, deserialize_with = "secret_value")]
-    pub password: Option<Spanned<Secret>>,
-    /// The sender, `addr` or `Name <addr>`; or a pattern such as `*@example.com` that only
-    /// picks the account.
-    pub from: Option<Spanned<String>>,
-    pub ehlo_name: Option<Spanned<String>>,
-    /// The domain appended to bare user names (`root` becomes `root@DOMAIN`).
-    pub qualify_domain: Option<Spanned<String>>,
-    /// The local address to connect from.
-    pub source_address: Option<Spanned<String>>,
-    pub timeout: Option<Spanned<Seconds>>,
-    pub auth: Option<Spanned<String>>,
-    /// When messages go through the outbox: `never`, `on-failure` or `always`.
-    pub queue: Option<Spanned<String>>,
-    /// How many times to try again after a temporary failure.
-    pub retries: Option<Spanned<u32>>,
-    /// Bound on the whole run, in seconds (0: none).
-    pub max_time: Option<Spanned<Seconds>>,
-    /// An aliases(5) file: local recipients (`root`) are replaced by its addresses.
-    pub aliases: Option<Spanned<PathBuf>>,
-    /// Rewrite bare local names in To, Cc and From too (not only the envelope).
-    pub rewrite_local_headers: Option<Spanned<bool>>,
-    /// When the From field is set to the sender: `auto` (when missing), `always`, `never`.
-    pub set_from_header: Option<Spanned<String>>,
-    /// Append one line per message and attempt to this file.
-    pub log_file: Option<Spanned<PathBuf>>,
-    /// Write the same line to the system log with this facility (`mail`, `user`, `local0`…).
-    pub syslog: Option<Spanned<String>>,
-    /// `from` as written, when it held `%U`-style substitutions (`from` holds the result).
-    #[serde(skip)]
-    pub from_pattern: Option<String>,
-}
-
-impl Account {
-    /// The sender the account gives when `from` is an address rather than a pattern.
-    pub fn sender(&self) -> Option<Mailbox> {
-        let from = self.from.as_ref()?.get_ref();
-        if is_pattern(from) {
-            return None;
-        }
-        Mailbox::parse(from).ok()
-    }
-
-    /// True when `address` matches `from` (an address, or a pattern with `*` and `?`).
-    pub fn matches_sender(&self, address: &str) -> Option<Match> {
-        let from = self.from.as_ref()?.get_ref();
-        if is_pattern(from) {
-            return glob_matches(from, address).then_some(Match::Pattern(from.len()));
-        }
-        let mailbox = Mailbox::parse(from).ok()?;
-        mailbox
-            .address
-            .eq_ignore_ascii_case(address)
-            .then_some(Match::Exact)
-    }
-}
-
-/// How well an account's `from` matched the sender: exact beats any pattern, a longer
-/// pattern beats a shorter one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Match {
-    Pattern(usize),
-    Exact,
-}
-
-/// A number of seconds, written as an integer or a float.
-#[derive(Debug, Clone, Copy)]
-pub struct Seconds(pub f64);
-
-impl<'de> Deserialize<'de> for Seconds {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Seconds;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of seconds")
-            }
-            fn visit_i64<E>(self, value: i64) -> Result<Seconds, E> {
-                Ok(Seconds(value as f64))
-            }
-            fn visit_u64<E>(self, value: u64) -> Result<Seconds, E> {
-                Ok(Seconds(value as f64))
-            }
-            fn visit_f64<E>(self, value: f64) -> Result<Seconds, E> {
-                Ok(Seconds(value))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
 }
 
 /// The keys an account may have, in the order of [`Account`]'s fields: the very list the

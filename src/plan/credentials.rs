@@ -39,6 +39,8 @@ use command::*;
 mod choice;
 pub(super) use choice::{expand_home, password_choice};
 
+pub mod oauth2;
+
 /// The environment variable that may hold the password (for CI secrets).
 pub const PASSWORD_VAR: &str = "SMTPSEND_PASSWORD";
 
@@ -50,11 +52,16 @@ pub const COMMAND_OUTPUT_LIMIT: u64 = 64 << 10;
 /// How one read of a pipe is sized; with [`PASSWORD_LIMIT`] it bounds what is held at once.
 const CHUNK: usize = 4096;
 
+/// The environment variable that may hold the proxy user's password.
+pub const PROXY_PASSWORD_VAR: &str = "SMTPSEND_PROXY_PASSWORD";
+
 /// A command for a child process. Every process smtpsend starts is made here, so that none
-/// inherits the password: `SMTPSEND_PASSWORD` is taken out of its environment.
+/// inherits a password: `SMTPSEND_PASSWORD` and `SMTPSEND_PROXY_PASSWORD` are taken out of
+/// its environment.
 pub fn child_command(program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);
     command.env_remove(PASSWORD_VAR);
+    command.env_remove(PROXY_PASSWORD_VAR);
     command
 }
 
@@ -72,6 +79,8 @@ pub enum PasswordSource {
     Clear(Secret),
     /// Ask on the terminal.
     Prompt,
+    /// An OAuth2 access token, refreshed as needed (the account's `oauth2` keys).
+    OAuth2(std::sync::Arc<oauth2::OAuth2>),
 }
 
 impl fmt::Display for PasswordSource {
@@ -83,6 +92,29 @@ impl fmt::Display for PasswordSource {
             }
             PasswordSource::Clear(_) => f.write_str("********"),
             PasswordSource::Prompt => f.write_str("asked on the terminal"),
+            PasswordSource::OAuth2(oauth) => {
+                write!(f, "an OAuth2 access token from {}", oauth.provider)
+            }
+        }
+    }
+}
+
+impl PasswordSource {
+    /// Where the password comes from, for `--show-config --json`: `{"from": "command",
+    /// "command": …}`, `{"from": "file", "path": …}`, `{"from": "given"}` (the value itself
+    /// never appears), `{"from": "terminal"}` or `{"from": "oauth2"}` (the token's state is
+    /// the `oauth2` setting).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            PasswordSource::Command(command) => {
+                serde_json::json!({ "from": "command", "command": command })
+            }
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => {
+                serde_json::json!({ "from": "file", "path": path.display().to_string() })
+            }
+            PasswordSource::Clear(_) => serde_json::json!({ "from": "given" }),
+            PasswordSource::Prompt => serde_json::json!({ "from": "terminal" }),
+            PasswordSource::OAuth2(_) => serde_json::json!({ "from": "oauth2" }),
         }
     }
 }
@@ -127,6 +159,7 @@ impl PasswordSource {
             }
             PasswordSource::Command(command) => Known::Command(command.clone()),
             PasswordSource::Prompt => Known::Prompt(user.to_string()),
+            PasswordSource::OAuth2(oauth) => return oauth.access_token(),
         };
         let read = READ.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some((_, secret)) = read.iter().find(|(known, _)| *known == key) {
@@ -151,7 +184,9 @@ impl PasswordSource {
                 from_terminal(user)?,
                 "the password typed on the terminal".to_string(),
             ),
-            PasswordSource::Clear(_) => unreachable!("returned above"),
+            PasswordSource::Clear(_) | PasswordSource::OAuth2(_) => {
+                unreachable!("returned above")
+            }
         };
         let text = check_password(&bytes, &origin)?;
         let secret = Secret::new(text.to_string());

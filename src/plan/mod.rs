@@ -6,7 +6,9 @@
 
 pub mod config;
 pub mod credentials;
+pub mod network;
 mod outbox;
+pub mod providers;
 pub mod sender;
 pub mod server;
 pub mod settings;
@@ -16,7 +18,9 @@ use std::path::PathBuf;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
-use crate::message::compose::{BodySource, ComposeInput};
+use crate::cli::generate::Target;
+use crate::message::compose::{BodySource, ComposeInput, Source, Thread};
+use crate::message::stamp;
 use crate::smtp::Policy;
 pub use outbox::OutboxPlace;
 pub use sender::SenderChoice;
@@ -26,6 +30,8 @@ pub use settings::Settings;
 pub enum Plan {
     /// Print the man page or a completion script (`--generate`).
     Generate(crate::cli::generate::Target),
+    /// Print what a completion offers, one a line (`--generate accounts|servers`).
+    Candidates(Vec<String>),
     /// Print the effective settings (`--show-config`).
     ShowConfig { settings: Box<Settings>, json: bool },
     /// Check the account's alias file and show what each name stands for
@@ -45,6 +51,8 @@ pub enum Plan {
     },
     /// Deliver the outbox (`-q`).
     Flush(Flush),
+    /// Sign an account in to its OAuth2 provider (`--oauth2-login`).
+    OAuth2Login(std::sync::Arc<credentials::oauth2::OAuth2>),
     /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
     /// `--check`).
     Probe(Box<Probe>),
@@ -188,7 +196,10 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         debug: cli.debug,
     };
     if let Some(target) = cli.generate {
-        return Ok(Plan::Generate(target));
+        return Ok(match target {
+            Target::Accounts | Target::Servers => Plan::Candidates(candidates(&cli, target)),
+            _ => Plan::Generate(target),
+        });
     }
     if cli.list_queue || cli.flush_queue || !cli.drop_queue.is_empty() {
         return outbox::plan(cli, output);
@@ -198,6 +209,9 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         return Ok(Plan::CheckAliases {
             settings: Box::new(settings),
         });
+    }
+    if cli.oauth2_login {
+        return oauth2_login(&cli);
     }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;
@@ -238,7 +252,7 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
             recipients: cli.recipients.clone(),
         }
     } else {
-        Input::Compose(Box::new(compose_input(&cli)))
+        Input::Compose(Box::new(compose_input(&cli)?))
     };
     Ok(Plan::Send(Box::new(Send {
         input,
@@ -251,6 +265,55 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         max_input: cli.max_input(),
         settings: SettingsResolver { cli },
     })))
+}
+
+/// What a completion offers for `--account` (the accounts' names) or `--server` (the
+/// forms a server is written in, the provider presets, then the accounts' servers), of the
+/// user's file and the system file; nothing from a file that is missing or broken (a
+/// completion must not fail).
+fn candidates(cli: &Cli, target: Target) -> Vec<String> {
+    let locations = settings::config_location(cli)
+        .map(|(location, _)| location)
+        .into_iter()
+        .chain([config::system_location().0]);
+    let configs: Vec<config::Config> = locations
+        .filter_map(|location| config::Config::load(&location).ok().flatten())
+        .collect();
+    let accounts = configs.iter().flat_map(|config| config.accounts.iter());
+    match target {
+        Target::Accounts => {
+            let names: std::collections::BTreeSet<String> =
+                accounts.map(|(name, _)| name.clone()).collect();
+            names.into_iter().collect()
+        }
+        _ => ["smtp://", "smtps://", "lmtp://", "unix:/"]
+            .map(str::to_string)
+            .into_iter()
+            .chain(providers::PRESETS.map(|preset| preset.name.to_string()))
+            .chain(accounts.filter_map(|(_, account)| {
+                account
+                    .server
+                    .as_ref()
+                    .map(|server| server.get_ref().clone())
+            }))
+            .collect(),
+    }
+}
+
+/// `--oauth2-login`: the account's OAuth2 settings; an account without them is an error
+/// (78) naming what is missing.
+fn oauth2_login(cli: &Cli) -> anyhow::Result<Plan> {
+    let settings = Settings::resolve(cli, None)?;
+    if let Some(oauth) = settings.oauth2 {
+        return Ok(Plan::OAuth2Login(oauth));
+    }
+    let why = match &settings.account {
+        Some(account) => format!(
+            "account {account} has no oauth2 key (oauth2 = \"google\", \"microsoft\" or \"custom\", with oauth2-client-id)"
+        ),
+        None => "no account was chosen: give --account NAME, an account with oauth2 in the configuration file".to_string(),
+    };
+    Err(fail(Kind::Config, format!("--oauth2-login: {why}")))
 }
 
 /// The transaction rules asked for: `--partial`, `-B 8BITMIME`, the DSN flags.
@@ -285,14 +348,31 @@ fn probe_kind(cli: &Cli) -> anyhow::Result<Option<ProbeKind>> {
     })
 }
 
-/// What composing needs from the command line.
-fn compose_input(cli: &Cli) -> ComposeInput {
+/// What composing needs from the command line, checked (see [`ComposeInput::check`]). The
+/// text comes from `--body` or `--body-file`, else from stdin unless the Markdown is the text
+/// or stdin is read for something else (`-a -`, `--inline -`, `--html -`).
+fn compose_input(cli: &Cli) -> anyhow::Result<ComposeInput> {
+    let html = cli.html.as_deref().map(Source::from_arg);
+    let markdown = cli.markdown.as_deref().map(Source::from_arg);
+    let stdin_taken =
+        html == Some(Source::Stdin) || cli.files.iter().any(|spec| spec.source == Source::Stdin);
     let body = match (&cli.body, &cli.body_file) {
         (Some(text), _) => BodySource::Text(text.clone()),
         (None, Some(path)) => BodySource::File(path.clone()),
+        (None, None) if markdown.is_some() || stdin_taken => BodySource::None,
         (None, None) => BodySource::Stdin,
     };
-    ComposeInput {
+    let mut references = Vec::new();
+    for value in &cli.references {
+        references.extend(stamp::message_ids_arg("--references", value)?);
+    }
+    let id = |flag: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|value| stamp::message_id_arg(flag, value))
+            .transpose()
+    };
+    let input = ComposeInput {
         to: cli.to.clone(),
         cc: cli.cc.clone(),
         bcc: cli.bcc.clone(),
@@ -301,10 +381,20 @@ fn compose_input(cli: &Cli) -> ComposeInput {
         subject: cli.subject.clone(),
         headers: cli.headers.clone(),
         body,
-        html: cli.html.clone(),
-        attachments: cli.attachments.clone(),
+        html,
+        markdown,
+        markdown_allow_html: cli.markdown_allow_html,
+        files: cli.files.clone(),
+        thread: Thread {
+            message_id: id("--message-id", &cli.message_id)?,
+            in_reply_to: id("--in-reply-to", &cli.in_reply_to)?,
+            references,
+        },
+        priority: cli.priority.map(Into::into),
         max_input: cli.max_input(),
-    }
+    };
+    input.check()?;
+    Ok(input)
 }
 
 /// Fails before stdin is read (where someone may be typing the body on a terminal) when

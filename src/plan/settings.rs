@@ -4,7 +4,10 @@
 //! file and line of a value from a file).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use serde_json::Value;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
@@ -12,10 +15,14 @@ pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
 use crate::plan::config::{self, Account, Chosen, Files, Location};
 use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
+
+use crate::plan::credentials::oauth2::OAuth2;
+use crate::plan::credentials::oauth2::endpoint::Http;
+use crate::plan::network::ProxyPlan;
 use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
-use crate::smtp::tls::{TlsConfig, TlsFile, TlsMode};
+use crate::smtp::tls::TlsMode;
 use crate::smtp::{Options, Timeouts};
 
 mod sources;
@@ -43,6 +50,10 @@ impl LoginPlan {
                 .password
                 .read(&self.user, &self.password_label, deadline)?,
             mechanism: self.mechanism,
+            renew: match &self.password {
+                PasswordSource::OAuth2(oauth) => Some(oauth.renewal()),
+                _ => None,
+            },
         })
     }
 }
@@ -52,6 +63,8 @@ impl LoginPlan {
 pub struct Settings {
     pub target: Target,
     pub session: Options,
+    /// The proxy, its password not read yet.
+    pub proxy: Option<ProxyPlan>,
     /// The user's configuration file read, if any.
     pub config_path: Option<PathBuf>,
     /// The account used, if any.
@@ -68,6 +81,9 @@ pub struct Settings {
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
+    /// The account's OAuth2 settings, when it has them (the login may use another source
+    /// given on the command line).
+    pub oauth2: Option<std::sync::Arc<credentials::oauth2::OAuth2>>,
     /// When messages go through the outbox.
     pub queue: QueueMode,
     /// How many times a temporary failure is tried again.
@@ -78,7 +94,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Merges flags, environment, the configuration file and defaults. `sender` is the
+    /// Merges flags, environment, the configuration files and defaults. `sender` is the
     /// address that picks an account by its `from` (from -f, or the message's From). The
     /// first settings resolved in a run bound it (`--max-time`, see [`crate::base::interrupt`]):
     /// every path resolves them before it reads a password or connects.
@@ -104,10 +120,8 @@ impl Settings {
             shown: Vec::new(),
         };
         sourced.show(&mut picker);
-        let (target, server_text, lmtp) = server(&mut picker)?;
-        let timeout = picker.pick(&table::TIMEOUT)?.value;
-        let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
-        let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+        let reach = super::server::server(&mut picker)?;
+        let session = session_options(&mut picker, &reach)?;
         let queue = local::queue(&mut picker)?;
         let retries = picker.pick(&table::RETRIES)?.value.unwrap_or(0);
         let max_time = picker
@@ -117,27 +131,18 @@ impl Settings {
         let qualify_domain = local::qualify_domain(&mut picker)?;
         local::show_from(&mut picker, qualify_domain.as_deref());
         let mail = local::Mail::pick(&mut picker)?;
-        let tls = tls(&mut picker, &server_text, &target)?;
-        let login = login(&mut picker)?;
+        let proxy = super::network::proxy(&mut picker, &reach.target)?;
+        let http = Http {
+            ca_file: super::network::ca_file(&picker),
+            proxy: proxy.clone(),
+            timeout: session.timeouts.command,
+            debug: cli.debug > 0,
+        };
+        let (login, oauth2) = login(&mut picker, &reach, http)?;
         Ok(Settings {
-            target,
-            session: Options {
-                ehlo_name,
-                timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
-                    Timeouts::all(Duration::from_secs_f64(seconds))
-                }),
-                progress: (!cli.json
-                    && cli.debug == 0
-                    && crate::base::output::stderr_is_terminal())
-                .then_some(crate::report::progress::bar),
-                tls,
-                tls_config: tls_config(cli),
-                login: None,
-                lmtp,
-                starttls_on_local: false,
-                no_chunking: cli.no_chunking,
-                source_address,
-            },
+            target: reach.target,
+            session,
+            proxy,
             config_path: sourced.files.user.as_ref().map(|c| c.path.clone()),
             account: account_name,
             account_from: account.sender(),
@@ -145,6 +150,7 @@ impl Settings {
             mail,
             spool: sourced.files.spool().map(PathBuf::from),
             login,
+            oauth2,
             queue,
             retries,
             max_time,
@@ -187,6 +193,9 @@ impl Settings {
         if let Some(plan) = &self.login {
             options.login = Some(plan.read(options.timeouts.command)?);
         }
+        if let Some(plan) = &self.proxy {
+            options.proxy = Some(plan.resolve(options.timeouts.command)?);
+        }
         if options.tls_config.insecure && options.tls != TlsMode::None {
             crate::say!(
                 "smtpsend: warning: --insecure-skip-verify: the server's certificate is not checked; \
@@ -220,7 +229,11 @@ impl Settings {
             .map(|row| {
                 (
                     row.key.to_string(),
-                    serde_json::json!({ "value": row.value, "source": row.source }),
+                    serde_json::json!({
+                        "value": row.typed,
+                        "shown": row.value,
+                        "source": row.source,
+                    }),
                 )
             })
             .collect();
@@ -250,108 +263,146 @@ impl Settings {
     }
 }
 
-/// The server, the text it was given as, and whether the session speaks LMTP (`--lmtp`, or
-/// an lmtp:// URL); shown with the protocol.
-fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
-    let picked = picker.find(&table::SERVER);
-    let text = picked
-        .value
-        .unwrap_or_else(|| table::DEFAULT_SERVER.to_string());
-    let lmtp_scheme = text.starts_with("lmtp://");
-    let lmtp = picker.cli.lmtp || lmtp_scheme;
-    let target = super::server::parse_server_for(&text, lmtp)?;
-    picker.show("server", target.to_string(), picked.source.to_string());
-    let protocol_source = if picker.cli.lmtp {
-        "--lmtp".to_string()
-    } else if lmtp_scheme {
-        format!("{}: lmtp://", picked.source)
-    } else {
-        Source::Default.to_string()
-    };
-    let protocol = if lmtp { "LMTP" } else { "SMTP" };
-    picker.show("protocol", protocol.to_string(), protocol_source);
-    Ok((target, text, lmtp))
+/// The session's options: deadlines, the EHLO name, the source address, TLS.
+fn session_options(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Options> {
+    let cli = picker.cli;
+    let timeout = picker.pick(&table::TIMEOUT)?.value;
+    let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
+    let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+    let tls = super::server::tls(picker, reach)?;
+    let tls_config = super::network::tls_config(picker)?;
+    if tls == TlsMode::None && tls_config.policy.requires_tls() {
+        return Err(fail(
+            Kind::Usage,
+            "a pinned certificate (tls-fingerprint) needs TLS; it cannot be combined with --tls none",
+        ));
+    }
+    Ok(Options {
+        ehlo_name,
+        timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
+            Timeouts::all(Duration::from_secs_f64(seconds))
+        }),
+        progress: (!cli.json && cli.debug == 0 && crate::base::output::stderr_is_terminal())
+            .then_some(crate::report::progress::bar),
+        tls,
+        tls_config,
+        login: None,
+        lmtp: reach.lmtp,
+        starttls_on_local: false,
+        no_chunking: cli.no_chunking,
+        source_address,
+        proxy: None,
+    })
 }
 
-/// The TLS mode, made implicit for smtps:// and port 465 under `auto`.
-fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let picked = picker.find(&table::TLS);
-    let mode = resolve_tls(picked.value.unwrap_or_default(), server, target)?;
-    let shown = (table::TLS.show)(Some(&mode));
-    picker.show("tls", shown, picked.source.to_string());
-    Ok(mode)
-}
-
-/// Who to log in as, where the password comes from, and the mechanism; `None` without a
-/// user.
-fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
+/// Who to log in as, where the password (or OAuth2 token) comes from, and the mechanism;
+/// `None` without a user.
+fn login(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    http: Http,
+) -> anyhow::Result<(Option<LoginPlan>, Option<Arc<OAuth2>>)> {
+    let name = picker.account_name.clone();
+    let configured =
+        credentials::oauth2::config::from_account(picker.account, name.as_deref(), http)?
+            .map(Arc::new);
     let user = picker.pick(&table::USER)?.value;
-    let key = ["password-file", "password-command", "password"]
-        .into_iter()
-        .find(|key| picker.written.contains_key(key))
-        .unwrap_or("password");
-    let from_account = || picker.from_account(key);
-    let choice = credentials::password_choice(picker.cli, picker.account, &from_account);
-    // A password file the system file names may be read by its group (see GroupFile).
-    let in_system_file = picker.written.get(key).is_some_and(|at| at.system);
-    let choice = choice.map(|(source, label)| match source {
-        PasswordSource::File(path) if in_system_file && !label.starts_with("--") => {
-            (PasswordSource::GroupFile(path), label)
-        }
-        other => (other, label),
-    });
+    let cli = picker.cli;
+    let explicit = cli.password_file.is_some()
+        || cli.password_command.is_some()
+        || std::env::var_os(PASSWORD_VAR).is_some();
+    let oauth = configured.clone().filter(|_| !explicit);
+    let choice = password_choice(picker, oauth.as_ref());
     let (password, password_label) = match choice {
         Ok(choice) => choice,
         Err(err) if user.is_some() => return Err(err),
         // Without a user no password is used, whatever SMTPSEND_PASSWORD holds.
         Err(_) => (PasswordSource::Prompt, PASSWORD_VAR.to_string()),
     };
-    let shown = match &user {
-        None => "(not used without a user)".to_string(),
-        Some(_) => password.to_string(),
+    let (shown, typed) = match &user {
+        None => ("(not used without a user)".to_string(), Value::Null),
+        Some(_) => (password.to_string(), password.to_json()),
     };
-    picker.show("password", shown, password_label.clone());
-    let mechanism = picker.pick(&table::AUTH)?.value.unwrap_or_default();
-    Ok(user.map(|user| LoginPlan {
+    picker.show("password", shown, typed, password_label.clone());
+    if let Some(oauth) = &oauth {
+        let (state, typed) = (oauth.state(), oauth.state_json());
+        picker.show("oauth2", state, typed, password_label.clone());
+        if user.is_none() {
+            return Err(fail(
+                Kind::Config,
+                format!(
+                    "account {} uses oauth2: give user, the address to log in as",
+                    name.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let mechanism = mechanism(picker, reach, oauth.is_some())?;
+    let plan = user.map(|user| LoginPlan {
         user,
         password,
         password_label,
         mechanism,
-    }))
+    });
+    Ok((plan, configured))
 }
 
-/// Trust and the client certificate, each file named by its option for errors.
-fn tls_config(cli: &Cli) -> TlsConfig {
-    let named = |path: &PathBuf, flag: &str| TlsFile {
-        path: path.clone(),
-        named: flag.to_string(),
-    };
-    TlsConfig::new(
-        cli.tls_ca_file
-            .as_ref()
-            .map(|path| named(path, "--tls-ca-file")),
-        cli.tls_cert
-            .as_ref()
-            .zip(cli.tls_key.as_ref())
-            .map(|(cert, key)| (named(cert, "--tls-cert"), named(key, "--tls-key"))),
-        cli.insecure_skip_verify,
-    )
-}
-
-/// Implicit TLS for smtps:// and port 465 under `auto`; an explicit mode that contradicts
-/// smtps:// is a usage error.
-fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let smtps = server.starts_with("smtps://");
-    match mode {
-        TlsMode::Auto if smtps => Ok(TlsMode::Implicit),
-        TlsMode::Auto if matches!(target, Target::Tcp { port: 465, .. }) => Ok(TlsMode::Implicit),
-        TlsMode::Starttls | TlsMode::None if smtps => Err(fail(
-            Kind::Usage,
-            format!(
-                "--server {server} means implicit TLS; it cannot be combined with --tls {}",
-                mode.name()
-            ),
-        )),
-        mode => Ok(mode),
+/// Where the password comes from, and the setting that said so: the account's OAuth2 token
+/// when it has one and no password is given on the command line or in `SMTPSEND_PASSWORD`,
+/// else [`credentials::password_choice`]. A password file the system file names may be read
+/// by its group (see [`PasswordSource::GroupFile`]).
+fn password_choice(
+    picker: &Picker,
+    oauth: Option<&Arc<OAuth2>>,
+) -> anyhow::Result<(PasswordSource, String)> {
+    if let Some(oauth) = oauth {
+        let source = picker.from_account("oauth2").to_string();
+        return Ok((PasswordSource::OAuth2(oauth.clone()), source));
     }
+    let key = ["password-file", "password-command", "password"]
+        .into_iter()
+        .find(|key| picker.written.contains_key(key))
+        .unwrap_or("password");
+    let from_account = || picker.from_account(key);
+    let choice = credentials::password_choice(picker.cli, picker.account, &from_account)?;
+    let in_system_file = picker.written.get(key).is_some_and(|at| at.system);
+    Ok(match choice {
+        (PasswordSource::File(path), label) if in_system_file && !label.starts_with("--") => {
+            (PasswordSource::GroupFile(path), label)
+        }
+        other => other,
+    })
+}
+
+/// The login mechanism: as given; else the preset's; else XOAUTH2 with OAuth2 (which takes
+/// only XOAUTH2 and OAUTHBEARER); else auto. Shown with where it came from.
+fn mechanism(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    oauth: bool,
+) -> anyhow::Result<Mechanism> {
+    let picked = picker.find(&table::AUTH);
+    let (mechanism, source) = match (&reach.preset, &picked.source) {
+        (Some((preset, why)), Source::Default) => (preset.mechanism(oauth), why.clone()),
+        (None, Source::Default) if oauth => (
+            Mechanism::Xoauth2,
+            picker.from_account("oauth2").to_string(),
+        ),
+        _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
+    };
+    if oauth && !matches!(mechanism, Mechanism::Xoauth2 | Mechanism::Oauthbearer) {
+        return Err(fail(
+            Kind::Config,
+            format!(
+                "{}: an OAuth2 token logs in with xoauth2 or oauthbearer",
+                Source::given(&picked.source, "--auth", mechanism.value_name())
+            ),
+        ));
+    }
+    let (shown, typed) = (
+        (table::AUTH.show)(Some(&mechanism)),
+        (table::AUTH.json)(Some(&mechanism)),
+    );
+    picker.show("auth", shown, typed, source);
+    Ok(mechanism)
 }

@@ -11,6 +11,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::base::exit::{Kind, fail};
 use crate::cli::{Cli, QueueMode};
 use crate::plan::config::{Account, MAX_RETRIES, Written};
@@ -88,6 +90,9 @@ pub struct Row<T: 'static> {
     pub check: fn(&T, &Source) -> anyhow::Result<()>,
     /// The value as `--show-config` shows it (`None`: not given, no default).
     pub show: fn(Option<&T>) -> String,
+    /// The value as `--show-config --json` gives it: a string, number or enum name, `null`
+    /// when not given and without a default.
+    pub json: fn(Option<&T>) -> Value,
 }
 
 /// A setting's value and where it came from.
@@ -100,7 +105,10 @@ pub struct Picked<T> {
 #[derive(Debug, Clone)]
 pub struct Shown {
     pub key: &'static str,
+    /// As the text shows it.
     pub value: String,
+    /// As the JSON gives it.
+    pub typed: Value,
     pub source: String,
 }
 
@@ -126,6 +134,7 @@ impl Picker<'_> {
         self.show(
             row.key,
             (row.show)(picked.value.as_ref()),
+            (row.json)(picked.value.as_ref()),
             picked.source.to_string(),
         );
         Ok(picked)
@@ -166,8 +175,13 @@ impl Picker<'_> {
     }
 
     /// Adds a line to `--show-config`.
-    pub fn show(&mut self, key: &'static str, value: String, source: String) {
-        self.shown.push(Shown { key, value, source });
+    pub fn show(&mut self, key: &'static str, value: String, typed: Value, source: String) {
+        self.shown.push(Shown {
+            key,
+            value,
+            typed,
+            source,
+        });
     }
 }
 
@@ -190,6 +204,20 @@ fn given_string(value: Option<&String>, none: &str) -> String {
     value.cloned().unwrap_or_else(|| none.to_string())
 }
 
+/// Seconds as a JSON number: whole seconds as an integer (`30`, not `30.0`).
+fn seconds_json(seconds: f64) -> Value {
+    if seconds.fract() == 0.0 && seconds.abs() < 1e15 {
+        Value::from(seconds as i64)
+    } else {
+        Value::from(seconds)
+    }
+}
+
+/// A value as JSON, `null` when there is none.
+fn json_of<T: Into<Value> + Clone>(value: Option<&T>) -> Value {
+    value.cloned().map_or(Value::Null, Into::into)
+}
+
 /// The server used when none is given.
 pub const DEFAULT_SERVER: &str = "localhost:25";
 
@@ -202,6 +230,7 @@ pub const SERVER: Row<String> = Row {
     default: Some(|| DEFAULT_SERVER.to_string()),
     check: no_check,
     show: |server| given_string(server, DEFAULT_SERVER),
+    json: |server| Value::from(server.map_or(DEFAULT_SERVER, String::as_str)),
 };
 
 pub const TIMEOUT: Row<f64> = Row {
@@ -235,6 +264,7 @@ pub const TIMEOUT: Row<f64> = Row {
             )
         }
     },
+    json: |seconds| seconds.copied().map_or(Value::Null, seconds_json),
 };
 
 pub const EHLO_NAME: Row<String> = Row {
@@ -255,6 +285,7 @@ pub const EHLO_NAME: Row<String> = Row {
         Ok(())
     },
     show: |name| given_string(name, "(this host's name, or its address literal)"),
+    json: json_of,
 };
 
 pub const SOURCE_ADDRESS: Row<std::net::IpAddr> = Row {
@@ -283,6 +314,7 @@ pub const SOURCE_ADDRESS: Row<std::net::IpAddr> = Row {
         )),
     },
     show: |address| address.map_or_else(|| "(chosen by the system)".into(), ToString::to_string),
+    json: |address| address.map_or(Value::Null, |a| a.to_string().into()),
 };
 
 pub const QUEUE: Row<QueueMode> = Row {
@@ -299,6 +331,7 @@ pub const QUEUE: Row<QueueMode> = Row {
     default: Some(|| QueueMode::Never),
     check: no_check,
     show: |mode| mode.map_or("never", |mode| mode.name()).to_string(),
+    json: |mode| mode.map_or("never", |mode| mode.name()).into(),
 };
 
 pub const RETRIES: Row<u32> = Row {
@@ -319,6 +352,7 @@ pub const RETRIES: Row<u32> = Row {
         )),
     },
     show: |retries| retries.copied().unwrap_or(0).to_string(),
+    json: |retries| retries.copied().unwrap_or(0).into(),
 };
 
 /// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job
@@ -349,6 +383,12 @@ pub const MAX_TIME: Row<f64> = Row {
         Some(limit) => format!("{} s", limit.as_secs_f64()),
         None => "none".to_string(),
     },
+    json: |seconds| {
+        seconds
+            .copied()
+            .and_then(max_time)
+            .map_or(Value::Null, |limit| seconds_json(limit.as_secs_f64()))
+    },
 };
 
 /// The bound `--max-time` sets: `None` for 0 (no bound).
@@ -368,6 +408,7 @@ pub const QUALIFY_DOMAIN: Row<String> = Row {
             .map_err(|why| fail(Kind::Usage, format!("--qualify-domain {domain:?}: {why}")))
     },
     show: |domain| given_string(domain, "(none)"),
+    json: json_of,
 };
 
 pub const TLS: Row<TlsMode> = Row {
@@ -389,6 +430,7 @@ pub const TLS: Row<TlsMode> = Row {
         }
         other => other.name().to_string(),
     },
+    json: |mode| mode.copied().unwrap_or_default().name().into(),
 };
 
 pub const USER: Row<String> = Row {
@@ -406,6 +448,7 @@ pub const USER: Row<String> = Row {
         Ok(())
     },
     show: |user| given_string(user, "(none: no authentication)"),
+    json: json_of,
 };
 
 pub const AUTH: Row<Mechanism> = Row {
@@ -425,6 +468,7 @@ pub const AUTH: Row<Mechanism> = Row {
         Mechanism::Auto => "auto (the strongest the server offers)".to_string(),
         other => other.name().to_string(),
     },
+    json: |mechanism| mechanism.copied().unwrap_or_default().value_name().into(),
 };
 
 pub const LOG_FILE: Row<PathBuf> = Row {
@@ -444,4 +488,5 @@ pub const LOG_FILE: Row<PathBuf> = Row {
         Ok(())
     },
     show: |path| path.map_or_else(|| "(none)".into(), |path| path.display().to_string()),
+    json: |path| path.map_or(Value::Null, |path| path.display().to_string().into()),
 };

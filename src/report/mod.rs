@@ -58,6 +58,8 @@ pub struct JsonReport<'a> {
     pub status: &'a str,
     pub exit_code: u8,
     pub envelope: &'a Envelope,
+    /// The message's Message-ID (`<id@host>`), as its header gives it.
+    pub message_id: Option<String>,
     pub size: u64,
     pub recipients: &'a [RecipientResult],
     pub reply: Option<ReplySummary>,
@@ -119,10 +121,11 @@ pub fn judge(delivery: &Delivery, partial: bool) -> anyhow::Result<()> {
         }
         Outcome::RecipientsRefused => {
             let refused = delivery.refused();
-            let what = if delivery.delivered_count() == 0 {
-                "nothing sent"
-            } else {
-                "stopped"
+            let others = refused.len() < delivery.recipients.len();
+            let what = match (delivery.delivered_count(), others && !partial) {
+                (0, true) => "nothing sent (all or nothing: --partial sends to the others)",
+                (0, false) => "nothing sent",
+                _ => "stopped",
             };
             let err = fail(
                 kind_for(&refused),

@@ -127,6 +127,7 @@ fn summarise(output: Output, items: &[Item]) -> anyhow::Result<()> {
             "status": if error.is_some() { "failed" } else { "sent" },
             "exit_code": error.map_or(0, crate::base::exit::code_for),
             "envelope": &item.message.envelope,
+            "message_id": item.message.content.message_id(),
             "error": error.map(crate::base::exit::one_line),
         }));
     }

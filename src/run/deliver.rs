@@ -57,6 +57,10 @@ pub fn send(plan: &Send, settings: &Settings, prepared: &Prepared) -> Outcome {
     // The password is read once, before anything is queued or sent.
     let options = match settings.session_options() {
         Ok(options) => options,
+        // An OAuth2 token endpoint out of reach: with the outbox on, the message waits.
+        Err(err) if crate::base::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
+            return queue_unsent(plan, settings, prepared, err);
+        }
         Err(err) => return failed_before_trying(settings, prepared, err),
     };
     if settings.queue != QueueMode::Never {
@@ -104,13 +108,7 @@ pub fn send(plan: &Send, settings: &Settings, prepared: &Prepared) -> Outcome {
         Err(err) => {
             // A permanent failure is never queued: the caller has the error.
             if let Some((_, claim)) = queued {
-                let id = claim.id().to_string();
-                if let Err(remove_err) = claim.remove() {
-                    crate::say!(
-                        "smtpsend: warning: {}; drop it with --drop-queue {id}",
-                        one_line(&remove_err)
-                    );
-                }
+                remove_unsent(claim);
             }
             outcome.verdict = Err(err);
         }
@@ -131,6 +129,17 @@ pub fn send(plan: &Send, settings: &Settings, prepared: &Prepared) -> Outcome {
         followers.send(settings);
     }
     outcome
+}
+
+/// Removes the outbox entry `--queue always` wrote for a message that failed for good.
+fn remove_unsent(claim: Claim) {
+    let id = claim.id().to_string();
+    if let Err(err) = claim.remove() {
+        crate::say!(
+            "smtpsend: warning: {}; drop it with --drop-queue {id}",
+            one_line(&err)
+        );
+    }
 }
 
 /// A send that failed before any try (the password, the outbox): logged, and its outcome.
@@ -154,6 +163,46 @@ fn failed_before_trying(settings: &Settings, prepared: &Prepared, err: anyhow::E
         queued_as: None,
         queued_because: None,
     }
+}
+
+/// Keeps a message in the outbox after a temporary failure before any try (the login
+/// could not be prepared: an OAuth2 token endpoint out of reach); logged, and the outcome
+/// says it was queued, or why it could not be.
+fn queue_unsent(
+    plan: &Send,
+    settings: &Settings,
+    prepared: &Prepared,
+    err: anyhow::Error,
+) -> Outcome {
+    let mut outcome = Outcome {
+        delivery: None,
+        verdict: Ok(()),
+        queued_as: None,
+        queued_because: None,
+    };
+    let logged = Err(fail(
+        Kind::from_code(crate::base::exit::code_for(&err)),
+        error_line(&err),
+    ));
+    let later = Later {
+        envelope: prepared.envelope.clone(),
+        attempts: 0,
+        content: &prepared.content,
+    };
+    keep(plan, settings, None, later, err, &mut outcome);
+    Attempt {
+        settings,
+        envelope: &prepared.envelope,
+        content: &prepared.content,
+        delivery: None,
+        tls: None,
+        verdict: &logged,
+        outbox: outcome.queued_as.as_deref(),
+        queued: outcome.queued_as.is_some(),
+        retrying: false,
+    }
+    .log();
+    outcome
 }
 
 /// What the tries came to.

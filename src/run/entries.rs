@@ -24,6 +24,8 @@ pub struct Flushed {
     /// one) or `damaged` (not sent: its meta or message is not what the outbox wrote).
     pub status: &'static str,
     pub exit_code: u8,
+    /// The message's Message-ID, when its message could be read.
+    pub message_id: Option<String>,
     pub error: Option<String>,
 }
 
@@ -86,10 +88,12 @@ pub fn send_claimed(
             retrying: false,
         }
         .log();
-        results.push(match verdict {
+        let mut result = match verdict {
             Ok(()) => sent_entry(claim),
             Err(err) => record_for(&claim, &err, Some(remaining)),
-        });
+        };
+        result.message_id = content.message_id();
+        results.push(result);
     }
 }
 
@@ -188,6 +192,7 @@ fn sent_entry(claim: Claim) -> Flushed {
         id,
         status: "sent",
         exit_code: 0,
+        message_id: None,
         error: None,
     }
 }
@@ -228,6 +233,7 @@ pub fn failed(id: &str, err: &anyhow::Error) -> Flushed {
             "failed"
         },
         exit_code,
+        message_id: None,
         error: Some(crate::report::errors::error_line(err)),
     }
 }

@@ -10,6 +10,7 @@ pub mod deliver;
 pub mod entries;
 pub mod flush;
 pub mod journal;
+pub mod login;
 pub mod outbox;
 pub mod prepare;
 pub mod probe;
@@ -21,6 +22,12 @@ use crate::plan::Plan;
 /// Runs the plan; the error, if any, decides the exit code (see [`crate::report::conclude`]).
 pub fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
+        Plan::Candidates(values) => {
+            let text: String = values.iter().map(|value| format!("{value}\n")).collect();
+            crate::base::output::print_stdout(&text);
+            Ok(())
+        }
+        Plan::Generate(crate::cli::generate::Target::QueueIds) => queue::print_ids(),
         Plan::Generate(target) => {
             let mut text = Vec::new();
             crate::cli::generate::write(target, crate::plan::config::account_keys(), &mut text)?;
@@ -43,6 +50,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
         } => queue::list(&place, reroute.as_ref(), json),
         Plan::DropQueue { place, ids } => queue::drop_entries(&place, &ids),
         Plan::Flush(plan) => flush::flush(plan),
+        Plan::OAuth2Login(oauth) => login::run(&oauth),
         Plan::Probe(plan) => probe::run(*plan),
         Plan::Bulk(plan) => bulk::run(*plan),
         Plan::Send(plan) => send::run(*plan),

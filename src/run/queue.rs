@@ -244,6 +244,21 @@ fn age(seconds: u64) -> String {
     }
 }
 
+/// The outbox's ids, one a line, for completing `--drop-queue` (nothing when there is no
+/// outbox or it cannot be read: a completion must not fail). Someone pressing Tab has a
+/// home, so the spool is not looked in.
+pub fn print_ids() -> anyhow::Result<()> {
+    let ids = Outbox::locate(None)
+        .and_then(|outbox| outbox.open())
+        .ok()
+        .flatten()
+        .and_then(|queue| queue.entries().ok())
+        .unwrap_or_default();
+    let text: String = ids.iter().map(|(id, _)| format!("{id}\n")).collect();
+    crate::base::output::print_stdout(&text);
+    Ok(())
+}
+
 /// Removes the named entries without sending them, whatever state they are in; not one
 /// that another process is sending (75), nor a name that is no outbox id (64).
 pub fn drop_entries(place: &OutboxPlace, ids: &[String]) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 //! delivered (with retries and the outbox, see [`super::deliver`]), and reported.
 
 use crate::base::exit::{Kind, fail};
-use crate::message::compose::{self, BodySource};
+use crate::message::compose;
 use crate::message::local::LocalNames;
 use crate::plan::{Input, Send, Settings};
 use crate::report::{self, JsonPrinted, JsonReport};
@@ -10,10 +10,10 @@ use crate::run::prepare::Prepared;
 
 /// Reads or composes the message, then shows or sends it.
 pub fn run(plan: Send) -> anyhow::Result<()> {
-    let reads_stdin = !matches!(
-        &plan.input,
-        Input::Compose(input) if !matches!(input.body, BodySource::Stdin)
-    );
+    let reads_stdin = match &plan.input {
+        Input::Compose(input) => input.reads_stdin(),
+        Input::Raw { .. } => true,
+    };
     if reads_stdin {
         check_stdin_is_not_a_directory()?;
     }
@@ -116,6 +116,7 @@ fn deliver(plan: &Send, settings: &Settings, prepared: &Prepared) -> anyhow::Res
         status,
         exit_code,
         envelope,
+        message_id: content.message_id(),
         size: content.len(),
         recipients: delivery.map_or(&[], |d| d.recipients.as_slice()),
         reply: delivery.and_then(report::final_reply),

@@ -31,19 +31,48 @@ pub(super) fn log_in(
         Target::Unix(_) => 0,
     };
     let timeout = options.timeouts.command;
-    let channel = auth::Channel {
-        conn,
-        capabilities,
-        timeout,
-        encrypted,
-        host: &server_name,
-        port,
+    let attempt = |conn: &mut Connection, login: &Login| {
+        let channel = auth::Channel {
+            conn,
+            capabilities,
+            timeout,
+            encrypted,
+            host: &server_name,
+            port,
+        };
+        auth::authenticate(channel, login)
     };
-    auth::authenticate(channel, login).inspect_err(|_| {
+    let result = match (attempt(conn, login), &login.renew) {
+        // A refused token may have expired early or been revoked: once more with a fresh one.
+        (Err(err), Some(renew)) if refused_login(&err) && conn.in_step() => {
+            conn.transcript.event(
+                "auth",
+                "the token was refused; trying once more with a fresh one",
+            );
+            match (renew.0)(&login.secret) {
+                Ok(fresh) if fresh != login.secret => {
+                    let again = Login {
+                        secret: fresh,
+                        ..login.clone()
+                    };
+                    attempt(conn, &again)
+                }
+                Ok(_) => Err(err),
+                Err(renew_err) => Err(renew_err),
+            }
+        }
+        (result, _) => result,
+    };
+    result.inspect_err(|_| {
         if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
             let _ = conn.read_reply(timeout, "the reply to QUIT", Expect::Completion);
         }
     })
+}
+
+/// True when the server refused the login itself (535 and the like, 77).
+fn refused_login(err: &anyhow::Error) -> bool {
+    crate::base::exit::code_for(err) == Kind::AuthRefused.code()
 }
 
 /// Connects to the addresses in turn until one greets with 2xx (after the implicit TLS
@@ -203,7 +232,12 @@ pub(super) fn wants_starttls(
         return Ok(false);
     }
     let offered = !helo_only && capabilities.has(smtp_proto::EXT_START_TLS);
-    match options.tls {
+    // A pinned certificate means TLS, to a local server too.
+    let mode = match options.tls {
+        TlsMode::Auto if options.tls_config.policy.requires_tls() => TlsMode::Starttls,
+        mode => mode,
+    };
+    match mode {
         TlsMode::None | TlsMode::Implicit => Ok(false),
         // A local server that keeps AUTH for encrypted sessions (Postfix's
         // smtpd_tls_auth_only) gets STARTTLS when there is a login to do.
@@ -217,7 +251,10 @@ pub(super) fn wants_starttls(
                 Kind::Unavailable,
                 format!("{server_name} does not offer STARTTLS; nothing was sent"),
             ),
-            Advice::StartTlsRequired,
+            match options.tls {
+                TlsMode::Starttls => Advice::StartTlsRequired,
+                _ => Advice::PinNeedsTls,
+            },
         )),
     }
 }

@@ -745,6 +745,11 @@ impl Running {
         }
     }
 
+    /// The stderr lines [`Running::wait_for_stderr`] has read so far.
+    pub fn stderr_seen(&self) -> &[String] {
+        &self.seen
+    }
+
     /// Waits for its end (killing it at the cap) and returns what it did.
     pub fn wait(mut self) -> Output {
         // Its stdin, if the test did not take it, ends here (as it would for a shell).

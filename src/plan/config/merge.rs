@@ -1,10 +1,22 @@
 //! The user's file over the system's. An account is a name: its keys come from the user's
-//! account of that name, else from the system file's account of that name, key by key; the
-//! password keys (`password`, `password-file`, `password-command`) go together, from the
-//! first file that has any of them. An account is chosen among the names of both files:
-//! `--account`, else the merged account whose `from` matches the sender best, else the
-//! user's `default`, else the system file's. Every value remembers the
-//! file and line it was written at, for `--show-config` and errors.
+//! account of that name, else from the system file's account of that name, key by key,
+//! except for keys that only mean something together:
+//!
+//! - the login: the password keys (`password`, `password-file`, `password-command`) and the
+//!   OAuth2 keys (`oauth2` and every `oauth2-…` key) go together, from the first file that
+//!   has any of them. Each file was checked to log in one way, completely (OAuth2 or a
+//!   password, never both; a client id, the endpoints of `custom`, both keyring commands);
+//!   a merged account logs in as one file says, and never sends a secret one file names to
+//!   an endpoint the other names.
+//! - a proxy's password (`proxy-password-file`, `proxy-password-command`) comes from the
+//!   file whose `proxy` is used (the user named in a proxy URL is the user the password is
+//!   for); when neither file names a proxy (`--proxy` gives it), from the first file that
+//!   has one.
+//!
+//! An account is chosen among the names of both files: `--account`, else the merged account
+//! whose `from` matches the sender best, else the user's `default`, else the system file's.
+//! Every value remembers the file and line it was written at, for `--show-config` and
+//! errors.
 
 use std::collections::BTreeSet;
 
@@ -203,37 +215,64 @@ impl Merger<'_> {
     }
 }
 
-/// The user's account over the system's, key by key; the password keys from one side.
-fn merge(user: Side, system: Side) -> (Account, BTreeMap<&'static str, Written>) {
-    let has_password = |account: &Account| {
-        account.password.is_some()
-            || account.password_file.is_some()
-            || account.password_command.is_some()
-    };
-    let secret_side = [user, system]
+/// True when the account says how it logs in: a password key or an OAuth2 key.
+fn has_login(a: &Account) -> bool {
+    a.password.is_some()
+        || a.password_file.is_some()
+        || a.password_command.is_some()
+        || a.oauth2.is_some()
+        || a.oauth2_client_id.is_some()
+        || a.oauth2_client_secret_command.is_some()
+        || a.oauth2_token_url.is_some()
+        || a.oauth2_device_url.is_some()
+        || a.oauth2_auth_url.is_some()
+        || a.oauth2_scope.is_some()
+        || a.oauth2_store_command.is_some()
+        || a.oauth2_refresh_token_command.is_some()
+}
+
+/// True when the account has a password for a proxy's user.
+fn has_proxy_password(account: &Account) -> bool {
+    account.proxy_password_file.is_some() || account.proxy_password_command.is_some()
+}
+
+/// The first side whose account passes `has`: the user's, else the system's.
+fn first_with<'a>(sides: [Side<'a>; 2], has: impl Fn(&Account) -> bool) -> Side<'a> {
+    sides
         .into_iter()
         .flatten()
-        .find(|(account, _)| has_password(account));
-    let mut secrets = Merger {
-        sides: [secret_side, None],
+        .find(|(account, _)| has(account))
+}
+
+/// The user's account over the system's, key by key, except for the keys that only mean
+/// something together: the login (the password keys and the OAuth2 keys) comes whole from
+/// the first side that has any of it, and the proxy's password keys from the side whose
+/// `proxy` is used (without one, from the first side that has them).
+fn merge(user: Side, system: Side) -> (Account, BTreeMap<&'static str, Written>) {
+    let sides = [user, system];
+    let proxy_side = first_with(sides, |account| account.proxy.is_some())
+        .or_else(|| first_with(sides, has_proxy_password));
+    let mut login = Merger {
+        sides: [first_with(sides, has_login), None],
+        written: BTreeMap::new(),
+    };
+    let mut proxy = Merger {
+        sides: [proxy_side, None],
         written: BTreeMap::new(),
     };
     let mut m = Merger {
-        sides: [user, system],
+        sides,
         written: BTreeMap::new(),
     };
-    let from_pattern = [user, system]
-        .into_iter()
-        .flatten()
-        .find(|(account, _)| account.from.is_some())
+    let from_pattern = first_with(sides, |account| account.from.is_some())
         .and_then(|(account, _)| account.from_pattern.clone());
     let account = Account {
         server: m.pick("server", |a| &a.server),
         tls: m.pick("tls", |a| &a.tls),
         user: m.pick("user", |a| &a.user),
-        password_command: secrets.pick("password-command", |a| &a.password_command),
-        password_file: secrets.pick("password-file", |a| &a.password_file),
-        password: secrets.pick("password", |a| &a.password),
+        password_command: login.pick("password-command", |a| &a.password_command),
+        password_file: login.pick("password-file", |a| &a.password_file),
+        password: login.pick("password", |a| &a.password),
         from: m.pick("from", |a| &a.from),
         ehlo_name: m.pick("ehlo-name", |a| &a.ehlo_name),
         qualify_domain: m.pick("qualify-domain", |a| &a.qualify_domain),
@@ -243,6 +282,27 @@ fn merge(user: Side, system: Side) -> (Account, BTreeMap<&'static str, Written>)
         queue: m.pick("queue", |a| &a.queue),
         retries: m.pick("retries", |a| &a.retries),
         max_time: m.pick("max-time", |a| &a.max_time),
+        tls_ca_file: m.pick("tls-ca-file", |a| &a.tls_ca_file),
+        tls_fingerprint: m.pick("tls-fingerprint", |a| &a.tls_fingerprint),
+        tls_min_version: m.pick("tls-min-version", |a| &a.tls_min_version),
+        tls_server_name: m.pick("tls-server-name", |a| &a.tls_server_name),
+        proxy: m.pick("proxy", |a| &a.proxy),
+        proxy_password_file: proxy.pick("proxy-password-file", |a| &a.proxy_password_file),
+        proxy_password_command: proxy.pick("proxy-password-command", |a| &a.proxy_password_command),
+        provider: m.pick("provider", |a| &a.provider),
+        oauth2: login.pick("oauth2", |a| &a.oauth2),
+        oauth2_client_id: login.pick("oauth2-client-id", |a| &a.oauth2_client_id),
+        oauth2_client_secret_command: login.pick("oauth2-client-secret-command", |a| {
+            &a.oauth2_client_secret_command
+        }),
+        oauth2_token_url: login.pick("oauth2-token-url", |a| &a.oauth2_token_url),
+        oauth2_device_url: login.pick("oauth2-device-url", |a| &a.oauth2_device_url),
+        oauth2_auth_url: login.pick("oauth2-auth-url", |a| &a.oauth2_auth_url),
+        oauth2_scope: login.pick("oauth2-scope", |a| &a.oauth2_scope),
+        oauth2_store_command: login.pick("oauth2-store-command", |a| &a.oauth2_store_command),
+        oauth2_refresh_token_command: login.pick("oauth2-refresh-token-command", |a| {
+            &a.oauth2_refresh_token_command
+        }),
         aliases: m.pick("aliases", |a| &a.aliases),
         rewrite_local_headers: m.pick("rewrite-local-headers", |a| &a.rewrite_local_headers),
         set_from_header: m.pick("set-from-header", |a| &a.set_from_header),
@@ -250,115 +310,10 @@ fn merge(user: Side, system: Side) -> (Account, BTreeMap<&'static str, Written>)
         syslog: m.pick("syslog", |a| &a.syslog),
         from_pattern,
     };
-    m.written.extend(secrets.written);
+    m.written.extend(login.written);
+    m.written.extend(proxy.written);
     (account, m.written)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(path: &str, text: &str, system: bool) -> Config {
-        Config::parse_as(Path::new(path), text, system, || Ok(0o600)).unwrap()
-    }
-
-    fn files(user: Option<&str>, system: Option<&str>) -> Files {
-        Files {
-            user: user.map(|text| config("/u.toml", text, false)),
-            system: system.map(|text| config("/s.toml", text, true)),
-            user_location: None,
-            system_location: system_location(),
-        }
-    }
-
-    #[test]
-    fn the_user_account_is_over_the_system_one_key_by_key() {
-        let files = files(
-            Some("[accounts.relay]\n\nfrom = \"me@example.com\"\n"),
-            Some(
-                "default = \"relay\"\n[accounts.relay]\nserver = \"relay.example:25\"\n\
-                 from = \"host@example.com\"\npassword-file = \"/etc/p\"\n",
-            ),
-        );
-        let chosen = files.choose(None, None).unwrap().unwrap();
-        assert_eq!(chosen.name, "relay");
-        assert_eq!(chosen.reason, "default of the system file");
-        assert_eq!(chosen.account.from.unwrap().into_inner(), "me@example.com");
-        assert_eq!(chosen.written["from"].to_string(), "/u.toml line 3");
-        assert_eq!(chosen.written["server"].to_string(), "/s.toml line 3");
-        assert_eq!(
-            chosen.written["password-file"].to_string(),
-            "/s.toml line 5"
-        );
-    }
-
-    #[test]
-    fn password_keys_come_from_one_file() {
-        let files = files(
-            Some("[accounts.a]\npassword-command = \"pass a\"\n"),
-            Some("[accounts.a]\npassword-file = \"/etc/p\"\n"),
-        );
-        let chosen = files
-            .choose(Some(("a", "--account")), None)
-            .unwrap()
-            .unwrap();
-        assert!(chosen.account.password_file.is_none());
-        assert_eq!(
-            chosen.account.password_command.unwrap().into_inner(),
-            "pass a"
-        );
-    }
-
-    #[test]
-    fn every_key_is_merged() {
-        let keys: Vec<&str> = account_keys().to_vec();
-        let values = |key: &str| match key {
-            "timeout" | "max-time" | "retries" => "3".to_string(),
-            "rewrite-local-headers" => "true".to_string(),
-            "tls" | "auth" | "set-from-header" => "\"auto\"".to_string(),
-            "queue" => "\"never\"".to_string(),
-            "server" => "\"x.example:25\"".to_string(),
-            "qualify-domain" | "ehlo-name" => "\"example.com\"".to_string(),
-            "from" => "\"a@example.com\"".to_string(),
-            "source-address" => "\"127.0.0.1\"".to_string(),
-            "syslog" => "\"mail\"".to_string(),
-            _ => "\"/x\"".to_string(),
-        };
-        let text: String = keys
-            .iter()
-            .filter(|key| !key.starts_with("password"))
-            .map(|key| format!("{key} = {}\n", values(key)))
-            .collect();
-        let files = files(
-            None,
-            Some(&format!(
-                "[accounts.a]\n{text}password = \"merge-test-secret-4711\"\n"
-            )),
-        );
-        let chosen = files
-            .choose(Some(("a", "--account")), None)
-            .unwrap()
-            .unwrap();
-        for key in keys.iter().filter(|key| !key.starts_with("password-")) {
-            assert!(chosen.written.contains_key(key), "{key} is not merged");
-        }
-        assert_eq!(chosen.written.len(), keys.len() - 2);
-    }
-
-    #[test]
-    fn a_name_from_either_file_and_the_users_default_first() {
-        let files = files(
-            Some("default = \"mine\"\n[accounts.mine]\nserver = \"m.example:25\"\n"),
-            Some("default = \"relay\"\n[accounts.relay]\nfrom = \"*@example.com\"\n"),
-        );
-        let pick = |named, sender| files.choose(named, sender).unwrap().unwrap().name;
-        assert_eq!(pick(None, None), "mine");
-        assert_eq!(pick(None, Some("x@example.com")), "relay");
-        assert_eq!(pick(Some(("relay", "--account")), None), "relay");
-        let err = files.choose(Some(("nope", "--account")), None).unwrap_err();
-        assert_eq!(
-            crate::base::exit::one_line(&err),
-            "--account \"nope\": no such account in /u.toml or /s.toml (accounts: mine, relay)"
-        );
-    }
-}
+mod tests;

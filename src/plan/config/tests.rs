@@ -12,6 +12,29 @@ fn error(text: &str) -> String {
     crate::base::exit::one_line(&err)
 }
 
+/// The example the man page and docs show is a valid file that picks what its comments say.
+#[test]
+fn the_example_configuration_is_valid() {
+    let files = Files {
+        user: Some(parse(crate::cli::generate::EXAMPLE_CONFIG).unwrap()),
+        system: None,
+        user_location: None,
+        system_location: system_location(),
+    };
+    let chosen = files.choose(None, Some("ci@example.com")).unwrap().unwrap();
+    assert_eq!(chosen.name, "work");
+    let chosen = files
+        .choose(None, Some("x@elsewhere.example"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(chosen.name, "personal");
+    let chosen = files
+        .choose(Some(("local", "--account")), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(chosen.name, "local");
+}
+
 #[test]
 fn account_keys_are_the_keys_the_parser_accepts() {
     let keys = super::account_keys();

@@ -11,7 +11,9 @@ pub(super) fn validate(
     validate_names(account, at)?;
     validate_times(account, at)?;
     validate_paths(account, at)?;
-    validate_credentials(account, at)
+    validate_credentials(account, at)?;
+    validate_network(account, at)?;
+    validate_oauth2(account, at)
 }
 
 /// The values that must be one of a list, and the retry count.

@@ -25,16 +25,17 @@ impl Mail {
     /// Reads the rows (account keys and `--log-file`) and shows those that are set.
     pub fn pick(picker: &mut Picker) -> anyhow::Result<Mail> {
         let account = picker.account;
-        let shown_key = |picker: &mut Picker, key: &'static str, value: String| {
+        let shown_key = |picker: &mut Picker, key: &'static str, value: String, typed: Value| {
             let source = picker.from_account(key).to_string();
-            picker.show(key, value, source);
+            picker.show(key, value, typed, source);
         };
         let aliases = account
             .aliases
             .as_ref()
             .map(|path| credentials::expand_home(path.get_ref()));
         if let Some(path) = &aliases {
-            shown_key(picker, "aliases", path.display().to_string());
+            let path = path.display().to_string();
+            shown_key(picker, "aliases", path.clone(), path.into());
         }
         let rewrite_local_headers = account
             .rewrite_local_headers
@@ -45,6 +46,7 @@ impl Mail {
                 picker,
                 "rewrite-local-headers",
                 rewrite_local_headers.to_string(),
+                rewrite_local_headers.into(),
             );
         }
         let set_from_header = account
@@ -53,11 +55,8 @@ impl Mail {
             .and_then(|mode| FromHeader::parse(mode.get_ref()))
             .unwrap_or_default();
         if account.set_from_header.is_some() {
-            shown_key(
-                picker,
-                "set-from-header",
-                set_from_header.name().to_string(),
-            );
+            let name = set_from_header.name();
+            shown_key(picker, "set-from-header", name.to_string(), name.into());
         }
         let log_file = picker.pick(&table::LOG_FILE)?;
         let log_file = match log_file.source {
@@ -69,7 +68,8 @@ impl Mail {
             .as_ref()
             .and_then(|facility| Facility::parse(facility.get_ref()));
         if let Some(facility) = syslog {
-            shown_key(picker, "syslog", facility.name().to_string());
+            let name = facility.name();
+            shown_key(picker, "syslog", name.to_string(), name.into());
         }
         Ok(Mail {
             aliases,
@@ -89,7 +89,8 @@ pub(super) fn queue(picker: &mut Picker) -> anyhow::Result<QueueMode> {
     let picked = picker.find(&table::QUEUE);
     if let (Source::Default, Some(why)) = (&picked.source, &picker.cli.sendmail_call) {
         let source = format!("default for a sendmail call: {why}");
-        picker.show("queue", QueueMode::OnFailure.name().to_string(), source);
+        let name = QueueMode::OnFailure.name();
+        picker.show("queue", name.to_string(), name.into(), source);
         return Ok(QueueMode::OnFailure);
     }
     Ok(picker
@@ -103,7 +104,13 @@ pub(super) fn qualify_domain(picker: &mut Picker) -> anyhow::Result<Option<Strin
     let picked = picker.find(&table::QUALIFY_DOMAIN);
     if let Some(domain) = &picked.value {
         (table::QUALIFY_DOMAIN.check)(domain, &picked.source)?;
-        picker.show("qualify-domain", domain.clone(), picked.source.to_string());
+        let source = picked.source.to_string();
+        picker.show(
+            "qualify-domain",
+            domain.clone(),
+            domain.as_str().into(),
+            source,
+        );
     }
     Ok(picked.value)
 }
@@ -150,7 +157,7 @@ pub(super) fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
             )
         }
     };
-    picker.show("from", value, source);
+    picker.show("from", value.clone(), value.into(), source);
 }
 
 /// The sender when none is given: `login@host`, like sendmail, or `login@DOMAIN` with a

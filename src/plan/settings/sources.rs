@@ -29,9 +29,10 @@ impl Sourced {
                     ", not found"
                 };
                 let path = location.path.display().to_string();
-                picker.show("config", path, format!("{source}{state}"));
+                let typed = path.clone().into();
+                picker.show("config", path, typed, format!("{source}{state}"));
             }
-            None => picker.show("config", "(none)".into(), "no HOME".into()),
+            None => picker.show("config", "(none)".into(), Value::Null, "no HOME".into()),
         }
         let (location, source) = &files.system_location;
         let state = if files.system.is_some() {
@@ -39,21 +40,23 @@ impl Sourced {
         } else {
             ", not found"
         };
-        picker.show(
-            "system-config",
-            location.path.display().to_string(),
-            format!("{source}{state}"),
-        );
+        let path = location.path.display().to_string();
+        let typed = path.clone().into();
+        picker.show("system-config", path, typed, format!("{source}{state}"));
         match &self.chosen {
-            Some(chosen) => picker.show("account", chosen.name.clone(), chosen.reason.clone()),
-            None => picker.show("account", "(none)".into(), "default".into()),
+            Some(chosen) => picker.show(
+                "account",
+                chosen.name.clone(),
+                chosen.name.as_str().into(),
+                chosen.reason.clone(),
+            ),
+            None => picker.show("account", "(none)".into(), Value::Null, "default".into()),
         }
         if let Some(spool) = files.spool() {
-            picker.show(
-                "spool",
-                spool.display().to_string(),
-                format!("{}: for users without a home", location.path.display()),
-            );
+            let path = spool.display().to_string();
+            let typed = path.clone().into();
+            let source = format!("{}: for users without a home", location.path.display());
+            picker.show("spool", path, typed, source);
         }
     }
 }

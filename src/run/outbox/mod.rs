@@ -45,12 +45,11 @@
 //! changed, reported by every flush and listing until it is dropped; `--drop-queue`
 //! removes an entry in any state, as long as no process holds its lock.
 
-use std::ffi::{CStr, CString, OsString};
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{CString, OsString};
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write};
-use std::mem::MaybeUninit;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -60,6 +59,7 @@ use sha2::{Digest, Sha256};
 
 use crate::base::exit::{Kind, fail};
 use crate::base::input::{FileKind, plain_io};
+use crate::base::private_dir::{self, PrivateDir, Purpose, file_type};
 use crate::message::{Content, Envelope};
 
 mod dir;
@@ -201,81 +201,33 @@ impl Outbox {
         self.create()?.add(meta, content)
     }
 
-    /// Opens the base directory (following links: it is not the outbox's), then each of
-    /// the outbox's own directories through its parent's descriptor without following a
-    /// link, creating it first when asked, and checks each on its descriptor.
+    /// Opens the outbox's directories (see [`private_dir::open_chain`]), creating them
+    /// first when asked.
     fn open_dir(&self, create: bool) -> anyhow::Result<Option<Queue>> {
-        let cannot = |what: &str, path: &Path, err: &io::Error| {
-            fail(
-                Kind::LocalIo,
-                format!(
-                    "cannot {what} the outbox {}: {}",
-                    path.display(),
-                    plain_io(err)
-                ),
-            )
-        };
-        if create && !self.in_spool {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&self.base)
-                .map_err(|err| cannot("create", &self.base, &err))?;
-        }
-        let mut parent = match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY)
-            .open(&self.base)
-        {
-            Ok(file) => file,
-            Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
-            Err(err) => return Err(cannot("open", &self.base, &err)),
-        };
         if self.in_spool {
-            check_spool(&parent, &self.base)?;
+            return self.open_in_spool(create);
         }
-        let mut path = self.base.clone();
-        for name in &self.own {
-            path.push(name);
-            let name = CString::new(name.as_encoded_bytes())
-                .map_err(|_| fail(Kind::Config, "the outbox path has a NUL byte"))?;
-            if create && !self.in_spool {
-                // SAFETY: mkdirat(2) on a descriptor we own, with a NUL-terminated name.
-                let made = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o700) };
-                if made != 0 {
-                    let err = io::Error::last_os_error();
-                    if err.kind() != io::ErrorKind::AlreadyExists {
-                        return Err(cannot("create", &path, &err));
-                    }
-                }
-            }
-            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-            // SAFETY: openat(2) on a descriptor we own, with a NUL-terminated name; the new
-            // descriptor is owned by the File made from it.
-            let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), flags) };
-            if fd < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() == io::ErrorKind::NotFound && !create {
-                    return Ok(None);
-                }
-                if err.kind() == io::ErrorKind::NotFound && self.in_spool {
-                    return Err(no_spool_directory(&path));
-                }
-                return Err(match lstat_at(&parent, &name) {
-                    Ok(Some(stat)) if file_type(&stat) != libc::S_IFDIR => {
-                        unsafe_dir(&path, &not_a_directory(&path, &stat))
-                    }
-                    _ => cannot("open", &path, &err),
-                });
-            }
-            // SAFETY: `fd` is a descriptor openat just returned, owned by nobody else.
-            let dir = unsafe { File::from_raw_fd(fd) };
-            check_private(&dir, &path)?;
-            parent = dir;
+        let dir = private_dir::open_chain(&self.base, &self.own, create, OUTBOX)?;
+        Ok(dir.map(|dir| Queue { dir: Arc::new(dir) }))
+    }
+
+    /// The user's directory in the spool: the spool checked on its descriptor, then the
+    /// user's directory opened from it and checked; neither is ever created (a missing
+    /// user's directory is 75 when a message is to be kept, see [`no_spool_directory`]).
+    fn open_in_spool(&self, create: bool) -> anyhow::Result<Option<Queue>> {
+        let Some(spool) = private_dir::open_base(&self.base, OUTBOX)? else {
+            let missing = io::Error::from(io::ErrorKind::NotFound);
+            return match create {
+                true => Err(private_dir::cannot("open", &self.base, &missing, OUTBOX)),
+                false => Ok(None),
+            };
+        };
+        check_spool(&spool, &self.base)?;
+        match private_dir::open_under(spool, &self.base, &self.own, false, OUTBOX)? {
+            Some(dir) => Ok(Some(Queue { dir: Arc::new(dir) })),
+            None if create => Err(no_spool_directory(&self.dir())),
+            None => Ok(None),
         }
-        Ok(Some(Queue {
-            dir: Arc::new(Dir { file: parent, path }),
-        }))
     }
 }
 
