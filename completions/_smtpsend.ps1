@@ -79,6 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtpsend' -ScriptBlock {
             [CompletionResult]::new('--expn', '--expn', [CompletionResultType]::ParameterName, 'Probe: expand a mailing list with EXPN and print its members, one per line')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Use this account from the configuration file')
+            [CompletionResult]::new('--setup', '--setup', [CompletionResultType]::ParameterName, 'Set up an account on a terminal: asks for the address (EMAIL), takes the provider''s settings from its domain when it knows them (else asks for the server), asks how to log in, tests the account as --check does, then adds it to the configuration file')
             [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
             [CompletionResult]::new('--body-type', '--body-type', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
             [CompletionResult]::new('--qualify-domain', '--qualify-domain', [CompletionResultType]::ParameterName, 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)')

@@ -76,6 +76,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --expn 'Probe: expand a mailing list with EXPN and print its members, one per line'
             cand --config 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)'
             cand --account 'Use this account from the configuration file'
+            cand --setup 'Set up an account on a terminal: asks for the address (EMAIL), takes the provider''s settings from its domain when it knows them (else asks for the server), asks how to log in, tests the account as --check does, then adds it to the configuration file'
             cand -B 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'
             cand --body-type 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'
             cand --qualify-domain 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)'

@@ -14,6 +14,7 @@ pub mod prepare;
 pub mod probe;
 pub mod queue;
 pub mod send;
+pub mod setup;
 
 use crate::plan::Plan;
 
@@ -47,5 +48,6 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
         Plan::Probe(plan) => probe::run(*plan),
         Plan::Bulk(plan) => bulk::run(*plan),
         Plan::Send(plan) => send::run(*plan),
+        Plan::Setup(setup) => setup::run(setup),
     }
 }
