@@ -76,6 +76,7 @@ set edit:completion:arg-completer[smtpsend] = {|@words|
             cand --expn 'Probe: expand a mailing list with EXPN and print its members, one per line'
             cand --config 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml); the system file /etc/smtpsend/config.toml is read beneath it'
             cand --account 'Use this account from the configuration file'
+            cand --setup 'Set up an account on a terminal: asks for the address (EMAIL), takes the provider''s settings from its domain when it knows them (else asks for the server), asks how to log in, tests the account as --check does, then adds it to the configuration file'
             cand --log-file 'Append one line per message and attempt to this file: time, account, server, TLS, user, sender, recipients and their replies, size, Message-ID, result (never a password)'
             cand -B 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'
             cand --body-type 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data'

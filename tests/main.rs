@@ -36,6 +36,7 @@ mod proxies;
 mod readme;
 mod send;
 mod sendmail;
+mod setup;
 mod signals;
 mod smtputf8;
 mod structure;

@@ -360,6 +360,12 @@ pub struct Cli {
     #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub check_aliases: bool,
 
+    /// Set up an account on a terminal: asks for the address (EMAIL), takes the provider's
+    /// settings from its domain when it knows them (else asks for the server), asks how to
+    /// log in, tests the account as --check does, then adds it to the configuration file
+    #[arg(long, value_name = "EMAIL", num_args = 0..=1, default_missing_value = "", group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub setup: Option<String>,
+
     /// Sign in to the account's OAuth2 provider (oauth2 in the configuration file): print a
     /// web address and a code to enter there, wait, and store the refresh token a send uses
     #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]

@@ -250,6 +250,7 @@ fn read_parts(
     stdin: &mut dyn Read,
     pipe_timeout: Duration,
 ) -> anyhow::Result<Parts> {
+    warn_if_stdin_ignored(given);
     let mut files = collect_files(&given.files, stdin, given.max_input)?;
     let (html, references, markdown_text) = match &given.markdown {
         Some(source) => {
@@ -276,6 +277,29 @@ fn read_parts(
         inline: files.inline,
         attachments: files.attachments,
     })
+}
+
+/// Warns when stdin holds data and nothing of the message comes from it (`echo text |
+/// smtpsend --body …`): the piped text would otherwise vanish without a word.
+fn warn_if_stdin_ignored(given: &ComposeInput) {
+    let from_stdin = |source: &Option<Source>| source.as_ref() == Some(&Source::Stdin);
+    let reads_stdin = given.body == BodySource::Stdin
+        || from_stdin(&given.html)
+        || from_stdin(&given.markdown)
+        || given.files.iter().any(|file| file.source == Source::Stdin);
+    if reads_stdin || !crate::base::input::stdin_has_data() {
+        return;
+    }
+    let body = match (&given.body, &given.markdown) {
+        (BodySource::Text(_), _) => "--body".to_string(),
+        (BodySource::File(path), _) => format!("--body-file {}", path.display()),
+        (_, Some(Source::Path(path))) => format!("--markdown {}", path.display()),
+        _ => "the options".to_string(),
+    };
+    crate::say!(
+        "smtpsend: warning: stdin has data, which is ignored: the text comes from {body} \
+         (leave that out to send stdin as the text, or attach stdin with -a -)"
+    );
 }
 
 /// Envelope recipients in order, each once (compared case-insensitively).

@@ -53,6 +53,8 @@ pub enum Plan {
     Flush(Flush),
     /// Sign an account in to its OAuth2 provider (`--oauth2-login`).
     OAuth2Login(std::sync::Arc<credentials::oauth2::OAuth2>),
+    /// Set up an account on the terminal (`--setup`).
+    Setup(Setup),
     /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
     /// `--check`).
     Probe(Box<Probe>),
@@ -81,6 +83,12 @@ pub struct Flush {
     /// `-q --server`/`--account`: every entry goes this way instead (its sender may still
     /// pick the account by its `from`).
     pub reroute: Option<SettingsResolver>,
+}
+
+/// `--setup [EMAIL]`: the address if given, and the configuration file to add to.
+pub struct Setup {
+    pub email: Option<String>,
+    pub location: Option<config::Location>,
 }
 
 /// A probe and the settings of its session.
@@ -212,6 +220,12 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
     }
     if cli.oauth2_login {
         return oauth2_login(&cli);
+    }
+    if let Some(email) = &cli.setup {
+        return Ok(Plan::Setup(Setup {
+            email: (!email.is_empty()).then(|| email.clone()),
+            location: settings::config_location(&cli).map(|(location, _)| location),
+        }));
     }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;

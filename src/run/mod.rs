@@ -16,6 +16,7 @@ pub mod prepare;
 pub mod probe;
 pub mod queue;
 pub mod send;
+pub mod setup;
 
 use crate::plan::Plan;
 
@@ -54,6 +55,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
         Plan::Probe(plan) => probe::run(*plan),
         Plan::Bulk(plan) => bulk::run(*plan),
         Plan::Send(plan) => send::run(*plan),
+        Plan::Setup(setup) => setup::run(setup),
     }
 }
 
