@@ -127,12 +127,12 @@ fn composed_headers_and_envelope_are_qualified_alike() {
     .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.starts_with(
+        out.stderr.starts_with(
             "MAIL FROM:<backup@home.example>\nRCPT TO:<jane@home.example>\n\
              RCPT TO:<joe@home.example>\nRCPT TO:<audit@home.example>\n"
         ),
         "{}",
-        out.stdout
+        out.stderr
     );
     assert!(
         out.stdout.contains("To: <jane@home.example>\r\n"),

@@ -730,3 +730,57 @@ fn stdin_that_is_a_directory_is_named_as_such() {
     }
     assert_eq!(server.finish().connection_count(), 0);
 }
+
+#[test]
+fn options_of_other_mail_tools_get_the_smtpsend_way_never_a_different_option() {
+    for (args, says) in [
+        (
+            &["--port", "587"][..],
+            "'--port': the port goes with the server: --server HOST:PORT",
+        ),
+        (
+            &["--host", "mx"],
+            "'--host': the server is --server HOST[:PORT]",
+        ),
+        (
+            &["-C", "f"],
+            "'-C': the configuration file is --config PATH",
+        ),
+        (
+            &["-P"],
+            "'-P': --show-config prints the settings a send would use",
+        ),
+        (&["--serverinfo"], "'--serverinfo': --server-info"),
+        (
+            &["--auth-user", "me"],
+            "'--auth-user': log in as a user with --user NAME",
+        ),
+        (
+            &["--mail-from", "a@example.com"],
+            "'--mail-from': the envelope sender alone is --envelope-from ADDR",
+        ),
+        (
+            &["--mail-rcpt", "b@example.com"],
+            "'--mail-rcpt': envelope recipients are arguments",
+        ),
+        (&["-S", "smtp=x"], "'-S': mailx's -S sets a variable"),
+        (
+            &["--passwordeval", "pass x"],
+            "'--passwordeval': --password-command COMMAND",
+        ),
+    ] {
+        let out = Run::new(args)
+            .args(["--dry-run", "--to", "b@example.com", "--body", "x"])
+            .output();
+        assert_eq!(out.code, 64, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .starts_with(&format!("smtpsend: unexpected argument {says}")),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert!(!out.stderr.contains("--partial"), "{}", out.stderr);
+        assert!(!out.stderr.contains("use '--"), "{}", out.stderr);
+    }
+}

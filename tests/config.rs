@@ -70,7 +70,10 @@ fn flags_beat_environment_beat_account_beat_defaults() {
     );
     let out = home.run(["--show-config"]).output();
     assert!(
-        out.stdout.contains(&format!("{refused}  (account main)")),
+        out.stdout.contains(&format!(
+            "{refused}  (account main, {} line 3)",
+            home.config_file().display()
+        )),
         "{}",
         out.stdout
     );
@@ -219,13 +222,18 @@ fn a_readable_file_holding_a_password_is_refused() {
     let out = home.run(["--show-config", "--account", "a"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
+    let config = home.config_file();
+    let config = config.display();
     assert!(
-        out.stdout.contains("password        ********  (account a)"),
+        out.stdout.contains(&format!(
+            "password        ********  (account a, {config} line 3)"
+        )),
         "{}",
         out.stdout
     );
     assert!(
-        out.stdout.contains("user            me  (account a)"),
+        out.stdout
+            .contains(&format!("user            me  (account a, {config} line 2)")),
         "{}",
         out.stdout
     );
@@ -266,7 +274,10 @@ fn config_file_locations() {
         .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("home.example:25  (account h)"),
+        out.stdout.contains(&format!(
+            "home.example:25  (account h, {} line 2)",
+            home.join(".config/smtpsend/config.toml").display()
+        )),
         "{}",
         out.stdout
     );
@@ -285,7 +296,10 @@ fn config_file_locations() {
         .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("y.example:25  (account y)"),
+        out.stdout.contains(&format!(
+            "y.example:25  (account y, {} line 4)",
+            path.display()
+        )),
         "{}",
         out.stdout
     );
@@ -308,8 +322,9 @@ fn assert_unknown_account_is_refused(path: &Path) {
     assert!(out.stderr.contains("x, y"), "{}", out.stderr);
 }
 
-/// `--show-config --json` is a JSON document, one member per setting with its value and
-/// source; the password is masked as in the text.
+/// `--show-config --json` is a JSON document, one member per setting with its value as
+/// data (numbers, null, enum names), the text shown and the source; the password is masked
+/// as in the text.
 #[test]
 fn show_config_json_is_a_json_document_with_the_password_masked() {
     let text = "[accounts.a]\nuser = \"me\"\npassword = \"s3cret-Value\"\nretries = 3\n";
@@ -331,9 +346,124 @@ fn show_config_json_is_a_json_document_with_the_password_masked() {
     assert_eq!(document["server"]["value"], "relay.example:2525");
     assert_eq!(document["server"]["source"], "--server");
     assert_eq!(document["user"]["value"], "me");
-    assert_eq!(document["retries"]["value"], "3");
-    assert_eq!(document["retries"]["source"], "account a");
-    assert_eq!(document["password"]["value"], "********");
+    assert_eq!(document["retries"]["value"], 3);
+    assert_eq!(
+        document["retries"]["source"],
+        format!("account a, {} line 4", home.config_file().display())
+    );
+    assert_eq!(
+        document["password"]["value"],
+        serde_json::json!({"from": "given"})
+    );
+    assert_eq!(document["password"]["shown"], "********");
+    assert_eq!(document["account"]["value"], "a");
+    assert_eq!(document["timeout"]["value"], serde_json::Value::Null);
+    assert!(
+        document["timeout"]["shown"]
+            .as_str()
+            .is_some_and(|t| t.contains("connect")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(document["max-time"]["value"], 3600);
+    assert_eq!(document["tls"]["value"], "auto");
+    assert_eq!(document["auth"]["value"], "auto");
+    assert_eq!(document["protocol"]["value"], "smtp");
+    assert_eq!(document["source-address"]["value"], serde_json::Value::Null);
+}
+
+/// Every key `--show-config --json` gives is in docs/json.md's table, and every key of the
+/// table is given when its setting is set, so the documented schema cannot drift.
+#[test]
+fn show_config_json_keys_are_the_documented_ones() {
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.example.toml");
+    let home = Home::with_config(
+        &format!(
+            "[accounts.g]\nprovider = \"gmail\"\nuser = \"me@gmail.com\"\n\
+             oauth2 = \"google\"\noauth2-client-id = \"id.apps.googleusercontent.com\"\n\
+             tls-ca-file = \"{ca}\"\naliases = \"/etc/aliases\"\n\
+             rewrite-local-headers = true\nset-from-header = \"always\"\n\
+             log-file = \"/var/log/smtpsend.log\"\nsyslog = \"mail\"\n"
+        ),
+        0o600,
+    );
+    home.write_system_config("spool = \"/var/spool/smtpsend\"\n", 0o644);
+    let fingerprint = ["AB"; 32].join(":");
+    let out = home
+        .run([
+            "--show-config",
+            "--json",
+            "--account",
+            "g",
+            "--qualify-domain",
+            "example.org",
+            "--timeout",
+            "2.5",
+            "--max-time",
+            "0",
+            "--tls-fingerprint",
+            &fingerprint,
+            "--tls-min-version",
+            "1.3",
+            "--tls-server-name",
+            "mail.example.org",
+            "--proxy",
+            "socks5h://127.0.0.1:1080",
+        ])
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let given: std::collections::BTreeSet<String> =
+        document.as_object().unwrap().keys().cloned().collect();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();
+    let table = doc
+        .split("## The settings")
+        .nth(1)
+        .expect("docs/json.md has the settings section");
+    let documented: std::collections::BTreeSet<String> = table
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(given, documented);
+    assert_eq!(document["timeout"]["value"], 2.5);
+    assert_eq!(document["max-time"]["value"], serde_json::Value::Null);
+    assert_eq!(document["qualify-domain"]["value"], "example.org");
+    assert_eq!(document["tls-min-version"]["value"], "1.3");
+    assert_eq!(document["server"]["value"], "smtp.gmail.com:587");
+    assert_eq!(document["auth"]["value"], "xoauth2");
+    assert_eq!(
+        document["password"]["value"],
+        serde_json::json!({"from": "oauth2"})
+    );
+    assert_eq!(document["oauth2"]["value"]["signed_in"], false);
+    assert_eq!(document["oauth2"]["value"]["provider"], "google");
+    assert_eq!(document["rewrite-local-headers"]["value"], true);
+    assert_eq!(document["log-file"]["value"], "/var/log/smtpsend.log");
+    assert_eq!(document["spool"]["value"], "/var/spool/smtpsend");
+    assert_eq!(document["syslog"]["value"], "mail");
+}
+
+/// A password command is shown as the command, never as what it prints.
+#[test]
+fn show_config_json_names_the_password_command() {
+    let out = Run::new([
+        "--show-config",
+        "--json",
+        "--user",
+        "me",
+        "--password-command",
+        "echo x",
+    ])
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let document: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        document["password"]["value"],
+        serde_json::json!({"from": "command", "command": "echo x"})
+    );
 }
 
 /// A configuration file at the default place that is a FIFO (made there by mistake or by

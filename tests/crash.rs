@@ -2,7 +2,9 @@
 //! SIGKILL at random instants while it queues a message (`--queue always`, and
 //! `--queue on-failure` against a server that refuses for now), while it flushes several
 //! entries (`-q`, and `-q --parallel 3` over three connections at once, with a window of
-//! messages in flight on each when the server offers CHUNKING), in the middle of DATA or BDAT, while it waits for the final reply, and
+//! messages in flight on each when the server offers CHUNKING), while a send delivers its
+//! message and then the entries queued for the same route over the same connection, in the
+//! middle of DATA or BDAT, while it waits for the final reply, and
 //! between that reply and the update of the outbox. After each kill a flush against a
 //! healthy server sends what is left, and the test checks:
 //!
@@ -537,6 +539,9 @@ enum Scenario {
     Flush,
     /// `-q --parallel 3` with more entries: three connections at once.
     ParallelFlush,
+    /// A send (`--queue on-failure`) against a slow server, followed over its connection by
+    /// the entries queued earlier for the same route.
+    FollowUp,
 }
 
 impl Scenario {
@@ -546,6 +551,7 @@ impl Scenario {
             Scenario::OnFailure => "--queue on-failure",
             Scenario::Flush => "-q",
             Scenario::ParallelFlush => "-q --parallel 3",
+            Scenario::FollowUp => "a send and the queued entries after it",
         }
     }
 }
@@ -660,6 +666,7 @@ fn judge(facts: &Facts) -> Verdict {
         problem(format!("exited {code} by itself: {}", facts.stderr));
     }
     let connected = facts.events.iter().any(|e| e.step == Step::Accepted);
+    let new_message = facts.markers.last();
     for marker in &facts.markers {
         let deliveries: Vec<&Delivery> = facts
             .deliveries
@@ -684,6 +691,9 @@ fn judge(facts: &Facts) -> Verdict {
                 let exited_0 = facts.exit_code == Some(0);
                 let took_charge = match facts.scenario {
                     Scenario::Flush | Scenario::ParallelFlush => true,
+                    // The entries were queued before; the new message as with on-failure.
+                    Scenario::FollowUp if Some(marker) != new_message => true,
+                    Scenario::FollowUp => exited_0 || facts.stderr.contains("queued as "),
                     // The entry is committed before the connection is made.
                     Scenario::Always => connected || exited_0,
                     Scenario::OnFailure => exited_0 || facts.stderr.contains("queued as "),
@@ -770,16 +780,19 @@ fn message_args<'a>(server: &'a str, header: &'a str, body: &'a str) -> Vec<&'a 
 /// One run: prepare, start smtpsend, kill it at the aimed instant, flush, collect.
 fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let home = &Home::new();
-    let scenario = match rng.below(4) {
+    let scenario = match rng.below(6) {
         0 => Scenario::Always,
         1 => Scenario::OnFailure,
-        2 => Scenario::Flush,
+        2 => Scenario::FollowUp,
+        3 => Scenario::Flush,
         _ => Scenario::ParallelFlush,
     };
     let chunking = rng.chance();
     let count = match scenario {
         Scenario::Flush => 2 + rng.below(3) as usize,
         Scenario::ParallelFlush => 3 + rng.below(5) as usize,
+        // One to three queued, and the new message last.
+        Scenario::FollowUp => 2 + rng.below(3) as usize,
         _ => 1,
     };
     let markers: Vec<String> = (0..count).map(|m| format!("r{run}-m{m}")).collect();
@@ -794,10 +807,16 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let headers: Vec<String> = markers.iter().map(|m| format!("X-Crash-Id: {m}")).collect();
     let addr = server.addr.as_str();
 
-    // Entries for the flush to send, queued against a server that refuses for now.
-    if matches!(scenario, Scenario::Flush | Scenario::ParallelFlush) {
+    // Entries for the flush (or the send) to send, queued against a server that refuses
+    // for now.
+    let queued = match scenario {
+        Scenario::Flush | Scenario::ParallelFlush => count,
+        Scenario::FollowUp => count - 1,
+        _ => 0,
+    };
+    if queued > 0 {
         server.next_generation(Mode::refusing());
-        for (header, body) in headers.iter().zip(&bodies) {
+        for (header, body) in headers.iter().zip(&bodies).take(queued) {
             let mut args = message_args(addr, header, body);
             args.extend(["--queue", "on-failure"]);
             let (code, stderr) = run_to_end(home, &args);
@@ -812,11 +831,11 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let mut args = match scenario {
         Scenario::Flush => vec!["-q"],
         Scenario::ParallelFlush => vec!["-q", "--parallel", "3"],
-        _ => message_args(addr, &headers[0], &bodies[0]),
+        _ => message_args(addr, &headers[count - 1], &bodies[count - 1]),
     };
     match scenario {
         Scenario::Always => args.extend(["--queue", "always"]),
-        Scenario::OnFailure => args.extend(["--queue", "on-failure"]),
+        Scenario::OnFailure | Scenario::FollowUp => args.extend(["--queue", "on-failure"]),
         Scenario::Flush | Scenario::ParallelFlush => {}
     }
     let aim = match (scenario, rng.below(6)) {

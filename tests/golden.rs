@@ -111,6 +111,80 @@ fn dry_run_of_a_complete_message() {
     assert_golden("dry-run-complete.txt", &shown(&command, &out));
 }
 
+/// The report of tests/data/report as the closing note of issue 16 sends it: Markdown with
+/// its chart inline, stdin attached under a name, a reply in a thread, high priority.
+#[test]
+fn dry_run_of_a_markdown_report_with_an_inline_chart_and_stdin_attached() {
+    let run = Run::new([
+        "--dry-run",
+        "--from",
+        "ci@example.com",
+        "--to",
+        "ops@example.com",
+    ])
+    .args(["--subject", "Nightly build 1432", "--markdown", "report.md"])
+    .args([
+        "--inline",
+        "chart.png",
+        "-a",
+        "-",
+        "--attach-name",
+        "stat.txt",
+    ])
+    .args([
+        "--in-reply-to",
+        "<build-1431@ci.example.com>",
+        "--priority",
+        "high",
+    ])
+    .cwd(crate::structure::report_dir())
+    .stdin(" src/main.rs | 2 +-\n 1 file changed, 1 insertion(+), 1 deletion(-)\n");
+    let command = run.command_line();
+    let out = run.output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_golden("dry-run-report.txt", &shown(&command, &out));
+}
+
+/// The HTML the fixed report renders to, decoded from its part: reviewed as HTML, and the page
+/// the interop suite shows in a browser.
+#[test]
+fn markdown_report_renders_as_committed() {
+    let out = Run::new([
+        "--dry-run",
+        "--to",
+        "ops@example.com",
+        "--markdown",
+        "report.md",
+    ])
+    .cwd(crate::structure::report_dir())
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let message = mail_parser::MessageParser::default()
+        .parse(&out.stdout_bytes)
+        .unwrap();
+    let html = message.body_html(0).unwrap().replace("\r\n", "\n");
+    assert_golden("markdown-report.html", &html);
+}
+
+/// `--dry-run --json`: the envelope, the Message-ID and the message in base64.
+#[test]
+fn dry_run_as_json() {
+    let run = Run::new(["--dry-run", "--json", "--from", "a@example.com"])
+        .args([
+            "--to",
+            "b@example.com",
+            "--bcc",
+            "c@example.com",
+            "--subject",
+            "json",
+        ])
+        .args(["--body", "hello\n"]);
+    let command = run.command_line();
+    let out = run.output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_golden("dry-run-json.txt", &shown(&command, &out));
+}
+
 #[test]
 fn json_of_a_message_sent() {
     let server = Server::start();

@@ -230,7 +230,7 @@ fn the_account_keys_parallel_and_window_are_read_checked_and_shown() {
         out.stdout
     );
     assert!(
-        line("parallel ").ends_with("(account work)"),
+        line("parallel ").ends_with("config.toml line 3)"),
         "{}",
         out.stdout
     );

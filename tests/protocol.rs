@@ -297,7 +297,7 @@ fn all_or_nothing_a_refusal_in_a_later_batch_sends_nothing_at_all() {
         .output();
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert!(
-        out.stderr.starts_with("smtpsend: nothing sent: the server refused 1 of 250 recipients: <r180@example.com> (550 5.1.1 no such user)"),
+        out.stderr.starts_with("smtpsend: nothing sent (all or nothing: --partial sends to the others): the server refused 1 of 250 recipients: <r180@example.com> (550 5.1.1 no such user)"),
         "{}",
         out.stderr
     );
@@ -368,8 +368,8 @@ fn a_452_that_is_not_about_the_recipient_count_is_an_ordinary_refusal() {
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "smtpsend: nothing sent: the server refused 1 of 2 recipients: <full@example.com> \
-         (452 4.2.2 mailbox full)\n"
+        "smtpsend: nothing sent (all or nothing: --partial sends to the others): the server \
+         refused 1 of 2 recipients: <full@example.com> (452 4.2.2 mailbox full)\n"
     );
     let record = server.finish();
     assert_eq!(record.connection_count(), 1);

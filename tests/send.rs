@@ -121,8 +121,8 @@ fn a_temporarily_refused_recipient_exits_75() {
     assert_eq!(out.code, 75, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "smtpsend: nothing sent: the server refused 1 of 3 recipients: <two@example.com> (450 \
-         4.2.1 mailbox busy)\n"
+        "smtpsend: nothing sent (all or nothing: --partial sends to the others): the server \
+         refused 1 of 3 recipients: <two@example.com> (450 4.2.1 mailbox busy)\n"
     );
     assert!(server.finish().completed().is_empty());
 }
@@ -141,8 +141,8 @@ fn without_pipelining_a_refused_recipient_gets_rset_and_no_data() {
     assert_eq!(out.code, 67, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "smtpsend: nothing sent: the server refused 1 of 3 recipients: <one@example.com> (553 \
-         5.1.3 bad address)\n"
+        "smtpsend: nothing sent (all or nothing: --partial sends to the others): the server \
+         refused 1 of 3 recipients: <one@example.com> (553 5.1.3 bad address)\n"
     );
     let record = server.finish();
     let commands = record.commands();
@@ -415,11 +415,13 @@ fn dry_run_prints_the_envelope_and_exact_bytes_and_connects_nowhere() {
     .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(server.finish().connection_count(), 0);
-    let (envelope, message) = out.stdout.split_once("\n\n").unwrap();
     assert_eq!(
-        envelope,
-        "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\nRCPT TO:<c@example.com>"
+        out.stderr,
+        "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\nRCPT TO:<c@example.com>\n\
+         smtpsend: to send the saved message later to this envelope (some recipients are in \
+         no header field, as with Bcc): smtpsend -t c@example.com < FILE\n"
     );
+    let message = &out.stdout;
     assert!(
         message.starts_with("From: <a@example.com>\r\nTo: <b@example.com>\r\nSubject: dry\r\n"),
         "{message:?}"
@@ -605,7 +607,8 @@ fn dry_run_says_when_the_message_does_not_end_with_a_line_break() {
     assert!(out.stdout.ends_with("\r\n\r\nit works"), "{:?}", out.stdout);
     assert_eq!(
         out.stderr,
-        "smtpsend: (the message does not end with a line break; sending adds CRLF before the \
+        "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\n\
+         smtpsend: (the message does not end with a line break; sending adds CRLF before the \
          end mark)\n"
     );
 
@@ -615,7 +618,10 @@ fn dry_run_says_when_the_message_does_not_end_with_a_line_break() {
         .stdin(b"ends well\n")
         .output();
     assert!(out.stdout.ends_with("ends well\r\n"), "{:?}", out.stdout);
-    assert_eq!(out.stderr, "");
+    assert_eq!(
+        out.stderr,
+        "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\n"
+    );
 }
 
 #[test]

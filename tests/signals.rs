@@ -238,7 +238,10 @@ fn dry_run_to_a_reader_that_has_gone_exits_quietly() {
         .stdout(reader_gone())
         .output();
     assert_quiet_exit("--dry-run | head -1", &out, 0);
-    assert_eq!(out.stderr, "");
+    assert_eq!(
+        out.stderr,
+        "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.com>\n"
+    );
 }
 
 #[test]

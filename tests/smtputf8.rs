@@ -198,12 +198,13 @@ fn dry_run_shows_smtputf8_and_the_ascii_fallback() {
     .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.starts_with(
-            "MAIL FROM:<info@exämple.com> SMTPUTF8\nRCPT TO:<orders@bücher.example>\n\n"
+        out.stderr.starts_with(
+            "MAIL FROM:<info@exämple.com> SMTPUTF8\nRCPT TO:<orders@bücher.example>\n"
         ),
         "{}",
-        out.stdout
+        out.stderr
     );
+    assert!(out.stdout.starts_with("From: "), "{}", out.stdout);
     assert!(
         out.stderr.contains(
             "MAIL FROM:<info@xn--exmple-cua.com>, RCPT TO:<orders@xn--bcher-kva.example>"
@@ -221,10 +222,10 @@ fn dry_run_of_a_raw_message_with_a_utf8_subject_says_it_goes_unchanged_without_s
         .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout
+        out.stderr
             .starts_with("MAIL FROM:<a@example.com> SMTPUTF8\n"),
         "{}",
-        out.stdout
+        out.stderr
     );
     assert!(
         out.stderr.contains("unchanged without SMTPUTF8"),

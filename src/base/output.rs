@@ -32,9 +32,15 @@ pub fn print_stdout(text: &str) {
 /// Prints a JSON document and a line feed on stdout: secrets redacted, and the control
 /// characters JSON leaves as they are (DEL and the C1 controls) escaped as `\u00XX`.
 pub fn print_json(document: &impl serde::Serialize) {
-    let Ok(text) = serde_json::to_string_pretty(document) else {
-        return;
-    };
+    if let Some(mut out) = json_text(document) {
+        out.push('\n');
+        write_stdout(out.as_bytes());
+    }
+}
+
+/// A document as pretty JSON, scrubbed, with DEL and the C1 controls escaped.
+fn json_text(document: &impl serde::Serialize) -> Option<String> {
+    let text = serde_json::to_string_pretty(document).ok()?;
     let scrubbed = scrub(&text);
     let mut out = String::with_capacity(scrubbed.len() + 1);
     for c in scrubbed.chars() {
@@ -43,8 +49,39 @@ pub fn print_json(document: &impl serde::Serialize) {
             _ => out.push(c),
         }
     }
-    out.push('\n');
-    write_stdout(out.as_bytes());
+    Some(out)
+}
+
+/// Prints a JSON object as [`print_json`] does, with one more member last: `key`, a string
+/// holding in base64 what `write` writes (the message of `--dry-run --json`: the user's own
+/// bytes, streamed, never held whole in memory, and not scrubbed, as in [`write_message`]).
+pub fn print_json_with_base64(
+    document: &impl serde::Serialize,
+    key: &str,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let Some(text) = json_text(document) else {
+        return Ok(());
+    };
+    let Some(members) = text.strip_suffix("\n}") else {
+        return Ok(());
+    };
+    let mut stdout = io::stdout().lock();
+    let written = (|| {
+        write!(stdout, "{members},\n  {}: \"", serde_json::Value::from(key))?;
+        let mut encoder = base64::write::EncoderWriter::new(
+            &mut stdout,
+            &base64::engine::general_purpose::STANDARD,
+        );
+        write(&mut encoder)?;
+        let stdout = encoder.finish()?;
+        stdout.write_all(b"\"\n}\n")?;
+        stdout.flush()
+    })();
+    match written {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Writes the message for `--dry-run`: exactly its bytes, which are the user's own and are
@@ -77,6 +114,14 @@ pub fn print_stderr_line(line: std::fmt::Arguments) {
     let line = line.to_string();
     let scrubbed = scrub(&line);
     let _ = writeln!(io::stderr().lock(), "{}", escape_controls(&scrubbed));
+}
+
+/// Writes a question to stderr without a line end, for the answer to follow on the same
+/// line (`--setup`); scrubbed and escaped like every line.
+pub fn prompt(text: &str) {
+    let scrubbed = scrub(text);
+    let mut stderr = io::stderr().lock();
+    let _ = write!(stderr, "{}", escape_controls(&scrubbed)).and_then(|()| stderr.flush());
 }
 
 /// Writes one transcript line (`send: '…'`, `reply: '…'`, already quoted) to stderr, secrets

@@ -106,13 +106,15 @@ pub fn one_line(err: &clap::Error) -> String {
             line
         }),
         ErrorKind::UnknownArgument => argument.map(|argument| {
-            let mut line = format!("unexpected argument '{}'", argument.join(""));
-            if let Some(similar) = context(err, ContextKind::SuggestedArg) {
+            let argument = argument.join("");
+            let mut line = format!("unexpected argument '{argument}'");
+            if let Some(hint) = foreign_hint(&argument) {
+                line.push_str(&format!(": {hint}"));
+            } else if let Some(similar) = context(err, ContextKind::SuggestedArg) {
                 line.push_str(&format!(" (did you mean '{}'?)", similar.join("")));
             }
-            for tip in context(err, ContextKind::Suggested).unwrap_or_default() {
-                line.push_str(&format!(" (tip: {tip})"));
-            }
+            // clap's other tip, "to pass '--x' as a value, use '-- --x'", would make the
+            // option a recipient: never given.
             line
         }),
         _ => None,
@@ -160,4 +162,83 @@ pub(super) fn rendered_lines(err: &clap::Error) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     line.strip_prefix("error: ").unwrap_or(&line).to_string()
+}
+
+/// Options people bring from msmtp, swaks, curl and mailx, each with the smtpsend way of
+/// saying it. Only equivalents: never an option that changes what is sent.
+const FOREIGN: [(&[&str], &str); 19] = [
+    (
+        &["--port"],
+        "the port goes with the server: --server HOST:PORT",
+    ),
+    (&["--host"], "the server is --server HOST[:PORT]"),
+    (
+        &["--url"],
+        "the server is --server smtp://HOST[:PORT] (smtps:// for implicit TLS)",
+    ),
+    (&["-C", "--file"], "the configuration file is --config PATH"),
+    (
+        &["-P", "--pretend"],
+        "--show-config prints the settings a send would use",
+    ),
+    (&["--serverinfo"], "--server-info"),
+    (&["--auth-user", "-au"], "log in as a user with --user NAME"),
+    (
+        &[
+            "--auth-password",
+            "--password",
+            "--passwd",
+            "--pass",
+            "--pw",
+            "-ap",
+        ],
+        "no option takes a password: use SMTPSEND_PASSWORD, --password-file or --password-command",
+    ),
+    (&["--passwordeval"], "--password-command COMMAND"),
+    (
+        &["--mail-from"],
+        "the envelope sender alone is --envelope-from ADDR (--from sets From: too)",
+    ),
+    (
+        &["--mail-rcpt"],
+        "envelope recipients are arguments: smtpsend ADDR… < message.eml",
+    ),
+    (
+        &["--upload-file", "-T"],
+        "a complete message is read from stdin: smtpsend ADDR… < message.eml",
+    ),
+    (
+        &["-S"],
+        "mailx's -S sets a variable; smtpsend takes options",
+    ),
+    (
+        &["--tls-on-connect", "--tlsc"],
+        "implicit TLS is --tls implicit (or smtps://)",
+    ),
+    (
+        &["--ssl-reqd", "--ssl"],
+        "STARTTLS, required, is --tls starttls",
+    ),
+    (
+        &["--insecure", "-k"],
+        "--insecure-skip-verify (prints a warning)",
+    ),
+    (&["--ehlo"], "the EHLO name is --ehlo-name NAME"),
+    (
+        &["--quit-after"],
+        "--check connects, says EHLO, logs in if asked, and quits",
+    ),
+    (
+        &["--protocol"],
+        "LMTP is --lmtp; otherwise the protocol follows --server (smtp://, smtps://, lmtp://)",
+    ),
+];
+
+/// The smtpsend way of saying an option of another mail tool, when `argument` is one.
+fn foreign_hint(argument: &str) -> Option<&'static str> {
+    let name = argument.split('=').next().unwrap_or(argument);
+    FOREIGN
+        .iter()
+        .find(|(names, _)| names.contains(&name))
+        .map(|(_, hint)| *hint)
 }

@@ -18,7 +18,58 @@ pub enum Target {
     Fish,
     Elvish,
     Powershell,
+    /// The names of the configuration file's accounts, one a line (what the completions
+    /// offer for --account)
+    Accounts,
+    /// The ids in the outbox, one a line (for --drop-queue)
+    QueueIds,
+    /// Server forms and the accounts' servers, one a line (for --server)
+    Servers,
 }
+
+/// The options whose values the completions ask smtpsend for when the user presses Tab, and
+/// the `--generate` target that prints them.
+const ASKED: [(&str, &str); 3] = [
+    ("account", "accounts"),
+    ("drop-queue", "queue-ids"),
+    ("server", "servers"),
+];
+
+/// Options whose value is no file: the completions offer nothing (or what smtpsend prints,
+/// see [`ASKED`]) rather than file names.
+const NOT_FILES: [&str; 31] = [
+    "from",
+    "from_name",
+    "envelope_from",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "headers",
+    "body",
+    "dsn_envid",
+    "server",
+    "user",
+    "password_command",
+    "qualify_domain",
+    "ehlo_name",
+    "source_address",
+    "drop_queue",
+    "verify",
+    "expn",
+    "account",
+    "recipients",
+    "setup",
+    "attach_name",
+    "attach_type",
+    "in_reply_to",
+    "references",
+    "message_id",
+    "tls_fingerprint",
+    "tls_server_name",
+    "proxy",
+];
 
 /// Writes the man page or a completion script; the man page lists `account_keys`, the keys
 /// an account of the configuration file may have.
@@ -31,10 +82,51 @@ pub fn write(target: Target, account_keys: &[&str], out: &mut dyn Write) -> io::
         Target::Fish => Shell::Fish,
         Target::Elvish => Shell::Elvish,
         Target::Powershell => Shell::PowerShell,
+        Target::Accounts | Target::QueueIds | Target::Servers => {
+            return Err(io::Error::other("the candidates are printed by the runner"));
+        }
     };
     let mut buffer = Vec::new();
     clap_complete::generate(shell, &mut command, "smtpsend", &mut buffer);
-    out.write_all(&buffer)
+    let script = String::from_utf8_lossy(&buffer);
+    out.write_all(ask_smtpsend(shell, &script).as_bytes())
+}
+
+/// The script with the values of [`ASKED`] options read from `smtpsend --generate …` when
+/// the user completes them (account names, outbox ids, servers differ from one machine to
+/// the next, so no script could hold them).
+fn ask_smtpsend(shell: Shell, script: &str) -> String {
+    let mut script = script.to_string();
+    for (long, what) in ASKED {
+        let values = format!("smtpsend --generate {what} 2>/dev/null");
+        script = match shell {
+            Shell::Bash => script.replace(
+                &format!("--{long})\n                    COMPREPLY=(\"${{cur}}\")"),
+                &format!(
+                    "--{long})\n                    COMPREPLY=($(compgen -W \"$({values})\" -- \"${{cur}}\"))"
+                ),
+            ),
+            Shell::Zsh => rewrite_lines(&script, &format!("--{long}=["), |line| {
+                line.replacen(":'", &format!(":{{compadd -- $({values})}}'"), 1)
+            }),
+            Shell::Fish => rewrite_lines(&script, &format!("-l {long} "), |line| {
+                line.replacen(" -r -f", &format!(" -r -f -a \"({values})\""), 1)
+            }),
+            _ => script,
+        };
+    }
+    script
+}
+
+/// `script` with `change` applied to each line that contains `marker`.
+fn rewrite_lines(script: &str, marker: &str, change: impl Fn(&str) -> String) -> String {
+    script
+        .split_inclusive('\n')
+        .map(|line| match line.contains(marker) {
+            true => change(line),
+            false => line.to_string(),
+        })
+        .collect()
 }
 
 /// The command as completions offer it: without the hidden `--generate` (clap_complete
@@ -43,6 +135,7 @@ fn completion_command() -> clap::Command {
     let full = super::command();
     let mut command = clap::Command::new("smtpsend")
         .disable_version_flag(true)
+        .disable_help_flag(true)
         .version(env!("CARGO_PKG_VERSION"));
     if let Some(about) = full.get_about() {
         command = command.about(about.clone());
@@ -53,9 +146,15 @@ fn completion_command() -> clap::Command {
         command = command.group(group.clone());
     }
     for arg in full.get_arguments() {
-        if arg.get_id() != "generate" {
-            command = command.arg(arg.clone());
+        let id = arg.get_id().as_str();
+        if id == "generate" {
+            continue;
         }
+        let mut arg = arg.clone();
+        if NOT_FILES.contains(&id) {
+            arg = arg.value_hint(clap::ValueHint::Other);
+        }
+        command = command.arg(arg);
     }
     command
 }
@@ -125,7 +224,7 @@ const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
-    let command = super::command();
+    let command = super::plain_command();
     let env_options: Vec<(String, String)> = command
         .get_arguments()
         .filter(|arg| !arg.is_hide_set())
@@ -139,7 +238,7 @@ fn man_page(account_keys: &[&str], out: &mut dyn Write) -> io::Result<()> {
     let mut page = Vec::new();
     man.render_title(&mut page)?;
     man.render_name_section(&mut page)?;
-    man.render_synopsis_section(&mut page)?;
+    synopsis(&command_for_synopsis()).to_writer(&mut page)?;
     man.render_description_section(&mut page)?;
     man.render_options_section(&mut page)?;
     let mut roff = Roff::new();
@@ -220,7 +319,18 @@ fn files_section(roff: &mut Roff, account_keys: &[&str]) {
          ID.json (envelope, options, attempts, last error). smtpsend -q sends them, \
          --list-queue (-bp) lists them, --drop-queue ID removes one.",
     )]);
+    roff.control("SS", ["Example configuration"]);
+    roff.control("nf", []);
+    roff.control("RS", ["4"]);
+    for line in EXAMPLE_CONFIG.lines() {
+        roff.text([roman(line)]);
+    }
+    roff.control("RE", []);
+    roff.control("fi", []);
 }
+
+/// The example configuration file the man page shows (a test checks that it is valid).
+pub const EXAMPLE_CONFIG: &str = include_str!("../../docs/config.example.toml");
 
 fn examples_section(roff: &mut Roff) {
     roff.control("SH", ["EXAMPLES"]);
@@ -259,6 +369,73 @@ fn single_preamble(page: &str) -> String {
         None => page.to_string(),
     }
 }
+
+/// The forms of the command, then every option with its value: `[-f|--from ADDR]`.
+fn synopsis(command: &clap::Command) -> Roff {
+    let mut roff = Roff::new();
+    roff.control("SH", ["SYNOPSIS"]);
+    for (form, what) in FORMS {
+        let (form, what) = (form.to_string(), what.to_string());
+        roff.text([bold("smtpsend"), roman(" "), roman(form)]);
+        roff.control("br", []);
+        roff.text([italic(what)]);
+        roff.control("PP", []);
+    }
+    roff.text([roman("Options:")]);
+    roff.control("br", []);
+    let mut line = Vec::new();
+    for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+        let Some(long) = arg.get_long() else { continue };
+        let names = match arg.get_short() {
+            Some(short) => format!("-{short}|--{long}"),
+            None => format!("--{long}"),
+        };
+        line.push(roman("["));
+        line.push(bold(names));
+        if arg.get_action().takes_values() {
+            let value = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map_or("VALUE".to_string(), |name| name.to_string());
+            line.push(roman(" "));
+            line.push(italic(value));
+        }
+        line.push(roman("] "));
+    }
+    roff.text(line);
+    roff
+}
+
+/// The command the synopsis describes (help and version included).
+fn command_for_synopsis() -> clap::Command {
+    let mut command = super::command();
+    command.build();
+    command
+}
+
+/// The ways smtpsend is called, for the synopsis.
+const FORMS: [(&str, &str); 5] = [
+    (
+        "[OPTIONS] --to ADDR... [--subject TEXT] [--body TEXT | --body-file PATH] [-a PATH]...",
+        "compose a message (the body from stdin unless given)",
+    ),
+    (
+        "[OPTIONS] [-t] RECIPIENT... < message",
+        "send a complete message, as sendmail does",
+    ),
+    (
+        "[OPTIONS] --bulk PATH...",
+        "send the complete messages in files over one connection",
+    ),
+    (
+        "-q | --list-queue | --drop-queue ID",
+        "deliver, list or remove what the outbox keeps",
+    ),
+    (
+        "--server-info | --check | --verify ADDR | --expn LIST [OPTIONS]",
+        "ask the server, send nothing",
+    ),
+];
 
 /// `text` with its first letter in upper case, as a sentence in the man page starts.
 fn capitalised(text: &str) -> String {

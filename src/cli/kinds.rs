@@ -1,4 +1,4 @@
-//! The values of the options that take one of a list: -B, --queue, -R.
+//! The values of the options that take one of a list: -B, --queue, -R, --priority.
 
 use super::*;
 
@@ -49,4 +49,25 @@ pub enum DsnReturn {
     Full,
     /// The headers only
     Hdrs,
+}
+
+/// `--priority`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Priority {
+    /// X-Priority: 1 (Highest), Importance: high
+    High,
+    /// X-Priority: 3 (Normal), Importance: normal
+    Normal,
+    /// X-Priority: 5 (Lowest), Importance: low
+    Low,
+}
+
+impl From<Priority> for crate::message::compose::Priority {
+    fn from(priority: Priority) -> Self {
+        match priority {
+            Priority::High => Self::High,
+            Priority::Normal => Self::Normal,
+            Priority::Low => Self::Low,
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The command line: clap definitions whose doc comments are the help text.
 
 pub mod generate;
+mod help;
 pub mod sendmail;
 
 use std::path::PathBuf;
@@ -16,7 +17,12 @@ use crate::smtp::tls::TlsMode;
 
 mod errors;
 use errors::*;
+
+mod files;
+
+mod groups;
 pub use errors::{conclude, one_line};
+use groups::*;
 
 mod stored;
 pub use stored::parse_stored;
@@ -27,6 +33,11 @@ use values::*;
 
 mod kinds;
 pub use kinds::*;
+
+mod derived;
+
+mod network;
+pub use network::{NetworkArgs, ProxyChoice, parse_fingerprint, parse_proxy};
 pub(crate) use values::{parse_dsn_envid, parse_dsn_notify};
 
 /// Compose a message, or take one from stdin, and submit it over SMTP.
@@ -39,6 +50,7 @@ pub(crate) use values::{parse_dsn_envid, parse_dsn_notify};
     name = "smtpsend",
     version,
     disable_version_flag = true,
+    disable_help_flag = true,
     max_term_width = 100,
     group(clap::ArgGroup::new("probe").multiple(false))
 )]
@@ -91,27 +103,68 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub body_file: Option<PathBuf>,
 
-    /// HTML part from a file; with a text body the message is multipart/alternative
+    /// HTML part from a file, or from stdin with -; with a text body the message is
+    /// multipart/alternative
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
 
-    /// Attach a file (type guessed from its name); a directory attaches its regular files; repeatable
+    /// Markdown from a file, or from stdin with -: rendered (CommonMark, tables,
+    /// strikethrough, task lists) as the HTML part, sent as it is as the text part; the local
+    /// images it shows go inline
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["body", "body_file", "html"])]
+    pub markdown: Option<PathBuf>,
+
+    /// Keep raw HTML written in the Markdown (by default it is shown as text)
+    #[arg(long, requires = "markdown")]
+    pub markdown_allow_html: bool,
+
+    /// Attach a file (type guessed from its name), or stdin with - (the text then comes from
+    /// --body, --body-file or --markdown); a directory attaches its regular files; repeatable
     #[arg(short = 'a', long = "attach", value_name = "PATH")]
     pub attachments: Vec<PathBuf>,
 
+    /// Add an image the HTML shows as cid:NAME (NAME: its file name, or --attach-name); - for
+    /// stdin; repeatable
+    #[arg(long, value_name = "PATH")]
+    pub inline: Vec<PathBuf>,
+
+    /// File name of the -a or --inline file just before it (an inline image's cid: NAME)
+    #[arg(long, value_name = "NAME")]
+    pub attach_name: Vec<String>,
+
+    /// Media type of the -a or --inline file just before it (default: from its name)
+    #[arg(long, value_name = "TYPE")]
+    pub attach_type: Vec<String>,
+
+    /// In-Reply-To: the Message-ID of the message this one answers (References ends with it)
+    #[arg(long, value_name = "MSGID")]
+    pub in_reply_to: Option<String>,
+
+    /// References: Message-IDs of the thread, oldest first; repeatable, lists accepted
+    #[arg(long, value_name = "MSGID")]
+    pub references: Vec<String>,
+
+    /// Priority, as X-Priority and Importance
+    #[arg(long, value_name = "LEVEL", value_enum, ignore_case = true)]
+    pub priority: Option<Priority>,
+
+    /// Message-ID to give the message (default: a new, unique one)
+    #[arg(long, value_name = "MSGID")]
+    pub message_id: Option<String>,
+
     /// Stdin is a complete message: send it as is (Date, Message-ID, From added when missing; Bcc removed)
-    #[arg(long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "from_name"])]
+    #[arg(long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "markdown", "inline", "attach_name", "attach_type", "in_reply_to", "references", "priority", "message_id", "from_name"])]
     pub raw: bool,
 
     /// Stdin is a complete message; the recipients are its To, Cc and Bcc (or those of its
     /// most recent Resent-* block), plus any recipient arguments; Bcc and Resent-Bcc are removed
-    #[arg(short = 't', long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to"])]
+    #[arg(short = 't', long, conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "markdown", "inline", "attach_name", "attach_type", "in_reply_to", "references", "priority", "message_id"])]
     pub read_recipients: bool,
 
     /// Send the complete message in PATH, or each *.eml file when PATH is a directory, over one
     /// connection; recipients come from each message's header (as with -t) plus any
     /// recipient arguments; repeatable
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "raw", "read_recipients"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["subject", "headers", "body", "body_file", "html", "attachments", "to", "cc", "bcc", "reply_to", "markdown", "inline", "attach_name", "attach_type", "in_reply_to", "references", "priority", "message_id", "raw", "read_recipients"])]
     pub bulk: Vec<PathBuf>,
 
     /// Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data
@@ -170,6 +223,9 @@ pub struct Cli {
     /// Accept any server certificate and host name (insecure; prints a warning)
     #[arg(long)]
     pub insecure_skip_verify: bool,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Log in as this user (the password comes from SMTPSEND_PASSWORD, --password-file, --password-command or a prompt)
     #[arg(long, value_name = "NAME", env = "SMTPSEND_USER")]
@@ -231,7 +287,7 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", env = "SMTPSEND_MAX_INPUT_SIZE", value_parser = parse_size)]
     pub max_input_size: Option<u64>,
 
-    /// Try again this many times after a temporary failure, waiting 1s, 2s, 4s, … (at
+    /// Try again this many times after a temporary failure, waiting 1s, 2s, 4s and so on (at
     /// most 60s) in between; never once the message data was sent and its reply was lost
     #[arg(long, value_name = "N", env = "SMTPSEND_RETRIES")]
     pub retries: Option<u32>,
@@ -291,7 +347,8 @@ pub struct Cli {
     #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub check: bool,
 
-    /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)
+    /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml); the system file
+    /// /etc/smtpsend/config.toml is read beneath it
     #[arg(long, value_name = "PATH", env = "SMTPSEND_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -303,6 +360,27 @@ pub struct Cli {
     /// with --json as a JSON object
     #[arg(long)]
     pub show_config: bool,
+
+    /// Append one line per message and attempt to this file: time, account, server, TLS,
+    /// user, sender, recipients and their replies, size, Message-ID, result (never a password)
+    #[arg(long, value_name = "PATH", env = "SMTPSEND_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Check the account's alias file and print what each name stands for, then exit (what
+    /// newaliases and sendmail -bi do)
+    #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub check_aliases: bool,
+
+    /// Set up an account on a terminal: asks for the address (EMAIL), takes the provider's
+    /// settings from its domain when it knows them (else asks for the server), asks how to
+    /// log in, tests the account as --check does, then adds it to the configuration file
+    #[arg(long, value_name = "EMAIL", num_args = 0..=1, default_missing_value = "", group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub setup: Option<String>,
+
+    /// Sign in to the account's OAuth2 provider (oauth2 in the configuration file): print a
+    /// web address and a code to enter there, wait, and store the refresh token a send uses
+    #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub oauth2_login: bool,
 
     /// Send when at least one recipient is accepted, reporting the refused ones
     #[arg(long)]
@@ -328,6 +406,10 @@ pub struct Cli {
     #[arg(long, action = ArgAction::Version)]
     version: Option<bool>,
 
+    /// Print help: -h a summary, --help everything
+    #[arg(short = 'h', long, action = ArgAction::Help)]
+    help: Option<bool>,
+
     /// Ids of the options whose value came from their environment variable, not argv.
     #[arg(skip)]
     pub from_env: Vec<String>,
@@ -336,89 +418,48 @@ pub struct Cli {
     /// message keeps them, and a flush sends it with them (see [`parse_stored`]).
     #[arg(skip)]
     pub server_options: Vec<String>,
+
+    /// Why this run is a sendmail call (`invoked as sendmail`, `-t`, `-oi`, …), when it is
+    /// one: such a call keeps a message it cannot send now (see [`sendmail::call`]).
+    #[arg(skip)]
+    pub sendmail_call: Option<String>,
+
+    /// `-a` and `--inline` in the order given, each with the `--attach-name` and
+    /// `--attach-type` that follow it (see [`files::file_specs`]).
+    #[arg(skip)]
+    pub files: Vec<crate::message::compose::FileSpec>,
 }
 
-/// Options about the message itself: a probe (--verify, --expn, --server-info, --check),
-/// which sends none, cannot be combined with them, and a queued message keeps its message,
-/// not them. Options that also come from `SMTPSEND_*` variables (--from, --queue,
-/// --retries) are not here, so a CI environment that sets them can still run a probe.
-const MESSAGE_OPTIONS: [&str; 21] = [
-    "recipients",
-    "from_name",
-    "envelope_from",
-    "to",
-    "cc",
-    "bcc",
-    "reply_to",
-    "subject",
-    "headers",
-    "body",
-    "body_file",
-    "html",
-    "attachments",
-    "raw",
-    "read_recipients",
-    "bulk",
-    "body_type",
-    "dsn_notify",
-    "dsn_return",
-    "dsn_envid",
-    "partial",
-];
-
-/// The other things a run can do instead of sending; none goes with a probe.
-const OTHER_COMMANDS: [&str; 5] = [
-    "dry_run",
-    "flush_queue",
-    "list_queue",
-    "drop_queue",
-    "show_config",
-];
-
-/// What the outbox commands (-q, --list-queue, --drop-queue) cannot be combined with.
-const NOT_WITH_QUEUE_COMMANDS: [&str; 16] = [
-    "recipients",
-    "to",
-    "cc",
-    "bcc",
-    "reply_to",
-    "subject",
-    "headers",
-    "body",
-    "body_file",
-    "html",
-    "attachments",
-    "raw",
-    "read_recipients",
-    "bulk",
-    "dry_run",
-    "show_config",
-];
-
-/// The sendmail-compatibility note at the end of `--help`.
-const SENDMAIL_NOTE: &str = "\
-sendmail compatibility: -t, -f ADDR, -F NAME, -r ADDR, -B TYPE, -N, -R, -V and -v work as in \
-sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi and every other \
--oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
--q delivers the outbox and -bp lists it. -bs, -bd, -bi and -I are refused with exit code 64.";
-
 /// The clap command: the definitions above, with the exit codes (from their one source,
-/// `base::exit`) and the sendmail notes at the end of `--help`.
+/// `base::exit`) and the sendmail notes at the end of `--help`, and the options under
+/// headings.
 pub fn command() -> clap::Command {
+    help::with_headings(plain_command())
+}
+
+/// [`command`] without the headings: the man page lists every option in one OPTIONS
+/// section.
+pub fn plain_command() -> clap::Command {
     let codes: String = crate::base::exit::table()
         .into_iter()
         .map(|(code, meaning)| format!("  {code:<3} {meaning}\n"))
         .collect();
     Cli::command().after_long_help(format!(
-        "{SENDMAIL_NOTE}\n\nExit status (sysexits.h):\n{codes}"
+        "{}\n\nExit status (sysexits.h):\n{codes}",
+        sendmail::HELP_NOTE
     ))
 }
 
 /// Parses `args` (argv[0] first) after rewriting sendmail's forms into smtpsend's own.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-    let mut command = command();
+    let args: Vec<OsString> = args.into_iter().collect();
+    let mut command = match help::wants_short(&args) {
+        true => help::short(command()),
+        false => command(),
+    };
     command.build();
-    let args = crate::cli::sendmail::normalize(args.into_iter().collect(), &command)
+    let sendmail_call = sendmail::call(&args);
+    let args = crate::cli::sendmail::normalize(args, &command)
         .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     let matches = command
         .try_get_matches_from_mut(args.clone())
@@ -431,49 +472,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
         .map(str::to_string)
         .collect();
     cli.server_options = server_options(&command, &matches);
+    cli.sendmail_call = sendmail_call;
+    cli.files = files::file_specs(&matches)
+        .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     Ok(cli)
-}
-
-impl Cli {
-    /// True when the option with this id got its value from its `SMTPSEND_*` variable.
-    pub fn is_from_env(&self, id: &str) -> bool {
-        self.from_env.iter().any(|known| known == id)
-    }
-
-    /// True when any flag that composes a message was given.
-    pub fn composes(&self) -> bool {
-        self.subject.is_some()
-            || !self.headers.is_empty()
-            || self.body.is_some()
-            || self.body_file.is_some()
-            || self.html.is_some()
-            || !self.attachments.is_empty()
-            || !self.to.is_empty()
-            || !self.cc.is_empty()
-            || !self.bcc.is_empty()
-            || !self.reply_to.is_empty()
-    }
-
-    /// The delivery status notifications asked for with -N, -R and -V.
-    pub fn dsn(&self) -> crate::smtp::dsn::Dsn {
-        crate::smtp::dsn::Dsn {
-            notify: self.dsn_notify.clone(),
-            ret: self.dsn_return.map(|ret| match ret {
-                DsnReturn::Full => "FULL".to_string(),
-                DsnReturn::Hdrs => "HDRS".to_string(),
-            }),
-            envid: self.dsn_envid.clone(),
-        }
-    }
-
-    /// The most bytes read from stdin or a piped body file (`--max-input-size`).
-    pub fn max_input(&self) -> u64 {
-        self.max_input_size
-            .unwrap_or(crate::base::input::DEFAULT_MAX_INPUT)
-    }
-
-    /// True when stdin holds a complete message rather than body text.
-    pub fn stdin_is_message(&self) -> bool {
-        self.raw || self.read_recipients || (!self.recipients.is_empty() && !self.composes())
-    }
 }

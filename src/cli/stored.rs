@@ -6,7 +6,7 @@ use super::*;
 /// options and the other commands). Every other option given is kept, so options added
 /// later for reaching the server go with queued messages without a change here. The account
 /// is kept by name separately.
-pub(super) const RUN_OPTIONS: [&str; 17] = [
+pub(super) const RUN_OPTIONS: [&str; 20] = [
     "from",
     "parallel",
     "window",
@@ -24,6 +24,9 @@ pub(super) const RUN_OPTIONS: [&str; 17] = [
     "expn",
     "server_info",
     "check",
+    "log_file",
+    "check_aliases",
+    "oauth2_login",
 ];
 
 /// True for an option a queued message does not keep.

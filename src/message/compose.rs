@@ -1,6 +1,10 @@
-//! Building a MIME message with mail-builder from the composing flags.
+//! Building a MIME message from the composing flags: the header fields (`headers.rs`), what
+//! is read (`inputs.rs`: bodies, HTML; `files.rs`: attachments and inline images, stdin
+//! among them), Markdown (`markdown.rs`), the `cid:` references of the HTML (`cid.rs`) and
+//! the MIME structure (`structure.rs`).
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, IsTerminal, Read};
 use std::os::fd::AsRawFd;
@@ -10,7 +14,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::Header;
-use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
@@ -24,122 +27,27 @@ use crate::message::stamp::Stamp;
 use crate::message::transfer::{Encoding, encode_text};
 use crate::message::{Content, Envelope, FilePart};
 
+mod check;
+mod cid;
+mod files;
+mod headers;
 mod inputs;
+mod markdown;
+mod structure;
+
+pub use crate::message::address::address_header;
+use files::*;
+pub use files::{check_file_name, check_media_type};
+pub use headers::message_id_domain;
+use headers::*;
 use inputs::*;
-
-/// Headers `--header` may not set, and why: they would break the MIME structure or leak Bcc.
-/// Any other header it names (From, To, Subject, Date, …) replaces the generated one.
-const RESERVED: [(&str, &str); 5] = [
-    ("bcc", "blind copies never appear in the header; use --bcc"),
-    (
-        "resent-bcc",
-        "blind copies never appear in the header; use --bcc",
-    ),
-    (
-        "mime-version",
-        "it is written by smtpsend with the MIME structure",
-    ),
-    (
-        "content-type",
-        "it is written by smtpsend from the parts (use --html for an HTML part, --attach for \
-         files, or --raw to send a message you wrote yourself)",
-    ),
-    (
-        "content-transfer-encoding",
-        "it is written by smtpsend for each part (send a message you wrote yourself with --raw)",
-    ),
-];
-
-/// Header fields `--header` may give that hold addresses: they are parsed as address lists
-/// and written as addresses (display names RFC 2047-encoded, addresses as they are).
-const ADDRESS_FIELDS: [&str; 12] = [
-    "from",
-    "sender",
-    "to",
-    "cc",
-    "reply-to",
-    "resent-from",
-    "resent-sender",
-    "resent-to",
-    "resent-cc",
-    "mail-followup-to",
-    "mail-reply-to",
-    "disposition-notification-to",
-];
-
-/// The value of one `--header`.
-enum ExtraValue {
-    /// Free text, RFC 2047-encoded when it is not ASCII.
-    Text(String),
-    /// An address list (bare user names qualified like the other addresses).
-    Addresses(Vec<Mailbox>),
-}
+use structure::*;
 
 /// Who the message is from: the From: mailbox and the envelope sender.
 #[derive(Debug, Clone)]
 pub struct Sender {
     pub mailbox: Mailbox,
     pub envelope: String,
-}
-
-/// A text part: `text/plain` or `text/html`, UTF-8.
-struct TextPart {
-    media_type: &'static str,
-    body: TextBody,
-}
-
-impl TextPart {
-    /// Its header fields and the blank line, then its body.
-    fn push_to(self, content: &mut Content) {
-        let mut head = Vec::new();
-        MimePart::new(
-            ContentType::new(self.media_type).attribute("charset", "utf-8"),
-            BodyPart::Binary(Cow::Borrowed(b"")),
-        )
-        .transfer_encoding(self.body.encoding().name())
-        .write_part(&mut head);
-        content.push_bytes(&head);
-        match self.body {
-            TextBody::Memory { bytes, .. } => content.push_owned(bytes),
-            TextBody::File(part) => content.push_file(part),
-        }
-    }
-}
-
-/// What the message says: one text part, or a text and an HTML alternative.
-enum MainPart {
-    Single(TextPart),
-    Alternative {
-        text: TextPart,
-        html: TextPart,
-        boundary: String,
-    },
-}
-
-impl MainPart {
-    /// Its header fields, the blank line and its body (the parts of an alternative with
-    /// their delimiters), laid out as mail-builder lays out the same parts.
-    fn push_to(self, content: &mut Content) {
-        let (text, html, boundary) = match self {
-            MainPart::Single(part) => return part.push_to(content),
-            MainPart::Alternative {
-                text,
-                html,
-                boundary,
-            } => (text, html, boundary),
-        };
-        let mut head = b"Content-Type: ".to_vec();
-        ContentType::new("multipart/alternative")
-            .attribute("boundary", boundary.as_str())
-            .write_header(&mut head, 14);
-        content.push_bytes(&head);
-        let delimiter = format!("\r\n--{boundary}\r\n");
-        for part in [text, html] {
-            content.push_bytes(delimiter.as_bytes());
-            part.push_to(content);
-        }
-        content.push_bytes(format!("\r\n--{boundary}--\r\n").as_bytes());
-    }
 }
 
 /// What a composed message is made of, as the command line gave it.
@@ -155,14 +63,23 @@ pub struct ComposeInput {
     /// `--header 'Name: value'`.
     pub headers: Vec<String>,
     pub body: BodySource,
-    pub html: Option<PathBuf>,
-    pub attachments: Vec<PathBuf>,
+    /// `--html PATH|-`.
+    pub html: Option<Source>,
+    /// `--markdown PATH|-`: the HTML part rendered from it, the text part the source itself.
+    pub markdown: Option<Source>,
+    /// `--markdown-allow-html`: raw HTML in the Markdown is kept, not shown escaped.
+    pub markdown_allow_html: bool,
+    /// `-a` and `--inline`, in the order given, each with its `--attach-name` and
+    /// `--attach-type`.
+    pub files: Vec<FileSpec>,
+    pub thread: Thread,
+    pub priority: Option<Priority>,
     /// The most bytes read from stdin or a pipe (`--max-input-size`).
     pub max_input: u64,
 }
 
 /// Where the text body comes from.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum BodySource {
     /// `--body TEXT`.
     Text(String),
@@ -171,55 +88,139 @@ pub enum BodySource {
     /// stdin.
     #[default]
     Stdin,
+    /// None of its own: the Markdown is the text, or stdin is the HTML or a file
+    /// (`--html -`, `-a -`), so the message has no text part unless it has nothing else.
+    None,
 }
 
-/// Where composing happens: the domain for bare user names, and how long a pipe given as
+/// Where an input that may come from stdin is read: a file, or stdin (`-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl Source {
+    /// A path as given on the command line: `-` is stdin.
+    pub fn from_arg(path: &Path) -> Source {
+        if path.as_os_str() == "-" {
+            Source::Stdin
+        } else {
+            Source::Path(path.to_path_buf())
+        }
+    }
+}
+
+/// A file of the message as the command line gave it: an attachment (`-a`) or an image the
+/// HTML shows (`--inline`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    pub source: Source,
+    pub inline: bool,
+    /// `--attach-name`: its file name (and an inline part's Content-ID).
+    pub name: Option<String>,
+    /// `--attach-type`: its media type.
+    pub media_type: Option<String>,
+}
+
+impl FileSpec {
+    /// The flag that gave it, for messages: `-a x.pdf`, `--inline -`.
+    pub fn flag(&self) -> String {
+        let flag = if self.inline { "--inline" } else { "-a" };
+        match &self.source {
+            Source::Path(path) => format!("{flag} {}", path.display()),
+            Source::Stdin => format!("{flag} -"),
+        }
+    }
+}
+
+/// The thread a message belongs to, and its own Message-ID: each id checked
+/// ([`crate::message::stamp::message_id_arg`]) and without angle brackets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Thread {
+    /// `--message-id`.
+    pub message_id: Option<String>,
+    /// `--in-reply-to`.
+    pub in_reply_to: Option<String>,
+    /// `--references`, oldest first.
+    pub references: Vec<String>,
+}
+
+impl Thread {
+    /// The References field: the references given, then the parent (`--in-reply-to`) when
+    /// it is not already the last of them (RFC 5322 §3.6.4).
+    pub fn references_field(&self) -> Vec<String> {
+        let mut ids = self.references.clone();
+        if let Some(parent) = &self.in_reply_to
+            && ids.last() != Some(parent)
+        {
+            ids.push(parent.clone());
+        }
+        ids
+    }
+}
+
+/// `--priority`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    High,
+    Normal,
+    Low,
+}
+
+/// Where composing happens: what becomes of bare user names (aliases, the qualify domain,
+/// whether the header's To and Cc get the alias targets too), and how long a pipe given as
 /// `--body-file` may take to be written (the command deadline).
 #[derive(Debug, Clone, Copy)]
 pub struct Surroundings<'a> {
-    pub qualify_domain: Option<&'a str>,
+    pub local: crate::message::local::LocalNames<'a>,
+    pub rewrite_local_headers: bool,
     pub pipe_timeout: Duration,
 }
 
-/// Composes the message the flags describe; `stdin` is the body unless a body flag is given.
-/// Bare user names (`root`) get `@qualify_domain` in the envelope and the header alike.
+/// Composes the message the flags describe; `stdin` is the body unless a body flag is given
+/// (or another input is read from it). Bare user names (`root`) get `@qualify_domain` in the
+/// envelope and the header alike; in the envelope an alias replaces them first (in To and
+/// Cc too with `rewrite_local_headers`).
 pub fn compose(
     given: &ComposeInput,
     context: Surroundings,
     sender: &Sender,
     stdin: &mut dyn Read,
 ) -> anyhow::Result<(Envelope, Content)> {
-    let qualify_domain = context.qualify_domain;
-    let addresses = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
+    let local = context.local;
+    let qualify_domain = local.qualify_domain;
+    let qualified = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
         Ok(crate::message::address::parse_all(values)?
             .iter()
             .map(|mailbox| mailbox.qualified(qualify_domain))
             .collect())
     };
-    let to = addresses(&given.to)?;
-    let cc = addresses(&given.cc)?;
-    let bcc = addresses(&given.bcc)?;
-    let reply_to = addresses(&given.reply_to)?;
-    let positional = addresses(&given.recipients)?;
+    let in_header = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
+        match context.rewrite_local_headers {
+            true => local.resolve(&crate::message::address::parse_all(values)?),
+            false => qualified(values),
+        }
+    };
+    let to = in_header(&given.to)?;
+    let cc = in_header(&given.cc)?;
+    let reply_to = qualified(&given.reply_to)?;
+    let positional = in_header(&given.recipients)?;
+    let envelope_recipients = local.resolve(&crate::message::address::parse_all(
+        &[&given.to[..], &given.recipients, &given.cc, &given.bcc].concat(),
+    )?)?;
     let sender = &Sender {
         mailbox: sender.mailbox.qualified(qualify_domain),
         envelope: crate::message::address::qualify(&sender.envelope, qualify_domain),
     };
-    let extra_headers = parse_extra_headers(&given.headers, qualify_domain)?;
+    let extra_headers = parse_extra_headers(given, qualify_domain)?;
     if let Some(subject) = &given.subject {
         reject_line_breaks("--subject", subject)?;
     }
-    let attachments = collect_attachments(&given.attachments)?;
-    let html = given
-        .html
-        .as_deref()
-        .map(|path| read_html(path, given.max_input))
-        .transpose()?;
-    let stdin_required = attachments.is_empty() && html.is_none();
-    let text = read_body(given, stdin, stdin_required, context.pipe_timeout)?;
+    let parts = read_parts(given, stdin, context.pipe_timeout)?;
 
     let to_header: Vec<&Mailbox> = to.iter().chain(&positional).collect();
-    let recipients = unique_addresses(to_header.iter().copied().chain(&cc).chain(&bcc));
+    let recipients = unique_addresses(envelope_recipients.iter());
     let envelope = Envelope {
         from: sender.envelope.clone(),
         recipients,
@@ -232,171 +233,73 @@ pub fn compose(
         cc: &cc,
         reply_to: &reply_to,
         subject: given.subject.as_deref(),
+        thread: &given.thread,
+        priority: given.priority,
         extra: &extra_headers,
     };
     let builder = heads.builder(&mut stamp);
-    let main = main_part(text, html, stdin_required, &mut stamp);
-    Ok((envelope, lay_out(builder, main, attachments, &mut stamp)))
+    let root = parts.tree(&mut stamp);
+    Ok((envelope, lay_out(builder, root)))
 }
 
-/// The header fields of a composed message.
-struct Heads<'a> {
-    sender: &'a Sender,
-    to: &'a [&'a Mailbox],
-    cc: &'a [Mailbox],
-    reply_to: &'a [Mailbox],
-    subject: Option<&'a str>,
-    /// `--header` fields: each replaces the generated field of its name.
-    extra: &'a [(String, ExtraValue)],
+/// Reads what the message is made of: the files first (stdin may be one of them), then the
+/// HTML or the Markdown (which may add inline images), then the text; and checks that every
+/// `cid:` the HTML shows is an inline part.
+fn read_parts(
+    given: &ComposeInput,
+    stdin: &mut dyn Read,
+    pipe_timeout: Duration,
+) -> anyhow::Result<Parts> {
+    warn_if_stdin_ignored(given);
+    let mut files = collect_files(&given.files, stdin, given.max_input)?;
+    let (html, references, markdown_text) = match &given.markdown {
+        Some(source) => {
+            let read = read_markdown(given, source, stdin, pipe_timeout, &mut files)?;
+            (Some(read.html), read.references, Some(read.text))
+        }
+        None => match &given.html {
+            Some(source) => {
+                let (html, references) = read_html(source, stdin, given.max_input)?;
+                (Some(html), references, None)
+            }
+            None => (None, BTreeSet::new(), None),
+        },
+    };
+    cid::check_references(&references, &files.inline)?;
+    let text_required = files.is_empty() && html.is_none();
+    let text = match markdown_text {
+        Some(text) => Some(text),
+        None => read_body(given, stdin, text_required, pipe_timeout)?,
+    };
+    Ok(Parts {
+        text: text.filter(|text| !text.is_empty() || text_required),
+        html,
+        inline: files.inline,
+        attachments: files.attachments,
+    })
 }
 
-impl<'a> Heads<'a> {
-    /// A message builder holding the fields: From, To, Cc, Reply-To, Subject, Date and
-    /// Message-ID (from `stamp`) unless a `--header` gives them, then the `--header` fields.
-    fn builder(&self, stamp: &mut Stamp) -> MessageBuilder<'a> {
-        let overridden = |name: &str| {
-            self.extra
-                .iter()
-                .any(|(header, _)| header.eq_ignore_ascii_case(name))
-        };
-        let list = |mailboxes: &'a [Mailbox]| address_header(&mailboxes.iter().collect::<Vec<_>>());
-        let domain = message_id_domain(&self.sender.mailbox.address);
-        let mut builder = MessageBuilder::new();
-        if !overridden("from") {
-            builder = builder.from(address_header(&[&self.sender.mailbox]));
-        }
-        if !self.to.is_empty() && !overridden("to") {
-            builder = builder.to(address_header(self.to));
-        }
-        if !self.cc.is_empty() && !overridden("cc") {
-            builder = builder.cc(list(self.cc));
-        }
-        if !self.reply_to.is_empty() && !overridden("reply-to") {
-            builder = builder.reply_to(list(self.reply_to));
-        }
-        if let Some(subject) = self.subject
-            && !overridden("subject")
-        {
-            builder = builder.subject(Text::new(subject.to_string()));
-        }
-        if !overridden("date") {
-            builder = builder.header("Date", Raw::new(stamp.date()));
-        }
-        if !overridden("message-id") {
-            builder = builder.message_id(MessageId::new(stamp.message_id(&domain)));
-        }
-        for (name, value) in self.extra {
-            builder = match value {
-                ExtraValue::Text(text) => builder.header(name.clone(), Text::new(text.clone())),
-                ExtraValue::Addresses(list) => builder.header(
-                    name.clone(),
-                    address_header(&list.iter().collect::<Vec<_>>()),
-                ),
-            };
-        }
-        builder
+/// Warns when stdin holds data and nothing of the message comes from it (`echo text |
+/// smtpsend --body …`): the piped text would otherwise vanish without a word.
+fn warn_if_stdin_ignored(given: &ComposeInput) {
+    let from_stdin = |source: &Option<Source>| source.as_ref() == Some(&Source::Stdin);
+    let reads_stdin = given.body == BodySource::Stdin
+        || from_stdin(&given.html)
+        || from_stdin(&given.markdown)
+        || given.files.iter().any(|file| file.source == Source::Stdin);
+    if reads_stdin || !crate::base::input::stdin_has_data() {
+        return;
     }
-}
-
-/// The text and the HTML part as the message's main part: an alternative when there are
-/// both. An empty text is left out when something else (HTML, attachments) makes the
-/// message, unless `text_required`.
-fn main_part(
-    text: TextBody,
-    html: Option<TextBody>,
-    text_required: bool,
-    stamp: &mut Stamp,
-) -> Option<MainPart> {
-    let text_part = (!text.is_empty() || text_required).then_some(TextPart {
-        media_type: "text/plain",
-        body: text,
-    });
-    let html_part = html.map(|body| TextPart {
-        media_type: "text/html",
-        body,
-    });
-    match (text_part, html_part) {
-        (Some(text), Some(html)) => Some(MainPart::Alternative {
-            text,
-            html,
-            boundary: stamp.boundary(),
-        }),
-        (text, html) => text.or(html).map(MainPart::Single),
-    }
-}
-
-/// The content: the header block from `builder`, then the main part alone or, with
-/// attachments, the main part and the attachments in a multipart/mixed.
-fn lay_out(
-    builder: MessageBuilder,
-    main: Option<MainPart>,
-    attachments: Vec<Attachment>,
-    stamp: &mut Stamp,
-) -> Content {
-    let mut content = Content::default();
-    let mut head = Vec::new();
-    let empty = || MimePart::raw(BodyPart::Binary(Cow::Borrowed(b"")));
-    if attachments.is_empty() {
-        builder.body(empty()).serialize(&mut head);
-        content.push_bytes(&head);
-        if let Some(part) = main {
-            part.push_to(&mut content);
-        }
-        return content;
-    }
-    let boundary = stamp.boundary();
-    builder
-        .header(
-            "Content-Type",
-            ContentType::new("multipart/mixed").attribute("boundary", boundary.clone()),
-        )
-        .body(empty())
-        .serialize(&mut head);
-    content.push_bytes(&head);
-    let delimiter = format!("\r\n--{boundary}\r\n");
-    if let Some(part) = main {
-        content.push_bytes(delimiter.as_bytes());
-        part.push_to(&mut content);
-    }
-    for attachment in attachments {
-        content.push_bytes(delimiter.as_bytes());
-        let mut bytes = Vec::new();
-        MimePart::new(
-            ContentType::new(attachment.content_type),
-            BodyPart::Binary(Cow::Borrowed(b"")),
-        )
-        .attachment(attachment.name)
-        .transfer_encoding("base64")
-        .write_part(&mut bytes);
-        content.push_bytes(&bytes);
-        content.push_file(FilePart::attachment(attachment.path, attachment.size));
-    }
-    content.push_bytes(format!("\r\n--{boundary}--\r\n").as_bytes());
-    content
-}
-
-/// The From: mailbox as a mail-builder header value (display names RFC 2047-encoded).
-pub fn address_header<'a>(mailboxes: &[&'a Mailbox]) -> Address<'a> {
-    let items: Vec<Address<'a>> = mailboxes
-        .iter()
-        .map(|m| Address::new_address(m.name.as_deref(), m.address.as_str()))
-        .collect();
-    if items.len() == 1 {
-        items
-            .into_iter()
-            .next()
-            .unwrap_or(Address::new_list(Vec::new()))
-    } else {
-        Address::new_list(items)
-    }
-}
-
-/// The domain for a Message-ID: the sender's, or this host's name for a bare user name.
-pub fn message_id_domain(sender: &str) -> String {
-    match sender.rsplit_once('@') {
-        Some((_, domain)) if !crate::message::address::is_unqualified(sender) => domain.to_string(),
-        _ => crate::base::host::hostname(),
-    }
+    let body = match (&given.body, &given.markdown) {
+        (BodySource::Text(_), _) => "--body".to_string(),
+        (BodySource::File(path), _) => format!("--body-file {}", path.display()),
+        (_, Some(Source::Path(path))) => format!("--markdown {}", path.display()),
+        _ => "the options".to_string(),
+    };
+    crate::say!(
+        "smtpsend: warning: stdin has data, which is ignored: the text comes from {body} \
+         (leave that out to send stdin as the text, or attach stdin with -a -)"
+    );
 }
 
 /// Envelope recipients in order, each once (compared case-insensitively).
@@ -411,57 +314,6 @@ pub fn unique_addresses<'a>(mailboxes: impl Iterator<Item = &'a Mailbox>) -> Vec
         }
     }
     seen
-}
-
-fn parse_extra_headers(
-    values: &[String],
-    qualify_domain: Option<&str>,
-) -> anyhow::Result<Vec<(String, ExtraValue)>> {
-    values
-        .iter()
-        .map(|value| {
-            reject_line_breaks("--header", value)?;
-            let (name, field) = value.split_once(':').ok_or_else(|| {
-                fail(
-                    Kind::Usage,
-                    format!("--header {value:?} is not of the form 'Name: value'"),
-                )
-            })?;
-            let valid_name = !name.is_empty() && name.bytes().all(|b| (33..=126).contains(&b));
-            if !valid_name {
-                return Err(fail(
-                    Kind::Usage,
-                    format!("--header {value:?}: invalid header name {name:?}"),
-                ));
-            }
-            let lower = name.to_ascii_lowercase();
-            if let Some((_, why)) = RESERVED.iter().find(|(reserved, _)| *reserved == lower) {
-                return Err(fail(
-                    Kind::Usage,
-                    format!("--header cannot set {name}: {why}"),
-                ));
-            }
-            let field = field.trim();
-            if !ADDRESS_FIELDS.contains(&lower.as_str()) {
-                return Ok((name.to_string(), ExtraValue::Text(field.to_string())));
-            }
-            let list = Mailbox::parse_list(field).map_err(|err| {
-                fail(
-                    Kind::Usage,
-                    format!("--header {name}: {}", crate::base::exit::one_line(&err)),
-                )
-            })?;
-            if list.is_empty() {
-                // A group without members (`undisclosed-recipients:;`) is kept as given.
-                return Ok((name.to_string(), ExtraValue::Text(field.to_string())));
-            }
-            let list = list
-                .iter()
-                .map(|mailbox| mailbox.qualified(qualify_domain))
-                .collect();
-            Ok((name.to_string(), ExtraValue::Addresses(list)))
-        })
-        .collect()
 }
 
 /// The error for input past `--max-input-size`: `the message on stdin is larger than 64 MiB

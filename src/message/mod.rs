@@ -6,7 +6,8 @@
 //! ahead is the size of well-formed data; `crate::smtp::data` checks it once more on the
 //! wire.
 //!
-//! Files in a message (attachments, a `--body-file` or `--html` file) are never held in
+//! Files in a message (attachments, inline images, a `--body-file` or `--html` file, the
+//! copy of stdin for `-a -`) are never held in
 //! memory: each is a [`FilePart`], measured when the message is composed (an attachment by
 //! its size; a text file read once for its encoding, the exact encoded length and a
 //! SHA-256 of its bytes) and read again, encoded, while the message is sent. When the file
@@ -16,23 +17,20 @@
 //! waits until the file has been read to its end and checked.
 
 pub mod address;
+pub mod aliases;
 pub mod compose;
+pub mod from;
+pub mod local;
 pub mod raw;
+pub mod spool;
 pub mod stamp;
 pub mod transfer;
 
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+mod file;
 
-use sha2::{Digest, Sha256};
+use std::io::{self, Write};
 
-use crate::base::exit::Kind;
-use crate::base::input::FileKind;
-use crate::message::transfer::{Encoder, Encoding, Measure, base64_len};
-
-/// Bytes read from a file at a time (a whole number of base64 lines).
-const READ_SIZE: usize = 57 * 1024;
+pub use file::{FileError, FilePart};
 
 /// Why a body needs BINARYMIME when it has a NUL byte.
 const NUL_REASON: &str = "the body has a NUL byte";
@@ -141,7 +139,7 @@ impl Content {
                     let start = bytes.len().saturating_sub(2);
                     tail.splice(0..0, bytes[start..].iter().copied());
                 }
-                Segment::File(part) if part.encoded_len == 0 => {}
+                Segment::File(part) if part.encoded_len() == 0 => {}
                 Segment::File(part) => {
                     let end: &[u8; 2] = if part.ends_with_crlf { b"\r\n" } else { b"--" };
                     tail.splice(0..0, *end);
@@ -188,7 +186,7 @@ impl Content {
             .iter()
             .map(|segment| match segment {
                 Segment::Bytes(bytes) => bytes.len() as u64,
-                Segment::File(part) => part.encoded_len,
+                Segment::File(part) => part.encoded_len(),
             })
             .sum()
     }
@@ -227,6 +225,16 @@ impl Content {
             Some(at) => &bytes[..at + 4],
             None => bytes,
         }
+    }
+
+    /// The message's Message-ID as its header gives it (`<id@host>`), if it has one.
+    pub fn message_id(&self) -> Option<String> {
+        let header = crate::message::raw::RawMessage::parse(self.header_block());
+        header
+            .values("message-id")
+            .into_iter()
+            .next()
+            .filter(|id| !id.is_empty())
     }
 
     /// A copy with the header block ([`Content::header_block`]) replaced by `header`.
@@ -268,202 +276,6 @@ fn crlf(bytes: Vec<u8>) -> Vec<u8> {
     } else {
         crate::message::raw::to_crlf(&bytes)
     }
-}
-
-/// A file of the message that is no longer what was measured when it was composed, or
-/// cannot be read any more; carried in the `io::Error` of the write it failed.
-#[derive(Debug)]
-pub struct FileError {
-    /// 66 when the file vanished, 74 otherwise.
-    pub kind: Kind,
-    pub message: String,
-}
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for FileError {}
-
-/// A file streamed into the message while it is sent, encoded as it was measured.
-#[derive(Debug, Clone)]
-pub struct FilePart {
-    path: PathBuf,
-    /// What the file is to the user: "attachment", "body file", "HTML file".
-    role: &'static str,
-    /// Its size when it was measured.
-    size: u64,
-    encoding: Encoding,
-    encoded_len: u64,
-    /// SHA-256 of its bytes, for a file read to be measured.
-    digest: Option<[u8; 32]>,
-    ends_with_crlf: bool,
-}
-
-impl FilePart {
-    /// An attachment, as base64, measured by its size.
-    pub fn attachment(path: PathBuf, size: u64) -> FilePart {
-        FilePart {
-            path,
-            role: "attachment",
-            size,
-            encoding: Encoding::Base64,
-            encoded_len: base64_len(size),
-            digest: None,
-            ends_with_crlf: size > 0,
-        }
-    }
-
-    /// A text file (`role`: "body file", "HTML file"), read once from `file` to measure it
-    /// (see [`crate::message::transfer`]); `Ok(None)` when it is not UTF-8.
-    pub fn text(file: &mut File, path: &Path, role: &'static str) -> io::Result<Option<FilePart>> {
-        let mut measure = Measure::default();
-        let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; READ_SIZE];
-        loop {
-            let filled = read_full(file, &mut buffer)?;
-            if filled == 0 {
-                break;
-            }
-            measure.feed(&buffer[..filled]);
-            hasher.update(&buffer[..filled]);
-        }
-        let measured = measure.finish();
-        Ok(measured.utf8.then(|| FilePart {
-            path: path.to_path_buf(),
-            role,
-            size: measured.len,
-            encoding: measured.encoding,
-            encoded_len: measured.encoded_len,
-            digest: Some(hasher.finalize().into()),
-            ends_with_crlf: measured.ends_with_crlf,
-        }))
-    }
-
-    pub fn encoding(&self) -> Encoding {
-        self.encoding
-    }
-
-    /// The file's size when it was measured.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// Opens the file again, reads and encodes it, and checks it against the measure. The
-    /// output of the last piece read is held back until the file has been checked, so a
-    /// file that changed never completes the data; nothing past the measured length is
-    /// ever written.
-    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut file = self.reopen()?;
-        let mut encoder = Encoder::new(self.encoding);
-        let mut hasher = self.digest.map(|_| Sha256::new());
-        let mut buffer = vec![0u8; READ_SIZE];
-        let mut held = Vec::with_capacity(READ_SIZE * 3);
-        let (mut read, mut written) = (0u64, 0u64);
-        loop {
-            let filled = read_full(&mut file, &mut buffer).map_err(|err| self.unreadable(&err))?;
-            if filled == 0 {
-                break;
-            }
-            read += filled as u64;
-            if read > self.size {
-                return Err(self.changed("grew while it was being sent"));
-            }
-            out.write_all(&held)?;
-            written += held.len() as u64;
-            held.clear();
-            let piece = &buffer[..filled];
-            if let Some(hasher) = &mut hasher {
-                hasher.update(piece);
-            }
-            let fits = encoder.feed(piece, &mut held);
-            if fits.is_err() || written + held.len() as u64 > self.encoded_len {
-                return Err(self.changed("changed while it was being sent"));
-            }
-        }
-        if read < self.size {
-            return Err(self.changed("shrank while it was being sent"));
-        }
-        let same = encoder.finish(&mut held).is_ok()
-            && written + held.len() as u64 == self.encoded_len
-            && hasher.map(|hasher| <[u8; 32]>::from(hasher.finalize())) == self.digest;
-        if !same {
-            return Err(self.changed("changed while it was being sent"));
-        }
-        out.write_all(&held)
-    }
-
-    /// The file, opened again without blocking and checked to be the regular file of the
-    /// measured size.
-    fn reopen(&self) -> io::Result<File> {
-        let opened = crate::base::input::open(&self.path).map_err(|err| {
-            if err.kind() == io::ErrorKind::NotFound {
-                self.error(
-                    Kind::NoInput,
-                    format!(
-                        "{} {} was removed after the message was composed",
-                        self.role,
-                        self.path.display()
-                    ),
-                )
-            } else {
-                self.unreadable(&err)
-            }
-        })?;
-        if opened.kind != FileKind::Regular {
-            return Err(self.changed(&format!(
-                "is now {}, not the regular file it was when the message was composed",
-                opened.kind.described()
-            )));
-        }
-        let now = opened.metadata.len();
-        if now != self.size {
-            return Err(self.changed(&format!(
-                "changed after the message was composed: it was {} bytes, it is {now}",
-                self.size
-            )));
-        }
-        Ok(opened.file)
-    }
-
-    fn changed(&self, what: &str) -> io::Error {
-        self.error(
-            Kind::LocalIo,
-            format!("{} {} {what}", self.role, self.path.display()),
-        )
-    }
-
-    fn unreadable(&self, err: &io::Error) -> io::Error {
-        self.error(
-            Kind::LocalIo,
-            format!(
-                "cannot read {} {}: {}",
-                self.role,
-                self.path.display(),
-                crate::base::input::plain_io(err)
-            ),
-        )
-    }
-
-    fn error(&self, kind: Kind, message: String) -> io::Error {
-        io::Error::other(FileError { kind, message })
-    }
-}
-
-/// Reads until the buffer is full or the file ends.
-fn read_full(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Per-message identity: Date, Message-ID and MIME boundaries, pinned for byte-exact tests.
+//! Per-message identity: Date, Message-ID and MIME boundaries, pinned for byte-exact tests;
+//! Message-IDs given on the command line (`--message-id`, `--in-reply-to`, `--references`).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -57,6 +58,18 @@ impl Stamp {
     }
 }
 
+impl Stamp {
+    /// A stamp as under [`PIN_ENV`], for unit tests.
+    #[cfg(test)]
+    pub fn pinned() -> Stamp {
+        Stamp {
+            pinned: true,
+            seed: 0,
+            counter: 0,
+        }
+    }
+}
+
 impl Default for Stamp {
     fn default() -> Self {
         Stamp::new()
@@ -73,6 +86,47 @@ pub(crate) fn random_u64() -> u64 {
     );
     hasher.write_u32(std::process::id());
     hasher.finish()
+}
+
+/// The longest Message-ID taken from the command line (RFC 5322 lines are at most 998).
+const LONGEST_MESSAGE_ID: usize = 900;
+
+/// A Message-ID given to `flag`, checked and without its angle brackets (`<a@b>` and `a@b`
+/// alike): `id-left@id-right` of printable ASCII, no white space, no `<`, `>`, `"` or `\`,
+/// one `@`, something on each side (RFC 5322 §3.6.4, less the quoted forms nobody writes).
+pub fn message_id_arg(flag: &str, value: &str) -> anyhow::Result<String> {
+    let trimmed = value.trim();
+    let id = trimmed
+        .strip_prefix('<')
+        .and_then(|inner| inner.strip_suffix('>'))
+        .unwrap_or(trimmed);
+    let fits = id.len() <= LONGEST_MESSAGE_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"<>\"\\".contains(&b))
+        && matches!(id.split_once('@'), Some((left, right))
+            if !left.is_empty() && !right.is_empty() && !right.contains('@'));
+    if fits {
+        return Ok(id.to_string());
+    }
+    Err(crate::base::exit::fail(
+        crate::base::exit::Kind::Usage,
+        format!(
+            "{flag} {value:?} is not a Message-ID: give it as <left@right> or left@right, \
+             printable ASCII without spaces"
+        ),
+    ))
+}
+
+/// The Message-IDs in one value of `flag`, separated by white space or commas, or written
+/// together (`<a@x><b@y>`).
+pub fn message_ids_arg(flag: &str, value: &str) -> anyhow::Result<Vec<String>> {
+    value
+        .replace("><", "> <")
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|id| !id.is_empty())
+        .map(|id| message_id_arg(flag, id))
+        .collect()
 }
 
 /// Formats a Unix time as an RFC 5322 date in the local time zone.
@@ -103,4 +157,37 @@ pub fn rfc5322_date(unix: i64) -> String {
         offset.abs() / 60,
         offset.abs() % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_taken_with_or_without_brackets_and_checked() {
+        let id = |value| message_id_arg("--in-reply-to", value);
+        assert_eq!(
+            id("<a.b+c=d@mail.example>").unwrap(),
+            "a.b+c=d@mail.example"
+        );
+        assert_eq!(id(" x$y/z@[127.0.0.1] ").unwrap(), "x$y/z@[127.0.0.1]");
+        for bad in [
+            "",
+            "<>",
+            "no-at",
+            "@right",
+            "left@",
+            "a@b@c",
+            "a b@c",
+            "a@b>\r\nBcc: x",
+            "ü@x",
+        ] {
+            let err = id(bad).unwrap_err();
+            assert_eq!(crate::base::exit::code_for(&err), 64, "{bad:?}");
+        }
+        assert_eq!(
+            message_ids_arg("--references", "<a@x><b@y>, c@z  <d@w>").unwrap(),
+            ["a@x", "b@y", "c@z", "d@w"]
+        );
+    }
 }

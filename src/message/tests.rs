@@ -1,6 +1,11 @@
 //! Unit tests of `message`.
 
 use super::*;
+use std::fs::File;
+use std::path::Path;
+
+use crate::base::exit::Kind;
+use crate::message::transfer::Encoding;
 
 fn written(content: &Content) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();

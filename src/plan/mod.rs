@@ -6,6 +6,9 @@
 
 pub mod config;
 pub mod credentials;
+pub mod network;
+mod outbox;
+pub mod providers;
 pub mod sender;
 pub mod server;
 pub mod settings;
@@ -15,8 +18,11 @@ use std::path::PathBuf;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
-use crate::message::compose::{BodySource, ComposeInput};
+use crate::cli::generate::Target;
+use crate::message::compose::{BodySource, ComposeInput, Source, Thread};
+use crate::message::stamp;
 use crate::smtp::Policy;
+pub use outbox::OutboxPlace;
 pub use sender::SenderChoice;
 pub use settings::Settings;
 
@@ -24,14 +30,31 @@ pub use settings::Settings;
 pub enum Plan {
     /// Print the man page or a completion script (`--generate`).
     Generate(crate::cli::generate::Target),
+    /// Print what a completion offers, one a line (`--generate accounts|servers`).
+    Candidates(Vec<String>),
     /// Print the effective settings (`--show-config`).
     ShowConfig { settings: Box<Settings>, json: bool },
-    /// List the outbox (`--list-queue`, `-bp`).
-    ListQueue { json: bool },
+    /// Check the account's alias file and show what each name stands for
+    /// (`--check-aliases`, `newaliases`, `-bi`).
+    CheckAliases { settings: Box<Settings> },
+    /// List the outbox (`--list-queue`, `-bp`, `mailq`), with the route each entry takes
+    /// (another one with `--server` or `--account`).
+    ListQueue {
+        place: OutboxPlace,
+        reroute: Option<SettingsResolver>,
+        json: bool,
+    },
     /// Remove outbox entries (`--drop-queue`).
-    DropQueue { ids: Vec<String> },
+    DropQueue {
+        place: OutboxPlace,
+        ids: Vec<String>,
+    },
     /// Deliver the outbox (`-q`).
     Flush(Flush),
+    /// Sign an account in to its OAuth2 provider (`--oauth2-login`).
+    OAuth2Login(std::sync::Arc<credentials::oauth2::OAuth2>),
+    /// Set up an account on the terminal (`--setup`).
+    Setup(Setup),
     /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
     /// `--check`).
     Probe(Box<Probe>),
@@ -50,11 +73,22 @@ pub struct Output {
     pub debug: u8,
 }
 
-/// `-q`: the outbox's entries, each with the settings it was queued with.
+/// `-q`: the outbox's entries, each with the settings it was queued with, or all of them
+/// the way `-q --server …` or `-q --account …` says.
 pub struct Flush {
     pub output: Output,
+    pub place: OutboxPlace,
     /// Resolves the settings an entry was queued with (its stored options).
     pub stored: StoredResolver,
+    /// `-q --server`/`--account`: every entry goes this way instead (its sender may still
+    /// pick the account by its `from`).
+    pub reroute: Option<SettingsResolver>,
+}
+
+/// `--setup [EMAIL]`: the address if given, and the configuration file to add to.
+pub struct Setup {
+    pub email: Option<String>,
+    pub location: Option<config::Location>,
 }
 
 /// A probe and the settings of its session.
@@ -120,6 +154,12 @@ pub struct SettingsResolver {
     cli: Cli,
 }
 
+impl std::fmt::Debug for SettingsResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SettingsResolver")
+    }
+}
+
 impl SettingsResolver {
     /// The settings when `sender` picks the account (see [`Settings::resolve`]).
     pub fn resolve(&self, sender: Option<&str>) -> anyhow::Result<Settings> {
@@ -128,10 +168,11 @@ impl SettingsResolver {
 }
 
 /// Resolves the settings of a queued message from the options it kept, with this run's
-/// output options and time bound.
+/// output options, time bound and log file.
 pub struct StoredResolver {
     output: Output,
     max_time: Option<f64>,
+    log_file: Option<PathBuf>,
     /// `--parallel` and `--window` of this run, and which came from their variables.
     parallel: Option<usize>,
     window: Option<usize>,
@@ -154,6 +195,7 @@ impl StoredResolver {
         stored.debug = self.output.debug;
         stored.json = self.output.json;
         stored.max_time = self.max_time;
+        stored.log_file = self.log_file.clone();
         stored.parallel = self.parallel;
         stored.window = self.window;
         stored.from_env = self.from_env.clone();
@@ -169,18 +211,28 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
         debug: cli.debug,
     };
     if let Some(target) = cli.generate {
-        return Ok(Plan::Generate(target));
-    }
-    if cli.list_queue {
-        return Ok(Plan::ListQueue { json: cli.json });
-    }
-    if !cli.drop_queue.is_empty() {
-        return Ok(Plan::DropQueue {
-            ids: cli.drop_queue,
+        return Ok(match target {
+            Target::Accounts | Target::Servers => Plan::Candidates(candidates(&cli, target)),
+            _ => Plan::Generate(target),
         });
     }
-    if cli.flush_queue {
-        return flush_plan(&cli, output);
+    if cli.list_queue || cli.flush_queue || !cli.drop_queue.is_empty() {
+        return outbox::plan(cli, output);
+    }
+    if cli.check_aliases {
+        let settings = Settings::resolve(&cli, None)?;
+        return Ok(Plan::CheckAliases {
+            settings: Box::new(settings),
+        });
+    }
+    if cli.oauth2_login {
+        return oauth2_login(&cli);
+    }
+    if let Some(email) = &cli.setup {
+        return Ok(Plan::Setup(Setup {
+            email: (!email.is_empty()).then(|| email.clone()),
+            location: settings::config_location(&cli).map(|(location, _)| location),
+        }));
     }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;
@@ -212,6 +264,16 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
             settings,
         })));
     }
+    send_plan(cli, sender, policy, output)
+}
+
+/// A message to send: composed from the options, or taken from stdin.
+fn send_plan(
+    cli: Cli,
+    sender: SenderChoice,
+    policy: Policy,
+    output: Output,
+) -> anyhow::Result<Plan> {
     let argv: Vec<_> = std::env::args_os().collect();
     check_attach_not_account(&cli, crate::cli::sendmail::looks_like_sendmail_call(&argv))?;
     check_recipients_given(&cli)?;
@@ -221,7 +283,7 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
             recipients: cli.recipients.clone(),
         }
     } else {
-        Input::Compose(Box::new(compose_input(&cli)))
+        Input::Compose(Box::new(compose_input(&cli)?))
     };
     Ok(Plan::Send(Box::new(Send {
         input,
@@ -236,29 +298,53 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
     })))
 }
 
-/// `-q`: this run's `--parallel` and `--window`, checked before the outbox is read, go with
-/// the settings each entry was queued with.
-fn flush_plan(cli: &Cli, output: Output) -> anyhow::Result<Plan> {
-    for (row, value) in [
-        (&table::PARALLEL, cli.parallel),
-        (&table::WINDOW, cli.window),
-    ] {
-        if let Some(value) = value {
-            (row.check)(&value, &table::option_source(cli, row.flag, row.variable))?;
+/// What a completion offers for `--account` (the accounts' names) or `--server` (the
+/// forms a server is written in, the provider presets, then the accounts' servers), of the
+/// user's file and the system file; nothing from a file that is missing or broken (a
+/// completion must not fail).
+fn candidates(cli: &Cli, target: Target) -> Vec<String> {
+    let locations = settings::config_location(cli)
+        .map(|(location, _)| location)
+        .into_iter()
+        .chain([config::system_location().0]);
+    let configs: Vec<config::Config> = locations
+        .filter_map(|location| config::Config::load(&location).ok().flatten())
+        .collect();
+    let accounts = configs.iter().flat_map(|config| config.accounts.iter());
+    match target {
+        Target::Accounts => {
+            let names: std::collections::BTreeSet<String> =
+                accounts.map(|(name, _)| name.clone()).collect();
+            names.into_iter().collect()
         }
-    }
-    let stored = StoredResolver {
-        output,
-        max_time: cli.max_time,
-        parallel: cli.parallel,
-        window: cli.window,
-        from_env: ["parallel", "window"]
-            .into_iter()
-            .filter(|id| cli.is_from_env(id))
+        _ => ["smtp://", "smtps://", "lmtp://", "unix:/"]
             .map(str::to_string)
+            .into_iter()
+            .chain(providers::PRESETS.map(|preset| preset.name.to_string()))
+            .chain(accounts.filter_map(|(_, account)| {
+                account
+                    .server
+                    .as_ref()
+                    .map(|server| server.get_ref().clone())
+            }))
             .collect(),
+    }
+}
+
+/// `--oauth2-login`: the account's OAuth2 settings; an account without them is an error
+/// (78) naming what is missing.
+fn oauth2_login(cli: &Cli) -> anyhow::Result<Plan> {
+    let settings = Settings::resolve(cli, None)?;
+    if let Some(oauth) = settings.oauth2 {
+        return Ok(Plan::OAuth2Login(oauth));
+    }
+    let why = match &settings.account {
+        Some(account) => format!(
+            "account {account} has no oauth2 key (oauth2 = \"google\", \"microsoft\" or \"custom\", with oauth2-client-id)"
+        ),
+        None => "no account was chosen: give --account NAME, an account with oauth2 in the configuration file".to_string(),
     };
-    Ok(Plan::Flush(Flush { output, stored }))
+    Err(fail(Kind::Config, format!("--oauth2-login: {why}")))
 }
 
 /// The transaction rules asked for: `--partial`, `-B 8BITMIME`, the DSN flags.
@@ -293,14 +379,31 @@ fn probe_kind(cli: &Cli) -> anyhow::Result<Option<ProbeKind>> {
     })
 }
 
-/// What composing needs from the command line.
-fn compose_input(cli: &Cli) -> ComposeInput {
+/// What composing needs from the command line, checked (see [`ComposeInput::check`]). The
+/// text comes from `--body` or `--body-file`, else from stdin unless the Markdown is the text
+/// or stdin is read for something else (`-a -`, `--inline -`, `--html -`).
+fn compose_input(cli: &Cli) -> anyhow::Result<ComposeInput> {
+    let html = cli.html.as_deref().map(Source::from_arg);
+    let markdown = cli.markdown.as_deref().map(Source::from_arg);
+    let stdin_taken =
+        html == Some(Source::Stdin) || cli.files.iter().any(|spec| spec.source == Source::Stdin);
     let body = match (&cli.body, &cli.body_file) {
         (Some(text), _) => BodySource::Text(text.clone()),
         (None, Some(path)) => BodySource::File(path.clone()),
+        (None, None) if markdown.is_some() || stdin_taken => BodySource::None,
         (None, None) => BodySource::Stdin,
     };
-    ComposeInput {
+    let mut references = Vec::new();
+    for value in &cli.references {
+        references.extend(stamp::message_ids_arg("--references", value)?);
+    }
+    let id = |flag: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|value| stamp::message_id_arg(flag, value))
+            .transpose()
+    };
+    let input = ComposeInput {
         to: cli.to.clone(),
         cc: cli.cc.clone(),
         bcc: cli.bcc.clone(),
@@ -309,10 +412,20 @@ fn compose_input(cli: &Cli) -> ComposeInput {
         subject: cli.subject.clone(),
         headers: cli.headers.clone(),
         body,
-        html: cli.html.clone(),
-        attachments: cli.attachments.clone(),
+        html,
+        markdown,
+        markdown_allow_html: cli.markdown_allow_html,
+        files: cli.files.clone(),
+        thread: Thread {
+            message_id: id("--message-id", &cli.message_id)?,
+            in_reply_to: id("--in-reply-to", &cli.in_reply_to)?,
+            references,
+        },
+        priority: cli.priority.map(Into::into),
         max_input: cli.max_input(),
-    }
+    };
+    input.check()?;
+    Ok(input)
 }
 
 /// Fails before stdin is read (where someone may be typing the body on a terminal) when
@@ -338,17 +451,11 @@ fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Result<()
     if cli.attachments.is_empty() {
         return Ok(());
     }
-    let Some((location, _)) = settings::config_location(cli) else {
-        return Ok(());
-    };
-    let Ok(Some(config)) = config::Config::load(&location) else {
+    let Ok(files) = config::Files::load(settings::config_location(cli)) else {
         return Ok(());
     };
     for path in &cli.attachments {
-        let Some(name) = path
-            .to_str()
-            .filter(|name| config.accounts.contains_key(*name))
-        else {
+        let Some(name) = path.to_str().filter(|name| files.has_account(name)) else {
             continue;
         };
         let hint = format!("to use account {name}, say --account {name}");

@@ -1,10 +1,14 @@
 //! Where the server is, as `--server`, `SMTPSEND_SERVER` or an account's `server` names it:
-//! host and port, an smtp://, smtps:// or lmtp:// URL, or a unix socket.
+//! host and port, an smtp://, smtps:// or lmtp:// URL, a unix socket, or a provider preset;
+//! and the TLS mode that goes with it.
 
 use std::path::PathBuf;
 
 use crate::base::exit::{Kind, fail};
+use crate::plan::providers::Preset;
+use crate::plan::table::{self, Picker, Source};
 use crate::smtp::stream::Target;
+use crate::smtp::tls::TlsMode;
 
 /// Parses `HOST[:PORT]`, `[IPv6]:PORT`, `smtp://HOST[:PORT]`, `smtps://HOST[:PORT]` (port
 /// 465 by default), `lmtp://HOST[:PORT]` (port 24), `/path`, `unix:/path`.
@@ -87,6 +91,102 @@ pub fn parse_server_for(input: &str, lmtp: bool) -> anyhow::Result<Target> {
         host: host.to_string(),
         port,
     })
+}
+
+/// The server setting as resolved: where, the text it was given as, LMTP or not, and the
+/// provider preset that filled it in, if any (with what chose it).
+pub struct Reach {
+    pub target: Target,
+    pub text: String,
+    pub lmtp: bool,
+    pub preset: Option<(&'static Preset, String)>,
+    /// The server came from the preset (so its TLS mode does too).
+    pub from_preset: bool,
+}
+
+/// The server, and whether the session speaks LMTP (`--lmtp`, or an lmtp:// URL); shown
+/// with the protocol. A preset named as the server, or by the account's `provider` when no
+/// server is given, fills it in.
+pub fn server(picker: &mut Picker) -> anyhow::Result<Reach> {
+    let picked = picker.find(&table::SERVER);
+    let given = match (&picked.value, &picked.source) {
+        (Some(text), source) if *source != Source::Default => {
+            Some((text.as_str(), source.to_string()))
+        }
+        _ => None,
+    };
+    let preset = crate::plan::providers::chosen(picker, given)?;
+    let named_preset = picked
+        .value
+        .as_deref()
+        .is_some_and(|text| crate::plan::providers::find(text).is_some());
+    let from_preset = preset.is_some() && (named_preset || picked.source == Source::Default);
+    let (text, source) = match &preset {
+        Some((preset, why)) if from_preset => {
+            (format!("{}:{}", preset.host, preset.port), why.clone())
+        }
+        _ => (
+            picked
+                .value
+                .unwrap_or_else(|| table::DEFAULT_SERVER.to_string()),
+            picked.source.to_string(),
+        ),
+    };
+    let lmtp_scheme = text.starts_with("lmtp://");
+    let lmtp = picker.cli.lmtp || lmtp_scheme;
+    let target = parse_server_for(&text, lmtp)?;
+    let shown = target.to_string();
+    picker.show("server", shown.clone(), shown.into(), source.clone());
+    let protocol_source = if picker.cli.lmtp {
+        "--lmtp".to_string()
+    } else if lmtp_scheme {
+        format!("{source}: lmtp://")
+    } else {
+        Source::Default.to_string()
+    };
+    let protocol = if lmtp { "LMTP" } else { "SMTP" };
+    let name = if lmtp { "lmtp" } else { "smtp" };
+    picker.show("protocol", protocol.into(), name.into(), protocol_source);
+    Ok(Reach {
+        target,
+        text,
+        lmtp,
+        preset,
+        from_preset,
+    })
+}
+
+/// The TLS mode, made implicit for smtps:// and port 465 under `auto`; a preset that gave
+/// the server gives its mode when none is set.
+pub fn tls(picker: &mut Picker, reach: &Reach) -> anyhow::Result<TlsMode> {
+    let picked = picker.find(&table::TLS);
+    let (mode, source) = match (&reach.preset, &picked.source) {
+        (Some((preset, why)), Source::Default) if reach.from_preset => (preset.tls, why.clone()),
+        _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
+    };
+    let mode = resolve_tls(mode, &reach.text, &reach.target)?;
+    let shown = (table::TLS.show)(Some(&mode));
+    let typed = (table::TLS.json)(Some(&mode));
+    picker.show("tls", shown, typed, source);
+    Ok(mode)
+}
+
+/// Implicit TLS for smtps:// and port 465 under `auto`; an explicit mode that contradicts
+/// smtps:// is a usage error.
+fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
+    let smtps = server.starts_with("smtps://");
+    match mode {
+        TlsMode::Auto if smtps => Ok(TlsMode::Implicit),
+        TlsMode::Auto if matches!(target, Target::Tcp { port: 465, .. }) => Ok(TlsMode::Implicit),
+        TlsMode::Starttls | TlsMode::None if smtps => Err(fail(
+            Kind::Usage,
+            format!(
+                "--server {server} means implicit TLS; it cannot be combined with --tls {}",
+                mode.name()
+            ),
+        )),
+        mode => Ok(mode),
+    }
 }
 
 #[cfg(test)]

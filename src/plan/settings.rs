@@ -1,21 +1,35 @@
 //! The effective settings: flags, then `SMTPSEND_*` environment, then the chosen account of
-//! the configuration file, then built-in defaults; and `--show-config`, which prints them
-//! with the source of each.
+//! the user's configuration file, then the system file's account of that name, then
+//! built-in defaults; and `--show-config`, which prints them with the source of each (the
+//! file and line of a value from a file).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use serde_json::Value;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
 pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
-use crate::plan::config::{self, Account, Config, Location};
+use crate::plan::config::{self, Account, Chosen, Files, Location};
 use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
+
+use crate::plan::credentials::oauth2::OAuth2;
+use crate::plan::credentials::oauth2::endpoint::Http;
+use crate::plan::network::ProxyPlan;
 use crate::plan::table::{self, Picker, Shown, Source};
 use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
-use crate::smtp::tls::{TlsConfig, TlsFile, TlsMode};
+use crate::smtp::tls::TlsMode;
 use crate::smtp::{Options, Timeouts};
+
+mod sources;
+pub(super) use sources::{Sourced, config_location};
+
+pub mod local;
+pub use local::default_sender;
 
 /// A login whose password has not been read yet (reading may run a command or prompt).
 #[derive(Debug, Clone)]
@@ -36,6 +50,10 @@ impl LoginPlan {
                 .password
                 .read(&self.user, &self.password_label, deadline)?,
             mechanism: self.mechanism,
+            renew: match &self.password {
+                PasswordSource::OAuth2(oauth) => Some(oauth.renewal()),
+                _ => None,
+            },
         })
     }
 }
@@ -53,7 +71,9 @@ pub struct Spread {
 pub struct Settings {
     pub target: Target,
     pub session: Options,
-    /// The configuration file read, if any.
+    /// The proxy, its password not read yet.
+    pub proxy: Option<ProxyPlan>,
+    /// The user's configuration file read, if any.
     pub config_path: Option<PathBuf>,
     /// The account used, if any.
     pub account: Option<String>,
@@ -62,9 +82,16 @@ pub struct Settings {
     pub account_from: Option<Mailbox>,
     /// The domain appended to bare user names (`--qualify-domain`), if any.
     pub qualify_domain: Option<String>,
+    /// Aliases, what is rewritten in a message's header, and the log.
+    pub mail: local::Mail,
+    /// Where users without a writable home keep their outbox (the system file's `spool`).
+    pub spool: Option<PathBuf>,
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
+    /// The account's OAuth2 settings, when it has them (the login may use another source
+    /// given on the command line).
+    pub oauth2: Option<std::sync::Arc<credentials::oauth2::OAuth2>>,
     /// When messages go through the outbox.
     pub queue: QueueMode,
     /// How many times a temporary failure is tried again.
@@ -78,7 +105,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Merges flags, environment, the configuration file and defaults. `sender` is the
+    /// Merges flags, environment, the configuration files and defaults. `sender` is the
     /// address that picks an account by its `from` (from -f, or the message's From). The
     /// first settings resolved in a run bound it (`--max-time`, see [`crate::base::interrupt`]):
     /// every path resolves them before it reads a password or connects.
@@ -89,78 +116,53 @@ impl Settings {
     }
 
     fn merge(cli: &Cli, sender: Option<&str>) -> anyhow::Result<Settings> {
-        let location = config_location(cli);
-        let config = match &location {
-            Some((location, _)) => Config::load(location)?,
-            None => None,
-        };
-        let chosen = choose_account(cli, &location, config.as_ref(), sender)?;
+        let sourced = Sourced::load(cli, sender)?;
         let empty = Account::default();
-        let (account_name, account) = match &chosen {
-            Some(chosen) => (Some(chosen.name.to_string()), chosen.account),
-            None => (None, &empty),
+        let no_keys = Default::default();
+        let (account_name, account, written) = match &sourced.chosen {
+            Some(chosen) => (Some(chosen.name.clone()), &chosen.account, &chosen.written),
+            None => (None, &empty, &no_keys),
         };
         let mut picker = Picker {
             cli,
             account,
             account_name: account_name.clone(),
+            written,
             shown: Vec::new(),
         };
-        match &location {
-            Some((location, source)) => {
-                let state = if config.is_some() { "" } else { ", not found" };
-                let path = location.path.display().to_string();
-                picker.show("config", path, format!("{source}{state}"));
-            }
-            None => picker.show("config", "(none)".into(), "no HOME".into()),
-        }
-        match &chosen {
-            Some(chosen) => picker.show("account", chosen.name.to_string(), chosen.reason.clone()),
-            None => picker.show("account", "(none)".into(), "default".into()),
-        }
-        let (target, server_text, lmtp) = server(&mut picker)?;
-        let timeout = picker.pick(&table::TIMEOUT)?.value;
-        let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
-        let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
-        let queue = picker
-            .pick(&table::QUEUE)?
-            .value
-            .unwrap_or(QueueMode::Never);
+        sourced.show(&mut picker);
+        let reach = super::server::server(&mut picker)?;
+        let session = session_options(&mut picker, &reach)?;
+        let queue = local::queue(&mut picker)?;
         let retries = picker.pick(&table::RETRIES)?.value.unwrap_or(0);
         let max_time = picker
             .pick(&table::MAX_TIME)?
             .value
             .and_then(table::max_time);
         let spread = spread(&mut picker)?;
-        let qualify_domain = qualify_domain(&mut picker)?;
-        show_from(&mut picker, qualify_domain.as_deref());
-        let tls = tls(&mut picker, &server_text, &target)?;
-        let login = login(&mut picker)?;
+        let qualify_domain = local::qualify_domain(&mut picker)?;
+        local::show_from(&mut picker, qualify_domain.as_deref());
+        let mail = local::Mail::pick(&mut picker)?;
+        let proxy = super::network::proxy(&mut picker, &reach.target)?;
+        let http = Http {
+            ca_file: super::network::ca_file(&picker),
+            proxy: proxy.clone(),
+            timeout: session.timeouts.command,
+            debug: cli.debug > 0,
+        };
+        let (login, oauth2) = login(&mut picker, &reach, http)?;
         Ok(Settings {
-            target,
-            session: Options {
-                ehlo_name,
-                timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
-                    Timeouts::all(Duration::from_secs_f64(seconds))
-                }),
-                progress: (!cli.json
-                    && cli.debug == 0
-                    && crate::base::output::stderr_is_terminal())
-                .then_some(crate::report::progress::bar),
-                tls,
-                tls_config: tls_config(cli),
-                login: None,
-                login_at_open: false,
-                lmtp,
-                starttls_on_local: false,
-                no_chunking: cli.no_chunking,
-                source_address,
-            },
-            config_path: config.as_ref().map(|config| config.path.clone()),
+            target: reach.target,
+            session,
+            proxy,
+            config_path: sourced.files.user.as_ref().map(|c| c.path.clone()),
             account: account_name,
             account_from: account.sender(),
             qualify_domain,
+            mail,
+            spool: sourced.files.spool().map(PathBuf::from),
             login,
+            oauth2,
             queue,
             retries,
             max_time,
@@ -204,6 +206,9 @@ impl Settings {
         if let Some(plan) = &self.login {
             options.login = Some(plan.read(options.timeouts.command)?);
         }
+        if let Some(plan) = &self.proxy {
+            options.proxy = Some(plan.resolve(options.timeouts.command)?);
+        }
         if options.tls_config.insecure && options.tls != TlsMode::None {
             crate::say!(
                 "smtpsend: warning: --insecure-skip-verify: the server's certificate is not checked; \
@@ -211,6 +216,21 @@ impl Settings {
             );
         }
         Ok(options)
+    }
+
+    /// True when the default sender is made from the login and host name: no `from` in the
+    /// account, no qualify domain.
+    pub fn sender_is_made_up(&self) -> bool {
+        self.account_from.is_none() && self.qualify_domain.is_none()
+    }
+
+    /// The alias file, read and checked, when the settings name one.
+    pub fn load_aliases(&self) -> anyhow::Result<Option<crate::message::aliases::Aliases>> {
+        self.mail
+            .aliases
+            .as_deref()
+            .map(crate::message::aliases::Aliases::load)
+            .transpose()
     }
 
     /// `--show-config --json`: an object with one member per setting, each holding its
@@ -222,7 +242,11 @@ impl Settings {
             .map(|row| {
                 (
                     row.key.to_string(),
-                    serde_json::json!({ "value": row.value, "source": row.source }),
+                    serde_json::json!({
+                        "value": row.typed,
+                        "shown": row.value,
+                        "source": row.source,
+                    }),
                 )
             })
             .collect();
@@ -252,53 +276,37 @@ impl Settings {
     }
 }
 
-/// The configuration file's account for this run: named by `--account` (or
-/// `SMTPSEND_ACCOUNT`), else picked by the sender, else the default; an account named when
-/// there is no configuration file is an error (78).
-fn choose_account<'a>(
-    cli: &Cli,
-    location: &Option<(Location, &'static str)>,
-    config: Option<&'a Config>,
-    sender: Option<&str>,
-) -> anyhow::Result<Option<config::Chosen<'a>>> {
-    let account_source = table::option_source(cli, "--account", "SMTPSEND_ACCOUNT").label();
-    match (config, cli.account.as_deref()) {
-        (Some(config), named) => config.choose(named.map(|name| (name, account_source)), sender),
-        (None, Some(name)) => {
-            let looked = location.as_ref().map_or_else(
-                || "HOME is not set".to_string(),
-                |(location, _)| format!("{} does not exist", location.path.display()),
-            );
-            Err(fail(
-                Kind::Config,
-                format!("{account_source} {name:?}: no configuration file ({looked})"),
-            ))
-        }
-        (None, None) => Ok(None),
+/// The session's options: deadlines, the EHLO name, the source address, TLS.
+fn session_options(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Options> {
+    let cli = picker.cli;
+    let timeout = picker.pick(&table::TIMEOUT)?.value;
+    let ehlo_name = picker.pick(&table::EHLO_NAME)?.value;
+    let source_address = picker.pick(&table::SOURCE_ADDRESS)?.value;
+    let tls = super::server::tls(picker, reach)?;
+    let tls_config = super::network::tls_config(picker)?;
+    if tls == TlsMode::None && tls_config.policy.requires_tls() {
+        return Err(fail(
+            Kind::Usage,
+            "a pinned certificate (tls-fingerprint) needs TLS; it cannot be combined with --tls none",
+        ));
     }
-}
-
-/// The server, the text it was given as, and whether the session speaks LMTP (`--lmtp`, or
-/// an lmtp:// URL); shown with the protocol.
-fn server(picker: &mut Picker) -> anyhow::Result<(Target, String, bool)> {
-    let picked = picker.find(&table::SERVER);
-    let text = picked
-        .value
-        .unwrap_or_else(|| table::DEFAULT_SERVER.to_string());
-    let lmtp_scheme = text.starts_with("lmtp://");
-    let lmtp = picker.cli.lmtp || lmtp_scheme;
-    let target = super::server::parse_server_for(&text, lmtp)?;
-    picker.show("server", target.to_string(), picked.source.to_string());
-    let protocol_source = if picker.cli.lmtp {
-        "--lmtp".to_string()
-    } else if lmtp_scheme {
-        format!("{}: lmtp://", picked.source)
-    } else {
-        Source::Default.to_string()
-    };
-    let protocol = if lmtp { "LMTP" } else { "SMTP" };
-    picker.show("protocol", protocol.to_string(), protocol_source);
-    Ok((target, text, lmtp))
+    Ok(Options {
+        ehlo_name,
+        timeouts: timeout.map_or_else(Timeouts::default, |seconds| {
+            Timeouts::all(Duration::from_secs_f64(seconds))
+        }),
+        progress: (!cli.json && cli.debug == 0 && crate::base::output::stderr_is_terminal())
+            .then_some(crate::report::progress::bar),
+        tls,
+        tls_config,
+        login: None,
+        login_at_open: false,
+        lmtp: reach.lmtp,
+        starttls_on_local: false,
+        no_chunking: cli.no_chunking,
+        source_address,
+        proxy: None,
+    })
 }
 
 /// `--parallel` and `--window`, checked and shown.
@@ -312,157 +320,114 @@ fn spread(picker: &mut Picker) -> anyhow::Result<Spread> {
     })
 }
 
-/// The domain for bare user names, shown only when set (they otherwise go as they are).
-fn qualify_domain(picker: &mut Picker) -> anyhow::Result<Option<String>> {
-    let picked = picker.find(&table::QUALIFY_DOMAIN);
-    if let Some(domain) = &picked.value {
-        (table::QUALIFY_DOMAIN.check)(domain, &picked.source)?;
-        picker.show("qualify-domain", domain.clone(), picked.source.to_string());
-    }
-    Ok(picked.value)
-}
-
-/// Shows the sender a message gets when neither `-f` nor the message names one.
-fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
-    let account = picker.account;
-    let account_from = account.sender();
-    let (value, source) = match (&picker.cli.from, &account_from) {
-        (Some(from), _) => (
-            from.clone(),
-            picker.option("--from", "SMTPSEND_FROM").to_string(),
-        ),
-        (None, Some(from)) => (
-            from.qualified(qualify_domain).to_text(),
-            picker.from_account().to_string(),
-        ),
-        (None, None) => {
-            let pattern = account
-                .from
-                .as_ref()
-                .map(|pattern| {
-                    format!(
-                        "; the from {} of account {} only selects the account",
-                        pattern.get_ref(),
-                        picker.account_name.as_deref().unwrap_or_default()
-                    )
-                })
-                .unwrap_or_default();
-            let login = match qualify_domain {
-                Some(_) => "login@qualify-domain",
-                None => "login@host",
-            };
-            (
-                default_sender(qualify_domain).address,
-                format!("default: {login}, unless the message has a From{pattern}"),
-            )
-        }
-    };
-    picker.show("from", value, source);
-}
-
-/// The TLS mode, made implicit for smtps:// and port 465 under `auto`.
-fn tls(picker: &mut Picker, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let picked = picker.find(&table::TLS);
-    let mode = resolve_tls(picked.value.unwrap_or_default(), server, target)?;
-    let shown = (table::TLS.show)(Some(&mode));
-    picker.show("tls", shown, picked.source.to_string());
-    Ok(mode)
-}
-
-/// Who to log in as, where the password comes from, and the mechanism; `None` without a
-/// user.
-fn login(picker: &mut Picker) -> anyhow::Result<Option<LoginPlan>> {
+/// Who to log in as, where the password (or OAuth2 token) comes from, and the mechanism;
+/// `None` without a user.
+fn login(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    http: Http,
+) -> anyhow::Result<(Option<LoginPlan>, Option<Arc<OAuth2>>)> {
+    let name = picker.account_name.clone();
+    let configured =
+        credentials::oauth2::config::from_account(picker.account, name.as_deref(), http)?
+            .map(Arc::new);
     let user = picker.pick(&table::USER)?.value;
-    let from_account = || picker.from_account();
-    let choice = credentials::password_choice(picker.cli, picker.account, &from_account);
+    let cli = picker.cli;
+    let explicit = cli.password_file.is_some()
+        || cli.password_command.is_some()
+        || std::env::var_os(PASSWORD_VAR).is_some();
+    let oauth = configured.clone().filter(|_| !explicit);
+    let choice = password_choice(picker, oauth.as_ref());
     let (password, password_label) = match choice {
         Ok(choice) => choice,
         Err(err) if user.is_some() => return Err(err),
         // Without a user no password is used, whatever SMTPSEND_PASSWORD holds.
         Err(_) => (PasswordSource::Prompt, PASSWORD_VAR.to_string()),
     };
-    let shown = match &user {
-        None => "(not used without a user)".to_string(),
-        Some(_) => password.to_string(),
+    let (shown, typed) = match &user {
+        None => ("(not used without a user)".to_string(), Value::Null),
+        Some(_) => (password.to_string(), password.to_json()),
     };
-    picker.show("password", shown, password_label.clone());
-    let mechanism = picker.pick(&table::AUTH)?.value.unwrap_or_default();
-    Ok(user.map(|user| LoginPlan {
+    picker.show("password", shown, typed, password_label.clone());
+    if let Some(oauth) = &oauth {
+        let (state, typed) = (oauth.state(), oauth.state_json());
+        picker.show("oauth2", state, typed, password_label.clone());
+        if user.is_none() {
+            return Err(fail(
+                Kind::Config,
+                format!(
+                    "account {} uses oauth2: give user, the address to log in as",
+                    name.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let mechanism = mechanism(picker, reach, oauth.is_some())?;
+    let plan = user.map(|user| LoginPlan {
         user,
         password,
         password_label,
         mechanism,
-    }))
+    });
+    Ok((plan, configured))
 }
 
-/// Trust and the client certificate, each file named by its option for errors.
-fn tls_config(cli: &Cli) -> TlsConfig {
-    let named = |path: &PathBuf, flag: &str| TlsFile {
-        path: path.clone(),
-        named: flag.to_string(),
+/// Where the password comes from, and the setting that said so: the account's OAuth2 token
+/// when it has one and no password is given on the command line or in `SMTPSEND_PASSWORD`,
+/// else [`credentials::password_choice`]. A password file the system file names may be read
+/// by its group (see [`PasswordSource::GroupFile`]).
+fn password_choice(
+    picker: &Picker,
+    oauth: Option<&Arc<OAuth2>>,
+) -> anyhow::Result<(PasswordSource, String)> {
+    if let Some(oauth) = oauth {
+        let source = picker.from_account("oauth2").to_string();
+        return Ok((PasswordSource::OAuth2(oauth.clone()), source));
+    }
+    let key = ["password-file", "password-command", "password"]
+        .into_iter()
+        .find(|key| picker.written.contains_key(key))
+        .unwrap_or("password");
+    let from_account = || picker.from_account(key);
+    let choice = credentials::password_choice(picker.cli, picker.account, &from_account)?;
+    let in_system_file = picker.written.get(key).is_some_and(|at| at.system);
+    Ok(match choice {
+        (PasswordSource::File(path), label) if in_system_file && !label.starts_with("--") => {
+            (PasswordSource::GroupFile(path), label)
+        }
+        other => other,
+    })
+}
+
+/// The login mechanism: as given; else the preset's; else XOAUTH2 with OAuth2 (which takes
+/// only XOAUTH2 and OAUTHBEARER); else auto. Shown with where it came from.
+fn mechanism(
+    picker: &mut Picker,
+    reach: &super::server::Reach,
+    oauth: bool,
+) -> anyhow::Result<Mechanism> {
+    let picked = picker.find(&table::AUTH);
+    let (mechanism, source) = match (&reach.preset, &picked.source) {
+        (Some((preset, why)), Source::Default) => (preset.mechanism(oauth), why.clone()),
+        (None, Source::Default) if oauth => (
+            Mechanism::Xoauth2,
+            picker.from_account("oauth2").to_string(),
+        ),
+        _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
     };
-    TlsConfig::new(
-        cli.tls_ca_file
-            .as_ref()
-            .map(|path| named(path, "--tls-ca-file")),
-        cli.tls_cert
-            .as_ref()
-            .zip(cli.tls_key.as_ref())
-            .map(|(cert, key)| (named(cert, "--tls-cert"), named(key, "--tls-key"))),
-        cli.insecure_skip_verify,
-    )
-}
-
-/// The configuration file to read, and what named it.
-pub(super) fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
-    match &cli.config {
-        Some(path) => Some((
-            Location {
-                path: path.clone(),
-                explicit: true,
-            },
-            table::option_source(cli, "--config", "SMTPSEND_CONFIG").label(),
-        )),
-        None => config::default_path().map(|path| {
-            (
-                Location {
-                    path,
-                    explicit: false,
-                },
-                "default location",
-            )
-        }),
-    }
-}
-
-/// Implicit TLS for smtps:// and port 465 under `auto`; an explicit mode that contradicts
-/// smtps:// is a usage error.
-fn resolve_tls(mode: TlsMode, server: &str, target: &Target) -> anyhow::Result<TlsMode> {
-    let smtps = server.starts_with("smtps://");
-    match mode {
-        TlsMode::Auto if smtps => Ok(TlsMode::Implicit),
-        TlsMode::Auto if matches!(target, Target::Tcp { port: 465, .. }) => Ok(TlsMode::Implicit),
-        TlsMode::Starttls | TlsMode::None if smtps => Err(fail(
-            Kind::Usage,
+    if oauth && !matches!(mechanism, Mechanism::Xoauth2 | Mechanism::Oauthbearer) {
+        return Err(fail(
+            Kind::Config,
             format!(
-                "--server {server} means implicit TLS; it cannot be combined with --tls {}",
-                mode.name()
+                "{}: an OAuth2 token logs in with xoauth2 or oauthbearer",
+                Source::given(&picked.source, "--auth", mechanism.value_name())
             ),
-        )),
-        mode => Ok(mode),
+        ));
     }
-}
-
-/// The sender when none is given: `login@host`, like sendmail, or `login@DOMAIN` with a
-/// qualify domain. A host name without a dot is used as it is.
-pub fn default_sender(qualify_domain: Option<&str>) -> Mailbox {
-    let login = ["LOGNAME", "USER"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "root".to_string());
-    let domain = qualify_domain.map_or_else(crate::base::host::hostname, str::to_string);
-    Mailbox {
-        name: None,
-        address: format!("{login}@{domain}"),
-    }
+    let (shown, typed) = (
+        (table::AUTH.show)(Some(&mechanism)),
+        (table::AUTH.json)(Some(&mechanism)),
+    );
+    picker.show("auth", shown, typed, source);
+    Ok(mechanism)
 }

@@ -1,16 +1,21 @@
 //! The settings table: one row per setting, saying where its value may come from (the option
 //! and its `SMTPSEND_*` variable, the account key), what it is when none is given, how it is
 //! checked and how `--show-config` shows it. [`Picker`] reads a row: option or variable (clap
-//! merged those), else the account, else the default; then the check; then the line for
-//! `--show-config`. Validation and `--show-config` come from the same rows, so they cannot
-//! disagree.
+//! merged those), else the account (the user's file over the system file, see
+//! [`crate::plan::config::Files`]), else the default; then the check; then the line for
+//! `--show-config`, naming the file and line an account's value was written at. Validation
+//! and `--show-config` come from the same rows, so they cannot disagree.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use serde_json::Value;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::{Cli, QueueMode};
-use crate::plan::config::{Account, MAX_PARALLEL, MAX_RETRIES, MAX_WINDOW};
+use crate::plan::config::{Account, MAX_PARALLEL, MAX_RETRIES, MAX_WINDOW, Written};
 use crate::smtp::Timeouts;
 use crate::smtp::auth::Mechanism;
 use crate::smtp::tls::TlsMode;
@@ -22,8 +27,8 @@ pub enum Source {
     Flag(&'static str),
     /// An environment variable, e.g. `SMTPSEND_SERVER`.
     Env(&'static str),
-    /// The named account of the configuration file.
-    Account(String),
+    /// The named account of a configuration file, and where the value was written.
+    Account { name: String, at: Option<Written> },
     /// Built in.
     Default,
 }
@@ -33,7 +38,8 @@ impl fmt::Display for Source {
         match self {
             Source::Flag(flag) => f.write_str(flag),
             Source::Env(var) => f.write_str(var),
-            Source::Account(name) => write!(f, "account {name}"),
+            Source::Account { name, at: None } => write!(f, "account {name}"),
+            Source::Account { name, at: Some(at) } => write!(f, "account {name}, {at}"),
             Source::Default => f.write_str("default"),
         }
     }
@@ -45,11 +51,12 @@ impl Source {
     pub fn given(&self, flag: &str, value: impl fmt::Display) -> String {
         match self {
             Source::Env(var) => format!("{var}={value}"),
-            Source::Account(name) => {
-                format!(
-                    "{} = {value} in account {name}",
-                    flag.trim_start_matches('-')
-                )
+            Source::Account { name, at } => {
+                let key = flag.trim_start_matches('-');
+                match at {
+                    Some(at) => format!("{key} = {value} in account {name} ({at})"),
+                    None => format!("{key} = {value} in account {name}"),
+                }
             }
             _ => format!("{flag} {value}"),
         }
@@ -83,6 +90,9 @@ pub struct Row<T: 'static> {
     pub check: fn(&T, &Source) -> anyhow::Result<()>,
     /// The value as `--show-config` shows it (`None`: not given, no default).
     pub show: fn(Option<&T>) -> String,
+    /// The value as `--show-config --json` gives it: a string, number or enum name, `null`
+    /// when not given and without a default.
+    pub json: fn(Option<&T>) -> Value,
 }
 
 /// A setting's value and where it came from.
@@ -95,15 +105,21 @@ pub struct Picked<T> {
 #[derive(Debug, Clone)]
 pub struct Shown {
     pub key: &'static str,
+    /// As the text shows it.
     pub value: String,
+    /// As the JSON gives it.
+    pub typed: Value,
     pub source: String,
 }
 
 /// Reads rows for one command line and one account, collecting `--show-config`'s lines.
 pub struct Picker<'a> {
     pub cli: &'a Cli,
+    /// The account, its keys merged from the user's file and the system file.
     pub account: &'a Account,
     pub account_name: Option<String>,
+    /// Where each of the account's keys was written.
+    pub written: &'a BTreeMap<&'static str, Written>,
     pub shown: Vec<Shown>,
 }
 
@@ -118,6 +134,7 @@ impl Picker<'_> {
         self.show(
             row.key,
             (row.show)(picked.value.as_ref()),
+            (row.json)(picked.value.as_ref()),
             picked.source.to_string(),
         );
         Ok(picked)
@@ -134,7 +151,7 @@ impl Picker<'_> {
         if let Some(value) = (row.account)(self.account) {
             return Picked {
                 value: Some(value),
-                source: self.from_account(),
+                source: self.from_account(row.key),
             };
         }
         Picked {
@@ -148,14 +165,23 @@ impl Picker<'_> {
         option_source(self.cli, flag, variable)
     }
 
-    /// The account as the source.
-    pub fn from_account(&self) -> Source {
-        Source::Account(self.account_name.clone().unwrap_or_default())
+    /// The account as the source of the value of `key`: its name, and the file and line
+    /// the key was written at.
+    pub fn from_account(&self, key: &str) -> Source {
+        Source::Account {
+            name: self.account_name.clone().unwrap_or_default(),
+            at: self.written.get(key).cloned(),
+        }
     }
 
     /// Adds a line to `--show-config`.
-    pub fn show(&mut self, key: &'static str, value: String, source: String) {
-        self.shown.push(Shown { key, value, source });
+    pub fn show(&mut self, key: &'static str, value: String, typed: Value, source: String) {
+        self.shown.push(Shown {
+            key,
+            value,
+            typed,
+            source,
+        });
     }
 }
 
@@ -178,6 +204,20 @@ fn given_string(value: Option<&String>, none: &str) -> String {
     value.cloned().unwrap_or_else(|| none.to_string())
 }
 
+/// Seconds as a JSON number: whole seconds as an integer (`30`, not `30.0`).
+fn seconds_json(seconds: f64) -> Value {
+    if seconds.fract() == 0.0 && seconds.abs() < 1e15 {
+        Value::from(seconds as i64)
+    } else {
+        Value::from(seconds)
+    }
+}
+
+/// A value as JSON, `null` when there is none.
+fn json_of<T: Into<Value> + Clone>(value: Option<&T>) -> Value {
+    value.cloned().map_or(Value::Null, Into::into)
+}
+
 /// The server used when none is given.
 pub const DEFAULT_SERVER: &str = "localhost:25";
 
@@ -190,6 +230,7 @@ pub const SERVER: Row<String> = Row {
     default: Some(|| DEFAULT_SERVER.to_string()),
     check: no_check,
     show: |server| given_string(server, DEFAULT_SERVER),
+    json: |server| Value::from(server.map_or(DEFAULT_SERVER, String::as_str)),
 };
 
 pub const TIMEOUT: Row<f64> = Row {
@@ -223,6 +264,7 @@ pub const TIMEOUT: Row<f64> = Row {
             )
         }
     },
+    json: |seconds| seconds.copied().map_or(Value::Null, seconds_json),
 };
 
 pub const EHLO_NAME: Row<String> = Row {
@@ -243,6 +285,7 @@ pub const EHLO_NAME: Row<String> = Row {
         Ok(())
     },
     show: |name| given_string(name, "(this host's name, or its address literal)"),
+    json: json_of,
 };
 
 pub const SOURCE_ADDRESS: Row<std::net::IpAddr> = Row {
@@ -271,6 +314,7 @@ pub const SOURCE_ADDRESS: Row<std::net::IpAddr> = Row {
         )),
     },
     show: |address| address.map_or_else(|| "(chosen by the system)".into(), ToString::to_string),
+    json: |address| address.map_or(Value::Null, |a| a.to_string().into()),
 };
 
 pub const QUEUE: Row<QueueMode> = Row {
@@ -287,6 +331,7 @@ pub const QUEUE: Row<QueueMode> = Row {
     default: Some(|| QueueMode::Never),
     check: no_check,
     show: |mode| mode.map_or("never", |mode| mode.name()).to_string(),
+    json: |mode| mode.map_or("never", |mode| mode.name()).into(),
 };
 
 pub const RETRIES: Row<u32> = Row {
@@ -307,6 +352,7 @@ pub const RETRIES: Row<u32> = Row {
         )),
     },
     show: |retries| retries.copied().unwrap_or(0).to_string(),
+    json: |retries| retries.copied().unwrap_or(0).into(),
 };
 
 /// A count from 1 to `most`, or the error naming where it came from.
@@ -337,6 +383,7 @@ pub const PARALLEL: Row<usize> = Row {
             count.copied().unwrap_or(1)
         )
     },
+    json: |count| count.copied().unwrap_or(1).into(),
 };
 
 /// The window when none is given: 16 messages per round trip, and no more than 16 in doubt
@@ -357,6 +404,7 @@ pub const WINDOW: Row<usize> = Row {
             count.copied().unwrap_or(DEFAULT_WINDOW)
         )
     },
+    json: |count| count.copied().unwrap_or(DEFAULT_WINDOW).into(),
 };
 
 /// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job
@@ -387,6 +435,12 @@ pub const MAX_TIME: Row<f64> = Row {
         Some(limit) => format!("{} s", limit.as_secs_f64()),
         None => "none".to_string(),
     },
+    json: |seconds| {
+        seconds
+            .copied()
+            .and_then(max_time)
+            .map_or(Value::Null, |limit| seconds_json(limit.as_secs_f64()))
+    },
 };
 
 /// The bound `--max-time` sets: `None` for 0 (no bound).
@@ -406,6 +460,7 @@ pub const QUALIFY_DOMAIN: Row<String> = Row {
             .map_err(|why| fail(Kind::Usage, format!("--qualify-domain {domain:?}: {why}")))
     },
     show: |domain| given_string(domain, "(none)"),
+    json: json_of,
 };
 
 pub const TLS: Row<TlsMode> = Row {
@@ -427,6 +482,7 @@ pub const TLS: Row<TlsMode> = Row {
         }
         other => other.name().to_string(),
     },
+    json: |mode| mode.copied().unwrap_or_default().name().into(),
 };
 
 pub const USER: Row<String> = Row {
@@ -444,6 +500,7 @@ pub const USER: Row<String> = Row {
         Ok(())
     },
     show: |user| given_string(user, "(none: no authentication)"),
+    json: json_of,
 };
 
 pub const AUTH: Row<Mechanism> = Row {
@@ -463,4 +520,25 @@ pub const AUTH: Row<Mechanism> = Row {
         Mechanism::Auto => "auto (the strongest the server offers)".to_string(),
         other => other.name().to_string(),
     },
+    json: |mechanism| mechanism.copied().unwrap_or_default().value_name().into(),
+};
+
+pub const LOG_FILE: Row<PathBuf> = Row {
+    key: "log-file",
+    flag: "--log-file",
+    variable: "SMTPSEND_LOG_FILE",
+    given: |cli| cli.log_file.clone(),
+    account: |account| account.log_file.as_ref().map(|path| path.get_ref().clone()),
+    default: None,
+    check: |path, source| {
+        if path.as_os_str().is_empty() {
+            return Err(fail(
+                Kind::Usage,
+                format!("{}: give a path", source.given("--log-file", "\"\"")),
+            ));
+        }
+        Ok(())
+    },
+    show: |path| path.map_or_else(|| "(none)".into(), |path| path.display().to_string()),
+    json: |path| path.map_or(Value::Null, |path| path.display().to_string().into()),
 };

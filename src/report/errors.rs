@@ -24,7 +24,19 @@ pub fn advice_text(advice: Advice) -> &'static str {
         }
         Advice::ImplicitTlsPort => "if it is an implicit-TLS port such as 465, try --tls implicit",
         Advice::StartTlsRequired => "--tls starttls requires it",
-        Advice::PrivateCa => "use --tls-ca-file to trust a private CA",
+        Advice::PrivateCa => {
+            "use --tls-ca-file to trust a private CA, or pin the certificate with --tls-fingerprint"
+        }
+        Advice::PinMismatch => {
+            "if the server's certificate was renewed, check the new one with --server-info and pin it with --tls-fingerprint"
+        }
+        Advice::NameMismatch => {
+            "connect by one of the certificate's names (--server NAME), or give the name to check with --tls-server-name"
+        }
+        Advice::PinNeedsTls => {
+            "--tls-fingerprint needs TLS; if the port speaks implicit TLS, try --tls implicit"
+        }
+        Advice::TlsVersion => "the server does not speak the version --tls-min-version asks for",
         Advice::NotTlsPort => "try --tls starttls, or port 587 or 25",
         Advice::LoginRequired => {
             "the server wants a login first: give --user, or user in the account"

@@ -354,9 +354,10 @@ impl ServerInfo {
 
 /// The TLS session: version, cipher, certificate, fingerprint, whether it was verified.
 fn tls_text(tls: &TlsInfo) -> String {
-    let verified = match tls.verified {
-        true => "yes (trusted issuer, matching host name)",
-        false => "NO (--insecure-skip-verify)",
+    let verified = match (tls.pinned, tls.verified) {
+        (true, _) => "pinned (the certificate is the one --tls-fingerprint names)",
+        (false, true) => "yes (trusted issuer, matching host name)",
+        (false, false) => "NO (--insecure-skip-verify)",
     };
     let mut out = "\nTLS session:\n".to_string();
     for (key, value) in [

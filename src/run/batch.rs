@@ -19,6 +19,8 @@
 //! The exit code of a batch is its first failure's ([`failures`]).
 
 mod lane;
+mod single;
+pub use single::Batch;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::base::exit::{Kind, fail};
 use crate::message::{Content, Envelope};
 use crate::plan::settings::Spread;
+use crate::report;
 use crate::smtp::stream::Target;
 use crate::smtp::{Delivery, Options, Policy};
 
@@ -46,8 +49,16 @@ pub trait Jobs: Sync {
     /// The message a job sends.
     fn message<'a>(&'a self, job: &'a Self::Job) -> Message<'a>;
     /// What became of a job: the server's answer or the error, and the connection that
-    /// carried it (numbered from 1 in the order they were opened; `None` when none did).
-    fn done(&self, job: Self::Job, sent: anyhow::Result<Delivery>, connection: Option<usize>);
+    /// carried it.
+    fn done(&self, job: Self::Job, sent: anyhow::Result<Delivery>, carried: Carried);
+}
+
+/// The connection that carried a message: its number (from 1, in the order connections
+/// were opened) and its TLS version; empty when no connection did.
+#[derive(Debug, Clone, Default)]
+pub struct Carried {
+    pub connection: Option<usize>,
+    pub tls: Option<String>,
 }
 
 /// Where a batch goes and how.
@@ -92,56 +103,6 @@ pub fn run<J: Jobs>(route: &Route, jobs: &J) {
             });
         }
     });
-}
-
-/// Sends one message over one connection: a batch of one.
-pub fn send_one(
-    target: &Target,
-    options: &Options,
-    debug: u8,
-    message: Message,
-) -> anyhow::Result<Delivery> {
-    let one = One {
-        message,
-        handed_out: Mutex::new(false),
-        sent: Mutex::new(None),
-    };
-    let route = Route {
-        target,
-        options,
-        debug,
-        spread: Spread {
-            parallel: 1,
-            window: 1,
-        },
-    };
-    run(&route, &one);
-    let sent = one.sent.into_inner().unwrap_or_else(|p| p.into_inner());
-    sent.unwrap_or_else(|| Err(fail(Kind::Software, "the message was not sent")))
-}
-
-/// The jobs of a batch of one.
-struct One<'a> {
-    message: Message<'a>,
-    handed_out: Mutex<bool>,
-    sent: Mutex<Option<anyhow::Result<Delivery>>>,
-}
-
-impl Jobs for One<'_> {
-    type Job = ();
-
-    fn next(&self) -> Option<()> {
-        let mut handed_out = lock(&self.handed_out);
-        (!std::mem::replace(&mut *handed_out, true)).then_some(())
-    }
-
-    fn message<'a>(&'a self, _: &'a ()) -> Message<'a> {
-        self.message
-    }
-
-    fn done(&self, _: (), sent: anyhow::Result<Delivery>, _: Option<usize>) {
-        *lock(&self.sent) = Some(sent);
-    }
 }
 
 /// The jobs not handed out yet, shared by the connections.
@@ -201,6 +162,47 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// After a send that reached some recipients (under --partial), the recipients refused for
+/// now (4xx, or never tried) as an envelope of their own, with the failure to report for
+/// them; `None` when nobody is left or only permanent refusals are.
+pub fn left_for_later(
+    envelope: &Envelope,
+    delivery: &Delivery,
+) -> Option<(Envelope, anyhow::Error)> {
+    let later: Vec<_> = delivery
+        .undelivered()
+        .filter(|r| r.deciding_code() < 500)
+        .collect();
+    if later.is_empty() {
+        return None;
+    }
+    let err = fail(
+        Kind::TempFail,
+        format!("not delivered yet to {}", report::names(&later)),
+    );
+    let envelope = Envelope {
+        from: envelope.from.clone(),
+        recipients: later.iter().map(|r| r.address.clone()).collect(),
+    };
+    Some((envelope, err))
+}
+
+/// The envelope still to send after a failed try: when the server delivered the message to
+/// some recipients (LMTP gives one reply per recipient), only the others, so that trying
+/// again never delivers it twice to anyone.
+pub fn still_to_send(envelope: &Envelope, delivery: Option<&Delivery>) -> Envelope {
+    match delivery {
+        Some(delivery) if delivery.delivered_count() > 0 => Envelope {
+            from: envelope.from.clone(),
+            recipients: delivery
+                .undelivered()
+                .map(|recipient| recipient.address.clone())
+                .collect(),
+        },
+        _ => envelope.clone(),
+    }
 }
 
 /// The error of a batch whose messages did not all go: `N of M <what> not sent (<where>)`,

@@ -11,7 +11,8 @@ use crate::base::exit::{Kind, fail};
 use crate::message::raw::RawMessage;
 use crate::plan::{Bulk, Output};
 use crate::report;
-use crate::run::batch::{Jobs, Message, Route, failures};
+use crate::run::batch::{Carried, Jobs, Message, Route, failures};
+use crate::run::journal::Attempt;
 use crate::run::prepare::{Prepared, prepare_raw};
 use crate::smtp::{Delivery, Policy};
 
@@ -51,13 +52,18 @@ pub fn run(plan: Bulk) -> anyhow::Result<()> {
     }
     if plan.dry_run {
         for item in &items {
-            crate::report::dry_run::dry_run(plan.output.json, &item.message.0, &item.message.1)?;
+            crate::report::dry_run::dry_run(
+                plan.output.json,
+                &item.message.envelope,
+                &item.message.content,
+            )?;
         }
         return Ok(());
     }
     let options = settings.session_options()?;
     let jobs = BulkJobs {
         items: &items,
+        settings,
         policy: &plan.policy,
         next: AtomicUsize::new(0),
         sent: Mutex::new((0..items.len()).map(|_| None).collect()),
@@ -73,9 +79,11 @@ pub fn run(plan: Bulk) -> anyhow::Result<()> {
     summarise(plan.output, &items, sent)
 }
 
-/// The messages of a bulk run, handed out in order.
+/// The messages of a bulk run, handed out in order; each is logged, and a refusal that
+/// concerns a sender made from the login and host name says so.
 struct BulkJobs<'a> {
     items: &'a [Item],
+    settings: &'a crate::plan::Settings,
     policy: &'a Policy,
     next: AtomicUsize,
     sent: Mutex<Vec<Option<Sent>>>,
@@ -90,18 +98,42 @@ impl Jobs for BulkJobs<'_> {
     }
 
     fn message<'a>(&'a self, index: &'a usize) -> Message<'a> {
-        let (envelope, content) = &self.items[*index].message;
+        let message = &self.items[*index].message;
         Message {
-            envelope,
-            content,
+            envelope: &message.envelope,
+            content: &message.content,
             policy: self.policy,
         }
     }
 
-    fn done(&self, index: usize, sent: anyhow::Result<Delivery>, connection: Option<usize>) {
-        let verdict = sent.and_then(|delivery| report::judge(&delivery, self.policy.partial));
+    fn done(&self, index: usize, sent: anyhow::Result<Delivery>, carried: Carried) {
+        let item = &self.items[index].message;
+        let (delivery, verdict) = match sent {
+            Ok(delivery) => {
+                let verdict = report::judge(&delivery, self.policy.partial);
+                (Some(delivery), verdict)
+            }
+            Err(err) => (None, Err(err)),
+        };
+        let verdict = report::noting_made_up_sender(
+            verdict,
+            item.made_up_sender.as_deref(),
+            delivery.as_ref(),
+        );
+        Attempt {
+            settings: self.settings,
+            envelope: &item.envelope,
+            content: &item.content,
+            delivery: delivery.as_ref(),
+            tls: carried.tls,
+            verdict: &verdict,
+            outbox: None,
+            queued: false,
+            retrying: false,
+        }
+        .log();
         let mut all = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        all[index] = Some((verdict, connection));
+        all[index] = Some((verdict, carried.connection));
     }
 }
 
@@ -129,7 +161,8 @@ fn summarise(output: Output, items: &[Item], sent: Vec<Option<Sent>>) -> anyhow:
             "file": item.path.display().to_string(),
             "status": if error.is_some() { "failed" } else { "sent" },
             "exit_code": error.map_or(0, crate::base::exit::code_for),
-            "envelope": &item.message.0,
+            "envelope": &item.message.envelope,
+            "message_id": item.message.content.message_id(),
             "connection": connection,
             "error": error.map(crate::base::exit::one_line),
         }));

@@ -4,101 +4,107 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde::Serialize;
-
-use crate::base::exit::{Kind, code_for, one_line};
-use crate::message::{Content, Envelope};
-use crate::plan::{Flush, Output};
-use crate::report;
-use crate::run::batch::{Jobs, Message, Route, failures};
-use crate::run::deliver::{left_for_later, still_to_send};
+use crate::message::Content;
+use crate::plan::{Flush, Output, Settings};
+use crate::run::batch::{Carried, Jobs, Message, Route, failures};
+use crate::run::entries::{Flushed, failed, judged, policy_of, record, record_for, sent_entry};
+use crate::run::journal::Attempt;
 use crate::run::outbox::{Claim, Claimed, Meta, Outbox, Queue};
 use crate::smtp::{Delivery, Policy};
 
-/// What a flush did with one entry.
-#[derive(Debug, Serialize)]
-struct Flushed {
-    id: String,
-    /// `sent`, `queued` (kept after a temporary failure), `failed` (kept after a permanent
-    /// one) or `damaged` (not sent: its meta or message is not what the outbox wrote).
-    status: &'static str,
-    exit_code: u8,
-    error: Option<String>,
-    /// The connection that carried it (numbered from 1 in each group of entries that go to
-    /// the same server as the same account), when one did.
-    connection: Option<usize>,
-}
-
-/// Delivers every queued message, one session per server and account, oldest first. An
-/// entry is removed only after the server accepted it; a failure is recorded in it.
+/// Delivers every queued message, `--parallel` sessions per server and account, oldest
+/// first. An
+/// entry is removed only after the server accepted it; a failure is recorded in it. With
+/// `-q --server`/`--account` every entry goes that way instead of the way it was queued for.
 pub fn flush(plan: Flush) -> anyhow::Result<()> {
-    let Some(queue) = Outbox::locate()?.open()? else {
+    if let Some(reroute) = &plan.reroute {
+        // A route that cannot be resolved (an unknown account) fails before any entry.
+        reroute.resolve(None)?;
+    }
+    let Some(queue) = Outbox::locate(plan.place.spool.as_deref())?.open()? else {
         return finish(plan.output, Vec::new());
     };
     let _lock = queue.lock_flush()?;
     queue.remove_leftovers();
     let mut results = Vec::new();
-    // Entries with the same stored options go to the same server as the same account.
+    // Entries with the same route go to the same server as the same account.
     let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     for (id, meta) in queue.entries()? {
         match meta {
-            Ok(meta) => match groups
-                .iter_mut()
-                .find(|(options, _)| *options == meta.options)
-            {
-                Some((_, ids)) => ids.push(id),
-                None => groups.push((meta.options, vec![id])),
-            },
+            Ok(meta) => {
+                let key = route_key(&plan, &meta);
+                match groups.iter_mut().find(|(route, _)| *route == key) {
+                    Some((_, ids)) => ids.push(id),
+                    None => groups.push((key, vec![id])),
+                }
+            }
             Err(err) => results.push(failed(&id, &err)),
         }
     }
-    for (options, ids) in groups {
-        flush_group(&plan, &queue, &options, &ids, &mut results);
+    for (_, ids) in groups {
+        flush_group(&plan, &queue, &ids, &mut results);
     }
     finish(plan.output, results)
+}
+
+/// What puts entries in one session: the options they were queued with; when rerouted, the
+/// account the new route gives each sender.
+fn route_key(plan: &Flush, meta: &Meta) -> Vec<String> {
+    match &plan.reroute {
+        None => meta.options.clone(),
+        Some(reroute) => match reroute.resolve(Some(&meta.envelope.from)) {
+            Ok(settings) => vec![settings.account.unwrap_or_default()],
+            Err(_) => Vec::new(),
+        },
+    }
 }
 
 /// Sends the entries of one group over `--parallel` sessions (each reopened only when it
 /// was lost). Each entry is claimed (locked, its meta read again and checked, its message
 /// verified) only when a connection is ready to send it, so that at most the connections'
-/// windows are held at once.
-fn flush_group(
-    plan: &Flush,
-    queue: &Queue,
-    options: &[String],
-    ids: &[String],
-    results: &mut Vec<Flushed>,
-) {
-    let jobs = FlushJobs {
+/// windows are held at once. The group's settings come with its first entry (the password
+/// read once for it).
+fn flush_group(plan: &Flush, queue: &Queue, ids: &[String], results: &mut Vec<Flushed>) {
+    let claimer = Claimer {
         queue,
         ids,
         next: AtomicUsize::new(0),
-        first: Mutex::new(None),
         results: Mutex::new(Vec::new()),
     };
-    // The group's settings come with its first entry (the password read once for it).
-    if let Some(first) = jobs.claim_next() {
-        match session_for(plan, options, &first.meta) {
-            Ok((settings, session_options)) => {
-                *lock(&jobs.first) = Some(first);
+    if let Some(first) = claimer.claim_next() {
+        let session = settings_for(plan, &first.meta).and_then(|settings| {
+            settings
+                .session_options()
+                .map(|options| (settings, options))
+        });
+        match session {
+            Ok((settings, options)) => {
                 let route = Route {
                     target: &settings.target,
-                    options: &session_options,
+                    options: &options,
                     debug: plan.output.debug,
                     spread: settings.spread,
+                };
+                let jobs = FlushJobs {
+                    claimer: &claimer,
+                    first: Mutex::new(Some(first)),
+                    settings: &settings,
                 };
                 crate::run::batch::run(&route, &jobs);
             }
             Err(err) => {
-                let mut left = vec![first];
-                left.extend(std::iter::from_fn(|| jobs.claim_next()));
-                for job in left {
-                    lock(&jobs.results).push((job.order, record(&job.claim, &err)));
+                let left =
+                    std::iter::once(first).chain(std::iter::from_fn(|| claimer.claim_next()));
+                for job in left.collect::<Vec<_>>() {
+                    claimer.push(job.order, record(&job.claim, &err));
                 }
             }
         }
     }
-    let mut done = jobs.results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut done = claimer
+        .results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
     done.sort_by_key(|(order, _)| *order);
     results.extend(done.into_iter().map(|(_, flushed)| flushed));
 }
@@ -113,22 +119,26 @@ struct Job {
     policy: Policy,
 }
 
-/// A group's entries, claimed one at a time as connections ask for them.
-struct FlushJobs<'a> {
+/// A group's entries, claimed one at a time as connections ask for them, and what became
+/// of each.
+struct Claimer<'a> {
     queue: &'a Queue,
     ids: &'a [String],
     next: AtomicUsize,
-    /// The entry claimed to resolve the group's settings, sent first.
-    first: Mutex<Option<Job>>,
     results: Mutex<Vec<(usize, Flushed)>>,
 }
 
-impl FlushJobs<'_> {
+impl Claimer<'_> {
     /// Claims the next entry this process may send: locked, its meta read again under the
     /// lock and checked, its message verified. An entry another smtpsend is sending, or that
-    /// was just removed, is not this flush's business; a damaged one is reported, never sent.
+    /// was just removed, is not this flush's business; a damaged one is reported, never
+    /// sent. After a signal or past the bound on the run nothing more is claimed: what was
+    /// not tried stays as it is.
     fn claim_next(&self) -> Option<Job> {
         loop {
+            if crate::base::interrupt::received().is_some() || crate::base::interrupt::expired() {
+                return None;
+            }
             let order = self.next.fetch_add(1, Ordering::SeqCst);
             let id = self.ids.get(order)?;
             let claimed = self.queue.claim(id).and_then(|claimed| match claimed {
@@ -151,17 +161,31 @@ impl FlushJobs<'_> {
                     });
                 }
                 Ok(None) => {}
-                Err(err) => lock(&self.results).push((order, failed(id, &err))),
+                Err(err) => self.push(order, failed(id, &err)),
             }
         }
     }
+
+    fn push(&self, order: usize, flushed: Flushed) {
+        lock(&self.results).push((order, flushed));
+    }
+}
+
+/// The jobs of a group once its settings are known.
+struct FlushJobs<'a> {
+    claimer: &'a Claimer<'a>,
+    /// The entry claimed to resolve the group's settings, sent first.
+    first: Mutex<Option<Job>>,
+    settings: &'a Settings,
 }
 
 impl Jobs for FlushJobs<'_> {
     type Job = Job;
 
     fn next(&self) -> Option<Job> {
-        lock(&self.first).take().or_else(|| self.claim_next())
+        lock(&self.first)
+            .take()
+            .or_else(|| self.claimer.claim_next())
     }
 
     fn message<'a>(&'a self, job: &'a Job) -> Message<'a> {
@@ -172,26 +196,31 @@ impl Jobs for FlushJobs<'_> {
         }
     }
 
-    /// Removes a sent entry; records a failed attempt in the entry, which stays queued,
-    /// with the recipients still to send (under `--partial`, those refused for now).
-    fn done(&self, job: Job, sent: anyhow::Result<Delivery>, connection: Option<usize>) {
-        let (meta, policy) = (&job.meta, &job.policy);
-        let (verdict, remaining) = match sent {
-            Ok(delivery) => match report::judge(&delivery, policy.partial) {
-                Ok(()) => match left_for_later(&meta.envelope, &delivery) {
-                    Some((later, err)) => (Err(err), later),
-                    None => (Ok(()), meta.envelope.clone()),
-                },
-                Err(err) => (Err(err), still_to_send(&meta.envelope, Some(&delivery))),
-            },
-            Err(err) => (Err(err), meta.envelope.clone()),
-        };
+    /// Logs the attempt, then removes a sent entry, or records the failure in the entry,
+    /// which stays queued with the recipients still to send (under `--partial`, those
+    /// refused for now).
+    fn done(&self, job: Job, sent: anyhow::Result<Delivery>, carried: Carried) {
+        let envelope = &job.meta.envelope;
+        let (delivery, verdict, remaining) = judged(sent, envelope, job.policy.partial);
+        Attempt {
+            settings: self.settings,
+            envelope,
+            content: &job.content,
+            delivery: delivery.as_ref(),
+            tls: carried.tls,
+            verdict: &verdict,
+            outbox: Some(job.claim.id()),
+            queued: verdict.as_ref().is_err_and(crate::base::exit::is_temporary),
+            retrying: false,
+        }
+        .log();
         let mut flushed = match verdict {
             Ok(()) => sent_entry(job.claim),
             Err(err) => record_for(&job.claim, &err, Some(remaining)),
         };
-        flushed.connection = connection;
-        lock(&self.results).push((job.order, flushed));
+        flushed.message_id = job.content.message_id();
+        flushed.connection = carried.connection;
+        self.claimer.push(job.order, flushed);
     }
 }
 
@@ -201,82 +230,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Where a group's sessions go and how: its stored options resolved now (the password
+/// A group's settings: its stored options resolved now, or the new route's (the password
 /// read once for the whole group).
-fn session_for(
-    plan: &Flush,
-    options: &[String],
-    first: &Meta,
-) -> anyhow::Result<(crate::plan::Settings, crate::smtp::Options)> {
-    let settings = plan.stored.resolve(options, &first.envelope.from)?;
-    let session_options = settings.session_options()?;
-    Ok((settings, session_options))
-}
-
-/// The transaction rules a queued message was queued with.
-fn policy_of(meta: &Meta) -> Policy {
-    Policy {
-        partial: meta.partial,
-        declare_8bitmime: meta.declare_8bitmime,
-        dsn: meta.dsn.clone(),
-    }
-}
-
-fn sent_entry(claim: Claim) -> Flushed {
-    let id = claim.id().to_string();
-    if let Err(err) = claim.remove() {
-        crate::say!(
-            "smtpsend: warning: {id} was sent, but {}; drop it with --drop-queue {id} or the \
-             next flush sends it again",
-            one_line(&err)
-        );
-    }
-    Flushed {
-        id,
-        status: "sent",
-        exit_code: 0,
-        error: None,
-        connection: None,
-    }
-}
-
-/// Records a failed attempt in the entry, which stays queued.
-fn record(claim: &Claim, err: &anyhow::Error) -> Flushed {
-    record_for(claim, err, None)
-}
-
-/// Records a failed attempt; `remaining`, when given, is the envelope still to send (the
-/// recipients that did not get the message yet).
-fn record_for(claim: &Claim, err: &anyhow::Error, remaining: Option<Envelope>) -> Flushed {
-    match claim.meta() {
-        Ok(mut meta) => {
-            if let Some(remaining) = remaining {
-                meta.envelope = remaining;
-            }
-            meta.record_failure(err);
-            if let Err(update_err) = claim.update(&meta) {
-                crate::say!("smtpsend: warning: {}", one_line(&update_err));
-            }
-        }
-        Err(meta_err) => crate::say!("smtpsend: warning: {}", one_line(&meta_err)),
-    }
-    failed(claim.id(), err)
-}
-
-fn failed(id: &str, err: &anyhow::Error) -> Flushed {
-    let exit_code = code_for(err);
-    Flushed {
-        id: id.to_string(),
-        status: if crate::run::outbox::is_damaged(err) {
-            "damaged"
-        } else if Kind::from_code(exit_code).is_temporary() {
-            "queued"
-        } else {
-            "failed"
-        },
-        exit_code,
-        error: Some(crate::report::errors::error_line(err)),
-        connection: None,
+fn settings_for(plan: &Flush, first: &Meta) -> anyhow::Result<Settings> {
+    match &plan.reroute {
+        Some(reroute) => reroute.resolve(Some(&first.envelope.from)),
+        None => plan.stored.resolve(&first.options, &first.envelope.from),
     }
 }
 

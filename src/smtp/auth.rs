@@ -106,6 +106,23 @@ pub struct Login {
     /// The password, or the OAuth token for XOAUTH2 and OAUTHBEARER.
     pub secret: Secret,
     pub mechanism: Mechanism,
+    /// For a token that can be renewed (OAuth2): what gives a fresh one when the server
+    /// refuses this one. The login is then tried once more.
+    pub renew: Option<Renewal>,
+}
+
+/// Gives a fresh token in place of the one the server refused (`Err` when none can be had:
+/// the error then decides the exit code).
+#[derive(Clone)]
+pub struct Renewal(pub std::sync::Arc<Renew>);
+
+/// The function behind a [`Renewal`]: the refused token in, a fresh one out.
+pub type Renew = dyn Fn(&Secret) -> anyhow::Result<Secret> + Send + Sync;
+
+impl std::fmt::Debug for Renewal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Renewal")
+    }
 }
 
 /// Where the session stands when it is time to log in.

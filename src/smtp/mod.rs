@@ -10,6 +10,7 @@ pub mod command;
 pub mod connection;
 pub mod data;
 pub mod dsn;
+pub mod proxy;
 pub mod reply;
 pub mod split;
 pub mod status;
@@ -54,6 +55,14 @@ pub enum Advice {
     StartTlsRequired,
     /// The server's certificate is not trusted: a private CA can be.
     PrivateCa,
+    /// The server's certificate is not the pinned one.
+    PinMismatch,
+    /// The certificate is for other names than the one connected to.
+    NameMismatch,
+    /// A certificate is pinned, and the server offers no TLS.
+    PinNeedsTls,
+    /// No TLS version both sides accept (a lowest version was set).
+    TlsVersion,
     /// The TLS handshake met no TLS: STARTTLS or another port.
     NotTlsPort,
     /// The server wants a login first.
@@ -135,7 +144,7 @@ impl Session {
         if crate::base::interrupt::expired() {
             return Err(fail(Kind::TempFail, crate::base::interrupt::expired_text()));
         }
-        let endpoints = target.endpoints()?;
+        let endpoints = target.endpoints(options.proxy.as_ref())?;
         Session::open_at(target, &endpoints, options, transcript)
     }
 

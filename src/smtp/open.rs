@@ -39,27 +39,72 @@ pub(super) fn log_in(
         Target::Unix(_) => 0,
     };
     let timeout = options.timeouts.command;
-    let channel = auth::Channel {
-        conn,
-        capabilities,
-        timeout,
-        encrypted,
-        host: &server_name,
-        port,
+    let attempt = |conn: &mut Connection, login: &Login| {
+        let channel = auth::Channel {
+            conn,
+            capabilities,
+            timeout,
+            encrypted,
+            host: &server_name,
+            port,
+        };
+        auth::authenticate(channel, login)
     };
-    let pipelined = match options.login_at_open {
-        true => Ok(None),
-        false => auth::PipelinedLogin::prepare(&channel, login),
-    };
-    let done = pipelined.and_then(|pipelined| match pipelined {
-        Some(pipelined) => Ok(LoggedIn::Pipelined(pipelined)),
-        None => auth::authenticate(channel, login).map(LoggedIn::Done),
-    });
-    done.inspect_err(|_| {
-        if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
-            let _ = conn.read_reply(timeout, "the reply to QUIT", Expect::Completion);
+    // A login that can renew its token (OAuth2) goes alone: its refusal is answered by a
+    // second attempt, which a pipelined group behind it would not wait for.
+    if !options.login_at_open && login.renew.is_none() {
+        let channel = auth::Channel {
+            conn: &mut *conn,
+            capabilities,
+            timeout,
+            encrypted,
+            host: &server_name,
+            port,
+        };
+        match auth::PipelinedLogin::prepare(&channel, login) {
+            Ok(Some(pipelined)) => return Ok(LoggedIn::Pipelined(pipelined)),
+            Ok(None) => {}
+            Err(err) => return Err(quit_after(conn, timeout, err)),
         }
-    })
+    }
+    let result = match (attempt(conn, login), &login.renew) {
+        // A refused token may have expired early or been revoked: once more with a fresh one.
+        (Err(err), Some(renew)) if refused_login(&err) && conn.in_step() => {
+            conn.transcript.event(
+                "auth",
+                "the token was refused; trying once more with a fresh one",
+            );
+            match (renew.0)(&login.secret) {
+                Ok(fresh) if fresh != login.secret => {
+                    let again = Login {
+                        secret: fresh,
+                        ..login.clone()
+                    };
+                    attempt(conn, &again)
+                }
+                Ok(_) => Err(err),
+                Err(renew_err) => Err(renew_err),
+            }
+        }
+        (result, _) => result,
+    };
+    result
+        .map(LoggedIn::Done)
+        .map_err(|err| quit_after(conn, timeout, err))
+}
+
+/// Ends the session with QUIT after a failed login, when the connection is still in step
+/// (after a timeout or a broken reply a QUIT would wait out a second deadline).
+fn quit_after(conn: &mut Connection, timeout: Duration, err: anyhow::Error) -> anyhow::Error {
+    if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
+        let _ = conn.read_reply(timeout, "the reply to QUIT", Expect::Completion);
+    }
+    err
+}
+
+/// True when the server refused the login itself (535 and the like, 77).
+fn refused_login(err: &anyhow::Error) -> bool {
+    crate::base::exit::code_for(err) == Kind::AuthRefused.code()
 }
 
 /// Connects to the addresses in turn until one greets with 2xx (after the implicit TLS
@@ -219,7 +264,12 @@ pub(super) fn wants_starttls(
         return Ok(false);
     }
     let offered = !helo_only && capabilities.has(smtp_proto::EXT_START_TLS);
-    match options.tls {
+    // A pinned certificate means TLS, to a local server too.
+    let mode = match options.tls {
+        TlsMode::Auto if options.tls_config.policy.requires_tls() => TlsMode::Starttls,
+        mode => mode,
+    };
+    match mode {
         TlsMode::None | TlsMode::Implicit => Ok(false),
         // A local server that keeps AUTH for encrypted sessions (Postfix's
         // smtpd_tls_auth_only) gets STARTTLS when there is a login to do.
@@ -233,7 +283,10 @@ pub(super) fn wants_starttls(
                 Kind::Unavailable,
                 format!("{server_name} does not offer STARTTLS; nothing was sent"),
             ),
-            Advice::StartTlsRequired,
+            match options.tls {
+                TlsMode::Starttls => Advice::StartTlsRequired,
+                _ => Advice::PinNeedsTls,
+            },
         )),
     }
 }

@@ -73,4 +73,6 @@ pub struct Options {
     pub no_chunking: bool,
     /// Connect from this local address (`--source-address`).
     pub source_address: Option<std::net::IpAddr>,
+    /// Reach the server through this proxy (`--proxy`).
+    pub proxy: Option<crate::smtp::proxy::Proxy>,
 }

@@ -1,4 +1,5 @@
-//! The byte stream under a session: TCP or a unix socket, with per-operation deadlines.
+//! The byte stream under a session: TCP, a unix socket, or a tunnel through a proxy, with
+//! per-operation deadlines.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -9,6 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::base::exit::{Kind, fail};
+use crate::smtp::proxy::{ConnectProblem, Proxy};
 use crate::smtp::transcript::Transcript;
 
 /// Where the server is.
@@ -42,6 +44,9 @@ impl std::fmt::Display for Target {
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// A tunnel through a proxy (see [`crate::smtp::proxy`]): TCP to the proxy, the server
+    /// beyond it. Never local, wherever the proxy is.
+    Proxied(TcpStream),
     /// TLS over one of the others (implicit TLS, or after STARTTLS).
     Tls(Box<native_tls::TlsStream<Tapped>>),
 }
@@ -51,6 +56,12 @@ pub enum Stream {
 pub enum Endpoint {
     Tcp(SocketAddr),
     Unix(PathBuf),
+    /// The server's name or address as the proxy is asked for it, and its port.
+    Proxied {
+        proxy: Box<Proxy>,
+        host: String,
+        port: u16,
+    },
 }
 
 impl std::fmt::Display for Endpoint {
@@ -58,13 +69,20 @@ impl std::fmt::Display for Endpoint {
         match self {
             Endpoint::Tcp(address) => write!(f, "{address}"),
             Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
+            Endpoint::Proxied { proxy, host, port } if host.contains(':') => {
+                write!(f, "[{host}]:{port} via {proxy}")
+            }
+            Endpoint::Proxied { proxy, host, port } => write!(f, "{host}:{port} via {proxy}"),
         }
     }
 }
 
 impl Target {
     /// Every address to try, in the resolver's order (a unix socket is one).
-    pub fn endpoints(&self) -> anyhow::Result<Vec<Endpoint>> {
+    pub fn endpoints(&self, proxy: Option<&Proxy>) -> anyhow::Result<Vec<Endpoint>> {
+        if let Some(proxy) = proxy {
+            return self.proxied_endpoints(proxy);
+        }
         match self {
             Target::Unix(path) => Ok(vec![Endpoint::Unix(path.clone())]),
             Target::Tcp { host, port } => Ok(resolve(host, *port)?
@@ -72,6 +90,32 @@ impl Target {
                 .map(Endpoint::Tcp)
                 .collect()),
         }
+    }
+
+    /// The server as the proxy is asked for it: by name (`socks5h://`, `http://`), or by each
+    /// of its addresses resolved here (`socks5://`).
+    fn proxied_endpoints(&self, proxy: &Proxy) -> anyhow::Result<Vec<Endpoint>> {
+        let Target::Tcp { host, port } = self else {
+            return Err(fail(
+                Kind::Usage,
+                format!("a proxy ({proxy}) cannot reach a unix socket ({self})"),
+            ));
+        };
+        let hosts = match proxy.resolves_here() {
+            true => resolve(host, *port)?
+                .into_iter()
+                .map(|address| address.ip().to_string())
+                .collect(),
+            false => vec![host.clone()],
+        };
+        Ok(hosts
+            .into_iter()
+            .map(|host| Endpoint::Proxied {
+                proxy: Box::new(proxy.clone()),
+                host,
+                port: *port,
+            })
+            .collect())
     }
 }
 
@@ -83,7 +127,7 @@ impl Stream {
         transcript: &mut Transcript,
     ) -> anyhow::Result<Stream> {
         let mut last_error = None;
-        for endpoint in target.endpoints()? {
+        for endpoint in target.endpoints(None)? {
             match Stream::connect_endpoint(&endpoint, timeout, None, transcript) {
                 Ok(stream) => return Ok(stream),
                 Err(err) => last_error = Some(err),
@@ -113,6 +157,9 @@ impl Stream {
                 connect_tcp(address, crate::base::interrupt::capped(timeout), from)
                     .and_then(|stream| stream.set_nodelay(true).map(|()| Stream::Tcp(stream)))
             }
+            Endpoint::Proxied { proxy, host, port } => {
+                connect_proxied(proxy, host, *port, timeout, from).map(Stream::Proxied)
+            }
         };
         match &result {
             Ok(stream) => crate::base::interrupt::watch(stream.raw_fd()),
@@ -124,7 +171,7 @@ impl Stream {
     pub fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
         let limit = Some(timeout.max(Duration::from_millis(1)));
         match self {
-            Stream::Tcp(stream) => stream.set_read_timeout(limit),
+            Stream::Tcp(stream) | Stream::Proxied(stream) => stream.set_read_timeout(limit),
             Stream::Unix(stream) => stream.set_read_timeout(limit),
             Stream::Tls(stream) => stream.get_ref().inner.set_read_timeout(timeout),
         }
@@ -133,7 +180,7 @@ impl Stream {
     pub fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
         let limit = Some(timeout.max(Duration::from_millis(1)));
         match self {
-            Stream::Tcp(stream) => stream.set_write_timeout(limit),
+            Stream::Tcp(stream) | Stream::Proxied(stream) => stream.set_write_timeout(limit),
             Stream::Unix(stream) => stream.set_write_timeout(limit),
             Stream::Tls(stream) => stream.get_ref().inner.set_write_timeout(timeout),
         }
@@ -143,7 +190,8 @@ impl Stream {
     pub fn local_ip(&self) -> Option<std::net::IpAddr> {
         match self {
             Stream::Tcp(stream) => stream.local_addr().ok().map(|a| a.ip()),
-            Stream::Unix(_) => None,
+            // The address this host has towards the proxy means nothing to the server.
+            Stream::Unix(_) | Stream::Proxied(_) => None,
             Stream::Tls(stream) => stream.get_ref().inner.local_ip(),
         }
     }
@@ -153,6 +201,8 @@ impl Stream {
         match self {
             Stream::Tcp(stream) => stream.peer_addr().is_ok_and(|a| a.ip().is_loopback()),
             Stream::Unix(_) => true,
+            // The server is beyond the proxy, wherever the proxy is.
+            Stream::Proxied(_) => false,
             Stream::Tls(stream) => stream.get_ref().inner.is_local(),
         }
     }
@@ -161,7 +211,7 @@ impl Stream {
     fn raw_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
         match self {
-            Stream::Tcp(stream) => stream.as_raw_fd(),
+            Stream::Tcp(stream) | Stream::Proxied(stream) => stream.as_raw_fd(),
             Stream::Unix(stream) => stream.as_raw_fd(),
             Stream::Tls(stream) => stream.get_ref().inner.raw_fd(),
         }
@@ -177,7 +227,7 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         crate::base::interrupt::check()?;
         match self {
-            Stream::Tcp(stream) => stream.read(buf),
+            Stream::Tcp(stream) | Stream::Proxied(stream) => stream.read(buf),
             Stream::Unix(stream) => stream.read(buf),
             Stream::Tls(stream) => stream.read(buf),
         }
@@ -188,7 +238,7 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         crate::base::interrupt::check()?;
         match self {
-            Stream::Tcp(stream) => stream.write(buf),
+            Stream::Tcp(stream) | Stream::Proxied(stream) => stream.write(buf),
             Stream::Unix(stream) => stream.write(buf),
             Stream::Tls(stream) => stream.write(buf),
         }
@@ -196,7 +246,7 @@ impl Write for Stream {
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Stream::Tcp(stream) => stream.flush(),
+            Stream::Tcp(stream) | Stream::Proxied(stream) => stream.flush(),
             Stream::Unix(stream) => stream.flush(),
             Stream::Tls(stream) => stream.flush(),
         }
@@ -248,7 +298,7 @@ fn connect_tcp(
         let family = |ip: bool| if ip { "IPv4" } else { "IPv6" };
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            SourceProblem {
+            ConnectProblem {
                 kind: Kind::Usage,
                 message: format!(
                     "the source address {local} is {}, but {address} is {}: give a source \
@@ -269,7 +319,7 @@ fn connect_tcp(
         .map_err(|err| {
             io::Error::new(
                 err.kind(),
-                SourceProblem {
+                ConnectProblem {
                     kind: Kind::Config,
                     message: format!(
                         "cannot connect from the source address {local}: {}",
@@ -282,20 +332,48 @@ fn connect_tcp(
     Ok(socket.into())
 }
 
-/// Why the source address could not be used: it decides the error, not the connect.
-#[derive(Debug)]
-struct SourceProblem {
-    kind: Kind,
-    message: String,
-}
-
-impl std::fmt::Display for SourceProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+/// A connection through `proxy` to `host:port`: to each of the proxy's addresses in turn,
+/// then the tunnel asked for within the connect deadline. A proxy that cannot be reached is
+/// named as such.
+fn connect_proxied(
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    from: Option<IpAddr>,
+) -> io::Result<TcpStream> {
+    let unreachable = |why: String| {
+        io::Error::other(ConnectProblem {
+            kind: Kind::TempFail,
+            message: format!("cannot connect to the proxy {proxy}: {why}"),
+        })
+    };
+    let addresses = (proxy.host.as_str(), proxy.port)
+        .to_socket_addrs()
+        .map_err(|err| unreachable(plain(&err)))?;
+    let mut last = None;
+    for address in addresses {
+        let deadline = std::time::Instant::now() + crate::base::interrupt::capped(timeout);
+        match connect_tcp(&address, crate::base::interrupt::capped(timeout), from) {
+            Ok(mut stream) => {
+                let left = deadline
+                    .saturating_duration_since(std::time::Instant::now())
+                    .max(Duration::from_millis(1));
+                stream.set_read_timeout(Some(left))?;
+                stream.set_write_timeout(Some(left))?;
+                stream.set_nodelay(true)?;
+                crate::smtp::proxy::tunnel(&mut stream, proxy, host, port)?;
+                return Ok(stream);
+            }
+            Err(err) => last = Some(err),
+        }
     }
+    Err(match last {
+        Some(err) if err.get_ref().is_some_and(|e| e.is::<ConnectProblem>()) => err,
+        Some(err) => unreachable(plain(&err)),
+        None => unreachable("it has no address".to_string()),
+    })
 }
-
-impl std::error::Error for SourceProblem {}
 
 fn resolve(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
     let addresses: Vec<SocketAddr> = (host, port)
@@ -317,7 +395,7 @@ fn resolve(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
 pub fn connect_error(target: &Target, err: &io::Error) -> anyhow::Error {
     if let Some(problem) = err
         .get_ref()
-        .and_then(|inner| inner.downcast_ref::<SourceProblem>())
+        .and_then(|inner| inner.downcast_ref::<ConnectProblem>())
     {
         return fail(problem.kind, problem.message.clone());
     }

@@ -8,10 +8,16 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use native_tls::{Certificate, HandshakeError, Identity, TlsConnector};
-use sha2::{Digest, Sha256};
 
 use crate::base::exit::{Kind, fail};
 use crate::smtp::stream::{Stream, Tapped};
+
+mod info;
+mod name;
+mod policy;
+pub use info::TlsInfo;
+use info::*;
+pub use policy::{Fingerprint, TlsPolicy, TlsVersion};
 
 /// When to use TLS (`--tls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,40 +93,10 @@ pub struct TlsConfig {
     pub client_cert: Option<(TlsFile, TlsFile)>,
     /// Accept any certificate and host name (`--insecure-skip-verify`).
     pub insecure: bool,
+    /// A pinned certificate, the lowest version, the name to check (see [`TlsPolicy`]).
+    pub policy: TlsPolicy,
     /// The connector, built once on first use (loading trust roots costs milliseconds).
     built: OnceLock<TlsConnector>,
-}
-
-/// What a finished handshake negotiated, for the transcript and `--server-info`.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct TlsInfo {
-    /// e.g. `TLSv1.3`.
-    pub version: String,
-    /// The IANA cipher suite name, e.g. `TLS_AES_256_GCM_SHA384`.
-    pub cipher: String,
-    pub subject: String,
-    pub issuer: String,
-    pub not_before: String,
-    pub not_after: String,
-    /// SHA-256 of the certificate's DER bytes, colon-separated hex.
-    pub sha256: String,
-    /// False when verification was switched off with `--insecure-skip-verify`.
-    pub verified: bool,
-}
-
-impl TlsInfo {
-    /// The one-line summary the transcript shows after a handshake.
-    pub fn summary(&self) -> String {
-        let check = if self.verified {
-            "verified"
-        } else {
-            "NOT verified"
-        };
-        format!(
-            "{} {}, certificate {} ({check})",
-            self.version, self.cipher, self.subject
-        )
-    }
 }
 
 impl TlsConfig {
@@ -133,8 +109,16 @@ impl TlsConfig {
             ca_file,
             client_cert,
             insecure,
+            policy: TlsPolicy::default(),
             built: OnceLock::new(),
         }
+    }
+
+    /// The same trust and identity, with this policy.
+    pub fn with_policy(mut self, policy: TlsPolicy) -> TlsConfig {
+        self.policy = policy;
+        self.built = OnceLock::new();
+        self
     }
 
     /// The connector (built on first use): the system roots or the CA file, the client
@@ -184,9 +168,17 @@ impl TlsConfig {
             })?;
             builder.identity(identity);
         }
-        if self.insecure {
+        // A pinned certificate is the whole check: it is compared after the handshake,
+        // before anything is sent (see `check_pin`), whoever issued it.
+        if self.insecure || self.policy.pin.is_some() {
             builder.danger_accept_invalid_certs(true);
-            builder.danger_accept_invalid_hostnames(true);
+        }
+        // The chain is verified in the handshake, the name right after it by the same
+        // OpenSSL check (`name::check`), before anything is sent: so that a mismatch can
+        // say which names the certificate has.
+        builder.danger_accept_invalid_hostnames(true);
+        if let Some(version) = self.policy.min_version {
+            builder.min_protocol_version(Some(version.protocol()));
         }
         let _skip_system_roots = self
             .ca_file
@@ -239,7 +231,7 @@ pub const PEM_LIMIT: u64 = 1 << 20;
 
 /// Reads a PEM file named by `flag`: opened without blocking, it must be a regular file (a
 /// FIFO or device is refused at once, 66) of at most [`PEM_LIMIT`] bytes (78).
-fn read_file(file: &TlsFile) -> anyhow::Result<Vec<u8>> {
+pub fn read_file(file: &TlsFile) -> anyhow::Result<Vec<u8>> {
     let (path, flag) = (file.path.as_path(), file.named.as_str());
     let mut opened = crate::base::input::open_regular(path, flag)?;
     crate::base::input::read_to_limit(&mut opened.file, PEM_LIMIT)
@@ -266,6 +258,7 @@ pub fn handshake(
     timeout: Duration,
 ) -> anyhow::Result<(Stream, TlsInfo)> {
     let connector = config.connector()?;
+    let server_name = config.policy.server_name.as_deref().unwrap_or(server_name);
     let deadline = Instant::now() + timeout;
     let set_deadline = |stream: &Tapped| -> io::Result<()> {
         let remaining =
@@ -299,12 +292,40 @@ pub fn handshake(
         }
     };
     let seen = tls.get_mut().seen.take().unwrap_or_default();
-    let mut info = describe_certificate(tls.peer_certificate().ok().flatten());
-    info.verified = !config.insecure;
+    let certificate = tls.peer_certificate().ok().flatten();
+    let der = certificate.as_ref().and_then(|c| c.to_der().ok());
+    if let Some(pin) = &config.policy.pin {
+        check_pin(pin, der.as_deref(), server_name)?;
+    } else if !config.insecure {
+        name::check(der.as_deref(), server_name)?;
+    }
+    let mut info = describe_certificate(certificate);
+    info.verified = !config.insecure && config.policy.pin.is_none();
+    info.pinned = config.policy.pin.is_some();
     let (version, cipher) = server_hello(&seen);
     info.version = version;
     info.cipher = cipher;
     Ok((Stream::Tls(Box::new(tls)), info))
+}
+
+/// Refuses a server whose certificate is not the pinned one (69), naming both fingerprints;
+/// the connection is dropped with nothing sent over it.
+fn check_pin(pin: &Fingerprint, der: Option<&[u8]>, server_name: &str) -> anyhow::Result<()> {
+    let found = der.map(Fingerprint::of);
+    if found.as_ref() == Some(pin) {
+        return Ok(());
+    }
+    let found = found.map_or_else(|| "no certificate".to_string(), |f| f.to_string());
+    Err(crate::smtp::advise(
+        fail(
+            Kind::Unavailable,
+            format!(
+                "the TLS certificate of {server_name} is not the pinned one: its SHA-256 \
+                 fingerprint is {found}, the pinned one is {pin}; nothing was sent"
+            ),
+        ),
+        crate::smtp::Advice::PinMismatch,
+    ))
 }
 
 /// Sorts a handshake failure: an untrusted certificate or name cannot be fixed by retrying
@@ -335,6 +356,22 @@ fn handshake_error(server_name: &str, err: &native_tls::Error) -> anyhow::Error 
             crate::smtp::Advice::PrivateCa,
         );
     }
+    let versions = [
+        "alert protocol version",
+        "unsupported protocol",
+        "no protocols available",
+    ];
+    if versions.iter().any(|words| text.contains(words)) {
+        return crate::smtp::advise(
+            fail(
+                Kind::Unavailable,
+                format!(
+                    "the TLS handshake with {server_name} failed: no TLS version both sides accept ({text})"
+                ),
+            ),
+            crate::smtp::Advice::TlsVersion,
+        );
+    }
     if text.contains("wrong version number") || text.contains("packet length too long") {
         // What OpenSSL says when the first bytes back are not TLS: an SMTP greeting.
         return crate::smtp::advise(
@@ -352,100 +389,4 @@ fn handshake_error(server_name: &str, err: &native_tls::Error) -> anyhow::Error 
         Kind::Unavailable,
         format!("the TLS handshake with {server_name} failed: {text}"),
     )
-}
-
-/// The negotiated protocol version and cipher suite, from the ServerHello (sent in clear
-/// in TLS 1.2 and 1.3 alike); native-tls does not report them itself.
-fn server_hello(bytes: &[u8]) -> (String, String) {
-    use tls_parser::{
-        TlsCipherSuite, TlsExtension, TlsMessage, TlsMessageHandshake, TlsVersion,
-        parse_tls_plaintext, parse_tls_server_hello_extensions,
-    };
-    let unknown = || ("TLS (version unknown)".to_string(), "cipher unknown".into());
-    let Ok((_, record)) = parse_tls_plaintext(bytes) else {
-        return unknown();
-    };
-    let Some(hello) = record.msg.iter().find_map(|message| match message {
-        TlsMessage::Handshake(TlsMessageHandshake::ServerHello(hello)) => Some(hello),
-        _ => None,
-    }) else {
-        return unknown();
-    };
-    let mut version = hello.version;
-    if let Some(Ok((_, extensions))) = hello.ext.map(parse_tls_server_hello_extensions) {
-        for extension in extensions {
-            if let TlsExtension::SupportedVersions(versions) = extension {
-                if let Some(selected) = versions.first() {
-                    version = *selected;
-                }
-            }
-        }
-    }
-    let version = match version {
-        TlsVersion::Tls13 => "TLSv1.3".to_string(),
-        TlsVersion::Tls12 => "TLSv1.2".into(),
-        TlsVersion::Tls11 => "TLSv1.1".into(),
-        TlsVersion::Tls10 => "TLSv1.0".into(),
-        other => format!("TLS version 0x{:04x}", other.0),
-    };
-    let cipher = TlsCipherSuite::from_id(hello.cipher.0)
-        .map(|suite| suite.name.to_string())
-        .unwrap_or_else(|| format!("cipher 0x{:04x}", hello.cipher.0));
-    (version, cipher)
-}
-
-/// Subject, issuer, validity and fingerprint of the server's certificate.
-fn describe_certificate(certificate: Option<Certificate>) -> TlsInfo {
-    let mut info = TlsInfo {
-        subject: "(none)".into(),
-        ..TlsInfo::default()
-    };
-    let Some(der) = certificate.and_then(|c| c.to_der().ok()) else {
-        return info;
-    };
-    info.sha256 = Sha256::digest(&der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
-    if let Ok((_, parsed)) = x509_parser::parse_x509_certificate(&der) {
-        info.subject = parsed.subject().to_string();
-        info.issuer = parsed.issuer().to_string();
-        let validity = parsed.validity();
-        info.not_before = validity.not_before.to_string();
-        info.not_after = validity.not_after.to_string();
-    }
-    info
-}
-
-#[cfg(test)]
-mod tests {
-    use super::server_hello;
-
-    #[test]
-    fn reads_version_and_cipher_from_a_tls13_server_hello() {
-        // A TLS 1.3 ServerHello (RFC 8448 §3) trimmed to the fields read here.
-        let mut hello = vec![0x03, 0x03];
-        hello.extend([0u8; 32]); // random
-        hello.push(0); // empty session id
-        hello.extend([0x13, 0x01]); // TLS_AES_128_GCM_SHA256
-        hello.push(0); // no compression
-        let extensions = [0x00, 0x2b, 0x00, 0x02, 0x03, 0x04]; // supported_versions: 1.3
-        hello.extend((extensions.len() as u16).to_be_bytes());
-        hello.extend(extensions);
-        let mut handshake = vec![2, 0, 0, hello.len() as u8];
-        handshake.extend(&hello);
-        let mut record = vec![0x16, 0x03, 0x03];
-        record.extend((handshake.len() as u16).to_be_bytes());
-        record.extend(&handshake);
-        let (version, cipher) = server_hello(&record);
-        assert_eq!(version, "TLSv1.3");
-        assert_eq!(cipher, "TLS_AES_128_GCM_SHA256");
-    }
-
-    #[test]
-    fn garbage_is_unknown_not_a_panic() {
-        let (version, _) = server_hello(b"\x16\x03\x03\xff\xffjunk");
-        assert!(version.contains("unknown"));
-    }
 }

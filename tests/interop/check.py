@@ -3,8 +3,10 @@
 
 Servers: Postfix's smtp-sink (dumping each message to a file), aiosmtpd
 (tests/interop/aiosmtpd_server.py), and a private full Postfix instance on a loopback
-port (it offers CHUNKING, which smtp-sink does not) delivering to a Maildir. Prints one line per check and ends with
-`interop: N passed, M failed`; exits 1 when any check failed.
+port (it offers CHUNKING, which smtp-sink does not) delivering to a Maildir. A composed report
+(Markdown, an inline chart, stdin attached) is also shown in headless Chromium and its
+screenshot checked pixel by pixel (tests/interop/browser.py). Prints one line per check and
+ends with `interop: N passed, M failed`; exits 1 when any check failed.
 
     check.py path/to/smtpsend [--out DIR]     (DIR keeps a --debug transcript for reports)
 """
@@ -28,6 +30,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+REPORT = ROOT / "tests" / "data" / "report"
 RESULTS = []
 
 
@@ -192,6 +196,8 @@ def _group_exists(name):
 
 def run(binary, args, stdin=b"", env=None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPSEND_")}
+    # The machine's /etc/smtpsend/config.toml (package.sh writes one) is no part of these checks.
+    full_env["SMTPSEND_SYSTEM_CONFIG"] = "/nonexistent/smtpsend-system.toml"
     full_env.update(env or {})
     return subprocess.run([binary, *args], input=stdin, capture_output=True, env=full_env,
                           timeout=120)
@@ -315,6 +321,57 @@ def check_tls_and_auth(binary, servers, work, out):
 def fingerprint(cert):
     der = ssl.PEM_cert_to_DER_cert(cert.read_text())
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def check_network(binary, servers, work, aio_port, aio_store, starttls_port, cert):
+    """--tls-fingerprint against aiosmtpd's self-signed certificate (no CA file), and
+    --proxy through real proxies: microsocks (SOCKS5) and tinyproxy (HTTP CONNECT)."""
+    message = ["--from", "alice@example.com", "--to", "bob@example.com", "--body", "net"]
+    env = {"SMTPSEND_PASSWORD": PASSWORD}
+    login = ["--user", "alice", "--tls", "starttls"]
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", *login,
+                          "--tls-fingerprint", fingerprint(cert), *message], env=env)
+    check("pinned self-signed certificate at aiosmtpd, no CA file: exits 0",
+          result.returncode == 0, result.stderr.decode())
+    wrong = ":".join(["AB"] * 32)
+    result = run(binary, ["--server", f"127.0.0.1:{starttls_port}", *login,
+                          "--tls-fingerprint", wrong, *message], env=env)
+    check("another pinned fingerprint: exits 69 naming both fingerprints",
+          result.returncode == 69 and wrong.encode() in result.stderr
+          and fingerprint(cert).encode() in result.stderr, result.stderr.decode())
+
+    before = len(list(aio_store.glob("*.json")))
+    proxy_port = free_port()
+    servers.procs.append(subprocess.Popen(
+        ["microsocks", "-i", "127.0.0.1", "-p", str(proxy_port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(proxy_port)
+    for scheme in ("socks5h", "socks5"):
+        result = run(binary, ["--server", f"localhost:{aio_port}",
+                              "--proxy", f"{scheme}://127.0.0.1:{proxy_port}", *message])
+        before += result.returncode == 0
+        check(f"microsocks {scheme}://: exits 0, message arrived",
+              result.returncode == 0 and len(wait_files(aio_store, "*.json", before)) == before,
+              result.stderr.decode())
+
+    http_port = free_port()
+    conf = work / "tinyproxy.conf"
+    conf.write_text(f"Port {http_port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\n"
+                    f"ConnectPort {aio_port}\nLogLevel Critical\n")
+    servers.procs.append(subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(http_port)
+    result = run(binary, ["--server", f"localhost:{aio_port}",
+                          "--proxy", f"http://127.0.0.1:{http_port}", *message])
+    before += result.returncode == 0
+    check("tinyproxy http:// CONNECT: exits 0, message arrived",
+          result.returncode == 0 and len(wait_files(aio_store, "*.json", before)) == before,
+          result.stderr.decode())
+    result = run(binary, ["--server", f"localhost:{free_port()}",
+                          "--proxy", f"http://127.0.0.1:{http_port}", *message])
+    check("tinyproxy refusing a port it does not allow: exits 69 naming the proxy",
+          result.returncode == 69 and b"the proxy http://127.0.0.1:" in result.stderr,
+          result.stderr.decode())
 
 
 def check_probes(binary, servers, out, aio_port, starttls_port, cert, sink_port):
@@ -644,6 +701,91 @@ def check_chunking(binary, servers, work, out):
           and "BDAT" not in result.stderr.decode(), result.stderr.decode()[-2000:])
 
 
+def mime_tree(part, depth=0):
+    """The structure of a message, one part a line: media type, disposition, file name,
+    Content-ID and decoded size."""
+    line = "  " * depth + part.get_content_type()
+    if part.is_multipart():
+        return "\n".join([line] + [mime_tree(child, depth + 1) for child in part.iter_parts()])
+    details = [part.get_content_disposition(), part.get_filename(), part.get("Content-ID"),
+               f"{len(part.get_payload(decode=True))} bytes"]
+    return line + "  " + "  ".join(str(d) for d in details if d)
+
+
+def check_report(binary, servers, out):
+    """Issue 16's closing note: `git log -1 --stat | smtpsend --markdown report.md --inline
+    chart.png -a - --attach-name stat.txt …` at aiosmtpd arrives as mixed(alternative(text,
+    related(html, image)), attachment), every part byte for byte; its dry run, saved and sent
+    with -t, arrives identically; the HTML shown in headless Chromium has its chart and table."""
+    import browser
+    port, store = servers.aiosmtpd("report")
+    stat = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--stat"], capture_output=True,
+                          timeout=60).stdout
+    check("report: git log -1 --stat gives the text to attach", stat.startswith(b"commit "),
+          repr(stat[:200]))
+    flags = ["--from", "ci@example.com", "--to", "ops@example.com", "--subject", "Nightly build",
+             "--markdown", str(REPORT / "report.md"), "--inline", str(REPORT / "chart.png"),
+             "-a", "-", "--attach-name", "stat.txt"]
+    pinned = {"SMTPSEND_TEST_PIN": "1"}
+    result = run(binary, ["--server", f"127.0.0.1:{port}", *flags], stat, env=pinned)
+    check("report: sent to aiosmtpd, exit 0", result.returncode == 0, result.stderr.decode())
+    stored = wait_files(store, "*.json", 1)
+    if not stored:
+        check("report: aiosmtpd stored the message", False, "nothing stored")
+        return
+    received = stored[0].with_suffix(".eml").read_bytes()
+    message = email.message_from_bytes(received, policy=email.policy.default)
+    tree = mime_tree(message)
+    (out / "report-tree.txt").write_text(tree + "\n")
+    shape = " ".join(line.split()[0] for line in tree.splitlines())
+    check("report: mixed(alternative(text, related(html, image)), attachment)",
+          shape == "multipart/mixed multipart/alternative text/plain multipart/related "
+                   "text/html image/png text/plain", tree)
+    leaves = [part for part in message.walk() if not part.is_multipart()]
+    markdown, chart = (REPORT / "report.md").read_bytes(), (REPORT / "chart.png").read_bytes()
+    if len(leaves) == 4:
+        text, html, image, attached = leaves
+        check("report: the text part is the Markdown, byte for byte",
+              text.get_payload(decode=True).replace(b"\r\n", b"\n") == markdown)
+        check("report: the HTML shows the chart as cid:chart.png",
+              'src="cid:chart.png"' in html.get_content())
+        check("report: the inline chart, byte for byte, Content-ID <chart.png>",
+              image.get_payload(decode=True) == chart and image["Content-ID"] == "<chart.png>"
+              and image.get_content_disposition() == "inline", tree)
+        check("report: stdin attached as stat.txt, byte for byte",
+              attached.get_payload(decode=True) == stat and attached.get_filename() == "stat.txt"
+              and attached.get_content_disposition() == "attachment", tree)
+    dry = run(binary, ["--dry-run", *flags], stat, env=pinned)
+    check("report: --dry-run writes exactly the message aiosmtpd received",
+          dry.returncode == 0 and dry.stdout == received, dry.stderr.decode())
+    (out / "report.eml").write_bytes(dry.stdout)
+    result = run(binary, ["--server", f"127.0.0.1:{port}", "-t"], dry.stdout)
+    stored = wait_files(store, "*.json", 2)
+    check("report: the saved dry run sent with -t arrives identically",
+          result.returncode == 0 and len(stored) == 2
+          and stored[1].with_suffix(".eml").read_bytes() == received
+          and json.loads(stored[1].read_text())["rcpt_tos"] == ["ops@example.com"],
+          result.stderr.decode())
+    check_in_browser(browser, received, out)
+
+
+def check_in_browser(browser, received, out):
+    """The report's HTML in headless Chromium, with pixel checks of the screenshot."""
+    with tempfile.TemporaryDirectory(prefix="smtpsend-browser-") as folder:
+        folder = Path(folder)
+        page, _ = browser.page_of(received, folder)
+        try:
+            browser.screenshot(page, out / "report-screenshot.png", folder / "profile")
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as err:
+            check("browser: headless Chromium took a screenshot", False, str(err))
+            return
+    results = browser.pixel_checks(out / "report-screenshot.png")
+    (out / "browser-checks.txt").write_text(
+        "".join(f"{'PASS' if ok else 'FAIL'} {name}: {detail}\n" for name, ok, detail in results))
+    for name, ok, detail in results:
+        check(f"browser: {name}", ok, detail)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -731,6 +873,7 @@ def main():
         starttls_port, cert = check_tls_and_auth(binary, servers, work, out)
         check_probes(binary, servers, out, aio_port, starttls_port, cert, sink_port)
         check_smtputf8(binary, servers, aio_port, aio_store)
+        check_network(binary, servers, work, aio_port, aio_store, starttls_port, cert)
 
         # 5. DSN at smtp-sink; LMTP over TCP and a unix socket.
         check_dsn(binary, servers)
@@ -746,6 +889,9 @@ def main():
 
         # 8. CHUNKING (BDAT) at a private full Postfix.
         check_chunking(binary, servers, work, out)
+
+        # 9. A report: Markdown, an inline chart, stdin attached; a browser shows it.
+        check_report(binary, servers, out)
     finally:
         servers.stop()
         if not args.out:

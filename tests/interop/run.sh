@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The interop suite: the smtpsend binary against real servers and real callers on 127.0.0.1.
 # Needs the peers installed (.ci/run installs them: postfix for smtp-sink, aiosmtpd, git-email,
-# s-nail, mutt). Usage: tests/interop/run.sh [path/to/smtpsend]
+# s-nail, mutt, chromium and Pillow for the browser check). Usage: tests/interop/run.sh [path/to/smtpsend]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

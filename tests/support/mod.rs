@@ -9,6 +9,8 @@
 mod checks;
 mod golden;
 mod home;
+mod oauth;
+mod proxy;
 mod pty;
 mod record;
 mod run;
@@ -26,6 +28,10 @@ use std::path::Path;
 pub use checks::{b64, delivered, end_marks, lf_to_crlf, many};
 pub use golden::{assert_golden, mask};
 pub use home::{Home, queued_id};
+pub use oauth::{
+    AUTH_CODE, CLIENT_ID, DEVICE_CODE, DeviceOutcome, OAuthProvider, ProviderState, USER_CODE,
+};
+pub use proxy::{ProxyProtocol, ProxyRequest, TestProxy};
 pub use pty::Pty;
 pub use record::{ConnectionRecord, Record, Transaction, unstuff};
 pub use run::{Output, RUN_CAP, Run, Running, Target, reader_gone};

@@ -181,6 +181,9 @@ pub struct Script {
     pub timeout: Duration,
     /// Check logins against this user and password (or OAuth token); `None` accepts any.
     pub credentials: Option<(String, String)>,
+    /// With credentials: the password (the OAuth access token) is whatever this cell holds
+    /// at the time of the login, so only the currently valid token is accepted.
+    pub token_cell: Option<std::sync::Arc<std::sync::Mutex<String>>>,
     /// SCRAM-SHA-256: send a wrong server signature (an impostor that does not know the
     /// password).
     pub forge_scram_signature: bool,
@@ -224,6 +227,7 @@ impl Default for Script {
             implicit_tls: None,
             timeout: Duration::from_secs(30),
             credentials: None,
+            token_cell: None,
             forge_scram_signature: false,
             early_rules: Vec::new(),
             early_rcpt_rules: Vec::new(),
@@ -401,6 +405,16 @@ impl Builder {
         self.capability("STARTTLS")
     }
 
+    /// Offer STARTTLS and upgrade with this identity, speaking TLS 1.2 at most.
+    pub fn starttls_tls12_only(mut self, identity: Identity) -> Builder {
+        let acceptor = TlsAcceptor::builder(identity)
+            .max_protocol_version(Some(native_tls::Protocol::Tlsv12))
+            .build()
+            .expect("TLS 1.2 acceptor");
+        self.script.starttls = Some(acceptor);
+        self.capability("STARTTLS")
+    }
+
     /// TLS from the first byte (SMTPS, port-465 style).
     pub fn implicit_tls(mut self, identity: Identity) -> Builder {
         self.script.implicit_tls = Some(acceptor(identity));
@@ -411,6 +425,19 @@ impl Builder {
     /// password; the record then says who logged in.
     pub fn auth(mut self, mechanisms: &str, user: &str, password: &str) -> Builder {
         self.script.credentials = Some((user.to_owned(), password.to_owned()));
+        self.capability(&format!("AUTH {mechanisms}"))
+    }
+
+    /// Offer these SASL mechanisms (`"XOAUTH2 OAUTHBEARER"`) and accept `user` with the
+    /// token the cell holds at the time of each login (an OAuth provider's current one).
+    pub fn auth_token(
+        mut self,
+        mechanisms: &str,
+        user: &str,
+        cell: std::sync::Arc<std::sync::Mutex<String>>,
+    ) -> Builder {
+        self.script.credentials = Some((user.to_owned(), String::new()));
+        self.script.token_cell = Some(cell);
         self.capability(&format!("AUTH {mechanisms}"))
     }
 

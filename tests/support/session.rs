@@ -492,9 +492,12 @@ impl<'a> Session<'a> {
             return Ok(self.answer(None, refusal)?.flow());
         }
         let base64 = base64::engine::general_purpose::STANDARD;
-        let Some((user, password)) = script.credentials.clone() else {
+        let Some((user, mut password)) = script.credentials.clone() else {
             return self.auth_without_check(&mechanism, initial_response);
         };
+        if let Some(cell) = &script.token_cell {
+            password = cell.lock().unwrap().clone();
+        }
         let initial = match initial_response {
             None => None,
             Some("=") => Some(Vec::new()),

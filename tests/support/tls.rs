@@ -64,6 +64,30 @@ impl TestCerts {
         }
     }
 
+    /// A self-signed server certificate for `localhost` and `127.0.0.1`, issued by no CA
+    /// (its own PEM is the "CA file", which trusts nothing else).
+    pub fn self_signed() -> TestCerts {
+        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let mut params = CertificateParams::new(names).expect("self-signed params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "self-signed.test");
+        let key = KeyPair::generate().expect("self-signed key");
+        let cert = params.self_signed(&key).expect("self-signed certificate");
+        let identity = Identity::from_pkcs8(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+            .expect("self-signed identity");
+        let dir = tempfile::tempdir().expect("temp dir for the certificate");
+        let ca_path = dir.path().join("self-signed.pem");
+        std::fs::write(&ca_path, cert.pem()).expect("write the certificate");
+        TestCerts {
+            identity,
+            ca_pem: cert.pem(),
+            server_pem: cert.pem(),
+            ca_path,
+            _dir: dir,
+        }
+    }
+
     /// Path of the CA PEM file, for `--tls-ca-file`.
     pub fn ca_file(&self) -> &str {
         self.ca_path.to_str().expect("temp path is UTF-8")

@@ -1,14 +1,8 @@
-//! What composing reads: the text body (from --body, a file, a pipe or stdin, bounded), the HTML file, the attachments (regular files only, checked without blocking).
+//! What composing reads: the text body (from --body, a file, a pipe or stdin, bounded), the
+//! HTML (a file, streamed, or stdin) and the Markdown, each HTML with the `cid:` references
+//! found in it.
 
 use super::*;
-
-/// A file to attach, checked readable when composing and streamed when sending.
-pub(super) struct Attachment {
-    pub(super) path: PathBuf,
-    pub(super) name: String,
-    pub(super) content_type: String,
-    pub(super) size: u64,
-}
 
 /// The body of a text part: encoded in memory (`--body`, stdin, a piped `--body-file`), or
 /// a file measured now and encoded while it is sent (`--body-file`, `--html`).
@@ -42,28 +36,35 @@ impl TextBody {
 }
 
 /// The text body: `--body`, `--body-file` or stdin (bounded by `--max-input-size`); empty
-/// when stdin is a terminal and something else (an attachment, HTML) makes the message.
+/// when stdin is a terminal and something else (an attachment, HTML) makes the message;
+/// none when stdin went to another input.
 pub(super) fn read_body(
     given: &ComposeInput,
     stdin: &mut dyn Read,
     stdin_required: bool,
     pipe_timeout: Duration,
-) -> anyhow::Result<TextBody> {
+) -> anyhow::Result<Option<TextBody>> {
     match &given.body {
-        BodySource::Text(body) => return Ok(TextBody::from_text(body.as_bytes())),
-        BodySource::File(path) => return read_body_file(path, given.max_input, pipe_timeout),
+        BodySource::Text(body) => return Ok(Some(TextBody::from_text(body.as_bytes()))),
+        BodySource::File(path) => {
+            return read_body_file(path, given.max_input, pipe_timeout).map(Some);
+        }
+        BodySource::None => return Ok(None),
         BodySource::Stdin => {}
     }
     if io::stdin().is_terminal() {
         if !stdin_required {
-            return Ok(TextBody::from_text(b""));
+            return Ok(Some(TextBody::from_text(b"")));
         }
         crate::say!("smtpsend: reading the message body from the terminal; end it with Ctrl-D");
     }
     let bytes = input::read_to_limit(stdin, given.max_input)
         .context("cannot read the body from stdin")?
         .ok_or_else(|| too_large("the body on stdin", given.max_input))?;
-    body_text(bytes)
+    if bytes.is_empty() && stdin_required {
+        crate::say!("smtpsend: note: the message body is empty (stdin had nothing to read)");
+    }
+    body_text(bytes).map(Some)
 }
 
 /// `--body-file`: a regular file is measured now and streamed while sending; a pipe
@@ -76,8 +77,21 @@ pub(super) fn read_body_file(
 ) -> anyhow::Result<TextBody> {
     let mut opened = input::open(path).map_err(|err| input::unreadable("body file", path, &err))?;
     match opened.kind {
-        FileKind::Regular => text_file(&mut opened, path, "body file", limit, not_utf8_body),
-        FileKind::Pipe => body_text(read_body_pipe(&mut opened.file, path, limit, timeout)?),
+        FileKind::Regular => text_file(
+            &mut opened,
+            path,
+            "body file",
+            limit,
+            not_utf8_body,
+            &mut |_| {},
+        ),
+        FileKind::Pipe => body_text(read_body_pipe(
+            &mut opened.file,
+            path,
+            "body file",
+            limit,
+            timeout,
+        )?),
         FileKind::Directory => Err(input::unreadable(
             "body file",
             path,
@@ -93,6 +107,7 @@ pub(super) fn read_body_file(
 pub(super) fn read_body_pipe(
     file: &mut File,
     path: &Path,
+    role: &str,
     limit: u64,
     timeout: Duration,
 ) -> anyhow::Result<Vec<u8>> {
@@ -101,7 +116,7 @@ pub(super) fn read_body_pipe(
         fail(
             Kind::NoInput,
             format!(
-                "body file {} is a pipe {what} within {}s (--timeout); start the command that \
+                "{role} {} is a pipe {what} within {}s (--timeout); start the command that \
                  writes it first, or give a longer --timeout",
                 path.display(),
                 timeout.as_secs_f64()
@@ -114,11 +129,11 @@ pub(super) fn read_body_pipe(
     match input::read_pipe(file, limit, deadline) {
         Ok(Some(bytes)) => Ok(bytes),
         Ok(None) => Err(too_large(
-            &format!("body file {} (a pipe)", path.display()),
+            &format!("{role} {} (a pipe)", path.display()),
             limit,
         )),
         Err(err) if err.kind() == io::ErrorKind::TimedOut => Err(late("that did not end")),
-        Err(err) => Err(input::unreadable("body file", path, &err)),
+        Err(err) => Err(input::unreadable(role, path, &err)),
     }
 }
 
@@ -161,15 +176,140 @@ pub(super) fn not_utf8_body() -> anyhow::Error {
     )
 }
 
-/// `--html`: a regular file, measured now and streamed while sending.
-pub(super) fn read_html(path: &Path, limit: u64) -> anyhow::Result<TextBody> {
-    let mut opened = input::open_regular(path, "HTML file")?;
-    text_file(&mut opened, path, "HTML file", limit, || {
-        fail(
-            Kind::Data,
-            format!("HTML file {} is not UTF-8 text", path.display()),
-        )
+/// `--html`: a regular file, measured now and streamed while sending, or stdin (in memory,
+/// bounded); with the `cid:` references it makes.
+pub(super) fn read_html(
+    source: &Source,
+    stdin: &mut dyn Read,
+    limit: u64,
+) -> anyhow::Result<(TextBody, BTreeSet<String>)> {
+    let mut scanner = cid::Scanner::default();
+    let body = match source {
+        Source::Stdin => {
+            let bytes = read_stdin(stdin, "the HTML", limit)?;
+            if std::str::from_utf8(&bytes).is_err() {
+                return Err(fail(Kind::Data, "the HTML on stdin is not UTF-8 text"));
+            }
+            scanner.feed(&bytes);
+            TextBody::from_text(&bytes)
+        }
+        Source::Path(path) => {
+            let mut opened = open_html(path)?;
+            let not_utf8 = || {
+                fail(
+                    Kind::Data,
+                    format!("HTML file {} is not UTF-8 text", path.display()),
+                )
+            };
+            let mut see = |piece: &[u8]| scanner.feed(piece);
+            text_file(&mut opened, path, "HTML file", limit, not_utf8, &mut see)?
+        }
+    };
+    Ok((body, scanner.finish()))
+}
+
+/// The `--html` file; a value that is no file and looks like markup gets a hint.
+fn open_html(path: &Path) -> anyhow::Result<input::Opened> {
+    let opened = match input::open(path) {
+        Ok(opened) => opened,
+        Err(err) => {
+            let given = path.to_string_lossy();
+            let markup = given.contains('\n') || (given.contains('<') && given.contains('>'));
+            if !markup {
+                return Err(input::unreadable("HTML file", path, &err));
+            }
+            return Err(fail(
+                Kind::Usage,
+                format!(
+                    "--html takes a file, or - for stdin, and {given:?} looks like HTML itself: \
+                     pipe it in (echo '<p>hi</p>' | smtpsend --html - …)"
+                ),
+            ));
+        }
+    };
+    if opened.kind != FileKind::Regular {
+        return Err(input::not_regular("HTML file", path, opened.kind));
+    }
+    Ok(opened)
+}
+
+/// All of stdin, within `limit`, for `what` ("the HTML", "the Markdown"); a note first when
+/// stdin is a terminal.
+pub(super) fn read_stdin(stdin: &mut dyn Read, what: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
+    if io::stdin().is_terminal() {
+        crate::say!("smtpsend: reading {what} from the terminal; end it with Ctrl-D");
+    }
+    input::read_to_limit(stdin, limit)
+        .with_context(|| format!("cannot read {what} from stdin"))?
+        .ok_or_else(|| too_large(&format!("{what} on stdin"), limit))
+}
+
+/// What `--markdown` makes: the HTML part, the `cid:` references in it, and the text part
+/// (the Markdown itself).
+pub(super) struct MarkdownRead {
+    pub(super) html: TextBody,
+    pub(super) references: BTreeSet<String>,
+    pub(super) text: TextBody,
+}
+
+/// `--markdown`: a file (a pipe too, as `--body-file`) or stdin, read whole within the
+/// input bound and rendered; the local images it shows become inline parts in `files`
+/// (paths relative to the Markdown file's folder; for stdin or a pipe, the current one).
+pub(super) fn read_markdown(
+    given: &ComposeInput,
+    source: &Source,
+    stdin: &mut dyn Read,
+    pipe_timeout: Duration,
+    files: &mut Files,
+) -> anyhow::Result<MarkdownRead> {
+    let limit = given.max_input;
+    let (bytes, folder) = match source {
+        Source::Stdin => (
+            read_stdin(stdin, "the Markdown", limit)?,
+            PathBuf::from("."),
+        ),
+        Source::Path(path) => read_markdown_file(path, limit, pipe_timeout)?,
+    };
+    let Ok(markdown) = std::str::from_utf8(&bytes) else {
+        return Err(fail(Kind::Data, "the Markdown is not UTF-8 text"));
+    };
+    let html = markdown::render(markdown, given.markdown_allow_html, &mut |written| {
+        files.local_image(written, &folder)
+    })?;
+    let references = cid::references(html.as_bytes());
+    Ok(MarkdownRead {
+        html: TextBody::from_text(html.as_bytes()),
+        references,
+        text: TextBody::from_text(&bytes),
     })
+}
+
+/// The Markdown file's bytes and the folder its image paths are relative to.
+fn read_markdown_file(
+    path: &Path,
+    limit: u64,
+    timeout: Duration,
+) -> anyhow::Result<(Vec<u8>, PathBuf)> {
+    let mut opened =
+        input::open(path).map_err(|err| input::unreadable("Markdown file", path, &err))?;
+    let role = "Markdown file";
+    match opened.kind {
+        FileKind::Regular => {
+            let bytes = input::read_to_limit(&mut opened.file, limit)
+                .map_err(|err| input::unreadable(role, path, &err))?
+                .ok_or_else(|| too_large(&format!("{role} {}", path.display()), limit))?;
+            let folder = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            Ok((bytes, folder))
+        }
+        FileKind::Pipe => Ok((
+            read_body_pipe(&mut opened.file, path, role, limit, timeout)?,
+            PathBuf::from("."),
+        )),
+        kind => Err(input::not_regular(role, path, kind)),
+    }
 }
 
 /// A regular text file, measured now and streamed while sending. A file that says it is
@@ -181,10 +321,11 @@ pub(super) fn text_file(
     role: &'static str,
     limit: u64,
     not_utf8: impl FnOnce() -> anyhow::Error,
+    see: &mut dyn FnMut(&[u8]),
 ) -> anyhow::Result<TextBody> {
     let unreadable = |err: io::Error| input::unreadable(role, path, &err);
     if opened.metadata.len() > 0 {
-        return FilePart::text(&mut opened.file, path, role)
+        return FilePart::text_seen(&mut opened.file, path, role, see)
             .map_err(unreadable)?
             .map(TextBody::File)
             .ok_or_else(not_utf8);
@@ -195,58 +336,6 @@ pub(super) fn text_file(
     if std::str::from_utf8(&bytes).is_err() {
         return Err(not_utf8());
     }
+    see(&bytes);
     Ok(TextBody::from_text(&bytes))
-}
-
-/// The files `--attach` names: each file, or a directory's regular files in name order.
-/// Each is opened without blocking and must be a regular file (a FIFO, a socket or a
-/// device is refused at once).
-pub(super) fn collect_attachments(paths: &[PathBuf]) -> anyhow::Result<Vec<Attachment>> {
-    let mut attachments = Vec::new();
-    for path in paths {
-        let opened =
-            input::open(path).map_err(|err| input::unreadable("attachment", path, &err))?;
-        match opened.kind {
-            FileKind::Regular => attachments.push(attachment(path, opened.metadata.len())),
-            FileKind::Directory => {
-                let mut files: Vec<PathBuf> = fs::read_dir(path)
-                    .map_err(|err| input::unreadable("attachment directory", path, &err))?
-                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                    .filter(|file| file.is_file())
-                    .collect();
-                if files.is_empty() {
-                    return Err(fail(
-                        Kind::NoInput,
-                        format!(
-                            "attachment directory {} has no regular files",
-                            path.display()
-                        ),
-                    ));
-                }
-                files.sort();
-                for file in files {
-                    let opened = input::open_regular(&file, "attachment")?;
-                    attachments.push(attachment(&file, opened.metadata.len()));
-                }
-            }
-            kind => return Err(input::not_regular("attachment", path, kind)),
-        }
-    }
-    Ok(attachments)
-}
-
-pub(super) fn attachment(path: &Path, size: u64) -> Attachment {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "attachment".to_string());
-    Attachment {
-        path: path.to_path_buf(),
-        content_type: mime_guess::from_path(path)
-            .first_or_octet_stream()
-            .essence_str()
-            .to_string(),
-        name,
-        size,
-    }
 }

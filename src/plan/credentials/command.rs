@@ -176,3 +176,41 @@ pub(super) fn read_command(
 pub(super) fn seconds(deadline: Duration) -> String {
     format!("{} s", deadline.as_secs_f64())
 }
+
+/// Runs a shell command with `input` on its stdin (a refresh token for the keyring), as
+/// [`from_command`] runs one: without `SMTPSEND_PASSWORD`, in its own process group,
+/// stopped after `deadline`, its stderr shown afterwards through the scrubber, its output
+/// read and dropped. It must exit 0.
+pub(super) fn run_with_input(
+    command: &str,
+    label: &str,
+    deadline: Duration,
+    input: &[u8],
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let origin = format!("{label} {command:?}");
+    let mut child = child_command("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|err| {
+            fail(
+                Kind::Config,
+                format!("{origin}: cannot run it: {}", input::plain_io(&err)),
+            )
+        })?;
+    let relay = StderrRelay::start(child.stderr.take().expect("stderr is piped"));
+    // A token is far smaller than a pipe's buffer: the write cannot block. A command that
+    // does not read its stdin gets EPIPE, which is its business.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+        let _ = stdin.write_all(b"\n");
+    }
+    let result = read_command(&mut child, &origin, deadline);
+    relay.show(&origin, None);
+    result.map(drop)
+}

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Jobs, Message, Pool, Route};
+use super::{Carried, Jobs, Message, Pool, Route};
 use crate::base::exit::{code_for, fail, one_line};
 use crate::smtp::Session;
 use crate::smtp::transcript::Transcript;
@@ -95,7 +95,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
                 if sent.is_err() {
                     self.close();
                 }
-                jobs.done(job, sent, Some(self.number));
+                jobs.done(job, sent, self.carried());
                 Ok(())
             }
         }
@@ -132,7 +132,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
         self.say_notices();
         match written {
             Ok(in_flight) => self.window.push_back((job, in_flight)),
-            Err(err) => self.pool.jobs.done(job, Err(err), Some(self.number)),
+            Err(err) => self.pool.jobs.done(job, Err(err), self.carried()),
         }
         if last {
             self.drain();
@@ -144,12 +144,13 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
     /// already arrived, so that the next messages leave together.
     fn collect(&mut self) {
         while let Some((job, in_flight)) = self.window.pop_front() {
+            let carried = self.carried();
             let Some(session) = self.session.as_mut() else {
                 return;
             };
             let sent = session.read_back(in_flight);
             let more = session.replies_arrived();
-            self.pool.jobs.done(job, sent, Some(self.number));
+            self.pool.jobs.done(job, sent, carried);
             if !more {
                 break;
             }
@@ -194,16 +195,27 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
         let (code, text) = (code_for(&err), one_line(&err));
         let mut jobs = jobs.into_iter();
         if let Some(first) = jobs.next() {
-            self.pool.jobs.done(first, Err(err), None);
+            self.pool.jobs.done(first, Err(err), Carried::default());
         }
         let again = || fail(crate::base::exit::Kind::from_code(code), text.clone());
         for job in jobs {
-            self.pool.jobs.done(job, Err(again()), None);
+            self.pool.jobs.done(job, Err(again()), Carried::default());
         }
         while let Some(job) = self.pool.take() {
-            self.pool.jobs.done(job, Err(again()), None);
+            self.pool.jobs.done(job, Err(again()), Carried::default());
         }
         Ok(())
+    }
+
+    /// This connection, as the carrier of a message.
+    fn carried(&self) -> Carried {
+        Carried {
+            connection: Some(self.number),
+            tls: self
+                .session
+                .as_ref()
+                .and_then(|session| session.tls().map(|tls| tls.version.clone())),
+        }
     }
 
     /// Says what the session noticed (a DSN request the server cannot honour).

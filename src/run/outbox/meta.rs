@@ -213,7 +213,7 @@ pub fn is_damaged(err: &anyhow::Error) -> bool {
 
 /// Opens one of an entry's files for reading: `None` when it is absent; a symbolic link or
 /// anything but a regular file is damage, other failures I/O errors (74).
-pub(super) fn open_entry_file(dir: &Dir, name: &str) -> anyhow::Result<Option<File>> {
+pub(super) fn open_entry_file(dir: &PrivateDir, name: &str) -> anyhow::Result<Option<File>> {
     let cannot = |err: &io::Error| {
         fail(
             Kind::LocalIo,
@@ -253,7 +253,7 @@ pub(super) fn missing_message(id: &str) -> anyhow::Error {
 
 /// Reads `ID.eml` from `file` and checks it against `meta`: its size, then its SHA-256.
 pub(super) fn verify_message(
-    dir: &Dir,
+    dir: &PrivateDir,
     id: &str,
     file: &File,
     meta: &Meta,
@@ -308,7 +308,7 @@ pub(super) fn wrong_size(name: &str, size: u64, queued: u64) -> anyhow::Error {
     ))
 }
 
-pub(super) fn read_meta(dir: &Dir, id: &str) -> anyhow::Result<Meta> {
+pub(super) fn read_meta(dir: &PrivateDir, id: &str) -> anyhow::Result<Meta> {
     let name = format!("{id}.json");
     let Some(file) = open_entry_file(dir, &name)? else {
         return Err(fail(

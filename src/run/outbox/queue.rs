@@ -6,7 +6,7 @@ use super::*;
 
 /// The outbox directory, open and checked (see [`Outbox::open`]).
 pub struct Queue {
-    pub(super) dir: Arc<Dir>,
+    pub(super) dir: Arc<PrivateDir>,
 }
 
 impl Queue {
@@ -316,7 +316,7 @@ pub struct FlushLock {
 
 /// An entry locked by this process: read it, record an attempt, remove it.
 pub struct Claim {
-    dir: Arc<Dir>,
+    dir: Arc<PrivateDir>,
     id: String,
     /// `ID.eml` (or its temporary name while being written), flock held.
     file: File,
@@ -379,20 +379,9 @@ impl Claim {
         // The last error may quote a server that echoed the login: no secret goes to disk.
         let text = crate::base::secret::scrub_bytes(&text);
         let [_, json, _, temporary] = names_of(&self.id);
-        let written = (|| {
-            // A fresh file each time: whatever had the name (a leftover) is not reused.
-            self.dir.remove_if_present(&temporary)?;
-            let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
-            let mut file = self.dir.open(&temporary, flags, 0o600)?;
-            file.write_all(&text)?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            self.dir.rename(&temporary, &json)?;
-            self.dir.sync()
-        })();
-        if written.is_err() {
-            let _ = self.dir.unlink(&temporary);
-        }
-        written
+        let mut bytes = text.into_owned();
+        bytes.push(b'\n');
+        // A fresh file each time: whatever had the temporary name (a leftover) is not reused.
+        self.dir.write_atomically(&json, &temporary, &bytes)
     }
 }

@@ -1,6 +1,8 @@
 //! Unit tests of `outbox`.
 
 use super::*;
+use std::ffi::CString;
+use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 
 fn meta() -> Meta {
