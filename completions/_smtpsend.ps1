@@ -67,6 +67,8 @@ Register-ArgumentCompleter -Native -CommandName 'smtpsend' -ScriptBlock {
             [CompletionResult]::new('--password-command', '--password-command', [CompletionResultType]::ParameterName, 'Run this shell command and use the first line it prints as the password; it is stopped (exit 78) if it takes longer than the command deadline (60 s, or --timeout)')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Try again this many times after a temporary failure, waiting 1s, 2s, 4s and so on (at most 60s) in between; never once the message data was sent and its reply was lost')
             [CompletionResult]::new('--max-time', '--max-time', [CompletionResultType]::ParameterName, 'Bound on the whole run in seconds, whatever the server does (0: none; default 3600): when it passes, the run ends as a temporary failure (75), queued when the outbox is on')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Connections at once for --bulk and -q, 1 to 32 (default 1); each message still goes exactly once, and the transcript and --json say which connection carried it')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Messages written ahead of their replies on each connection of --bulk and -q when the server offers PIPELINING and CHUNKING, 1 to 100 (default 16); a lost connection leaves at most this many unanswered, kept in the outbox by -q')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued as ID"); always writes it there first and removes it once the server took it')
             [CompletionResult]::new('--drop-queue', '--drop-queue', [CompletionResultType]::ParameterName, 'Remove a message from the outbox without sending it; repeatable')
             [CompletionResult]::new('-N', '-N ', [CompletionResultType]::ParameterName, 'DSN: when the server should report, NEVER or a list of SUCCESS,FAILURE,DELAY (sendmail -N); sent only when the server offers DSN, else a warning')
@@ -77,8 +79,10 @@ Register-ArgumentCompleter -Native -CommandName 'smtpsend' -ScriptBlock {
             [CompletionResult]::new('--dsn-envid', '--dsn-envid', [CompletionResultType]::ParameterName, 'DSN: envelope identifier quoted back in reports (sendmail -V ID; -V alone prints the version)')
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Probe: ask the server about ADDR with VRFY and print its answer; exit 0 for 250, 251 and 252, 67 when it does not know the address, 69 when it does not answer VRFY')
             [CompletionResult]::new('--expn', '--expn', [CompletionResultType]::ParameterName, 'Probe: expand a mailing list with EXPN and print its members, one per line')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml); the system file /etc/smtpsend/config.toml is read beneath it')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Use this account from the configuration file')
+            [CompletionResult]::new('--setup', '--setup', [CompletionResultType]::ParameterName, 'Set up an account on a terminal: asks for the address (EMAIL), takes the provider''s settings from its domain when it knows them (else asks for the server), asks how to log in, tests the account as --check does, then adds it to the configuration file')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append one line per message and attempt to this file: time, account, server, TLS, user, sender, recipients and their replies, size, Message-ID, result (never a password)')
             [CompletionResult]::new('-B', '-B ', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
             [CompletionResult]::new('--body-type', '--body-type', [CompletionResultType]::ParameterName, 'Body type (sendmail -B): 8BITMIME declares BODY=8BITMIME; 7BIT refuses 8-bit data')
             [CompletionResult]::new('--qualify-domain', '--qualify-domain', [CompletionResultType]::ParameterName, 'Append @DOMAIN to bare user names (`root`) in the envelope and in composed headers, and use it for the default sender user@DOMAIN (without it they go unqualified)')
@@ -105,6 +109,7 @@ Register-ArgumentCompleter -Native -CommandName 'smtpsend' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version (-V alone does too)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help: -h a summary, --help everything')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help: -h a summary, --help everything')
+            [CompletionResult]::new('--check-aliases', '--check-aliases', [CompletionResultType]::ParameterName, 'Check the account''s alias file and print what each name stands for, then exit (what newaliases and sendmail -bi do)')
             break
         }
     })

@@ -23,7 +23,7 @@ _smtpsend() {
 
     case "${cmd}" in
         smtpsend)
-            opts="-f -F -s -H -a -t -q -N -R -V -v -d -h -B --from --from-name --subject --header --body --body-file --html --markdown --markdown-allow-html --attach --inline --attach-name --attach-type --in-reply-to --references --priority --message-id --raw --bulk --max-input-size --to --cc --bcc --reply-to --read-recipients --envelope-from --server --lmtp --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --tls-fingerprint --tls-min-version --tls-server-name --proxy --ehlo-name --source-address --timeout --no-chunking --user --auth --password-file --password-command --oauth2-login --partial --retries --max-time --queue --flush-queue --list-queue --drop-queue --dsn-notify --dsn-return --dsn-envid --verify --expn --server-info --check --debug --dry-run --json --config --account --show-config --version --help --body-type --qualify-domain"
+            opts="-f -F -s -H -a -t -q -N -R -V -v -d -h -B --from --from-name --subject --header --body --body-file --html --markdown --markdown-allow-html --attach --inline --attach-name --attach-type --in-reply-to --references --priority --message-id --raw --bulk --max-input-size --to --cc --bcc --reply-to --read-recipients --envelope-from --server --lmtp --tls --tls-ca-file --tls-cert --tls-key --insecure-skip-verify --tls-fingerprint --tls-min-version --tls-server-name --proxy --ehlo-name --source-address --timeout --no-chunking --user --auth --password-file --password-command --oauth2-login --partial --retries --max-time --parallel --window --queue --flush-queue --list-queue --drop-queue --dsn-notify --dsn-return --dsn-envid --verify --expn --server-info --check --debug --dry-run --json --config --account --setup --show-config --log-file --version --help --body-type --qualify-domain --check-aliases"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -117,19 +117,31 @@ _smtpsend() {
                     return 0
                     ;;
                 --attach-name)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --attach-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --in-reply-to)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --references)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --priority)
@@ -137,7 +149,10 @@ _smtpsend() {
                     return 0
                     ;;
                 --message-id)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --bulk)
@@ -207,7 +222,10 @@ _smtpsend() {
                     return 0
                     ;;
                 --tls-fingerprint)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --tls-min-version)
@@ -215,11 +233,17 @@ _smtpsend() {
                     return 0
                     ;;
                 --tls-server-name)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --proxy)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --ehlo-name)
@@ -267,6 +291,14 @@ _smtpsend() {
                     return 0
                     ;;
                 --max-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -334,6 +366,17 @@ _smtpsend() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --setup)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --body-type)

@@ -524,7 +524,7 @@ fn lmtp_with_bdat_one_recipient_in_one_write() {
 }
 
 #[test]
-fn bulk_with_bdat_one_connection_one_round_trip_per_message() {
+fn bulk_with_bdat_one_connection_one_round_trip_per_message_or_one_for_a_window() {
     let dir = tempfile::tempdir().unwrap();
     for index in 0..3 {
         let text = format!(
@@ -532,18 +532,22 @@ fn bulk_with_bdat_one_connection_one_round_trip_per_message() {
         );
         std::fs::write(dir.path().join(format!("{index:02}.eml")), text).unwrap();
     }
-    let server = chunking().start();
-    let out = Run::new(["--bulk", dir.path().to_str().unwrap()])
-        .server(&server)
-        .output();
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let record = server.finish();
-    assert_eq!(record.connection_count(), 1);
-    let sent = record.completed();
-    assert_eq!(sent.len(), 3);
-    assert!(sent.iter().all(|t| t.bdat_chunks.len() == 1));
-    assert!(sent[2].message_text().ends_with("\r\nbody 2\r\n"));
-    assert_eq!(record.round_trips(), 1 + 3);
+    // EHLO, then one round trip per message without a window (--window 1), and one for the
+    // three together in the default window of 16.
+    for (window, round_trips) in [("1", 1 + 3), ("16", 1 + 1)] {
+        let server = chunking().start();
+        let out = Run::new(["--bulk", dir.path().to_str().unwrap(), "--window", window])
+            .server(&server)
+            .output();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let record = server.finish();
+        assert_eq!(record.connection_count(), 1);
+        let sent = record.completed();
+        assert_eq!(sent.len(), 3);
+        assert!(sent.iter().all(|t| t.bdat_chunks.len() == 1));
+        assert!(sent[2].message_text().ends_with("\r\nbody 2\r\n"));
+        assert_eq!(record.round_trips(), round_trips, "--window {window}");
+    }
 }
 
 #[test]

@@ -479,3 +479,78 @@ fn a_proc_file_that_says_it_is_empty_is_read_once() {
         String::from_utf8(version).unwrap()
     );
 }
+
+/// Text waiting on stdin while `--body` gives the text is not silently dropped: a warning
+/// says so, and the message is the `--body` text (the data in a pipe, or in a file).
+#[test]
+fn stdin_with_data_beside_body_gets_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("piped.txt");
+    std::fs::write(&file, "the log that was piped\n").unwrap();
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    std::io::Write::write_all(&mut writer, b"the log that was piped\n").unwrap();
+    drop(writer);
+    let stdins: [std::process::Stdio; 2] =
+        [std::fs::File::open(&file).unwrap().into(), reader.into()];
+    for stdin in stdins {
+        let server = Server::start();
+        let out = Run::new(["--to", "ops@example.com", "--body", "build failed"])
+            .server(&server)
+            .stdin_from(stdin)
+            .output();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            "smtpsend: warning: stdin has data, which is ignored: the text comes from --body \
+             (leave that out to send stdin as the text, or attach stdin with -a -)\n"
+        );
+        let record = server.finish();
+        let message = MessageParser::default()
+            .parse(&record.only_completed().message)
+            .unwrap();
+        assert_eq!(message.body_text(0).unwrap().trim_end(), "build failed");
+    }
+    // Stdin that goes into the message, or has nothing, gets no warning.
+    let server = Server::start();
+    let out = Run::new([
+        "--to",
+        "ops@example.com",
+        "--body",
+        "see the log",
+        "-a",
+        "-",
+    ])
+    .server(&server)
+    .stdin_from(std::fs::File::open(&file).unwrap())
+    .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    let server = Server::start();
+    let out = Run::new(["--to", "ops@example.com", "--body", "x"])
+        .server(&server)
+        .stdin_from(std::fs::File::open("/dev/null").unwrap())
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+}
+
+/// A composed message whose text was to come from stdin, when stdin had nothing, is sent
+/// with an empty body and a note (as mailx does), not in silence.
+#[test]
+fn an_empty_stdin_body_is_noted() {
+    let server = Server::start();
+    let out = Run::new(["--to", "ops@example.com", "--subject", "backup done"])
+        .server(&server)
+        .stdin_from(std::fs::File::open("/dev/null").unwrap())
+        .output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "smtpsend: note: the message body is empty (stdin had nothing to read)\n"
+    );
+    let record = server.finish();
+    let message = MessageParser::default()
+        .parse(&record.only_completed().message)
+        .unwrap();
+    assert_eq!(message.subject(), Some("backup done"));
+}

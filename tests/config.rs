@@ -70,7 +70,10 @@ fn flags_beat_environment_beat_account_beat_defaults() {
     );
     let out = home.run(["--show-config"]).output();
     assert!(
-        out.stdout.contains(&format!("{refused}  (account main)")),
+        out.stdout.contains(&format!(
+            "{refused}  (account main, {} line 3)",
+            home.config_file().display()
+        )),
         "{}",
         out.stdout
     );
@@ -219,13 +222,18 @@ fn a_readable_file_holding_a_password_is_refused() {
     let out = home.run(["--show-config", "--account", "a"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
+    let config = home.config_file();
+    let config = config.display();
     assert!(
-        out.stdout.contains("password        ********  (account a)"),
+        out.stdout.contains(&format!(
+            "password        ********  (account a, {config} line 3)"
+        )),
         "{}",
         out.stdout
     );
     assert!(
-        out.stdout.contains("user            me  (account a)"),
+        out.stdout
+            .contains(&format!("user            me  (account a, {config} line 2)")),
         "{}",
         out.stdout
     );
@@ -266,7 +274,10 @@ fn config_file_locations() {
         .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("home.example:25  (account h)"),
+        out.stdout.contains(&format!(
+            "home.example:25  (account h, {} line 2)",
+            home.join(".config/smtpsend/config.toml").display()
+        )),
         "{}",
         out.stdout
     );
@@ -285,7 +296,10 @@ fn config_file_locations() {
         .output();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("y.example:25  (account y)"),
+        out.stdout.contains(&format!(
+            "y.example:25  (account y, {} line 4)",
+            path.display()
+        )),
         "{}",
         out.stdout
     );
@@ -333,7 +347,10 @@ fn show_config_json_is_a_json_document_with_the_password_masked() {
     assert_eq!(document["server"]["source"], "--server");
     assert_eq!(document["user"]["value"], "me");
     assert_eq!(document["retries"]["value"], 3);
-    assert_eq!(document["retries"]["source"], "account a");
+    assert_eq!(
+        document["retries"]["source"],
+        format!("account a, {} line 4", home.config_file().display())
+    );
     assert_eq!(
         document["password"]["value"],
         serde_json::json!({"from": "given"})
@@ -364,10 +381,13 @@ fn show_config_json_keys_are_the_documented_ones() {
         &format!(
             "[accounts.g]\nprovider = \"gmail\"\nuser = \"me@gmail.com\"\n\
              oauth2 = \"google\"\noauth2-client-id = \"id.apps.googleusercontent.com\"\n\
-             tls-ca-file = \"{ca}\"\n"
+             tls-ca-file = \"{ca}\"\naliases = \"/etc/aliases\"\n\
+             rewrite-local-headers = true\nset-from-header = \"always\"\n\
+             log-file = \"/var/log/smtpsend.log\"\nsyslog = \"mail\"\n"
         ),
         0o600,
     );
+    home.write_system_config("spool = \"/var/spool/smtpsend\"\n", 0o644);
     let fingerprint = ["AB"; 32].join(":");
     let out = home
         .run([
@@ -420,6 +440,10 @@ fn show_config_json_keys_are_the_documented_ones() {
     );
     assert_eq!(document["oauth2"]["value"]["signed_in"], false);
     assert_eq!(document["oauth2"]["value"]["provider"], "google");
+    assert_eq!(document["rewrite-local-headers"]["value"], true);
+    assert_eq!(document["log-file"]["value"], "/var/log/smtpsend.log");
+    assert_eq!(document["spool"]["value"], "/var/spool/smtpsend");
+    assert_eq!(document["syslog"]["value"], "mail");
 }
 
 /// A password command is shown as the command, never as what it prints.

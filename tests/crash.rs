@@ -1,7 +1,10 @@
 //! Crash torture test of the outbox, after SQLite's crash testing: smtpsend is killed with
 //! SIGKILL at random instants while it queues a message (`--queue always`, and
 //! `--queue on-failure` against a server that refuses for now), while it flushes several
-//! entries (`-q`), in the middle of DATA or BDAT, while it waits for the final reply, and
+//! entries (`-q`, and `-q --parallel 3` over three connections at once, with a window of
+//! messages in flight on each when the server offers CHUNKING), while a send delivers its
+//! message and then the entries queued for the same route over the same connection, in the
+//! middle of DATA or BDAT, while it waits for the final reply, and
 //! between that reply and the update of the outbox. After each kill a flush against a
 //! healthy server sends what is left, and the test checks:
 //!
@@ -534,6 +537,11 @@ enum Scenario {
     OnFailure,
     /// `-q` with several entries against a slow server.
     Flush,
+    /// `-q --parallel 3` with more entries: three connections at once.
+    ParallelFlush,
+    /// A send (`--queue on-failure`) against a slow server, followed over its connection by
+    /// the entries queued earlier for the same route.
+    FollowUp,
 }
 
 impl Scenario {
@@ -542,6 +550,8 @@ impl Scenario {
             Scenario::Always => "--queue always",
             Scenario::OnFailure => "--queue on-failure",
             Scenario::Flush => "-q",
+            Scenario::ParallelFlush => "-q --parallel 3",
+            Scenario::FollowUp => "a send and the queued entries after it",
         }
     }
 }
@@ -656,6 +666,7 @@ fn judge(facts: &Facts) -> Verdict {
         problem(format!("exited {code} by itself: {}", facts.stderr));
     }
     let connected = facts.events.iter().any(|e| e.step == Step::Accepted);
+    let new_message = facts.markers.last();
     for marker in &facts.markers {
         let deliveries: Vec<&Delivery> = facts
             .deliveries
@@ -679,7 +690,10 @@ fn judge(facts: &Facts) -> Verdict {
                 // allowed only when smtpsend never took charge of it.
                 let exited_0 = facts.exit_code == Some(0);
                 let took_charge = match facts.scenario {
-                    Scenario::Flush => true,
+                    Scenario::Flush | Scenario::ParallelFlush => true,
+                    // The entries were queued before; the new message as with on-failure.
+                    Scenario::FollowUp if Some(marker) != new_message => true,
+                    Scenario::FollowUp => exited_0 || facts.stderr.contains("queued as "),
                     // The entry is committed before the connection is made.
                     Scenario::Always => connected || exited_0,
                     Scenario::OnFailure => exited_0 || facts.stderr.contains("queued as "),
@@ -766,16 +780,20 @@ fn message_args<'a>(server: &'a str, header: &'a str, body: &'a str) -> Vec<&'a 
 /// One run: prepare, start smtpsend, kill it at the aimed instant, flush, collect.
 fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let home = &Home::new();
-    let scenario = match rng.below(4) {
+    let scenario = match rng.below(6) {
         0 => Scenario::Always,
         1 => Scenario::OnFailure,
-        _ => Scenario::Flush,
+        2 => Scenario::FollowUp,
+        3 => Scenario::Flush,
+        _ => Scenario::ParallelFlush,
     };
     let chunking = rng.chance();
-    let count = if scenario == Scenario::Flush {
-        2 + rng.below(3) as usize
-    } else {
-        1
+    let count = match scenario {
+        Scenario::Flush => 2 + rng.below(3) as usize,
+        Scenario::ParallelFlush => 3 + rng.below(5) as usize,
+        // One to three queued, and the new message last.
+        Scenario::FollowUp => 2 + rng.below(3) as usize,
+        _ => 1,
     };
     let markers: Vec<String> = (0..count).map(|m| format!("r{run}-m{m}")).collect();
     let bodies: Vec<String> = markers
@@ -789,10 +807,16 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let headers: Vec<String> = markers.iter().map(|m| format!("X-Crash-Id: {m}")).collect();
     let addr = server.addr.as_str();
 
-    // Entries for the flush to send, queued against a server that refuses for now.
-    if scenario == Scenario::Flush {
+    // Entries for the flush (or the send) to send, queued against a server that refuses
+    // for now.
+    let queued = match scenario {
+        Scenario::Flush | Scenario::ParallelFlush => count,
+        Scenario::FollowUp => count - 1,
+        _ => 0,
+    };
+    if queued > 0 {
         server.next_generation(Mode::refusing());
-        for (header, body) in headers.iter().zip(&bodies) {
+        for (header, body) in headers.iter().zip(&bodies).take(queued) {
             let mut args = message_args(addr, header, body);
             args.extend(["--queue", "on-failure"]);
             let (code, stderr) = run_to_end(home, &args);
@@ -806,12 +830,13 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
     let killed_generation = server.next_generation(mode);
     let mut args = match scenario {
         Scenario::Flush => vec!["-q"],
-        _ => message_args(addr, &headers[0], &bodies[0]),
+        Scenario::ParallelFlush => vec!["-q", "--parallel", "3"],
+        _ => message_args(addr, &headers[count - 1], &bodies[count - 1]),
     };
     match scenario {
         Scenario::Always => args.extend(["--queue", "always"]),
-        Scenario::OnFailure => args.extend(["--queue", "on-failure"]),
-        Scenario::Flush => {}
+        Scenario::OnFailure | Scenario::FollowUp => args.extend(["--queue", "on-failure"]),
+        Scenario::Flush | Scenario::ParallelFlush => {}
     }
     let aim = match (scenario, rng.below(6)) {
         (Scenario::OnFailure, 0 | 1) => Aim::Time(rng.upto(Duration::from_millis(20))),
@@ -871,7 +896,11 @@ fn run_once(run: usize, server: &CrashServer, rng: &mut Rng) -> Facts {
         chunking: rng.chance(),
         ..Mode::healthy()
     });
-    let (flush_code, flush_stderr) = run_to_end(home, &["-q"]);
+    let healthy: &[&str] = match rng.chance() {
+        true => &["-q", "--parallel", "2"],
+        false => &["-q"],
+    };
+    let (flush_code, flush_stderr) = run_to_end(home, healthy);
     let left = home.files();
     Facts {
         run,

@@ -94,7 +94,7 @@ fn what_is_given_wins_over_the_preset() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let server = line(&out.stdout, "server");
     assert!(server.contains("smtp.gmail.com:465 "), "{server}");
-    assert!(server.contains("(account mine)"), "{server}");
+    assert!(server.contains("(account mine, "), "{server}");
     // The server was given, so its port decides TLS (465: implicit), not the preset.
     let tls = line(&out.stdout, "tls");
     assert!(tls.contains("implicit") && tls.contains("default"), "{tls}");

@@ -626,10 +626,18 @@ fn a_home_is_where_smtpsend_looks_for_its_config_and_keeps_its_outbox() {
     let config_line = format!("config          {}  (", home.config_file().display());
     assert!(out.stdout.starts_with(&config_line), "{}", out.stdout);
     assert!(
-        out.stdout.contains("a.example:2525  (account a)"),
+        out.stdout.contains(&format!(
+            "a.example:2525  (account a, {} line 2)",
+            home.config_file().display()
+        )),
         "{}",
         out.stdout
     );
+    let system_line = format!(
+        "system-config   {}  (SMTPSEND_SYSTEM_CONFIG, not found)",
+        home.system_config_file().display()
+    );
+    assert!(out.stdout.contains(&system_line), "{}", out.stdout);
 
     let out = home
         .run(["--to", "b@example.com", "--body", "x", "--queue", "always"])

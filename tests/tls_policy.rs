@@ -193,7 +193,7 @@ fn the_policy_comes_from_the_account_and_shows_in_show_config() {
             .find(|line| line.starts_with(key))
             .unwrap_or_else(|| panic!("no {key} line:\n{}", out.stdout));
         assert!(line.contains(value), "{line}");
-        assert!(line.contains("(account work)"), "{line}");
+        assert!(line.contains("(account work, "), "{line}");
     }
 }
 

@@ -202,6 +202,32 @@ fn set_blocking(file: &File) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether stdin holds bytes nobody has read yet: a pipe or socket with data waiting, or a
+/// regular file not read to its end. A pipe whose writer has not written yet counts as
+/// empty (nothing can be known without waiting).
+pub fn stdin_has_data() -> bool {
+    let fd = io::stdin().as_raw_fd();
+    // SAFETY: fstat, ioctl(FIONREAD) and lseek(SEEK_CUR) only inspect descriptor 0 and
+    // write into the local buffers given; none changes what stdin will read.
+    unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut stat) != 0 {
+            return false;
+        }
+        match stat.st_mode & libc::S_IFMT {
+            libc::S_IFIFO | libc::S_IFSOCK => {
+                let mut waiting: libc::c_int = 0;
+                libc::ioctl(fd, libc::FIONREAD, &mut waiting) == 0 && waiting > 0
+            }
+            libc::S_IFREG => {
+                let at = libc::lseek(fd, 0, libc::SEEK_CUR);
+                at >= 0 && stat.st_size > at
+            }
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@
 //! being read or composed: Ctrl-C while typing a message abandons it.
 //!
 //! How the session is stopped: the handler records the signal and shuts the current
-//! connection down (`shutdown(2)` is async-signal-safe), so a read or write blocked on the
+//! connection of each lane down (one per connection of `--parallel`) (`shutdown(2)` is async-signal-safe), so a read or write blocked on the
 //! server returns at once; [`check`] stops the ones that start later. A connect in progress
 //! is not cut short: it ends within its own deadline and the next read stops the session.
 
@@ -26,10 +26,18 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
+/// The most sessions under way at once: one per connection of `--parallel`.
+pub const LANES: usize = 32;
+
 /// The signal received (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
-/// The socket of the session under way (-1: none).
-static CONNECTION: AtomicI32 = AtomicI32::new(-1);
+/// The socket of the session under way in each lane (-1: none); lane 0 is the main thread's.
+static CONNECTIONS: [AtomicI32; LANES] = [const { AtomicI32::new(-1) }; LANES];
+
+thread_local! {
+    /// The lane of the sessions this thread opens (see [`set_lane`]).
+    static LANE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 /// Set when a send was stopped by the signal and the message kept: die of it at exit.
 static STOPPED_A_SEND: AtomicBool = AtomicBool::new(false);
 /// When the process started, for `--max-time`.
@@ -45,11 +53,19 @@ const GRACE: Duration = Duration::from_secs(5);
 
 extern "C" fn on_signal(signal: libc::c_int) {
     RECEIVED.store(signal, SeqCst);
-    let fd = CONNECTION.load(SeqCst);
-    if fd >= 0 {
-        // SAFETY: shutdown(2) is async-signal-safe. On an fd that is no socket (closed and
-        // reused since) it fails with ENOTSOCK and does nothing.
-        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+    shut_down_all();
+}
+
+/// Shuts down the socket of every lane's session, so that a read or write blocked on a
+/// server returns at once. Only atomics and shutdown(2): safe in a signal handler.
+fn shut_down_all() {
+    for slot in &CONNECTIONS {
+        let fd = slot.load(SeqCst);
+        if fd >= 0 {
+            // SAFETY: shutdown(2) is async-signal-safe. On an fd that is no socket (closed
+            // and reused since) it fails with ENOTSOCK and does nothing.
+            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        }
     }
 }
 
@@ -84,9 +100,15 @@ pub fn name(signal: i32) -> &'static str {
     }
 }
 
-/// The connection a signal should shut down (the newest one).
+/// The connection a signal should shut down: the newest one of this thread's lane.
 pub fn watch(fd: i32) {
-    CONNECTION.store(fd, SeqCst);
+    CONNECTIONS[LANE.get()].store(fd, SeqCst);
+}
+
+/// Sessions opened by this thread from now on are watched in `lane` (below [`LANES`]): each
+/// connection of `--parallel` has its own.
+pub fn set_lane(lane: usize) {
+    LANE.set(lane.min(LANES - 1));
 }
 
 /// Records the start of the process: `--max-time` counts from here. Call first in `main`.
@@ -114,12 +136,7 @@ pub fn limit_run(max_time: Option<Duration>) {
 fn watchdog(deadline: Instant) {
     std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
     EXPIRED.store(true, SeqCst);
-    let fd = CONNECTION.load(SeqCst);
-    if fd >= 0 {
-        // SAFETY: shutdown(2) on the session's socket; on an fd that is no socket (closed
-        // and reused since) it fails with ENOTSOCK and does nothing.
-        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
-    }
+    shut_down_all();
     std::thread::sleep(GRACE);
     while CRITICAL.load(SeqCst) > 0 {
         std::thread::sleep(Duration::from_millis(50));

@@ -116,6 +116,14 @@ pub fn print_stderr_line(line: std::fmt::Arguments) {
     let _ = writeln!(io::stderr().lock(), "{}", escape_controls(&scrubbed));
 }
 
+/// Writes a question to stderr without a line end, for the answer to follow on the same
+/// line (`--setup`); scrubbed and escaped like every line.
+pub fn prompt(text: &str) {
+    let scrubbed = scrub(text);
+    let mut stderr = io::stderr().lock();
+    let _ = write!(stderr, "{}", escape_controls(&scrubbed)).and_then(|()| stderr.flush());
+}
+
 /// Writes one transcript line (`send: '…'`, `reply: '…'`, already quoted) to stderr, secrets
 /// redacted.
 pub fn print_transcript_line(line: &str) {

@@ -45,33 +45,50 @@ pub fn open_chain(
     create: bool,
     purpose: Purpose,
 ) -> anyhow::Result<Option<PrivateDir>> {
-    let cannot = |what: &str, path: &Path, err: &io::Error| {
-        fail(
-            Kind::LocalIo,
-            format!(
-                "cannot {what} {} {}: {}",
-                purpose.name,
-                path.display(),
-                plain_io(err)
-            ),
-        )
-    };
     if create {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(base)
-            .map_err(|err| cannot("create", base, &err))?;
+            .map_err(|err| cannot("create", base, &err, purpose))?;
     }
-    let mut parent = match OpenOptions::new()
+    match open_base(base, purpose)? {
+        Some(parent) => open_under(parent, base, own, create, purpose),
+        None if create => Err(cannot(
+            "open",
+            base,
+            &io::Error::from(io::ErrorKind::NotFound),
+            purpose,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Opens the base directory of a chain, following links (it is not smtpsend's); `Ok(None)`
+/// when it does not exist. The caller may check it on the descriptor before
+/// [`open_under`] goes on from it.
+pub fn open_base(base: &Path, purpose: Purpose) -> anyhow::Result<Option<File>> {
+    match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY)
         .open(base)
     {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
-        Err(err) => return Err(cannot("open", base, &err)),
-    };
+        Ok(file) => Ok(Some(file)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(cannot("open", base, &err, purpose)),
+    }
+}
+
+/// [`open_chain`] from the open base directory `parent` (whose path is `base`): each
+/// directory of `own` opened through its parent's descriptor, created first when asked,
+/// and checked.
+pub fn open_under(
+    mut parent: File,
+    base: &Path,
+    own: &[OsString],
+    create: bool,
+    purpose: Purpose,
+) -> anyhow::Result<Option<PrivateDir>> {
     let mut path = base.to_path_buf();
     for name in own {
         path.push(name);
@@ -87,7 +104,7 @@ pub fn open_chain(
             if made != 0 {
                 let err = io::Error::last_os_error();
                 if err.kind() != io::ErrorKind::AlreadyExists {
-                    return Err(cannot("create", &path, &err));
+                    return Err(cannot("create", &path, &err, purpose));
                 }
             }
         }
@@ -104,7 +121,7 @@ pub fn open_chain(
                 Ok(Some(stat)) if file_type(&stat) != libc::S_IFDIR => {
                     unsafe_dir(&path, &not_a_directory(&path, &stat), purpose)
                 }
-                _ => cannot("open", &path, &err),
+                _ => cannot("open", &path, &err, purpose),
             });
         }
         // SAFETY: `fd` is a descriptor openat just returned, owned by nobody else.
@@ -113,6 +130,19 @@ pub fn open_chain(
         parent = dir;
     }
     Ok(Some(PrivateDir { file: parent, path }))
+}
+
+/// The error (74) of a directory that could not be created or opened.
+pub fn cannot(what: &str, path: &Path, err: &io::Error, purpose: Purpose) -> anyhow::Error {
+    fail(
+        Kind::LocalIo,
+        format!(
+            "cannot {what} {} {}: {}",
+            purpose.name,
+            path.display(),
+            plain_io(err)
+        ),
+    )
 }
 
 /// What is wrong with something found where a private directory should be.

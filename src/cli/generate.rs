@@ -37,7 +37,7 @@ const ASKED: [(&str, &str); 3] = [
 
 /// Options whose value is no file: the completions offer nothing (or what smtpsend prints,
 /// see [`ASKED`]) rather than file names.
-const NOT_FILES: [&str; 22] = [
+const NOT_FILES: [&str; 31] = [
     "from",
     "from_name",
     "envelope_from",
@@ -60,6 +60,15 @@ const NOT_FILES: [&str; 22] = [
     "expn",
     "account",
     "recipients",
+    "setup",
+    "attach_name",
+    "attach_type",
+    "in_reply_to",
+    "references",
+    "message_id",
+    "tls_fingerprint",
+    "tls_server_name",
+    "proxy",
 ];
 
 /// Writes the man page or a completion script; the man page lists `account_keys`, the keys

@@ -79,6 +79,8 @@ const HEADINGS: [(&str, &[&str]); 8] = [
             "partial",
             "retries",
             "max_time",
+            "parallel",
+            "window",
             "queue",
             "flush_queue",
             "list_queue",
@@ -97,17 +99,22 @@ const HEADINGS: [(&str, &[&str]); 8] = [
             "json",
             "config",
             "account",
+            "setup",
             "show_config",
+            "log_file",
             "version",
             "help",
         ],
     ),
-    ("Sendmail compatibility", &["body_type", "qualify_domain"]),
+    (
+        "Sendmail compatibility",
+        &["body_type", "qualify_domain", "check_aliases"],
+    ),
 ];
 
 /// What `-h` shows of an option (`--help` shows its whole text); options not here are shown
 /// by `--help` only.
-const SHORT: [(&str, &str); 35] = [
+const SHORT: [(&str, &str); 36] = [
     ("from", "Sender, for the envelope and From:"),
     ("subject", "Subject: line"),
     ("headers", "Extra header field; repeatable"),
@@ -148,6 +155,7 @@ const SHORT: [(&str, &str); 35] = [
     ("dry_run", "Show the message; send nothing"),
     ("json", "The outcome as JSON on stdout"),
     ("account", "Use this account of the config file"),
+    ("setup", "Set up an account here, step by step"),
     ("help", "Print help (--help for all options)"),
 ];
 
@@ -157,7 +165,7 @@ Examples:
   echo failed | smtpsend --to ops@example.com -s 'CI: failed' -a build.log
   smtpsend --server smtp.example.com:587 --user me --to you@x.org --body hi
   smtpsend -t < message.eml                      # as sendmail does
-  smtpsend --server-info --server smtp.example.com:587";
+  smtpsend --setup me@example.com                # a first account, step by step";
 
 /// The command with every option under its heading (for `--help` and the man page).
 pub fn with_headings(mut command: Command) -> Command {

@@ -34,6 +34,8 @@ use values::*;
 mod kinds;
 pub use kinds::*;
 
+mod derived;
+
 mod network;
 pub use network::{NetworkArgs, ProxyChoice, parse_fingerprint, parse_proxy};
 pub(crate) use values::{parse_dsn_envid, parse_dsn_notify};
@@ -290,6 +292,17 @@ pub struct Cli {
     #[arg(long, value_name = "N", env = "SMTPSEND_RETRIES")]
     pub retries: Option<u32>,
 
+    /// Connections at once for --bulk and -q, 1 to 32 (default 1); each message still goes
+    /// exactly once, and the transcript and --json say which connection carried it
+    #[arg(long, value_name = "N", env = "SMTPSEND_PARALLEL")]
+    pub parallel: Option<usize>,
+
+    /// Messages written ahead of their replies on each connection of --bulk and -q when the
+    /// server offers PIPELINING and CHUNKING, 1 to 100 (default 16); a lost connection
+    /// leaves at most this many unanswered, kept in the outbox by -q
+    #[arg(long, value_name = "N", env = "SMTPSEND_WINDOW")]
+    pub window: Option<usize>,
+
     /// Outbox: on-failure keeps a message that hit a temporary failure and exits 0 ("queued
     /// as ID"); always writes it there first and removes it once the server took it
     #[arg(
@@ -334,7 +347,8 @@ pub struct Cli {
     #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
     pub check: bool,
 
-    /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml)
+    /// Configuration file (default $XDG_CONFIG_HOME/smtpsend/config.toml); the system file
+    /// /etc/smtpsend/config.toml is read beneath it
     #[arg(long, value_name = "PATH", env = "SMTPSEND_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -346,6 +360,22 @@ pub struct Cli {
     /// with --json as a JSON object
     #[arg(long)]
     pub show_config: bool,
+
+    /// Append one line per message and attempt to this file: time, account, server, TLS,
+    /// user, sender, recipients and their replies, size, Message-ID, result (never a password)
+    #[arg(long, value_name = "PATH", env = "SMTPSEND_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Check the account's alias file and print what each name stands for, then exit (what
+    /// newaliases and sendmail -bi do)
+    #[arg(long, group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub check_aliases: bool,
+
+    /// Set up an account on a terminal: asks for the address (EMAIL), takes the provider's
+    /// settings from its domain when it knows them (else asks for the server), asks how to
+    /// log in, tests the account as --check does, then adds it to the configuration file
+    #[arg(long, value_name = "EMAIL", num_args = 0..=1, default_missing_value = "", group = "probe", conflicts_with_all = MESSAGE_OPTIONS.iter().chain(&OTHER_COMMANDS))]
+    pub setup: Option<String>,
 
     /// Sign in to the account's OAuth2 provider (oauth2 in the configuration file): print a
     /// web address and a code to enter there, wait, and store the refresh token a send uses
@@ -389,18 +419,16 @@ pub struct Cli {
     #[arg(skip)]
     pub server_options: Vec<String>,
 
+    /// Why this run is a sendmail call (`invoked as sendmail`, `-t`, `-oi`, …), when it is
+    /// one: such a call keeps a message it cannot send now (see [`sendmail::call`]).
+    #[arg(skip)]
+    pub sendmail_call: Option<String>,
+
     /// `-a` and `--inline` in the order given, each with the `--attach-name` and
     /// `--attach-type` that follow it (see [`files::file_specs`]).
     #[arg(skip)]
     pub files: Vec<crate::message::compose::FileSpec>,
 }
-
-/// The sendmail-compatibility note at the end of `--help`.
-const SENDMAIL_NOTE: &str = "\
-sendmail compatibility: -t, -f ADDR, -F NAME, -r ADDR, -B TYPE, -N, -R, -V and -v work as in \
-sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi and every other \
--oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
--q delivers the outbox and -bp lists it. -bs, -bd, -bi and -I are refused with exit code 64.";
 
 /// The clap command: the definitions above, with the exit codes (from their one source,
 /// `base::exit`) and the sendmail notes at the end of `--help`, and the options under
@@ -417,7 +445,8 @@ pub fn plain_command() -> clap::Command {
         .map(|(code, meaning)| format!("  {code:<3} {meaning}\n"))
         .collect();
     Cli::command().after_long_help(format!(
-        "{SENDMAIL_NOTE}\n\nExit status (sysexits.h):\n{codes}"
+        "{}\n\nExit status (sysexits.h):\n{codes}",
+        sendmail::HELP_NOTE
     ))
 }
 
@@ -429,6 +458,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
         false => command(),
     };
     command.build();
+    let sendmail_call = sendmail::call(&args);
     let args = crate::cli::sendmail::normalize(args, &command)
         .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     let matches = command
@@ -442,57 +472,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
         .map(str::to_string)
         .collect();
     cli.server_options = server_options(&command, &matches);
+    cli.sendmail_call = sendmail_call;
     cli.files = files::file_specs(&matches)
         .map_err(|message| command.error(clap::error::ErrorKind::ArgumentConflict, message))?;
     Ok(cli)
-}
-
-impl Cli {
-    /// True when the option with this id got its value from its `SMTPSEND_*` variable.
-    pub fn is_from_env(&self, id: &str) -> bool {
-        self.from_env.iter().any(|known| known == id)
-    }
-
-    /// True when any flag that composes a message was given.
-    pub fn composes(&self) -> bool {
-        self.subject.is_some()
-            || !self.headers.is_empty()
-            || self.body.is_some()
-            || self.body_file.is_some()
-            || self.html.is_some()
-            || self.markdown.is_some()
-            || !self.attachments.is_empty()
-            || !self.inline.is_empty()
-            || self.in_reply_to.is_some()
-            || !self.references.is_empty()
-            || self.priority.is_some()
-            || self.message_id.is_some()
-            || !self.to.is_empty()
-            || !self.cc.is_empty()
-            || !self.bcc.is_empty()
-            || !self.reply_to.is_empty()
-    }
-
-    /// The delivery status notifications asked for with -N, -R and -V.
-    pub fn dsn(&self) -> crate::smtp::dsn::Dsn {
-        crate::smtp::dsn::Dsn {
-            notify: self.dsn_notify.clone(),
-            ret: self.dsn_return.map(|ret| match ret {
-                DsnReturn::Full => "FULL".to_string(),
-                DsnReturn::Hdrs => "HDRS".to_string(),
-            }),
-            envid: self.dsn_envid.clone(),
-        }
-    }
-
-    /// The most bytes read from stdin or a piped body file (`--max-input-size`).
-    pub fn max_input(&self) -> u64 {
-        self.max_input_size
-            .unwrap_or(crate::base::input::DEFAULT_MAX_INPUT)
-    }
-
-    /// True when stdin holds a complete message rather than body text.
-    pub fn stdin_is_message(&self) -> bool {
-        self.raw || self.read_recipients || (!self.recipients.is_empty() && !self.composes())
-    }
 }

@@ -6,8 +6,13 @@
 //! (`-FCronDaemon`, `-F 'Cron Daemon'`). Letters sendmail knows are rewritten to long options
 //! (or dropped when they have no meaning for a program that only submits mail); the letters
 //! smtpsend defines itself (`-s`, `-a`, `-H`, `-d`, …) are passed on one by one. `--` ends
-//! the options: everything after it is passed on untouched. argv[0] never changes anything,
-//! so a link named `sendmail` behaves exactly like `smtpsend`.
+//! the options: everything after it is passed on untouched.
+//!
+//! argv[0] matters as the names sendmail is installed under: `mailq` lists the outbox
+//! (`--list-queue`), `newaliases` checks the alias file (`--check-aliases`); and a call as
+//! `sendmail`, like one with `-t`, `-i` or `-oX`, is a sendmail call ([`call`]), which keeps
+//! a message it cannot send now in the outbox. Otherwise `sendmail` and `smtpsend` read the
+//! same command line the same way.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -27,7 +32,7 @@ enum Letter {
     Value(&'static str),
     /// `-b MODE`.
     Mode,
-    /// `-I`: initialise the alias database (like `-bi`).
+    /// `-I`: initialise the alias database (like `-bi`): here, check the alias file.
     Aliases,
     /// `-q`: process the queue (here: deliver the outbox once).
     Queue,
@@ -92,6 +97,39 @@ impl Known {
     }
 }
 
+/// Why `args` (argv[0] first) are a sendmail call, when they are: smtpsend was invoked as
+/// `sendmail`, or the command line has `-t`, `-i`, `-oX` or `--` before recipients. Programs
+/// that hand mail to sendmail (cron, PHP, logwatch, unattended-upgrades) expect it to be
+/// kept when the relay is down, so such a call queues by default.
+pub fn call(args: &[OsString]) -> Option<String> {
+    let name = args
+        .first()
+        .and_then(|argv0| std::path::Path::new(argv0).file_name())
+        .and_then(OsStr::to_str);
+    if name == Some("sendmail") {
+        return Some("invoked as sendmail".to_string());
+    }
+    let mut words = args.iter().skip(1).filter_map(|word| word.to_str());
+    while let Some(word) = words.next() {
+        if word == "--" {
+            return words.next().map(|_| "recipients after --".to_string());
+        }
+        if word == "--read-recipients" {
+            return Some(word.to_string());
+        }
+        if word.starts_with("--") {
+            continue;
+        }
+        if let Some(cluster) = word.strip_prefix('-')
+            && (cluster.starts_with('o')
+                || (cluster.contains(['i', 't']) && cluster.chars().all(|c| "itmnUGv".contains(c))))
+        {
+            return Some(word.to_string());
+        }
+    }
+    None
+}
+
 /// True when `args` (argv[0] first) carry the signs of a sendmail call whose stdin is a
 /// complete message: `-i`, `-oi` or another `-oX`, or `--` followed by recipients.
 pub fn looks_like_sendmail_call(args: &[OsString]) -> bool {
@@ -119,6 +157,15 @@ pub fn normalize(args: Vec<OsString>, command: &Command) -> Result<Vec<OsString>
     let mut args = args.into_iter();
     let mut out: Vec<OsString> = args.next().into_iter().collect();
     let rest: Vec<OsString> = args.collect();
+    let name = out
+        .first()
+        .and_then(|argv0| std::path::Path::new(argv0).file_name())
+        .and_then(OsStr::to_str);
+    match name {
+        Some("mailq") => out.push("--list-queue".into()),
+        Some("newaliases") => out.push("--check-aliases".into()),
+        _ => {}
+    }
     if rest.len() == 1 && rest[0] == "-V" {
         // A lone -V asks for the version (sendmail's -V always has an envelope id after it).
         out.push("--version".into());
@@ -181,7 +228,7 @@ fn rewrite_cluster(
             match sendmail {
                 Some(Letter::Ignored) => {}
                 Some(Letter::Flag(long)) => out.push(long.into()),
-                Some(Letter::Aliases) => return Err(unsupported_mode("-I", known)),
+                Some(Letter::Aliases) => out.push("--check-aliases".into()),
                 Some(Letter::Queue) if !attached.is_empty() => {
                     return Err(format!(
                         "-q{attached} is not supported: smtpsend -q delivers the outbox once; \
@@ -230,13 +277,17 @@ fn with_value(option: &str, value: &OsStr) -> OsString {
     joined
 }
 
-/// `-bm` delivers (what smtpsend always does); `-bp` lists the outbox when there is one;
-/// the daemon and alias modes are refused.
+/// `-bm` delivers (what smtpsend always does); `-bp` lists the outbox; `-bi` checks the
+/// alias file; the daemon and test modes are refused.
 fn rewrite_mode(mode: &str, known: &Known, out: &mut Vec<OsString>) -> Result<(), String> {
     match mode {
         "m" => Ok(()),
         "p" if known.longs.contains("list-queue") => {
             out.push("--list-queue".into());
+            Ok(())
+        }
+        "i" if known.longs.contains("check-aliases") => {
+            out.push("--check-aliases".into());
             Ok(())
         }
         _ => Err(unsupported_mode(&format!("-b{mode}"), known)),
@@ -247,195 +298,27 @@ fn unsupported_mode(flag: &str, known: &Known) -> String {
     let what = match flag {
         "-bs" => "SMTP on stdin and stdout",
         "-bd" => "running as a daemon",
-        "-bi" | "-I" => "rebuilding the alias database",
         "-bp" => "listing the mail queue",
         "-bv" => "verifying addresses",
         "-bt" => "address test mode",
         _ => "this mode",
     };
     let supported = if known.longs.contains("list-queue") {
-        "-bm (submit a message, the default) and -bp (list the outbox)"
+        "-bm (submit a message, the default), -bp (list the outbox) and -bi (check the alias file)"
     } else {
         "-bm (submit a message, the default)"
     };
     format!("{flag} ({what}) is not supported: smtpsend only submits mail; supported: {supported}")
 }
 
+/// The sendmail-compatibility note at the end of `--help`.
+pub(super) const HELP_NOTE: &str = "\
+sendmail compatibility: -t, -f ADDR, -F NAME, -r ADDR, -B TYPE, -N, -R, -V and -v work as in \
+sendmail, written apart or together (-ti, -FName, -faddr). -i, -oi, -oem, -odi and every other \
+-oX, -bm, -m, -n, -U, -G, -O OPT=VALUE, -L TAG, -X FILE and -hN are accepted and ignored. \
+-q delivers the outbox, -bp lists it (as mailq does), -bi and -I check the alias file (as \
+newaliases does). -bs and -bd are refused with exit code 64. Called as sendmail, or with -t, -i \
+or -oX, a message that cannot go now is kept in the outbox (--queue on-failure).";
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_a_sendmail_call() {
-        let call = |args: &[&str]| {
-            let args: Vec<OsString> = std::iter::once("smtpsend")
-                .chain(args.iter().copied())
-                .map(OsString::from)
-                .collect();
-            looks_like_sendmail_call(&args)
-        };
-        assert!(call(&["-a", "work", "-oi", "--", "bob@example.com"]));
-        assert!(call(&["-a", "work", "-i", "bob@example.com"]));
-        assert!(call(&["-a", "work", "--", "bob@example.com"]));
-        assert!(!call(&["-a", "work", "--to", "bob@example.com"]));
-    }
-
-    fn rewrite(args: &[&str]) -> Result<Vec<String>, String> {
-        let mut command = crate::cli::command();
-        command.build();
-        let mut all = vec![OsString::from("sendmail")];
-        all.extend(args.iter().map(OsString::from));
-        normalize(all, &command).map(|out| {
-            out.into_iter()
-                .skip(1)
-                .map(|arg| arg.into_string().unwrap())
-                .collect()
-        })
-    }
-
-    #[test]
-    fn cron_call() {
-        assert_eq!(
-            rewrite(&[
-                "-FCronDaemon",
-                "-i",
-                "-B8BITMIME",
-                "-oem",
-                "user@example.com"
-            ])
-            .unwrap(),
-            [
-                "--from-name=CronDaemon",
-                "--body-type=8BITMIME",
-                "user@example.com"
-            ]
-        );
-    }
-
-    #[test]
-    fn ignored_options() {
-        for form in [
-            "-oi", "-oem", "-odi", "-odb", "-oee", "-om", "-i", "-bm", "-m", "-n", "-U", "-G",
-            "-h17",
-        ] {
-            assert_eq!(
-                rewrite(&[form, "a@example.com"]).unwrap(),
-                ["a@example.com"],
-                "{form}"
-            );
-        }
-        assert_eq!(
-            rewrite(&[
-                "-o",
-                "i",
-                "-O",
-                "DeliveryMode=b",
-                "-L",
-                "tag",
-                "-X",
-                "/tmp/log",
-                "b@x.org"
-            ])
-            .unwrap(),
-            ["b@x.org"]
-        );
-    }
-
-    #[test]
-    fn grouped_letters_and_values() {
-        assert_eq!(rewrite(&["-ti"]).unwrap(), ["--read-recipients"]);
-        assert_eq!(rewrite(&["-it"]).unwrap(), ["--read-recipients"]);
-        assert_eq!(rewrite(&["-oi", "-t"]).unwrap(), ["--read-recipients"]);
-        assert_eq!(
-            rewrite(&["-tif", "me@x.org"]).unwrap(),
-            ["--read-recipients", "--from=me@x.org"]
-        );
-        assert_eq!(rewrite(&["-fme@x.org"]).unwrap(), ["--from=me@x.org"]);
-        assert_eq!(rewrite(&["-f", "me@x.org"]).unwrap(), ["--from=me@x.org"]);
-        assert_eq!(rewrite(&["-r", "me@x.org"]).unwrap(), ["--from=me@x.org"]);
-        assert_eq!(
-            rewrite(&["-F", "Cron Daemon"]).unwrap(),
-            ["--from-name=Cron Daemon"]
-        );
-        assert_eq!(rewrite(&["-f", "<>"]).unwrap(), ["--envelope-from=<>"]);
-        assert_eq!(rewrite(&["-vv"]).unwrap(), ["--debug", "--debug"]);
-    }
-
-    #[test]
-    fn dsn_and_body_type() {
-        assert_eq!(
-            rewrite(&[
-                "-N",
-                "success,failure",
-                "-Rhdrs",
-                "-V",
-                "id42",
-                "-B",
-                "7BIT"
-            ])
-            .unwrap(),
-            [
-                "--dsn-notify=success,failure",
-                "--dsn-return=hdrs",
-                "--dsn-envid=id42",
-                "--body-type=7BIT"
-            ]
-        );
-        assert_eq!(rewrite(&["-V"]).unwrap(), ["--version"]);
-    }
-
-    #[test]
-    fn smtpsend_letters_pass_through() {
-        assert_eq!(
-            rewrite(&["-dd", "-sHello", "-a", "f.txt", "x@y.org"]).unwrap(),
-            ["-d", "-d", "--subject=Hello", "--attach=f.txt", "x@y.org"]
-        );
-        assert_eq!(rewrite(&["-s", "-oi"]).unwrap(), ["--subject=-oi"]);
-        assert_eq!(rewrite(&["-h"]).unwrap(), ["-h"]);
-    }
-
-    #[test]
-    fn long_option_values_are_not_rewritten() {
-        assert_eq!(
-            rewrite(&["--subject", "-oi", "--body=-t", "x@y.org"]).unwrap(),
-            ["--subject", "-oi", "--body=-t", "x@y.org"]
-        );
-    }
-
-    #[test]
-    fn double_dash_ends_options() {
-        assert_eq!(
-            rewrite(&["-oi", "--", "-t", "-oi"]).unwrap(),
-            ["--", "-t", "-oi"]
-        );
-    }
-
-    #[test]
-    fn daemon_and_alias_modes_are_refused() {
-        for mode in ["-bs", "-bd", "-bi", "-I", "-bt"] {
-            let err = rewrite(&[mode]).unwrap_err();
-            assert!(err.contains("not supported"), "{mode}: {err}");
-            assert!(err.contains("-bm"), "{mode}: {err}");
-        }
-    }
-
-    #[test]
-    fn queue_letters_reach_the_outbox() {
-        assert_eq!(rewrite(&["-q"]).unwrap(), ["--flush-queue"]);
-        assert_eq!(rewrite(&["-bp"]).unwrap(), ["--list-queue"]);
-        assert_eq!(
-            rewrite(&["-v", "-q"]).unwrap(),
-            ["--debug", "--flush-queue"]
-        );
-        let err = rewrite(&["-q30m"]).unwrap_err();
-        assert!(err.contains("cron"), "{err}");
-    }
-
-    #[test]
-    fn a_missing_value_is_a_usage_error() {
-        assert_eq!(
-            rewrite(&["-t", "-f"]).unwrap_err(),
-            "option -f needs a value"
-        );
-    }
-}
+mod tests;

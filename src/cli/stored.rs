@@ -6,8 +6,10 @@ use super::*;
 /// options and the other commands). Every other option given is kept, so options added
 /// later for reaching the server go with queued messages without a change here. The account
 /// is kept by name separately.
-pub(super) const RUN_OPTIONS: [&str; 16] = [
+pub(super) const RUN_OPTIONS: [&str; 20] = [
     "from",
+    "parallel",
+    "window",
     "max_time",
     "max_input_size",
     "debug",
@@ -22,6 +24,8 @@ pub(super) const RUN_OPTIONS: [&str; 16] = [
     "expn",
     "server_info",
     "check",
+    "log_file",
+    "check_aliases",
     "oauth2_login",
 ];
 

@@ -94,6 +94,29 @@ impl Mailbox {
     }
 }
 
+/// Mailboxes as a mail-builder header value, for an address field (display names RFC 2047-encoded).
+pub fn address_header<'a>(
+    mailboxes: &[&'a Mailbox],
+) -> mail_builder::headers::address::Address<'a> {
+    let items: Vec<mail_builder::headers::address::Address<'a>> = mailboxes
+        .iter()
+        .map(|m| {
+            mail_builder::headers::address::Address::new_address(
+                m.name.as_deref(),
+                m.address.as_str(),
+            )
+        })
+        .collect();
+    if items.len() == 1 {
+        items
+            .into_iter()
+            .next()
+            .unwrap_or(mail_builder::headers::address::Address::new_list(Vec::new()))
+    } else {
+        mail_builder::headers::address::Address::new_list(items)
+    }
+}
+
 /// Parses every value of a repeatable flag, each of which may be a list.
 pub fn parse_all(values: &[String]) -> anyhow::Result<Vec<Mailbox>> {
     let mut mailboxes = Vec::new();

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::Header;
-use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
@@ -36,10 +35,11 @@ mod inputs;
 mod markdown;
 mod structure;
 
+pub use crate::message::address::address_header;
 use files::*;
 pub use files::{check_file_name, check_media_type};
+pub use headers::message_id_domain;
 use headers::*;
-pub use headers::{address_header, message_id_domain};
 use inputs::*;
 use structure::*;
 
@@ -168,35 +168,47 @@ pub enum Priority {
     Low,
 }
 
-/// Where composing happens: the domain for bare user names, and how long a pipe given as
+/// Where composing happens: what becomes of bare user names (aliases, the qualify domain,
+/// whether the header's To and Cc get the alias targets too), and how long a pipe given as
 /// `--body-file` may take to be written (the command deadline).
 #[derive(Debug, Clone, Copy)]
 pub struct Surroundings<'a> {
-    pub qualify_domain: Option<&'a str>,
+    pub local: crate::message::local::LocalNames<'a>,
+    pub rewrite_local_headers: bool,
     pub pipe_timeout: Duration,
 }
 
 /// Composes the message the flags describe; `stdin` is the body unless a body flag is given
 /// (or another input is read from it). Bare user names (`root`) get `@qualify_domain` in the
-/// envelope and the header alike.
+/// envelope and the header alike; in the envelope an alias replaces them first (in To and
+/// Cc too with `rewrite_local_headers`).
 pub fn compose(
     given: &ComposeInput,
     context: Surroundings,
     sender: &Sender,
     stdin: &mut dyn Read,
 ) -> anyhow::Result<(Envelope, Content)> {
-    let qualify_domain = context.qualify_domain;
-    let addresses = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
+    let local = context.local;
+    let qualify_domain = local.qualify_domain;
+    let qualified = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
         Ok(crate::message::address::parse_all(values)?
             .iter()
             .map(|mailbox| mailbox.qualified(qualify_domain))
             .collect())
     };
-    let to = addresses(&given.to)?;
-    let cc = addresses(&given.cc)?;
-    let bcc = addresses(&given.bcc)?;
-    let reply_to = addresses(&given.reply_to)?;
-    let positional = addresses(&given.recipients)?;
+    let in_header = |values: &[String]| -> anyhow::Result<Vec<Mailbox>> {
+        match context.rewrite_local_headers {
+            true => local.resolve(&crate::message::address::parse_all(values)?),
+            false => qualified(values),
+        }
+    };
+    let to = in_header(&given.to)?;
+    let cc = in_header(&given.cc)?;
+    let reply_to = qualified(&given.reply_to)?;
+    let positional = in_header(&given.recipients)?;
+    let envelope_recipients = local.resolve(&crate::message::address::parse_all(
+        &[&given.to[..], &given.recipients, &given.cc, &given.bcc].concat(),
+    )?)?;
     let sender = &Sender {
         mailbox: sender.mailbox.qualified(qualify_domain),
         envelope: crate::message::address::qualify(&sender.envelope, qualify_domain),
@@ -208,7 +220,7 @@ pub fn compose(
     let parts = read_parts(given, stdin, context.pipe_timeout)?;
 
     let to_header: Vec<&Mailbox> = to.iter().chain(&positional).collect();
-    let recipients = unique_addresses(to_header.iter().copied().chain(&cc).chain(&bcc));
+    let recipients = unique_addresses(envelope_recipients.iter());
     let envelope = Envelope {
         from: sender.envelope.clone(),
         recipients,
@@ -238,6 +250,7 @@ fn read_parts(
     stdin: &mut dyn Read,
     pipe_timeout: Duration,
 ) -> anyhow::Result<Parts> {
+    warn_if_stdin_ignored(given);
     let mut files = collect_files(&given.files, stdin, given.max_input)?;
     let (html, references, markdown_text) = match &given.markdown {
         Some(source) => {
@@ -264,6 +277,29 @@ fn read_parts(
         inline: files.inline,
         attachments: files.attachments,
     })
+}
+
+/// Warns when stdin holds data and nothing of the message comes from it (`echo text |
+/// smtpsend --body …`): the piped text would otherwise vanish without a word.
+fn warn_if_stdin_ignored(given: &ComposeInput) {
+    let from_stdin = |source: &Option<Source>| source.as_ref() == Some(&Source::Stdin);
+    let reads_stdin = given.body == BodySource::Stdin
+        || from_stdin(&given.html)
+        || from_stdin(&given.markdown)
+        || given.files.iter().any(|file| file.source == Source::Stdin);
+    if reads_stdin || !crate::base::input::stdin_has_data() {
+        return;
+    }
+    let body = match (&given.body, &given.markdown) {
+        (BodySource::Text(_), _) => "--body".to_string(),
+        (BodySource::File(path), _) => format!("--body-file {}", path.display()),
+        (_, Some(Source::Path(path))) => format!("--markdown {}", path.display()),
+        _ => "the options".to_string(),
+    };
+    crate::say!(
+        "smtpsend: warning: stdin has data, which is ignored: the text comes from {body} \
+         (leave that out to send stdin as the text, or attach stdin with -a -)"
+    );
 }
 
 /// Envelope recipients in order, each once (compared case-insensitively).

@@ -17,7 +17,10 @@
 //! waits until the file has been read to its end and checked.
 
 pub mod address;
+pub mod aliases;
 pub mod compose;
+pub mod from;
+pub mod local;
 pub mod raw;
 pub mod spool;
 pub mod stamp;

@@ -291,11 +291,62 @@ fn field_name(line: &[u8]) -> Option<String> {
     valid.then(|| String::from_utf8_lossy(name).into_owned())
 }
 
-/// Raw mode: the edits made to a complete message before it is sent. Adds From, Date and
-/// Message-ID when missing and removes Bcc and Resent-Bcc; changes nothing else.
-pub fn prepare(message: &mut RawMessage, from: &[u8], date: &str, message_id: &str) {
-    if !message.has("from") {
-        message.append_raw("From", from.to_vec());
+/// When a complete message's From field is the sender's (`set-from-header`, msmtp's
+/// `set_from_header`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FromHeader {
+    /// Added when the message has none.
+    #[default]
+    Auto,
+    /// Always the sender's: a From the message has is replaced.
+    Always,
+    /// Never added nor changed.
+    Never,
+}
+
+impl FromHeader {
+    /// `auto`, `always` or `never`.
+    pub fn parse(name: &str) -> Option<FromHeader> {
+        match name.to_ascii_lowercase().as_str() {
+            "auto" => Some(FromHeader::Auto),
+            "always" => Some(FromHeader::Always),
+            "never" => Some(FromHeader::Never),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FromHeader::Auto => "auto",
+            FromHeader::Always => "always",
+            FromHeader::Never => "never",
+        }
+    }
+}
+
+/// Raw mode: the edits made to a complete message before it is sent. Adds From (as
+/// `from_header` says), Date and Message-ID when missing and removes Bcc and Resent-Bcc;
+/// changes nothing else.
+pub fn prepare(
+    message: &mut RawMessage,
+    (from, from_header): (&[u8], FromHeader),
+    date: &str,
+    message_id: &str,
+) {
+    match from_header {
+        FromHeader::Auto if !message.has("from") => message.append_raw("From", from.to_vec()),
+        FromHeader::Always => match message.fields.iter().position(|field| field.is("from")) {
+            Some(first) => {
+                message.fields[first].raw = from.to_vec();
+                let mut index = 0;
+                message.fields.retain(|field| {
+                    index += 1;
+                    index - 1 == first || !field.is("from")
+                });
+            }
+            None => message.append_raw("From", from.to_vec()),
+        },
+        _ => {}
     }
     if !message.has("date") {
         message.append("Date", date);

@@ -1,5 +1,6 @@
-//! The configuration file: where it is, its TOML format (named accounts and a default),
-//! validation with the line of every bad key or value, and choosing an account.
+//! The configuration files: where they are (the user's, and the system's
+//! `/etc/smtpsend/config.toml` beneath it), their TOML format (named accounts and a
+//! default), validation with the line of every bad key or value, and choosing an account.
 //!
 //! ```toml
 //! default = "work"
@@ -37,6 +38,11 @@ use secrets::*;
 mod keys;
 use keys::*;
 
+mod load;
+
+mod merge;
+pub use merge::{Chosen, Files, Written};
+
 mod network_keys;
 pub use network_keys::OAUTH2_PROVIDERS;
 use network_keys::*;
@@ -63,14 +69,23 @@ pub const AUTH_MECHANISMS: [&str; 7] = [
 
 /// `queue` values an account may name.
 pub const QUEUE_MODES: [&str; 3] = ["never", "on-failure", "always"];
+/// `set-from-header` values an account may name.
+pub const SET_FROM_HEADER: [&str; 3] = ["auto", "always", "never"];
 /// The most retries `retries` and `--retries` accept.
 pub const MAX_RETRIES: u32 = 100;
+/// The most connections at once `parallel` and `--parallel` accept.
+pub const MAX_PARALLEL: usize = crate::base::interrupt::LANES;
+/// The largest window `window` and `--window` accept: the replies to that many messages
+/// fit many times over in a socket's receive buffer, so the server never blocks on them.
+pub const MAX_WINDOW: usize = 100;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileFormat {
     default: Option<Spanned<String>>,
+    /// The system file only: where users without a writable home keep their outbox.
+    spool: Option<Spanned<PathBuf>>,
     #[serde(default)]
     accounts: BTreeMap<String, Account>,
 }
@@ -84,12 +99,35 @@ pub fn account_keys() -> &'static [&'static str] {
     }
 }
 
-/// Where the configuration file is and why.
+/// Where a configuration file is and why.
 #[derive(Debug, Clone)]
 pub struct Location {
     pub path: PathBuf,
     /// Named by `--config` or `SMTPSEND_CONFIG`: it must exist.
     pub explicit: bool,
+    /// The system file, obeyed by every user who sends mail (see [`Config::load`]).
+    pub system: bool,
+}
+
+/// The system file's path.
+pub const SYSTEM_PATH: &str = "/etc/smtpsend/config.toml";
+
+/// The variable naming another system file (for tests, and for trying a new file out).
+pub const SYSTEM_VAR: &str = "SMTPSEND_SYSTEM_CONFIG";
+
+/// The system file: [`SYSTEM_PATH`], or the file `SMTPSEND_SYSTEM_CONFIG` names; a
+/// missing one is no error.
+pub fn system_location() -> (Location, &'static str) {
+    let (path, source) = match std::env::var_os(SYSTEM_VAR).filter(|path| !path.is_empty()) {
+        Some(path) => (PathBuf::from(path), SYSTEM_VAR),
+        None => (PathBuf::from(SYSTEM_PATH), "system default"),
+    };
+    let location = Location {
+        path,
+        explicit: false,
+        system: true,
+    };
+    (location, source)
 }
 
 /// The default path: `$XDG_CONFIG_HOME/smtpsend/config.toml`, else
@@ -112,219 +150,19 @@ pub struct Config {
     pub path: PathBuf,
     pub default: Option<String>,
     pub accounts: BTreeMap<String, Account>,
-}
-
-/// The account chosen for a run, and why it was chosen.
-#[derive(Debug, Clone)]
-pub struct Chosen<'a> {
-    pub name: &'a str,
-    pub account: &'a Account,
-    pub reason: String,
+    /// The system file's `spool` (a user's file has none).
+    pub spool: Option<PathBuf>,
+    /// The system file (see [`Location::system`]).
+    pub system: bool,
+    /// Where each line of the text starts, for [`Config::line_of`].
+    line_starts: Vec<usize>,
 }
 
 impl Config {
-    /// Loads the file at `location`; `Ok(None)` when the default file does not exist. It
-    /// is opened without blocking and must be a regular file (a FIFO or device is refused
-    /// at once, 66) of at most [`CONFIG_LIMIT`] bytes (78).
-    pub fn load(location: &Location) -> anyhow::Result<Option<Config>> {
-        let path = &location.path;
-        let cannot_read = |err: &io::Error| {
-            fail(
-                Kind::Config,
-                format!(
-                    "cannot read config {}: {}",
-                    path.display(),
-                    crate::base::input::plain_io(err)
-                ),
-            )
-        };
-        let mut opened = match crate::base::input::open(path) {
-            Ok(opened) => opened,
-            Err(err) if err.kind() == io::ErrorKind::NotFound && !location.explicit => {
-                return Ok(None);
-            }
-            Err(err) => return Err(cannot_read(&err)),
-        };
-        if opened.kind != FileKind::Regular {
-            return Err(crate::base::input::not_regular("config", path, opened.kind));
-        }
-        let bytes = crate::base::input::read_to_limit(&mut opened.file, CONFIG_LIMIT)
-            .map_err(|err| cannot_read(&err))?
-            .ok_or_else(|| {
-                fail(
-                    Kind::Config,
-                    format!(
-                        "config {} is larger than {} KiB, too large for a configuration file",
-                        path.display(),
-                        CONFIG_LIMIT >> 10
-                    ),
-                )
-            })?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            fail(
-                Kind::Config,
-                format!("config {}: not UTF-8 text", path.display()),
-            )
-        })?;
-        let mode = opened.metadata.permissions().mode() & 0o777;
-        Config::parse_with_mode(path, &text, || Ok(mode)).map(Some)
+    /// The 1-based line of a byte offset in the file (of a span of one of its values).
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|start| *start <= offset)
     }
-
-    /// Parses and validates the text of the file at `path`.
-    pub fn parse(path: &Path, text: &str) -> anyhow::Result<Config> {
-        Config::parse_with_mode(path, text, || mode_of(path))
-    }
-
-    /// [`Config::parse`]; `mode` gives the file's permission bits when it holds a password.
-    fn parse_with_mode(
-        path: &Path,
-        text: &str,
-        mode: impl FnOnce() -> anyhow::Result<u32>,
-    ) -> anyhow::Result<Config> {
-        let at = |span: Option<Range<usize>>, message: &str| {
-            let message = match &span {
-                Some(span) if about_a_secret(text, span.start) => without_value(message),
-                _ => message.to_string(),
-            };
-            let place = match span {
-                Some(span) => {
-                    let (line, key) = line_and_key(text, span.start);
-                    match key {
-                        Some(key) => format!("line {line}, key {key}"),
-                        None => format!("line {line}"),
-                    }
-                }
-                None => "".to_string(),
-            };
-            let place = if place.is_empty() {
-                String::new()
-            } else {
-                format!(" {place}")
-            };
-            fail(
-                Kind::Config,
-                format!("config {}{place}: {}", path.display(), one_line(&message)),
-            )
-        };
-        let file: FileFormat = toml::from_str(text).map_err(|err| at(err.span(), err.message()))?;
-        for account in file.accounts.values() {
-            validate(account, &|span, message| at(Some(span), message))?;
-        }
-        if let Some(default) = &file.default
-            && !file.accounts.contains_key(default.get_ref())
-        {
-            return Err(at(
-                Some(default.span()),
-                &format!(
-                    "default names {:?}, which is not an account ({})",
-                    default.get_ref(),
-                    names(&file.accounts)
-                ),
-            ));
-        }
-        if let Some(span) = file
-            .accounts
-            .values()
-            .find_map(|account| account.password.as_ref().map(Spanned::span))
-        {
-            check_private(path, text, span, mode()?)?;
-        }
-        Ok(Config {
-            path: path.to_path_buf(),
-            default: file.default.map(Spanned::into_inner),
-            accounts: file.accounts,
-        })
-    }
-
-    /// Picks the account: the one named by `--account`/`SMTPSEND_ACCOUNT`, else the one whose
-    /// `from` matches the sender, else the default one.
-    pub fn choose(
-        &self,
-        named: Option<(&str, &str)>,
-        sender: Option<&str>,
-    ) -> anyhow::Result<Option<Chosen<'_>>> {
-        if let Some((name, origin)) = named {
-            let (name, account) = self.accounts.get_key_value(name).ok_or_else(|| {
-                fail(
-                    Kind::Config,
-                    format!(
-                        "{origin} {name:?}: no such account in {} ({})",
-                        self.path.display(),
-                        names(&self.accounts)
-                    ),
-                )
-            })?;
-            return Ok(Some(Chosen {
-                name,
-                account,
-                reason: origin.to_string(),
-            }));
-        }
-        if let Some(sender) = sender {
-            let best = self
-                .accounts
-                .iter()
-                .filter_map(|(name, account)| {
-                    account
-                        .matches_sender(sender)
-                        .map(|quality| (quality, name, account))
-                })
-                .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)));
-            if let Some((_, name, account)) = best {
-                return Ok(Some(Chosen {
-                    name,
-                    account,
-                    reason: format!("its from matches the sender {sender}"),
-                }));
-            }
-        }
-        Ok(self.default.as_deref().and_then(|name| {
-            let (name, account) = self.accounts.get_key_value(name)?;
-            Some(Chosen {
-                name,
-                account,
-                reason: "default".to_string(),
-            })
-        }))
-    }
-}
-
-/// The permission bits of the file at `path`.
-fn mode_of(path: &Path) -> anyhow::Result<u32> {
-    fs::metadata(path)
-        .map(|metadata| metadata.permissions().mode() & 0o777)
-        .map_err(|err| {
-            fail(
-                Kind::Config,
-                format!(
-                    "cannot read config {}: {}",
-                    path.display(),
-                    crate::base::input::plain_io(&err)
-                ),
-            )
-        })
-}
-
-/// Refuses a file holding a password in clear when anyone but its owner may read it.
-fn check_private(
-    path: &Path,
-    text: &str,
-    password_at: Range<usize>,
-    mode: u32,
-) -> anyhow::Result<()> {
-    if mode & 0o077 != 0 {
-        let (line, _) = line_and_key(text, password_at.start);
-        return Err(fail(
-            Kind::Config,
-            format!(
-                "config {} holds a password (line {line}) but its mode is {mode:04o}: \
-                 make it private with chmod 600 {}",
-                path.display(),
-                path.display()
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The 1-based line of `offset`, and the key written at the start of that line, if any.

@@ -36,6 +36,9 @@ use crate::smtp::auth::Secret;
 mod command;
 use command::*;
 
+mod choice;
+pub(super) use choice::{expand_home, password_choice};
+
 pub mod oauth2;
 
 /// The environment variable that may hold the password (for CI secrets).
@@ -69,6 +72,9 @@ pub enum PasswordSource {
     Command(String),
     /// Read the first line of this file or pipe (which must be private to its owner).
     File(PathBuf),
+    /// A password file the system file names: its group may read it too (mode 640, the
+    /// group of the users allowed to send through the account), others may not.
+    GroupFile(PathBuf),
     /// Given in clear: `SMTPSEND_PASSWORD`, or a private configuration file.
     Clear(Secret),
     /// Ask on the terminal.
@@ -81,7 +87,9 @@ impl fmt::Display for PasswordSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PasswordSource::Command(command) => write!(f, "from the command {command:?}"),
-            PasswordSource::File(path) => write!(f, "from the file {}", path.display()),
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => {
+                write!(f, "from the file {}", path.display())
+            }
             PasswordSource::Clear(_) => f.write_str("********"),
             PasswordSource::Prompt => f.write_str("asked on the terminal"),
             PasswordSource::OAuth2(oauth) => {
@@ -101,7 +109,7 @@ impl PasswordSource {
             PasswordSource::Command(command) => {
                 serde_json::json!({ "from": "command", "command": command })
             }
-            PasswordSource::File(path) => {
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => {
                 serde_json::json!({ "from": "file", "path": path.display().to_string() })
             }
             PasswordSource::Clear(_) => serde_json::json!({ "from": "given" }),
@@ -146,7 +154,9 @@ impl PasswordSource {
                 check_password(secret.expose().as_bytes(), label)?;
                 return Ok(secret.clone());
             }
-            PasswordSource::File(path) => Known::File(path.clone()),
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => {
+                Known::File(path.clone())
+            }
             PasswordSource::Command(command) => Known::Command(command.clone()),
             PasswordSource::Prompt => Known::Prompt(user.to_string()),
             PasswordSource::OAuth2(oauth) => return oauth.access_token(),
@@ -157,8 +167,13 @@ impl PasswordSource {
         }
         drop(read);
         let (bytes, origin) = match self {
-            PasswordSource::File(path) => (
-                from_file(path, label, deadline)?,
+            PasswordSource::File(path) | PasswordSource::GroupFile(path) => (
+                from_file(
+                    path,
+                    label,
+                    deadline,
+                    matches!(self, PasswordSource::GroupFile(_)),
+                )?,
                 format!("{label} {}", path.display()),
             ),
             PasswordSource::Command(command) => (
@@ -186,7 +201,9 @@ impl PasswordSource {
     /// terminal to ask on.
     pub fn check_ahead(&self, user: &str, label: &str, deadline: Duration) -> anyhow::Result<()> {
         match self {
-            PasswordSource::File(_) => self.read(user, label, deadline).map(drop),
+            PasswordSource::File(_) | PasswordSource::GroupFile(_) => {
+                self.read(user, label, deadline).map(drop)
+            }
             PasswordSource::Prompt if !has_terminal() => from_terminal(user).map(drop),
             _ => Ok(()),
         }
@@ -284,7 +301,12 @@ impl FirstLine {
 /// the descriptor opened without blocking (a FIFO with no writer cannot hang the open): a
 /// device, socket or directory is refused at once (66); a pipe is waited for until
 /// `deadline` (66 when nothing came).
-fn from_file(path: &Path, label: &str, deadline: Duration) -> anyhow::Result<Vec<u8>> {
+fn from_file(
+    path: &Path,
+    label: &str,
+    deadline: Duration,
+    group_may_read: bool,
+) -> anyhow::Result<Vec<u8>> {
     let shown = path.display();
     let cannot_read = |err: &io::Error| {
         fail(
@@ -302,15 +324,7 @@ fn from_file(path: &Path, label: &str, deadline: Duration) -> anyhow::Result<Vec
             ),
         ));
     }
-    let mode = opened.metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(fail(
-            Kind::Config,
-            format!(
-                "{label} {shown} is readable by others (mode {mode:04o}); run: chmod 600 {shown}"
-            ),
-        ));
-    }
+    check_password_file_mode(&opened.metadata, path, label, group_may_read)?;
     let origin = format!("{label} {shown}");
     let mut file = opened.file;
     let mut line = FirstLine::default();
@@ -358,6 +372,29 @@ fn from_file(path: &Path, label: &str, deadline: Duration) -> anyhow::Result<Vec
             Err(ReadError::Io(err)) => return Err(cannot_read(&err)),
         }
     }
+}
+
+/// A password file must be private to its owner; one the system file names may be read by
+/// its group too (see [`PasswordSource::GroupFile`]).
+fn check_password_file_mode(
+    metadata: &std::fs::Metadata,
+    path: &Path,
+    label: &str,
+    group_may_read: bool,
+) -> anyhow::Result<()> {
+    let mode = metadata.permissions().mode() & 0o777;
+    let (forbidden, fix) = match group_may_read {
+        true => (0o007, "chmod o-rwx"),
+        false => (0o077, "chmod 600"),
+    };
+    if mode & forbidden != 0 {
+        let shown = path.display();
+        return Err(fail(
+            Kind::Config,
+            format!("{label} {shown} is readable by others (mode {mode:04o}); run: {fix} {shown}"),
+        ));
+    }
+    Ok(())
 }
 
 /// What a non-blocking read of a pipe found.
@@ -445,57 +482,6 @@ fn from_terminal(user: &str) -> anyhow::Result<Vec<u8>> {
         return Err(too_long(origin));
     }
     Ok(typed.into_bytes())
-}
-
-/// Where the password comes from, and the setting that said so: `--password-file` or
-/// `--password-command`, else `SMTPSEND_PASSWORD` (an error when it is not UTF-8), else the
-/// account, else the terminal.
-pub(super) fn password_choice(
-    cli: &crate::cli::Cli,
-    account: &crate::plan::config::Account,
-    from_account: &dyn Fn() -> crate::plan::table::Source,
-) -> anyhow::Result<(PasswordSource, String)> {
-    if let Some(path) = &cli.password_file {
-        return Ok((PasswordSource::File(path.clone()), "--password-file".into()));
-    }
-    if let Some(command) = &cli.password_command {
-        return Ok((
-            PasswordSource::Command(command.clone()),
-            "--password-command".into(),
-        ));
-    }
-    if let Some(source) = password_from_env()? {
-        return Ok((source, PASSWORD_VAR.into()));
-    }
-    Ok(match password_source(account) {
-        Some(source) => (source, from_account().to_string()),
-        None => (
-            PasswordSource::Prompt,
-            crate::plan::table::Source::Default.to_string(),
-        ),
-    })
-}
-
-/// The account's password source (the file allows at most one of the three keys).
-fn password_source(account: &crate::plan::config::Account) -> Option<PasswordSource> {
-    if let Some(secret) = &account.password {
-        return Some(PasswordSource::Clear(secret.get_ref().clone()));
-    }
-    if let Some(path) = &account.password_file {
-        return Some(PasswordSource::File(expand_home(path.get_ref())));
-    }
-    account
-        .password_command
-        .as_ref()
-        .map(|command| PasswordSource::Command(command.get_ref().clone()))
-}
-
-/// `~/…` in a path from the configuration file is the home directory.
-pub fn expand_home(path: &std::path::Path) -> PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
-        _ => path.to_path_buf(),
-    }
 }
 
 #[cfg(test)]

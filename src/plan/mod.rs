@@ -7,6 +7,7 @@
 pub mod config;
 pub mod credentials;
 pub mod network;
+mod outbox;
 pub mod providers;
 pub mod sender;
 pub mod server;
@@ -21,6 +22,7 @@ use crate::cli::generate::Target;
 use crate::message::compose::{BodySource, ComposeInput, Source, Thread};
 use crate::message::stamp;
 use crate::smtp::Policy;
+pub use outbox::OutboxPlace;
 pub use sender::SenderChoice;
 pub use settings::Settings;
 
@@ -32,14 +34,27 @@ pub enum Plan {
     Candidates(Vec<String>),
     /// Print the effective settings (`--show-config`).
     ShowConfig { settings: Box<Settings>, json: bool },
-    /// List the outbox (`--list-queue`, `-bp`).
-    ListQueue { json: bool },
+    /// Check the account's alias file and show what each name stands for
+    /// (`--check-aliases`, `newaliases`, `-bi`).
+    CheckAliases { settings: Box<Settings> },
+    /// List the outbox (`--list-queue`, `-bp`, `mailq`), with the route each entry takes
+    /// (another one with `--server` or `--account`).
+    ListQueue {
+        place: OutboxPlace,
+        reroute: Option<SettingsResolver>,
+        json: bool,
+    },
     /// Remove outbox entries (`--drop-queue`).
-    DropQueue { ids: Vec<String> },
+    DropQueue {
+        place: OutboxPlace,
+        ids: Vec<String>,
+    },
     /// Deliver the outbox (`-q`).
     Flush(Flush),
     /// Sign an account in to its OAuth2 provider (`--oauth2-login`).
     OAuth2Login(std::sync::Arc<credentials::oauth2::OAuth2>),
+    /// Set up an account on the terminal (`--setup`).
+    Setup(Setup),
     /// Ask the server something, send nothing (`--verify`, `--expn`, `--server-info`,
     /// `--check`).
     Probe(Box<Probe>),
@@ -58,11 +73,22 @@ pub struct Output {
     pub debug: u8,
 }
 
-/// `-q`: the outbox's entries, each with the settings it was queued with.
+/// `-q`: the outbox's entries, each with the settings it was queued with, or all of them
+/// the way `-q --server …` or `-q --account …` says.
 pub struct Flush {
     pub output: Output,
+    pub place: OutboxPlace,
     /// Resolves the settings an entry was queued with (its stored options).
     pub stored: StoredResolver,
+    /// `-q --server`/`--account`: every entry goes this way instead (its sender may still
+    /// pick the account by its `from`).
+    pub reroute: Option<SettingsResolver>,
+}
+
+/// `--setup [EMAIL]`: the address if given, and the configuration file to add to.
+pub struct Setup {
+    pub email: Option<String>,
+    pub location: Option<config::Location>,
 }
 
 /// A probe and the settings of its session.
@@ -128,6 +154,12 @@ pub struct SettingsResolver {
     cli: Cli,
 }
 
+impl std::fmt::Debug for SettingsResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SettingsResolver")
+    }
+}
+
 impl SettingsResolver {
     /// The settings when `sender` picks the account (see [`Settings::resolve`]).
     pub fn resolve(&self, sender: Option<&str>) -> anyhow::Result<Settings> {
@@ -136,10 +168,15 @@ impl SettingsResolver {
 }
 
 /// Resolves the settings of a queued message from the options it kept, with this run's
-/// output options and time bound.
+/// output options, time bound and log file.
 pub struct StoredResolver {
     output: Output,
     max_time: Option<f64>,
+    log_file: Option<PathBuf>,
+    /// `--parallel` and `--window` of this run, and which came from their variables.
+    parallel: Option<usize>,
+    window: Option<usize>,
+    from_env: Vec<String>,
 }
 
 impl StoredResolver {
@@ -158,6 +195,10 @@ impl StoredResolver {
         stored.debug = self.output.debug;
         stored.json = self.output.json;
         stored.max_time = self.max_time;
+        stored.log_file = self.log_file.clone();
+        stored.parallel = self.parallel;
+        stored.window = self.window;
+        stored.from_env = self.from_env.clone();
         Settings::resolve(&stored, Some(sender))
     }
 }
@@ -175,23 +216,23 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
             _ => Plan::Generate(target),
         });
     }
-    if cli.list_queue {
-        return Ok(Plan::ListQueue { json: cli.json });
+    if cli.list_queue || cli.flush_queue || !cli.drop_queue.is_empty() {
+        return outbox::plan(cli, output);
     }
-    if !cli.drop_queue.is_empty() {
-        return Ok(Plan::DropQueue {
-            ids: cli.drop_queue,
+    if cli.check_aliases {
+        let settings = Settings::resolve(&cli, None)?;
+        return Ok(Plan::CheckAliases {
+            settings: Box::new(settings),
         });
-    }
-    if cli.flush_queue {
-        let stored = StoredResolver {
-            output,
-            max_time: cli.max_time,
-        };
-        return Ok(Plan::Flush(Flush { output, stored }));
     }
     if cli.oauth2_login {
         return oauth2_login(&cli);
+    }
+    if let Some(email) = &cli.setup {
+        return Ok(Plan::Setup(Setup {
+            email: (!email.is_empty()).then(|| email.clone()),
+            location: settings::config_location(&cli).map(|(location, _)| location),
+        }));
     }
     if let Some(kind) = probe_kind(&cli)? {
         let hint = sender::probe_hint(&cli)?;
@@ -223,6 +264,16 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
             settings,
         })));
     }
+    send_plan(cli, sender, policy, output)
+}
+
+/// A message to send: composed from the options, or taken from stdin.
+fn send_plan(
+    cli: Cli,
+    sender: SenderChoice,
+    policy: Policy,
+    output: Output,
+) -> anyhow::Result<Plan> {
     let argv: Vec<_> = std::env::args_os().collect();
     check_attach_not_account(&cli, crate::cli::sendmail::looks_like_sendmail_call(&argv))?;
     check_recipients_given(&cli)?;
@@ -248,14 +299,24 @@ pub fn plan(cli: Cli) -> anyhow::Result<Plan> {
 }
 
 /// What a completion offers for `--account` (the accounts' names) or `--server` (the
-/// forms a server is written in, the provider presets, then the accounts' servers); nothing when the
-/// configuration file is missing or broken (a completion must not fail).
+/// forms a server is written in, the provider presets, then the accounts' servers), of the
+/// user's file and the system file; nothing from a file that is missing or broken (a
+/// completion must not fail).
 fn candidates(cli: &Cli, target: Target) -> Vec<String> {
-    let config = settings::config_location(cli)
-        .and_then(|(location, _)| config::Config::load(&location).ok().flatten());
-    let accounts = config.iter().flat_map(|config| config.accounts.iter());
+    let locations = settings::config_location(cli)
+        .map(|(location, _)| location)
+        .into_iter()
+        .chain([config::system_location().0]);
+    let configs: Vec<config::Config> = locations
+        .filter_map(|location| config::Config::load(&location).ok().flatten())
+        .collect();
+    let accounts = configs.iter().flat_map(|config| config.accounts.iter());
     match target {
-        Target::Accounts => accounts.map(|(name, _)| name.clone()).collect(),
+        Target::Accounts => {
+            let names: std::collections::BTreeSet<String> =
+                accounts.map(|(name, _)| name.clone()).collect();
+            names.into_iter().collect()
+        }
         _ => ["smtp://", "smtps://", "lmtp://", "unix:/"]
             .map(str::to_string)
             .into_iter()
@@ -390,17 +451,11 @@ fn check_attach_not_account(cli: &Cli, sendmail_call: bool) -> anyhow::Result<()
     if cli.attachments.is_empty() {
         return Ok(());
     }
-    let Some((location, _)) = settings::config_location(cli) else {
-        return Ok(());
-    };
-    let Ok(Some(config)) = config::Config::load(&location) else {
+    let Ok(files) = config::Files::load(settings::config_location(cli)) else {
         return Ok(());
     };
     for path in &cli.attachments {
-        let Some(name) = path
-            .to_str()
-            .filter(|name| config.accounts.contains_key(*name))
-        else {
+        let Some(name) = path.to_str().filter(|name| files.has_account(name)) else {
             continue;
         };
         let hint = format!("to use account {name}, say --account {name}");

@@ -61,7 +61,7 @@ pub fn tls_config(picker: &mut Picker) -> anyhow::Result<TlsConfig> {
     let ca_file = ca_file(picker);
     if let (Some(file), None) = (&ca_file, &cli.tls_ca_file) {
         let shown = file.path.display().to_string();
-        let source = picker.from_account().to_string();
+        let source = picker.from_account("tls-ca-file").to_string();
         picker.show("tls-ca-file", shown.clone(), shown.into(), source);
     }
     let client_cert = cli
@@ -86,7 +86,7 @@ fn tls_policy(picker: &mut Picker) -> anyhow::Result<TlsPolicy> {
         (Some(pin), _) => Some((*pin, option(picker, "--tls-fingerprint"))),
         (None, Some(text)) => Some((
             Fingerprint::parse(text.get_ref()).map_err(|why| fail(Kind::Config, why))?,
-            picker.from_account(),
+            picker.from_account("tls-fingerprint"),
         )),
         (None, None) => None,
     };
@@ -107,7 +107,9 @@ fn tls_policy(picker: &mut Picker) -> anyhow::Result<TlsPolicy> {
     }
     let min_version = match (network.tls_min_version, &account.tls_min_version) {
         (Some(version), _) => Some((version, option(picker, "--tls-min-version"))),
-        (None, Some(text)) => TlsVersion::parse(text.get_ref()).map(|v| (v, picker.from_account())),
+        (None, Some(text)) => {
+            TlsVersion::parse(text.get_ref()).map(|v| (v, picker.from_account("tls-min-version")))
+        }
         (None, None) => None,
     };
     if let Some((version, source)) = &min_version {
@@ -121,7 +123,10 @@ fn tls_policy(picker: &mut Picker) -> anyhow::Result<TlsPolicy> {
     }
     let server_name = match (&network.tls_server_name, &account.tls_server_name) {
         (Some(name), _) => Some((name.clone(), option(picker, "--tls-server-name"))),
-        (None, Some(name)) => Some((name.get_ref().clone(), picker.from_account())),
+        (None, Some(name)) => Some((
+            name.get_ref().clone(),
+            picker.from_account("tls-server-name"),
+        )),
         (None, None) => None,
     };
     if let Some((name, source)) = &server_name {
@@ -179,7 +184,7 @@ pub fn proxy(picker: &mut Picker, target: &Target) -> anyhow::Result<Option<Prox
         }
         (None, Some(text)) => (
             crate::cli::parse_proxy(text.get_ref()).map_err(|why| fail(Kind::Config, why))?,
-            picker.from_account(),
+            picker.from_account("proxy"),
         ),
         (None, None) => return Ok(None),
     };
@@ -270,10 +275,12 @@ fn proxy_password(
     let label = |key: &str| format!("{key} in account {}", account_name(picker));
     if let Some(path) = &account.proxy_password_file {
         let path = crate::plan::credentials::expand_home(path.get_ref());
-        return Ok(Some((
-            PasswordSource::File(path),
-            label("proxy-password-file"),
-        )));
+        // A file the system file names may be read by its group, as its password-file.
+        let source = match picker.written.get("proxy-password-file") {
+            Some(at) if at.system => PasswordSource::GroupFile(path),
+            _ => PasswordSource::File(path),
+        };
+        return Ok(Some((source, label("proxy-password-file"))));
     }
     if let Some(command) = &account.proxy_password_command {
         let command = PasswordSource::Command(command.get_ref().clone());

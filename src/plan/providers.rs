@@ -81,6 +81,28 @@ pub fn find(name: &str) -> Option<&'static Preset> {
         .find(|preset| preset.name.eq_ignore_ascii_case(name))
 }
 
+/// The address domains each preset serves, for `--setup`: a custom domain (a company's
+/// Microsoft 365 or Google Workspace) is not known by its name, and is asked for.
+const DOMAINS: [(&str, &[&str]); 6] = [
+    ("gmail", &["gmail.com", "googlemail.com"]),
+    (
+        "outlook",
+        &["outlook.com", "hotmail.com", "live.com", "msn.com"],
+    ),
+    ("fastmail", &["fastmail.com", "fastmail.fm"]),
+    ("icloud", &["icloud.com", "me.com", "mac.com"]),
+    ("yahoo", &["yahoo.com", "ymail.com", "rocketmail.com"]),
+    ("zoho", &["zoho.com", "zohomail.com"]),
+];
+
+/// The preset for an address's domain, when the domain is one a preset serves.
+pub fn for_domain(domain: &str) -> Option<&'static Preset> {
+    DOMAINS
+        .iter()
+        .find(|(_, domains)| domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
+        .and_then(|(name, _)| find(name))
+}
+
 /// The names, for errors and the man page.
 pub fn names() -> String {
     PRESETS.map(|preset| preset.name).join(", ")

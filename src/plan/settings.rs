@@ -1,6 +1,7 @@
 //! The effective settings: flags, then `SMTPSEND_*` environment, then the chosen account of
-//! the configuration file, then built-in defaults; and `--show-config`, which prints them
-//! with the source of each.
+//! the user's configuration file, then the system file's account of that name, then
+//! built-in defaults; and `--show-config`, which prints them with the source of each (the
+//! file and line of a value from a file).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use crate::base::exit::{Kind, fail};
 use crate::cli::Cli;
 pub use crate::cli::QueueMode;
 use crate::message::address::Mailbox;
-use crate::plan::config::{self, Account, Config, Location};
+use crate::plan::config::{self, Account, Chosen, Files, Location};
 use crate::plan::credentials::{self, PASSWORD_VAR, PasswordSource};
 
 use crate::plan::credentials::oauth2::OAuth2;
@@ -23,6 +24,12 @@ use crate::smtp::auth::{Login, Mechanism};
 use crate::smtp::stream::Target;
 use crate::smtp::tls::TlsMode;
 use crate::smtp::{Options, Timeouts};
+
+mod sources;
+pub(super) use sources::{Sourced, config_location};
+
+pub mod local;
+pub use local::default_sender;
 
 /// A login whose password has not been read yet (reading may run a command or prompt).
 #[derive(Debug, Clone)]
@@ -51,6 +58,14 @@ impl LoginPlan {
     }
 }
 
+/// How `--bulk` and `-q` spread their messages: `parallel` connections at once, and on each
+/// up to `window` messages written ahead of their replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread {
+    pub parallel: usize,
+    pub window: usize,
+}
+
 /// Everything a send needs besides the message.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -58,7 +73,7 @@ pub struct Settings {
     pub session: Options,
     /// The proxy, its password not read yet.
     pub proxy: Option<ProxyPlan>,
-    /// The configuration file read, if any.
+    /// The user's configuration file read, if any.
     pub config_path: Option<PathBuf>,
     /// The account used, if any.
     pub account: Option<String>,
@@ -67,6 +82,10 @@ pub struct Settings {
     pub account_from: Option<Mailbox>,
     /// The domain appended to bare user names (`--qualify-domain`), if any.
     pub qualify_domain: Option<String>,
+    /// Aliases, what is rewritten in a message's header, and the log.
+    pub mail: local::Mail,
+    /// Where users without a writable home keep their outbox (the system file's `spool`).
+    pub spool: Option<PathBuf>,
     /// Who to log in as, when anyone: the user, where the password comes from (and the
     /// setting that named that source, for errors), the mechanism.
     pub login: Option<LoginPlan>,
@@ -79,11 +98,14 @@ pub struct Settings {
     pub retries: u32,
     /// The bound on the whole run (`--max-time`), if any.
     pub max_time: Option<Duration>,
+    /// Connections at once and messages ahead of their replies on each, for `--bulk` and
+    /// `-q`.
+    pub spread: Spread,
     shown: Vec<Shown>,
 }
 
 impl Settings {
-    /// Merges flags, environment, the configuration file and defaults. `sender` is the
+    /// Merges flags, environment, the configuration files and defaults. `sender` is the
     /// address that picks an account by its `from` (from -f, or the message's From). The
     /// first settings resolved in a run bound it (`--max-time`, see [`crate::base::interrupt`]):
     /// every path resolves them before it reads a password or connects.
@@ -94,54 +116,33 @@ impl Settings {
     }
 
     fn merge(cli: &Cli, sender: Option<&str>) -> anyhow::Result<Settings> {
-        let location = config_location(cli);
-        let config = match &location {
-            Some((location, _)) => Config::load(location)?,
-            None => None,
-        };
-        let chosen = choose_account(cli, &location, config.as_ref(), sender)?;
+        let sourced = Sourced::load(cli, sender)?;
         let empty = Account::default();
-        let (account_name, account) = match &chosen {
-            Some(chosen) => (Some(chosen.name.to_string()), chosen.account),
-            None => (None, &empty),
+        let no_keys = Default::default();
+        let (account_name, account, written) = match &sourced.chosen {
+            Some(chosen) => (Some(chosen.name.clone()), &chosen.account, &chosen.written),
+            None => (None, &empty, &no_keys),
         };
         let mut picker = Picker {
             cli,
             account,
             account_name: account_name.clone(),
+            written,
             shown: Vec::new(),
         };
-        match &location {
-            Some((location, source)) => {
-                let state = if config.is_some() { "" } else { ", not found" };
-                let path = location.path.display().to_string();
-                let typed = path.clone().into();
-                picker.show("config", path, typed, format!("{source}{state}"));
-            }
-            None => picker.show("config", "(none)".into(), Value::Null, "no HOME".into()),
-        }
-        match &chosen {
-            Some(chosen) => picker.show(
-                "account",
-                chosen.name.to_string(),
-                chosen.name.into(),
-                chosen.reason.clone(),
-            ),
-            None => picker.show("account", "(none)".into(), Value::Null, "default".into()),
-        }
+        sourced.show(&mut picker);
         let reach = super::server::server(&mut picker)?;
         let session = session_options(&mut picker, &reach)?;
-        let queue = picker
-            .pick(&table::QUEUE)?
-            .value
-            .unwrap_or(QueueMode::Never);
+        let queue = local::queue(&mut picker)?;
         let retries = picker.pick(&table::RETRIES)?.value.unwrap_or(0);
         let max_time = picker
             .pick(&table::MAX_TIME)?
             .value
             .and_then(table::max_time);
-        let qualify_domain = qualify_domain(&mut picker)?;
-        show_from(&mut picker, qualify_domain.as_deref());
+        let spread = spread(&mut picker)?;
+        let qualify_domain = local::qualify_domain(&mut picker)?;
+        local::show_from(&mut picker, qualify_domain.as_deref());
+        let mail = local::Mail::pick(&mut picker)?;
         let proxy = super::network::proxy(&mut picker, &reach.target)?;
         let http = Http {
             ca_file: super::network::ca_file(&picker),
@@ -154,15 +155,18 @@ impl Settings {
             target: reach.target,
             session,
             proxy,
-            config_path: config.as_ref().map(|config| config.path.clone()),
+            config_path: sourced.files.user.as_ref().map(|c| c.path.clone()),
             account: account_name,
             account_from: account.sender(),
             qualify_domain,
+            mail,
+            spool: sourced.files.spool().map(PathBuf::from),
             login,
             oauth2,
             queue,
             retries,
             max_time,
+            spread,
             shown: picker.shown,
         })
     }
@@ -214,6 +218,21 @@ impl Settings {
         Ok(options)
     }
 
+    /// True when the default sender is made from the login and host name: no `from` in the
+    /// account, no qualify domain.
+    pub fn sender_is_made_up(&self) -> bool {
+        self.account_from.is_none() && self.qualify_domain.is_none()
+    }
+
+    /// The alias file, read and checked, when the settings name one.
+    pub fn load_aliases(&self) -> anyhow::Result<Option<crate::message::aliases::Aliases>> {
+        self.mail
+            .aliases
+            .as_deref()
+            .map(crate::message::aliases::Aliases::load)
+            .transpose()
+    }
+
     /// `--show-config --json`: an object with one member per setting, each holding its
     /// `value` and its `source`, as in the text (the password masked the same way).
     pub fn show_json(&self) -> serde_json::Value {
@@ -257,32 +276,6 @@ impl Settings {
     }
 }
 
-/// The configuration file's account for this run: named by `--account` (or
-/// `SMTPSEND_ACCOUNT`), else picked by the sender, else the default; an account named when
-/// there is no configuration file is an error (78).
-fn choose_account<'a>(
-    cli: &Cli,
-    location: &Option<(Location, &'static str)>,
-    config: Option<&'a Config>,
-    sender: Option<&str>,
-) -> anyhow::Result<Option<config::Chosen<'a>>> {
-    let account_source = table::option_source(cli, "--account", "SMTPSEND_ACCOUNT").label();
-    match (config, cli.account.as_deref()) {
-        (Some(config), named) => config.choose(named.map(|name| (name, account_source)), sender),
-        (None, Some(name)) => {
-            let looked = location.as_ref().map_or_else(
-                || "HOME is not set".to_string(),
-                |(location, _)| format!("{} does not exist", location.path.display()),
-            );
-            Err(fail(
-                Kind::Config,
-                format!("{account_source} {name:?}: no configuration file ({looked})"),
-            ))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
 /// The session's options: deadlines, the EHLO name, the source address, TLS.
 fn session_options(picker: &mut Picker, reach: &super::server::Reach) -> anyhow::Result<Options> {
     let cli = picker.cli;
@@ -307,6 +300,7 @@ fn session_options(picker: &mut Picker, reach: &super::server::Reach) -> anyhow:
         tls,
         tls_config,
         login: None,
+        login_at_open: false,
         lmtp: reach.lmtp,
         starttls_on_local: false,
         no_chunking: cli.no_chunking,
@@ -315,58 +309,15 @@ fn session_options(picker: &mut Picker, reach: &super::server::Reach) -> anyhow:
     })
 }
 
-/// The domain for bare user names, shown only when set (they otherwise go as they are).
-fn qualify_domain(picker: &mut Picker) -> anyhow::Result<Option<String>> {
-    let picked = picker.find(&table::QUALIFY_DOMAIN);
-    if let Some(domain) = &picked.value {
-        (table::QUALIFY_DOMAIN.check)(domain, &picked.source)?;
-        let source = picked.source.to_string();
-        picker.show(
-            "qualify-domain",
-            domain.clone(),
-            domain.as_str().into(),
-            source,
-        );
-    }
-    Ok(picked.value)
-}
-
-/// Shows the sender a message gets when neither `-f` nor the message names one.
-fn show_from(picker: &mut Picker, qualify_domain: Option<&str>) {
-    let account = picker.account;
-    let account_from = account.sender();
-    let (value, source) = match (&picker.cli.from, &account_from) {
-        (Some(from), _) => (
-            from.clone(),
-            picker.option("--from", "SMTPSEND_FROM").to_string(),
-        ),
-        (None, Some(from)) => (
-            from.qualified(qualify_domain).to_text(),
-            picker.from_account().to_string(),
-        ),
-        (None, None) => {
-            let pattern = account
-                .from
-                .as_ref()
-                .map(|pattern| {
-                    format!(
-                        "; the from {} of account {} only selects the account",
-                        pattern.get_ref(),
-                        picker.account_name.as_deref().unwrap_or_default()
-                    )
-                })
-                .unwrap_or_default();
-            let login = match qualify_domain {
-                Some(_) => "login@qualify-domain",
-                None => "login@host",
-            };
-            (
-                default_sender(qualify_domain).address,
-                format!("default: {login}, unless the message has a From{pattern}"),
-            )
-        }
-    };
-    picker.show("from", value.clone(), value.into(), source);
+/// `--parallel` and `--window`, checked and shown.
+fn spread(picker: &mut Picker) -> anyhow::Result<Spread> {
+    Ok(Spread {
+        parallel: picker.pick(&table::PARALLEL)?.value.unwrap_or(1),
+        window: picker
+            .pick(&table::WINDOW)?
+            .value
+            .unwrap_or(table::DEFAULT_WINDOW),
+    })
 }
 
 /// Who to log in as, where the password (or OAuth2 token) comes from, and the mechanism;
@@ -386,16 +337,7 @@ fn login(
         || cli.password_command.is_some()
         || std::env::var_os(PASSWORD_VAR).is_some();
     let oauth = configured.clone().filter(|_| !explicit);
-    let choice = match &oauth {
-        Some(oauth) => Ok((
-            PasswordSource::OAuth2(oauth.clone()),
-            picker.from_account().to_string(),
-        )),
-        None => {
-            let from_account = || picker.from_account();
-            credentials::password_choice(picker.cli, picker.account, &from_account)
-        }
-    };
+    let choice = password_choice(picker, oauth.as_ref());
     let (password, password_label) = match choice {
         Ok(choice) => choice,
         Err(err) if user.is_some() => return Err(err),
@@ -430,6 +372,33 @@ fn login(
     Ok((plan, configured))
 }
 
+/// Where the password comes from, and the setting that said so: the account's OAuth2 token
+/// when it has one and no password is given on the command line or in `SMTPSEND_PASSWORD`,
+/// else [`credentials::password_choice`]. A password file the system file names may be read
+/// by its group (see [`PasswordSource::GroupFile`]).
+fn password_choice(
+    picker: &Picker,
+    oauth: Option<&Arc<OAuth2>>,
+) -> anyhow::Result<(PasswordSource, String)> {
+    if let Some(oauth) = oauth {
+        let source = picker.from_account("oauth2").to_string();
+        return Ok((PasswordSource::OAuth2(oauth.clone()), source));
+    }
+    let key = ["password-file", "password-command", "password"]
+        .into_iter()
+        .find(|key| picker.written.contains_key(key))
+        .unwrap_or("password");
+    let from_account = || picker.from_account(key);
+    let choice = credentials::password_choice(picker.cli, picker.account, &from_account)?;
+    let in_system_file = picker.written.get(key).is_some_and(|at| at.system);
+    Ok(match choice {
+        (PasswordSource::File(path), label) if in_system_file && !label.starts_with("--") => {
+            (PasswordSource::GroupFile(path), label)
+        }
+        other => other,
+    })
+}
+
 /// The login mechanism: as given; else the preset's; else XOAUTH2 with OAuth2 (which takes
 /// only XOAUTH2 and OAUTHBEARER); else auto. Shown with where it came from.
 fn mechanism(
@@ -440,7 +409,10 @@ fn mechanism(
     let picked = picker.find(&table::AUTH);
     let (mechanism, source) = match (&reach.preset, &picked.source) {
         (Some((preset, why)), Source::Default) => (preset.mechanism(oauth), why.clone()),
-        (None, Source::Default) if oauth => (Mechanism::Xoauth2, picker.from_account().to_string()),
+        (None, Source::Default) if oauth => (
+            Mechanism::Xoauth2,
+            picker.from_account("oauth2").to_string(),
+        ),
         _ => (picked.value.unwrap_or_default(), picked.source.to_string()),
     };
     if oauth && !matches!(mechanism, Mechanism::Xoauth2 | Mechanism::Oauthbearer) {
@@ -458,40 +430,4 @@ fn mechanism(
     );
     picker.show("auth", shown, typed, source);
     Ok(mechanism)
-}
-
-/// The configuration file to read, and what named it.
-pub(super) fn config_location(cli: &Cli) -> Option<(Location, &'static str)> {
-    match &cli.config {
-        Some(path) => Some((
-            Location {
-                path: path.clone(),
-                explicit: true,
-            },
-            table::option_source(cli, "--config", "SMTPSEND_CONFIG").label(),
-        )),
-        None => config::default_path().map(|path| {
-            (
-                Location {
-                    path,
-                    explicit: false,
-                },
-                "default location",
-            )
-        }),
-    }
-}
-
-/// The sender when none is given: `login@host`, like sendmail, or `login@DOMAIN` with a
-/// qualify domain. A host name without a dot is used as it is.
-pub fn default_sender(qualify_domain: Option<&str>) -> Mailbox {
-    let login = ["LOGNAME", "USER"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "root".to_string());
-    let domain = qualify_domain.map_or_else(crate::base::host::hostname, str::to_string);
-    Mailbox {
-        name: None,
-        address: format!("{login}@{domain}"),
-    }
 }

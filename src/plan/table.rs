@@ -1,18 +1,21 @@
 //! The settings table: one row per setting, saying where its value may come from (the option
 //! and its `SMTPSEND_*` variable, the account key), what it is when none is given, how it is
 //! checked and how `--show-config` shows it. [`Picker`] reads a row: option or variable (clap
-//! merged those), else the account, else the default; then the check; then the line for
-//! `--show-config`. Validation and `--show-config` come from the same rows, so they cannot
-//! disagree.
+//! merged those), else the account (the user's file over the system file, see
+//! [`crate::plan::config::Files`]), else the default; then the check; then the line for
+//! `--show-config`, naming the file and line an account's value was written at. Validation
+//! and `--show-config` come from the same rows, so they cannot disagree.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::base::exit::{Kind, fail};
 use crate::cli::{Cli, QueueMode};
-use crate::plan::config::{Account, MAX_RETRIES};
+use crate::plan::config::{Account, MAX_PARALLEL, MAX_RETRIES, MAX_WINDOW, Written};
 use crate::smtp::Timeouts;
 use crate::smtp::auth::Mechanism;
 use crate::smtp::tls::TlsMode;
@@ -24,8 +27,8 @@ pub enum Source {
     Flag(&'static str),
     /// An environment variable, e.g. `SMTPSEND_SERVER`.
     Env(&'static str),
-    /// The named account of the configuration file.
-    Account(String),
+    /// The named account of a configuration file, and where the value was written.
+    Account { name: String, at: Option<Written> },
     /// Built in.
     Default,
 }
@@ -35,7 +38,8 @@ impl fmt::Display for Source {
         match self {
             Source::Flag(flag) => f.write_str(flag),
             Source::Env(var) => f.write_str(var),
-            Source::Account(name) => write!(f, "account {name}"),
+            Source::Account { name, at: None } => write!(f, "account {name}"),
+            Source::Account { name, at: Some(at) } => write!(f, "account {name}, {at}"),
             Source::Default => f.write_str("default"),
         }
     }
@@ -47,11 +51,12 @@ impl Source {
     pub fn given(&self, flag: &str, value: impl fmt::Display) -> String {
         match self {
             Source::Env(var) => format!("{var}={value}"),
-            Source::Account(name) => {
-                format!(
-                    "{} = {value} in account {name}",
-                    flag.trim_start_matches('-')
-                )
+            Source::Account { name, at } => {
+                let key = flag.trim_start_matches('-');
+                match at {
+                    Some(at) => format!("{key} = {value} in account {name} ({at})"),
+                    None => format!("{key} = {value} in account {name}"),
+                }
             }
             _ => format!("{flag} {value}"),
         }
@@ -110,8 +115,11 @@ pub struct Shown {
 /// Reads rows for one command line and one account, collecting `--show-config`'s lines.
 pub struct Picker<'a> {
     pub cli: &'a Cli,
+    /// The account, its keys merged from the user's file and the system file.
     pub account: &'a Account,
     pub account_name: Option<String>,
+    /// Where each of the account's keys was written.
+    pub written: &'a BTreeMap<&'static str, Written>,
     pub shown: Vec<Shown>,
 }
 
@@ -143,7 +151,7 @@ impl Picker<'_> {
         if let Some(value) = (row.account)(self.account) {
             return Picked {
                 value: Some(value),
-                source: self.from_account(),
+                source: self.from_account(row.key),
             };
         }
         Picked {
@@ -157,9 +165,13 @@ impl Picker<'_> {
         option_source(self.cli, flag, variable)
     }
 
-    /// The account as the source.
-    pub fn from_account(&self) -> Source {
-        Source::Account(self.account_name.clone().unwrap_or_default())
+    /// The account as the source of the value of `key`: its name, and the file and line
+    /// the key was written at.
+    pub fn from_account(&self, key: &str) -> Source {
+        Source::Account {
+            name: self.account_name.clone().unwrap_or_default(),
+            at: self.written.get(key).cloned(),
+        }
     }
 
     /// Adds a line to `--show-config`.
@@ -343,6 +355,58 @@ pub const RETRIES: Row<u32> = Row {
     json: |retries| retries.copied().unwrap_or(0).into(),
 };
 
+/// A count from 1 to `most`, or the error naming where it came from.
+fn count_check(value: usize, most: usize, flag: &str, source: &Source) -> anyhow::Result<()> {
+    if (1..=most).contains(&value) {
+        return Ok(());
+    }
+    Err(fail(
+        Kind::Usage,
+        format!(
+            "{}: give a number from 1 to {most}",
+            source.given(flag, value)
+        ),
+    ))
+}
+
+pub const PARALLEL: Row<usize> = Row {
+    key: "parallel",
+    flag: "--parallel",
+    variable: "SMTPSEND_PARALLEL",
+    given: |cli| cli.parallel,
+    account: |account| account.parallel.as_ref().map(|n| *n.get_ref()),
+    default: Some(|| 1),
+    check: |count, source| count_check(*count, MAX_PARALLEL, "--parallel", source),
+    show: |count| {
+        format!(
+            "{} (connections at once for --bulk and -q)",
+            count.copied().unwrap_or(1)
+        )
+    },
+    json: |count| count.copied().unwrap_or(1).into(),
+};
+
+/// The window when none is given: 16 messages per round trip, and no more than 16 in doubt
+/// when a connection is lost.
+pub const DEFAULT_WINDOW: usize = 16;
+
+pub const WINDOW: Row<usize> = Row {
+    key: "window",
+    flag: "--window",
+    variable: "SMTPSEND_WINDOW",
+    given: |cli| cli.window,
+    account: |account| account.window.as_ref().map(|n| *n.get_ref()),
+    default: Some(|| DEFAULT_WINDOW),
+    check: |count, source| count_check(*count, MAX_WINDOW, "--window", source),
+    show: |count| {
+        format!(
+            "{} (messages ahead of their replies, with PIPELINING and CHUNKING)",
+            count.copied().unwrap_or(DEFAULT_WINDOW)
+        )
+    },
+    json: |count| count.copied().unwrap_or(DEFAULT_WINDOW).into(),
+};
+
 /// The bound on a whole run when `--max-time` is not given, in seconds: an hour. A cron job
 /// or CI step must end even when a server reads one byte a second or never answers, and
 /// an hour is far longer than any healthy submission (100 MiB at 1 Mbit/s takes 14 minutes).
@@ -457,4 +521,24 @@ pub const AUTH: Row<Mechanism> = Row {
         other => other.name().to_string(),
     },
     json: |mechanism| mechanism.copied().unwrap_or_default().value_name().into(),
+};
+
+pub const LOG_FILE: Row<PathBuf> = Row {
+    key: "log-file",
+    flag: "--log-file",
+    variable: "SMTPSEND_LOG_FILE",
+    given: |cli| cli.log_file.clone(),
+    account: |account| account.log_file.as_ref().map(|path| path.get_ref().clone()),
+    default: None,
+    check: |path, source| {
+        if path.as_os_str().is_empty() {
+            return Err(fail(
+                Kind::Usage,
+                format!("{}: give a path", source.given("--log-file", "\"\"")),
+            ));
+        }
+        Ok(())
+    },
+    show: |path| path.map_or_else(|| "(none)".into(), |path| path.display().to_string()),
+    json: |path| path.map_or(Value::Null, |path| path.display().to_string().into()),
 };

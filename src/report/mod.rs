@@ -2,8 +2,10 @@
 
 pub mod dry_run;
 pub mod errors;
+pub mod log;
 pub mod progress;
 pub mod server_info;
+pub mod syslog;
 
 use serde::Serialize;
 
@@ -183,6 +185,72 @@ pub fn names(recipients: &[&RecipientResult]) -> String {
         .map(|r| format!("<{}> ({})", r.address, r.deciding_reply()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// True when a refusal in the delivery is about the sender rather than a recipient: MAIL
+/// FROM refused, or a refusal whose enhanced status is X.1.7 or X.1.8 (RFC 3463: a bad
+/// sender address or sender's system), or whose text speaks of the sender (Postfix refuses
+/// senders at RCPT: `Sender address rejected`) or names it.
+pub fn refusal_concerns_sender(delivery: &Delivery, sender: &str) -> bool {
+    let about_sender = |code: u16, enhanced: Option<&str>, text: &str| {
+        let lower = text.to_ascii_lowercase();
+        code >= 400
+            && (enhanced.is_some_and(|e| e.ends_with(".1.7") || e.ends_with(".1.8"))
+                || lower.contains("sender")
+                || (!sender.is_empty() && lower.contains(&sender.to_ascii_lowercase())))
+    };
+    if let Outcome::Refused { command, reply } = &delivery.outcome {
+        if *command == "MAIL FROM" {
+            return true;
+        }
+        let summary = ReplySummary::from(reply);
+        if about_sender(
+            summary.code,
+            summary.enhanced_code.as_deref(),
+            &summary.text,
+        ) {
+            return true;
+        }
+    }
+    delivery
+        .undelivered()
+        .any(|recipient| match &recipient.delivery {
+            Some(reply) => about_sender(reply.code, reply.enhanced_code.as_deref(), &reply.text),
+            None => about_sender(
+                recipient.code,
+                recipient.enhanced_code.as_deref(),
+                &recipient.text,
+            ),
+        })
+}
+
+/// The verdict on a delivery, with [`with_made_up_sender`]'s note when it is a refusal that
+/// concerns `made_up`, a sender made from the login and host name.
+pub fn noting_made_up_sender(
+    verdict: anyhow::Result<()>,
+    made_up: Option<&str>,
+    delivery: Option<&Delivery>,
+) -> anyhow::Result<()> {
+    match (verdict, made_up, delivery) {
+        (Err(err), Some(sender), Some(delivery)) if refusal_concerns_sender(delivery, sender) => {
+            Err(with_made_up_sender(err, sender))
+        }
+        (verdict, _, _) => verdict,
+    }
+}
+
+/// The error of a refusal that concerns a sender made from the login and host name, saying
+/// so: the user did not choose it and may not know where it came from.
+pub fn with_made_up_sender(err: anyhow::Error, sender: &str) -> anyhow::Error {
+    fail(
+        Kind::from_code(crate::base::exit::code_for(&err)),
+        format!(
+            "{}; sender {sender} was made from the login and host name; set from = … in the \
+             configuration (for every user: from = \"%U@your.domain\" in the system file) \
+             or give --from",
+            errors::error_line(&err)
+        ),
+    )
 }
 
 /// The status word for `--json`.

@@ -2,6 +2,8 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 
@@ -9,20 +11,23 @@ use crate::base::exit::{Kind, fail};
 use crate::message::raw::RawMessage;
 use crate::plan::{Bulk, Output};
 use crate::report;
-use crate::run::batch::{Batch, Message, failures};
+use crate::run::batch::{Carried, Jobs, Message, Route, failures};
+use crate::run::journal::Attempt;
 use crate::run::prepare::{Prepared, prepare_raw};
-use crate::smtp::stream::Target;
-use crate::smtp::{Options, Policy};
+use crate::smtp::{Delivery, Policy};
 
-/// One message file and what became of it.
+/// One message file.
 struct Item {
     path: PathBuf,
     message: Prepared,
-    result: Option<anyhow::Result<()>>,
 }
 
+/// What became of a message: sent or the error, and the connection that carried it.
+type Sent = (anyhow::Result<()>, Option<usize>);
+
 /// Reads every message first (a bad file stops the run before anything is sent), then sends
-/// them in order over one session, reconnecting only when a connection is lost.
+/// them over `--parallel` connections (in order on each), reconnecting only when a
+/// connection is lost.
 pub fn run(plan: Bulk) -> anyhow::Result<()> {
     let paths = message_files(&plan.files)?;
     let settings = &plan.settings;
@@ -43,68 +48,129 @@ pub fn run(plan: Bulk) -> anyhow::Result<()> {
         items.push(Item {
             path,
             message: prepared,
-            result: None,
         });
     }
     if plan.dry_run {
         for item in &items {
-            crate::report::dry_run::dry_run(plan.output.json, &item.message.0, &item.message.1)?;
+            crate::report::dry_run::dry_run(
+                plan.output.json,
+                &item.message.envelope,
+                &item.message.content,
+            )?;
         }
         return Ok(());
     }
     let options = settings.session_options()?;
-    send_all(&plan, &settings.target, &options, &mut items);
-    summarise(plan.output, &items)
+    let jobs = BulkJobs {
+        items: &items,
+        settings,
+        policy: &plan.policy,
+        next: AtomicUsize::new(0),
+        sent: Mutex::new((0..items.len()).map(|_| None).collect()),
+    };
+    let route = Route {
+        target: &settings.target,
+        options: &options,
+        debug: plan.output.debug,
+        spread: settings.spread,
+    };
+    crate::run::batch::run(&route, &jobs);
+    let sent = jobs.sent.into_inner().unwrap_or_else(|p| p.into_inner());
+    summarise(plan.output, &items, sent)
 }
 
-fn send_all(plan: &Bulk, target: &Target, options: &Options, items: &mut [Item]) {
-    let policy = &plan.policy;
-    fn message<'a>(item: &'a Item, policy: &'a Policy) -> Message<'a> {
+/// The messages of a bulk run, handed out in order; each is logged, and a refusal that
+/// concerns a sender made from the login and host name says so.
+struct BulkJobs<'a> {
+    items: &'a [Item],
+    settings: &'a crate::plan::Settings,
+    policy: &'a Policy,
+    next: AtomicUsize,
+    sent: Mutex<Vec<Option<Sent>>>,
+}
+
+impl Jobs for BulkJobs<'_> {
+    type Job = usize;
+
+    fn next(&self) -> Option<usize> {
+        let index = self.next.fetch_add(1, Ordering::SeqCst);
+        (index < self.items.len()).then_some(index)
+    }
+
+    fn message<'a>(&'a self, index: &'a usize) -> Message<'a> {
+        let message = &self.items[*index].message;
         Message {
-            envelope: &item.message.0,
-            content: &item.message.1,
-            policy,
+            envelope: &message.envelope,
+            content: &message.content,
+            policy: self.policy,
         }
     }
-    let mut batch = Batch::new(target.clone(), options.clone(), plan.output.debug);
-    let count = items.len();
-    for index in 0..count {
-        let next = items.get(index + 1).map(|item| message(item, policy));
-        let sent = batch.send(message(&items[index], policy), next, index + 1 == count);
-        items[index].result =
-            Some(sent.and_then(|delivery| report::judge(&delivery, policy.partial)));
+
+    fn done(&self, index: usize, sent: anyhow::Result<Delivery>, carried: Carried) {
+        let item = &self.items[index].message;
+        let (delivery, verdict) = match sent {
+            Ok(delivery) => {
+                let verdict = report::judge(&delivery, self.policy.partial);
+                (Some(delivery), verdict)
+            }
+            Err(err) => (None, Err(err)),
+        };
+        let verdict = report::noting_made_up_sender(
+            verdict,
+            item.made_up_sender.as_deref(),
+            delivery.as_ref(),
+        );
+        Attempt {
+            settings: self.settings,
+            envelope: &item.envelope,
+            content: &item.content,
+            delivery: delivery.as_ref(),
+            tls: carried.tls,
+            verdict: &verdict,
+            outbox: None,
+            queued: false,
+            retrying: false,
+        }
+        .log();
+        let mut all = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        all[index] = Some((verdict, carried.connection));
     }
-    batch.finish();
 }
 
-fn summarise(output: Output, items: &[Item]) -> anyhow::Result<()> {
+fn summarise(output: Output, items: &[Item], sent: Vec<Option<Sent>>) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     let mut documents = Vec::new();
-    for item in items {
-        let result = item.result.as_ref();
-        let error = result.and_then(|r| r.as_ref().err());
+    for (item, sent) in items.iter().zip(sent) {
+        let (result, connection) = sent.unwrap_or_else(|| {
+            let never = fail(
+                Kind::Software,
+                "the message was never handed to a connection",
+            );
+            (Err(never), None)
+        });
+        let error = result.as_ref().err();
         if let Some(err) = error {
             crate::say!(
                 "smtpsend: {}: {}",
                 item.path.display(),
                 crate::report::errors::error_line(err)
             );
-            failed.push((item, crate::base::exit::code_for(err)));
+            failed.push(crate::base::exit::code_for(err));
         }
         documents.push(serde_json::json!({
             "file": item.path.display().to_string(),
             "status": if error.is_some() { "failed" } else { "sent" },
             "exit_code": error.map_or(0, crate::base::exit::code_for),
-            "envelope": &item.message.0,
-            "message_id": item.message.1.message_id(),
+            "envelope": &item.message.envelope,
+            "message_id": item.message.content.message_id(),
+            "connection": connection,
             "error": error.map(crate::base::exit::one_line),
         }));
     }
     if output.json {
         crate::base::output::print_json(&documents);
     }
-    let codes: Vec<u8> = failed.iter().map(|(_, code)| *code).collect();
-    let Some(err) = failures(&codes, items.len(), "messages", "each named above") else {
+    let Some(err) = failures(&failed, items.len(), "messages", "each named above") else {
         return Ok(());
     };
     if output.json {

@@ -1,5 +1,6 @@
-//! Sending one message: tries again after temporary failures (`--retries`) and keeps the
-//! message in the outbox when it cannot go now (`--queue`).
+//! Sending one message: tries again after temporary failures (`--retries`), keeps the
+//! message in the outbox when it cannot go now (`--queue`), sends the outbox's entries due
+//! on the same route once the server is reached, and logs every try.
 
 use std::time::Duration;
 
@@ -9,10 +10,17 @@ use crate::plan::Send;
 use crate::plan::settings::{QueueMode, Settings};
 use crate::report;
 use crate::report::errors::error_line;
-use crate::run::batch::{Batch, Message};
+use crate::run::batch::{Batch, Message, left_for_later, still_to_send};
+use crate::run::entries::{claim_due, policy_of, send_claimed};
+use crate::run::journal::Attempt;
 use crate::run::outbox::{self, Claim, Meta, Outbox};
-use crate::smtp::stream::Target;
+use crate::run::prepare::Prepared;
 use crate::smtp::{Delivery, Options, Policy, maybe_accepted};
+
+mod follow;
+use follow::*;
+mod keep;
+use keep::*;
 
 /// The longest wait between two tries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -42,22 +50,18 @@ pub fn retryable(err: &anyhow::Error) -> bool {
 
 /// Sends the message as the settings say: with `--queue always` through the outbox, with
 /// retries after temporary failures, and with `--queue on-failure` into the outbox when the
-/// last try failed temporarily.
-pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Content) -> Outcome {
-    let failed = |err| Outcome {
-        delivery: None,
-        verdict: Err(err),
-        queued_as: None,
-        queued_because: None,
-    };
+/// last try failed temporarily. The first try that reaches the server also sends the
+/// outbox's entries due on the same route, over the same session. Each try is logged.
+pub fn send(plan: &Send, settings: &Settings, prepared: &Prepared) -> Outcome {
+    let (envelope, content) = (&prepared.envelope, &prepared.content);
     // The password is read once, before anything is queued or sent.
     let options = match settings.session_options() {
         Ok(options) => options,
         // An OAuth2 token endpoint out of reach: with the outbox on, the message waits.
         Err(err) if crate::base::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
-            return queue_unsent(plan, settings, envelope, content, err);
+            return queue_unsent(plan, settings, prepared, err);
         }
-        Err(err) => return failed(err),
+        Err(err) => return failed_before_trying(settings, prepared, err),
     };
     if settings.queue != QueueMode::Never {
         // From here on Ctrl-C or SIGTERM stops the send and keeps the message (see
@@ -66,23 +70,28 @@ pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Con
     }
     let queued = match queue_first(plan, settings, envelope, content) {
         Ok(queued) => queued,
-        Err(err) => return failed(err),
+        Err(err) => return failed_before_trying(settings, prepared, err),
     };
-    let (delivery, verdict, tries, remaining) = send_with_retries(
-        plan.output.debug,
-        settings,
-        &options,
-        envelope,
-        content,
-        &plan.policy,
-    );
+    let route = Route {
+        options: route_of(&plan.kept_options, settings),
+        own: queued.as_ref().map(|(_, claim)| claim.id().to_string()),
+    };
+    let tried = send_with_retries(plan, settings, &options, prepared, &route);
     let mut outcome = Outcome {
-        delivery,
+        delivery: tried.delivery,
         verdict: Ok(()),
         queued_as: None,
         queued_because: None,
     };
-    match verdict.map_err(stopped_by_signal) {
+    let followers = tried.followers;
+    let verdict = tried.verdict.map_err(stopped_by_signal);
+    let logged = verdict.as_ref().map(|_| ()).map_err(|err| {
+        fail(
+            Kind::from_code(crate::base::exit::code_for(err)),
+            error_line(err),
+        )
+    });
+    match verdict {
         Ok(()) => {
             if let Some((_, claim)) = queued {
                 remove_sent(claim);
@@ -90,8 +99,8 @@ pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Con
         }
         Err(err) if crate::base::exit::is_temporary(&err) && settings.queue != QueueMode::Never => {
             let later = Later {
-                envelope: remaining,
-                attempts: tries - 1,
+                envelope: tried.remaining,
+                attempts: tried.tries - 1,
                 content,
             };
             keep(plan, settings, queued, later, err, &mut outcome);
@@ -99,27 +108,70 @@ pub fn send(plan: &Send, settings: &Settings, envelope: &Envelope, content: &Con
         Err(err) => {
             // A permanent failure is never queued: the caller has the error.
             if let Some((_, claim)) = queued {
-                let id = claim.id().to_string();
-                if let Err(remove_err) = claim.remove() {
-                    crate::say!(
-                        "smtpsend: warning: {}; drop it with --drop-queue {id}",
-                        one_line(&remove_err)
-                    );
-                }
+                remove_unsent(claim);
             }
             outcome.verdict = Err(err);
         }
     }
+    Attempt {
+        settings,
+        envelope,
+        content,
+        delivery: outcome.delivery.as_ref(),
+        tls: tried.tls,
+        verdict: &logged,
+        outbox: outcome.queued_as.as_deref(),
+        queued: outcome.queued_as.is_some(),
+        retrying: false,
+    }
+    .log();
+    if let Some(followers) = followers {
+        followers.send(settings);
+    }
     outcome
 }
 
+/// Removes the outbox entry `--queue always` wrote for a message that failed for good.
+fn remove_unsent(claim: Claim) {
+    let id = claim.id().to_string();
+    if let Err(err) = claim.remove() {
+        crate::say!(
+            "smtpsend: warning: {}; drop it with --drop-queue {id}",
+            one_line(&err)
+        );
+    }
+}
+
+/// A send that failed before any try (the password, the outbox): logged, and its outcome.
+fn failed_before_trying(settings: &Settings, prepared: &Prepared, err: anyhow::Error) -> Outcome {
+    let verdict = Err(err);
+    Attempt {
+        settings,
+        envelope: &prepared.envelope,
+        content: &prepared.content,
+        delivery: None,
+        tls: None,
+        verdict: &verdict,
+        outbox: None,
+        queued: false,
+        retrying: false,
+    }
+    .log();
+    Outcome {
+        delivery: None,
+        verdict,
+        queued_as: None,
+        queued_because: None,
+    }
+}
+
 /// Keeps a message in the outbox after a temporary failure before any try (the login
-/// could not be prepared); the outcome says it was queued, or why it could not be.
+/// could not be prepared: an OAuth2 token endpoint out of reach); logged, and the outcome
+/// says it was queued, or why it could not be.
 fn queue_unsent(
     plan: &Send,
     settings: &Settings,
-    envelope: &Envelope,
-    content: &Content,
+    prepared: &Prepared,
     err: anyhow::Error,
 ) -> Outcome {
     let mut outcome = Outcome {
@@ -128,132 +180,82 @@ fn queue_unsent(
         queued_as: None,
         queued_because: None,
     };
+    let logged = Err(fail(
+        Kind::from_code(crate::base::exit::code_for(&err)),
+        error_line(&err),
+    ));
     let later = Later {
-        envelope: envelope.clone(),
+        envelope: prepared.envelope.clone(),
         attempts: 0,
-        content,
+        content: &prepared.content,
     };
     keep(plan, settings, None, later, err, &mut outcome);
+    Attempt {
+        settings,
+        envelope: &prepared.envelope,
+        content: &prepared.content,
+        delivery: None,
+        tls: None,
+        verdict: &logged,
+        outbox: outcome.queued_as.as_deref(),
+        queued: outcome.queued_as.is_some(),
+        retrying: false,
+    }
+    .log();
     outcome
 }
 
-/// With `--queue always`, the message's outbox entry, written before anything is sent.
-/// An outbox directory that is not safe to use (a symbolic link, another user's, writable
-/// by others) is a configuration error to fix, not a reason to send without the copy the
-/// user asked for; any other failure to write is a warning, and the message goes without.
-fn queue_first(
-    plan: &Send,
-    settings: &Settings,
-    envelope: &Envelope,
-    content: &Content,
-) -> anyhow::Result<Option<(Meta, Claim)>> {
-    if settings.queue != QueueMode::Always {
-        return Ok(None);
-    }
-    let meta = new_meta(&plan.kept_options, settings, envelope, &plan.policy);
-    let added = crate::base::interrupt::critical(|| {
-        Outbox::locate().and_then(|outbox| outbox.add(&meta, content))
-    });
-    match added {
-        // Read back: the stored meta knows the message's size and hash.
-        Ok(claim) => Ok(Some((claim.meta().unwrap_or(meta), claim))),
-        Err(err) if crate::base::exit::code_for(&err) == Kind::Config.code() => Err(fail(
-            Kind::Config,
-            format!(
-                "{}; the message was not sent (--queue always sends only what the outbox \
-                 holds)",
-                one_line(&err)
-            ),
-        )),
-        Err(err) => {
-            crate::say!(
-                "smtpsend: warning: {}; sending without the outbox",
-                one_line(&err)
-            );
-            Ok(None)
-        }
-    }
-}
-
-/// What is left to send after a temporary failure, for the outbox.
-struct Later<'a> {
-    envelope: Envelope,
-    /// Tries made before the last one.
-    attempts: u32,
-    content: &'a Content,
-}
-
-/// Keeps the message in the outbox after the temporary failure `err` (its entry updated, or
-/// a new one), or says why it could not.
-fn keep(
-    plan: &Send,
-    settings: &Settings,
-    queued: Option<(Meta, Claim)>,
-    later: Later,
-    err: anyhow::Error,
-    outcome: &mut Outcome,
-) {
-    let kept = crate::base::interrupt::critical(|| match queued {
-        Some((mut meta, claim)) => {
-            meta.envelope = later.envelope;
-            meta.attempts = later.attempts;
-            meta.record_failure(&err);
-            claim.update(&meta).map(|()| claim.id().to_string())
-        }
-        None => {
-            let mut meta = new_meta(&plan.kept_options, settings, &later.envelope, &plan.policy);
-            meta.attempts = later.attempts;
-            meta.record_failure(&err);
-            Outbox::locate()
-                .and_then(|outbox| outbox.add(&meta, later.content))
-                .map(|claim| claim.id().to_string())
-        }
-    });
-    match kept {
-        Ok(id) => {
-            if crate::base::interrupt::received().is_some() {
-                crate::base::interrupt::stopped_a_send();
-            }
-            crate::say!("smtpsend: queued as {id} ({})", error_line(&err));
-            outcome.queued_as = Some(id);
-            outcome.queued_because = Some(error_line(&err));
-        }
-        Err(queue_err) => {
-            // Still the temporary failure's exit code (75 or 76): the caller keeps the
-            // message and tries again.
-            outcome.verdict = Err(fail(
-                Kind::from_code(crate::base::exit::code_for(&err)),
-                format!(
-                    "{}; and the outbox could not keep the message: {}",
-                    one_line(&err),
-                    one_line(&queue_err)
-                ),
-            ));
-        }
-    }
+/// What the tries came to.
+struct Tried {
+    delivery: Option<Delivery>,
+    verdict: anyhow::Result<()>,
+    tries: u32,
+    /// The envelope still to send (recipients an LMTP server delivered to are left out).
+    remaining: Envelope,
+    /// The TLS version of the last try's session.
+    tls: Option<String>,
+    /// Outbox entries waiting on the try's session, sent once the try is logged.
+    followers: Option<Followers>,
 }
 
 /// Tries up to `1 + settings.retries` times; returns the last result, the number of tries
 /// and the envelope still to send (recipients an LMTP server already delivered to are left
-/// out of later tries).
+/// out of later tries). A refusal that concerns a sender made from the login and host name
+/// says so (see [`report::with_made_up_sender`]). A try that is followed by another is
+/// logged here; the last one by the caller, who knows what became of the message.
 fn send_with_retries(
-    debug: u8,
+    plan: &Send,
     settings: &Settings,
     options: &Options,
-    envelope: &Envelope,
-    content: &Content,
-    policy: &Policy,
-) -> (Option<Delivery>, anyhow::Result<()>, u32, Envelope) {
+    prepared: &Prepared,
+    route: &Route,
+) -> Tried {
+    let (content, policy) = (&prepared.content, &plan.policy);
     let mut tries = 1;
-    let mut envelope = envelope.clone();
+    let mut envelope = prepared.envelope.clone();
     // Under --partial, recipients refused for now are tried again or queued when the user
     // asked for either; without, the message is sent to the others and that is that.
     let keep_trying =
         policy.partial && (settings.retries > 0 || settings.queue != QueueMode::Never);
     let mut delivered_any = false;
+    let mut follow = Some(route);
     loop {
-        let (delivery, verdict) =
-            send_once(debug, &settings.target, options, &envelope, content, policy);
+        let message = Message {
+            envelope: &envelope,
+            content,
+            policy,
+        };
+        let Try {
+            delivery,
+            verdict,
+            tls,
+            followers,
+        } = send_once(plan.output.debug, settings, options, message, &mut follow);
+        let verdict = report::noting_made_up_sender(
+            verdict,
+            prepared.made_up_sender.as_deref(),
+            delivery.as_ref(),
+        );
         delivered_any |= delivery.as_ref().is_some_and(|d| d.delivered_count() > 0);
         let verdict = match (verdict, &delivery) {
             (Ok(()), Some(delivery)) if keep_trying => match left_for_later(&envelope, delivery) {
@@ -269,62 +271,82 @@ fn send_with_retries(
             }
             (verdict, _) => verdict,
         };
-        match &verdict {
-            Err(err)
-                if tries <= settings.retries
-                    && retryable(err)
-                    && crate::base::interrupt::received().is_none()
-                    && !crate::base::interrupt::expired() =>
-            {
-                let wait = backoff(tries);
-                crate::say!(
-                    "smtpsend: {}; trying again in {}s (retry {tries} of {})",
-                    error_line(err),
-                    wait.as_secs(),
-                    settings.retries
-                );
+        let tried = Tried {
+            delivery,
+            verdict,
+            tries,
+            remaining: envelope.clone(),
+            tls,
+            followers,
+        };
+        match next_step(settings, policy, delivered_any, tried) {
+            Step::Done(tried) => return tried,
+            Step::Retry(retried, wait) => {
+                Attempt {
+                    settings,
+                    envelope: &retried.remaining,
+                    content,
+                    delivery: retried.delivery.as_ref(),
+                    tls: retried.tls,
+                    verdict: &retried.verdict,
+                    outbox: route.own.as_deref(),
+                    queued: false,
+                    retrying: true,
+                }
+                .log();
+                if let Some(followers) = retried.followers {
+                    followers.send(settings);
+                }
                 crate::base::interrupt::sleep(wait);
                 tries += 1;
             }
-            Err(err)
-                if delivered_any
-                    && policy.partial
-                    && settings.queue == QueueMode::Never
-                    && crate::base::exit::is_temporary(err) =>
-            {
-                // Some recipients have it, which is success under --partial; the rest are
-                // named, as on the first try.
-                crate::say!("smtpsend: {}", error_line(err));
-                return (delivery, Ok(()), tries, envelope);
-            }
-            _ => return (delivery, verdict, tries, envelope),
         }
     }
 }
 
-/// After a send that reached some recipients (under --partial), the recipients refused for
-/// now (4xx, or never tried) as an envelope of their own, with the failure to report for
-/// them; `None` when nobody is left or only permanent refusals are.
-pub fn left_for_later(
-    envelope: &Envelope,
-    delivery: &Delivery,
-) -> Option<(Envelope, anyhow::Error)> {
-    let later: Vec<_> = delivery
-        .undelivered()
-        .filter(|r| r.deciding_code() < 500)
-        .collect();
-    if later.is_empty() {
-        return None;
+/// What follows a try.
+enum Step {
+    /// Try again after this wait.
+    Retry(Tried, Duration),
+    /// That was the last try.
+    Done(Tried),
+}
+
+/// After a try: try again (after a wait), or stop there.
+fn next_step(settings: &Settings, policy: &Policy, delivered_any: bool, tried: Tried) -> Step {
+    let tries = tried.tries;
+    match &tried.verdict {
+        Err(err)
+            if tries <= settings.retries
+                && retryable(err)
+                && crate::base::interrupt::received().is_none()
+                && !crate::base::interrupt::expired() =>
+        {
+            let wait = backoff(tries);
+            crate::say!(
+                "smtpsend: {}; trying again in {}s (retry {tries} of {})",
+                error_line(err),
+                wait.as_secs(),
+                settings.retries
+            );
+            Step::Retry(tried, wait)
+        }
+        Err(err)
+            if delivered_any
+                && policy.partial
+                && settings.queue == QueueMode::Never
+                && crate::base::exit::is_temporary(err) =>
+        {
+            // Some recipients have it, which is success under --partial; the rest are
+            // named, as on the first try.
+            crate::say!("smtpsend: {}", error_line(err));
+            Step::Done(Tried {
+                verdict: Ok(()),
+                ..tried
+            })
+        }
+        _ => Step::Done(tried),
     }
-    let err = fail(
-        Kind::TempFail,
-        format!("not delivered yet to {}", report::names(&later)),
-    );
-    let envelope = Envelope {
-        from: envelope.from.clone(),
-        recipients: later.iter().map(|r| r.address.clone()).collect(),
-    };
-    Some((envelope, err))
 }
 
 /// A failure after SIGINT or SIGTERM stopped the send, or after the bound on the run
@@ -342,86 +364,6 @@ pub(crate) fn stopped_by_signal(err: anyhow::Error) -> anyhow::Error {
         stopped.context(crate::smtp::MaybeAccepted)
     } else {
         stopped
-    }
-}
-
-/// The envelope still to send after a failed try: when the server delivered the message to
-/// some recipients (LMTP gives one reply per recipient), only the others, so that trying
-/// again never delivers it twice to anyone.
-pub fn still_to_send(envelope: &Envelope, delivery: Option<&Delivery>) -> Envelope {
-    match delivery {
-        Some(delivery) if delivery.delivered_count() > 0 => Envelope {
-            from: envelope.from.clone(),
-            recipients: delivery
-                .undelivered()
-                .map(|recipient| recipient.address.clone())
-                .collect(),
-        },
-        _ => envelope.clone(),
-    }
-}
-
-/// One connection, one transaction, QUIT: a batch of one.
-fn send_once(
-    debug: u8,
-    target: &Target,
-    options: &Options,
-    envelope: &Envelope,
-    content: &Content,
-    policy: &Policy,
-) -> (Option<Delivery>, anyhow::Result<()>) {
-    let mut batch = Batch::new(target.clone(), options.clone(), debug);
-    let message = Message {
-        envelope,
-        content,
-        policy,
-    };
-    let result = batch.send(message, None, true);
-    batch.finish();
-    match result {
-        Ok(delivery) => {
-            let verdict = report::judge(&delivery, policy.partial);
-            (Some(delivery), verdict)
-        }
-        Err(err) => (None, Err(err)),
-    }
-}
-
-/// The outbox entry for a message about to be tried.
-fn new_meta(kept: &[String], settings: &Settings, envelope: &Envelope, policy: &Policy) -> Meta {
-    let mut options = kept.to_vec();
-    if let Some(account) = &settings.account {
-        options.push(format!("--account={account}"));
-    }
-    Meta {
-        format: outbox::FORMAT,
-        created: outbox::now(),
-        envelope: envelope.clone(),
-        size: 0,
-        sha256: None,
-        server: settings.target.to_string(),
-        account: settings.account.clone(),
-        options,
-        partial: policy.partial,
-        declare_8bitmime: policy.declare_8bitmime,
-        dsn: policy.dsn.clone(),
-        attempts: 0,
-        last_attempt: None,
-        last_error: None,
-        last_exit_code: None,
-    }
-}
-
-/// Removes a sent message from the outbox; if that fails, says so (a flush would send it
-/// again).
-fn remove_sent(claim: Claim) {
-    let id = claim.id().to_string();
-    if let Err(err) = claim.remove() {
-        crate::say!(
-            "smtpsend: warning: the message was sent, but {}; drop it with --drop-queue {id} \
-             or a flush sends it again",
-            one_line(&err)
-        );
     }
 }
 

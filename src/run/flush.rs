@@ -1,231 +1,241 @@
 //! `-q`/`--flush-queue`: delivers what the outbox holds. A damaged entry (see
 //! [`crate::run::outbox`]) is never sent: a flush names it (65) and leaves it as it is.
 
-use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::base::exit::{Kind, code_for, one_line};
-use crate::message::{Content, Envelope};
-use crate::plan::{Flush, Output};
-use crate::report;
-use crate::run::batch::{Batch, Message, failures};
-use crate::run::deliver::{left_for_later, still_to_send};
+use crate::message::Content;
+use crate::plan::{Flush, Output, Settings};
+use crate::run::batch::{Carried, Jobs, Message, Route, failures};
+use crate::run::entries::{Flushed, failed, judged, policy_of, record, record_for, sent_entry};
+use crate::run::journal::Attempt;
 use crate::run::outbox::{Claim, Claimed, Meta, Outbox, Queue};
-use crate::smtp::Policy;
-use crate::smtp::stream::Target;
+use crate::smtp::{Delivery, Policy};
 
-/// What a flush did with one entry.
-#[derive(Debug, Serialize)]
-struct Flushed {
-    id: String,
-    /// `sent`, `queued` (kept after a temporary failure), `failed` (kept after a permanent
-    /// one) or `damaged` (not sent: its meta or message is not what the outbox wrote).
-    status: &'static str,
-    exit_code: u8,
-    /// The message's Message-ID, when its message could be read.
-    message_id: Option<String>,
-    error: Option<String>,
-}
-
-/// Delivers every queued message, one session per server and account, oldest first. An
-/// entry is removed only after the server accepted it; a failure is recorded in it.
+/// Delivers every queued message, `--parallel` sessions per server and account, oldest
+/// first. An
+/// entry is removed only after the server accepted it; a failure is recorded in it. With
+/// `-q --server`/`--account` every entry goes that way instead of the way it was queued for.
 pub fn flush(plan: Flush) -> anyhow::Result<()> {
-    let Some(queue) = Outbox::locate()?.open()? else {
+    if let Some(reroute) = &plan.reroute {
+        // A route that cannot be resolved (an unknown account) fails before any entry.
+        reroute.resolve(None)?;
+    }
+    let Some(queue) = Outbox::locate(plan.place.spool.as_deref())?.open()? else {
         return finish(plan.output, Vec::new());
     };
     let _lock = queue.lock_flush()?;
     queue.remove_leftovers();
     let mut results = Vec::new();
-    // Entries with the same stored options go to the same server as the same account.
+    // Entries with the same route go to the same server as the same account.
     let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     for (id, meta) in queue.entries()? {
         match meta {
-            Ok(meta) => match groups
-                .iter_mut()
-                .find(|(options, _)| *options == meta.options)
-            {
-                Some((_, ids)) => ids.push(id),
-                None => groups.push((meta.options, vec![id])),
-            },
+            Ok(meta) => {
+                let key = route_key(&plan, &meta);
+                match groups.iter_mut().find(|(route, _)| *route == key) {
+                    Some((_, ids)) => ids.push(id),
+                    None => groups.push((key, vec![id])),
+                }
+            }
             Err(err) => results.push(failed(&id, &err)),
         }
     }
-    for (options, ids) in groups {
-        flush_group(&plan, &queue, &options, &ids, &mut results);
+    for (_, ids) in groups {
+        flush_group(&plan, &queue, &ids, &mut results);
     }
     finish(plan.output, results)
 }
 
-/// Sends the entries of one group over one session (reopened only when it was lost).
-fn flush_group(
-    plan: &Flush,
-    queue: &Queue,
-    options: &[String],
-    ids: &[String],
-    results: &mut Vec<Flushed>,
-) {
-    let claims = claim_all(queue, ids, results);
-    let Some((_, first)) = claims.first() else {
-        return;
-    };
-    let (target, session_options) = match session_for(plan, options, first) {
-        Ok(settings) => settings,
-        Err(err) => {
-            for (claim, _) in &claims {
-                results.push(record(claim, &err));
-            }
-            return;
-        }
-    };
-    let count = claims.len();
-    let mut batch = Batch::new(target, session_options, plan.output.debug);
-    // The entry after the current one, loaded (and checked) early so that its MAIL, RCPT
-    // and DATA can be pipelined behind the current one's end mark.
-    let mut loaded_ahead: Option<anyhow::Result<Content>> = None;
-    let mut claims = claims.into_iter().enumerate().peekable();
-    while let Some((index, (claim, meta))) = claims.next() {
-        // A message that is not what was queued is never sent, nor its entry changed.
-        let content = match loaded_ahead.take().unwrap_or_else(|| claim.content(&meta)) {
-            Ok(content) => content,
-            Err(err) => {
-                results.push(failed(claim.id(), &err));
-                continue;
-            }
-        };
-        let policy = policy_of(&meta);
-        // The next entry, loaded now so that its commands can ride behind this message.
-        let ahead = claims
-            .peek()
-            .map(|(_, (next, next_meta))| (next.content(next_meta), policy_of(next_meta)));
-        let next_envelope = claims.peek().map(|(_, (_, next_meta))| &next_meta.envelope);
-        let next = match (&ahead, next_envelope) {
-            (Some((Ok(content), policy)), Some(envelope)) => Some(Message {
-                envelope,
-                content,
-                policy,
-            }),
-            _ => None,
-        };
-        let message = Message {
-            envelope: &meta.envelope,
-            content: &content,
-            policy: &policy,
-        };
-        let sent = batch.send(message, next, index + 1 == count);
-        loaded_ahead = ahead.map(|(loaded, _)| loaded);
-        let (verdict, remaining) = match sent {
-            Ok(delivery) => match report::judge(&delivery, policy.partial) {
-                // --partial: sent to some; the ones refused for now stay queued.
-                Ok(()) => match left_for_later(&meta.envelope, &delivery) {
-                    Some((later, err)) => (Err(err), later),
-                    None => (Ok(()), meta.envelope.clone()),
-                },
-                Err(err) => (Err(err), still_to_send(&meta.envelope, Some(&delivery))),
-            },
-            Err(err) => (Err(err), meta.envelope.clone()),
-        };
-        let mut result = match verdict {
-            Ok(()) => sent_entry(claim),
-            Err(err) => record_for(&claim, &err, Some(remaining)),
-        };
-        result.message_id = content.message_id();
-        results.push(result);
-    }
-    batch.finish();
-}
-
-/// Where a group's session goes and how: its stored options resolved now (the password
-/// read once for the whole group).
-fn session_for(
-    plan: &Flush,
-    options: &[String],
-    first: &Meta,
-) -> anyhow::Result<(Target, crate::smtp::Options)> {
-    let settings = plan.stored.resolve(options, &first.envelope.from)?;
-    let session_options = settings.session_options()?;
-    Ok((settings.target, session_options))
-}
-
-/// Locks each entry and reads its meta again (and checks it) under the lock; an entry
-/// another smtpsend is sending, or that was just removed, is not this flush's business.
-fn claim_all(queue: &Queue, ids: &[String], results: &mut Vec<Flushed>) -> Vec<(Claim, Meta)> {
-    let mut claims = Vec::new();
-    for id in ids {
-        match queue.claim(id) {
-            Ok(Claimed::Mine(claim)) => match claim.meta() {
-                Ok(meta) => claims.push((claim, meta)),
-                Err(err) => results.push(failed(id, &err)),
-            },
-            Ok(Claimed::Busy | Claimed::Gone) => {}
-            Err(err) => results.push(failed(id, &err)),
-        }
-    }
-    claims
-}
-
-/// The transaction rules a queued message was queued with.
-fn policy_of(meta: &Meta) -> Policy {
-    Policy {
-        partial: meta.partial,
-        declare_8bitmime: meta.declare_8bitmime,
-        dsn: meta.dsn.clone(),
-    }
-}
-
-fn sent_entry(claim: Claim) -> Flushed {
-    let id = claim.id().to_string();
-    if let Err(err) = claim.remove() {
-        crate::say!(
-            "smtpsend: warning: {id} was sent, but {}; drop it with --drop-queue {id} or the \
-             next flush sends it again",
-            one_line(&err)
-        );
-    }
-    Flushed {
-        id,
-        status: "sent",
-        exit_code: 0,
-        message_id: None,
-        error: None,
-    }
-}
-
-/// Records a failed attempt in the entry, which stays queued.
-fn record(claim: &Claim, err: &anyhow::Error) -> Flushed {
-    record_for(claim, err, None)
-}
-
-/// Records a failed attempt; `remaining`, when given, is the envelope still to send (the
-/// recipients that did not get the message yet).
-fn record_for(claim: &Claim, err: &anyhow::Error, remaining: Option<Envelope>) -> Flushed {
-    match claim.meta() {
-        Ok(mut meta) => {
-            if let Some(remaining) = remaining {
-                meta.envelope = remaining;
-            }
-            meta.record_failure(err);
-            if let Err(update_err) = claim.update(&meta) {
-                crate::say!("smtpsend: warning: {}", one_line(&update_err));
-            }
-        }
-        Err(meta_err) => crate::say!("smtpsend: warning: {}", one_line(&meta_err)),
-    }
-    failed(claim.id(), err)
-}
-
-fn failed(id: &str, err: &anyhow::Error) -> Flushed {
-    let exit_code = code_for(err);
-    Flushed {
-        id: id.to_string(),
-        status: if crate::run::outbox::is_damaged(err) {
-            "damaged"
-        } else if Kind::from_code(exit_code).is_temporary() {
-            "queued"
-        } else {
-            "failed"
+/// What puts entries in one session: the options they were queued with; when rerouted, the
+/// account the new route gives each sender.
+fn route_key(plan: &Flush, meta: &Meta) -> Vec<String> {
+    match &plan.reroute {
+        None => meta.options.clone(),
+        Some(reroute) => match reroute.resolve(Some(&meta.envelope.from)) {
+            Ok(settings) => vec![settings.account.unwrap_or_default()],
+            Err(_) => Vec::new(),
         },
-        exit_code,
-        message_id: None,
-        error: Some(crate::report::errors::error_line(err)),
+    }
+}
+
+/// Sends the entries of one group over `--parallel` sessions (each reopened only when it
+/// was lost). Each entry is claimed (locked, its meta read again and checked, its message
+/// verified) only when a connection is ready to send it, so that at most the connections'
+/// windows are held at once. The group's settings come with its first entry (the password
+/// read once for it).
+fn flush_group(plan: &Flush, queue: &Queue, ids: &[String], results: &mut Vec<Flushed>) {
+    let claimer = Claimer {
+        queue,
+        ids,
+        next: AtomicUsize::new(0),
+        results: Mutex::new(Vec::new()),
+    };
+    if let Some(first) = claimer.claim_next() {
+        let session = settings_for(plan, &first.meta).and_then(|settings| {
+            settings
+                .session_options()
+                .map(|options| (settings, options))
+        });
+        match session {
+            Ok((settings, options)) => {
+                let route = Route {
+                    target: &settings.target,
+                    options: &options,
+                    debug: plan.output.debug,
+                    spread: settings.spread,
+                };
+                let jobs = FlushJobs {
+                    claimer: &claimer,
+                    first: Mutex::new(Some(first)),
+                    settings: &settings,
+                };
+                crate::run::batch::run(&route, &jobs);
+            }
+            Err(err) => {
+                let left =
+                    std::iter::once(first).chain(std::iter::from_fn(|| claimer.claim_next()));
+                for job in left.collect::<Vec<_>>() {
+                    claimer.push(job.order, record(&job.claim, &err));
+                }
+            }
+        }
+    }
+    let mut done = claimer
+        .results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(order, _)| *order);
+    results.extend(done.into_iter().map(|(_, flushed)| flushed));
+}
+
+/// An entry claimed for sending: its lock, meta, verified message and rules.
+struct Job {
+    /// Its place among the group's entries, for the report.
+    order: usize,
+    claim: Claim,
+    meta: Meta,
+    content: Content,
+    policy: Policy,
+}
+
+/// A group's entries, claimed one at a time as connections ask for them, and what became
+/// of each.
+struct Claimer<'a> {
+    queue: &'a Queue,
+    ids: &'a [String],
+    next: AtomicUsize,
+    results: Mutex<Vec<(usize, Flushed)>>,
+}
+
+impl Claimer<'_> {
+    /// Claims the next entry this process may send: locked, its meta read again under the
+    /// lock and checked, its message verified. An entry another smtpsend is sending, or that
+    /// was just removed, is not this flush's business; a damaged one is reported, never
+    /// sent. After a signal or past the bound on the run nothing more is claimed: what was
+    /// not tried stays as it is.
+    fn claim_next(&self) -> Option<Job> {
+        loop {
+            if crate::base::interrupt::received().is_some() || crate::base::interrupt::expired() {
+                return None;
+            }
+            let order = self.next.fetch_add(1, Ordering::SeqCst);
+            let id = self.ids.get(order)?;
+            let claimed = self.queue.claim(id).and_then(|claimed| match claimed {
+                Claimed::Mine(claim) => {
+                    let meta = claim.meta()?;
+                    let content = claim.content(&meta)?;
+                    Ok(Some((claim, meta, content)))
+                }
+                Claimed::Busy | Claimed::Gone => Ok(None),
+            });
+            match claimed {
+                Ok(Some((claim, meta, content))) => {
+                    let policy = policy_of(&meta);
+                    return Some(Job {
+                        order,
+                        claim,
+                        meta,
+                        content,
+                        policy,
+                    });
+                }
+                Ok(None) => {}
+                Err(err) => self.push(order, failed(id, &err)),
+            }
+        }
+    }
+
+    fn push(&self, order: usize, flushed: Flushed) {
+        lock(&self.results).push((order, flushed));
+    }
+}
+
+/// The jobs of a group once its settings are known.
+struct FlushJobs<'a> {
+    claimer: &'a Claimer<'a>,
+    /// The entry claimed to resolve the group's settings, sent first.
+    first: Mutex<Option<Job>>,
+    settings: &'a Settings,
+}
+
+impl Jobs for FlushJobs<'_> {
+    type Job = Job;
+
+    fn next(&self) -> Option<Job> {
+        lock(&self.first)
+            .take()
+            .or_else(|| self.claimer.claim_next())
+    }
+
+    fn message<'a>(&'a self, job: &'a Job) -> Message<'a> {
+        Message {
+            envelope: &job.meta.envelope,
+            content: &job.content,
+            policy: &job.policy,
+        }
+    }
+
+    /// Logs the attempt, then removes a sent entry, or records the failure in the entry,
+    /// which stays queued with the recipients still to send (under `--partial`, those
+    /// refused for now).
+    fn done(&self, job: Job, sent: anyhow::Result<Delivery>, carried: Carried) {
+        let envelope = &job.meta.envelope;
+        let (delivery, verdict, remaining) = judged(sent, envelope, job.policy.partial);
+        Attempt {
+            settings: self.settings,
+            envelope,
+            content: &job.content,
+            delivery: delivery.as_ref(),
+            tls: carried.tls,
+            verdict: &verdict,
+            outbox: Some(job.claim.id()),
+            queued: verdict.as_ref().is_err_and(crate::base::exit::is_temporary),
+            retrying: false,
+        }
+        .log();
+        let mut flushed = match verdict {
+            Ok(()) => sent_entry(job.claim),
+            Err(err) => record_for(&job.claim, &err, Some(remaining)),
+        };
+        flushed.message_id = job.content.message_id();
+        flushed.connection = carried.connection;
+        self.claimer.push(job.order, flushed);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A group's settings: its stored options resolved now, or the new route's (the password
+/// read once for the whole group).
+fn settings_for(plan: &Flush, first: &Meta) -> anyhow::Result<Settings> {
+    match &plan.reroute {
+        Some(reroute) => reroute.resolve(Some(&first.envelope.from)),
+        None => plan.stored.resolve(&first.options, &first.envelope.from),
     }
 }
 

@@ -26,6 +26,8 @@ pub fn run(plan: Probe) -> anyhow::Result<()> {
     // The server's TLS is part of what --server-info reports, loopback or not; --check does
     // what a send would do, so that it fails exactly when a send would.
     options.starttls_on_local = probe == ProbeKind::ServerInfo;
+    // A probe reports the login as part of the session, so it is done before anything else.
+    options.login_at_open = true;
     let tls_mode = options.tls;
     let server = settings.target.to_string();
     let mut session = Session::open(

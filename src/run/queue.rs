@@ -4,7 +4,15 @@
 use serde::Serialize;
 
 use crate::base::exit::{Kind, code_for, fail, one_line};
+use crate::plan::{OutboxPlace, SettingsResolver};
 use crate::run::outbox::{Dropped, Meta, Outbox, Queue};
+
+/// Where an entry will go when `-q` is given another route: the server and the account.
+#[derive(Debug, Clone, Serialize)]
+struct Rerouted {
+    server: String,
+    account: Option<String>,
+}
 
 /// One entry of `--list-queue --json`.
 #[derive(Debug, Serialize)]
@@ -18,6 +26,9 @@ struct ListedJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     exit_code: Option<u8>,
     age_seconds: u64,
+    /// Where `-q` with the same `--server` or `--account` would send it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rerouted: Option<Rerouted>,
     #[serde(flatten)]
     meta: &'a Meta,
 }
@@ -28,16 +39,36 @@ struct Shown {
     id: String,
     meta: anyhow::Result<Meta>,
     message_problem: Option<anyhow::Error>,
+    /// The route `-q` would take with the `--server` or `--account` given.
+    rerouted: Option<Rerouted>,
 }
 
-/// Prints the outbox: id, age, size, attempts and sender; recipients; server; last error;
-/// what is wrong with a damaged entry; files in the directory that are not the outbox's.
-pub fn list(json: bool) -> anyhow::Result<()> {
-    let outbox = Outbox::locate()?;
-    let (entries, foreign) = match outbox.open()? {
+/// Prints the outbox: id, age, size, attempts and sender; recipients; the route it takes
+/// (the one `reroute` gives, when given); last error; what is wrong with a damaged entry;
+/// files in the directory that are not the outbox's.
+pub fn list(
+    place: &OutboxPlace,
+    reroute: Option<&SettingsResolver>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if let Some(reroute) = reroute {
+        reroute.resolve(None)?;
+    }
+    let outbox = Outbox::locate(place.spool.as_deref())?;
+    let (mut entries, foreign) = match outbox.open()? {
         Some(queue) => (shown(&queue)?, queue.foreign_names()?),
         None => (Vec::new(), Vec::new()),
     };
+    if let Some(reroute) = reroute {
+        for entry in &mut entries {
+            let Ok(meta) = &entry.meta else { continue };
+            let settings = reroute.resolve(Some(&meta.envelope.from))?;
+            entry.rerouted = Some(Rerouted {
+                server: settings.target.to_string(),
+                account: settings.account,
+            });
+        }
+    }
     let now = crate::run::outbox::now();
     if json {
         let documents: Vec<serde_json::Value> = entries
@@ -53,6 +84,7 @@ pub fn list(json: bool) -> anyhow::Result<()> {
                     error: entry.message_problem.as_ref().map(one_line),
                     exit_code: entry.message_problem.as_ref().map(code_for),
                     age_seconds: now.saturating_sub(meta.created),
+                    rerouted: entry.rerouted.clone(),
                     meta,
                 })
                 .unwrap_or_default(),
@@ -88,6 +120,7 @@ fn shown(queue: &Queue) -> anyhow::Result<Vec<Shown>> {
             id,
             meta,
             message_problem,
+            rerouted: None,
         });
     }
     Ok(shown)
@@ -116,7 +149,7 @@ fn listing(entries: &[Shown], foreign: &[String], now: u64, dir: &std::path::Pat
                 continue;
             }
         };
-        out.push_str(&entry_lines(id, meta, now));
+        out.push_str(&entry_lines(id, meta, now, entry.rerouted.as_ref()));
         if let Some(problem) = &entry.message_problem {
             if crate::run::outbox::is_damaged(problem) {
                 damaged += 1;
@@ -146,9 +179,9 @@ fn listing(entries: &[Shown], foreign: &[String], now: u64, dir: &std::path::Pat
     out
 }
 
-/// An entry whose meta was read: id, age, size, attempts and sender; recipients; server;
-/// last error.
-fn entry_lines(id: &str, meta: &Meta, now: u64) -> String {
+/// An entry whose meta was read: id, age, size, attempts and sender; recipients; the route
+/// (`-q`'s other one when given); last error.
+fn entry_lines(id: &str, meta: &Meta, now: u64, rerouted: Option<&Rerouted>) -> String {
     let attempts = match meta.attempts {
         1 => "1 attempt".to_string(),
         n => format!("{n} attempts"),
@@ -166,9 +199,23 @@ fn entry_lines(id: &str, meta: &Meta, now: u64) -> String {
         .map(|r| format!("<{r}>"))
         .collect();
     out.push_str(&format!("    to {}\n", recipients.join(", ")));
-    match &meta.account {
-        Some(account) => out.push_str(&format!("    via {} (account {account})\n", meta.server)),
-        None => out.push_str(&format!("    via {}\n", meta.server)),
+    let queued_for = match &meta.account {
+        Some(account) => format!("{} (account {account})", meta.server),
+        None => meta.server.clone(),
+    };
+    match rerouted {
+        None => out.push_str(&format!("    via {queued_for}\n")),
+        Some(route) => {
+            let account = route
+                .account
+                .as_ref()
+                .map(|account| format!(" (account {account})"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "    via {}{account}, rerouted (queued for {queued_for})\n",
+                route.server
+            ));
+        }
     }
     if let Some(error) = &meta.last_error {
         let kind = match meta.last_exit_code {
@@ -198,9 +245,10 @@ fn age(seconds: u64) -> String {
 }
 
 /// The outbox's ids, one a line, for completing `--drop-queue` (nothing when there is no
-/// outbox or it cannot be read: a completion must not fail).
+/// outbox or it cannot be read: a completion must not fail). Someone pressing Tab has a
+/// home, so the spool is not looked in.
 pub fn print_ids() -> anyhow::Result<()> {
-    let ids = Outbox::locate()
+    let ids = Outbox::locate(None)
         .and_then(|outbox| outbox.open())
         .ok()
         .flatten()
@@ -213,8 +261,8 @@ pub fn print_ids() -> anyhow::Result<()> {
 
 /// Removes the named entries without sending them, whatever state they are in; not one
 /// that another process is sending (75), nor a name that is no outbox id (64).
-pub fn drop_entries(ids: &[String]) -> anyhow::Result<()> {
-    let outbox = Outbox::locate()?;
+pub fn drop_entries(place: &OutboxPlace, ids: &[String]) -> anyhow::Result<()> {
+    let outbox = Outbox::locate(place.spool.as_deref())?;
     if let Some(id) = ids.iter().find(|id| !crate::run::outbox::valid_id(id)) {
         return Err(fail(
             Kind::Usage,

@@ -3,9 +3,10 @@
 
 use crate::base::exit::{Kind, fail};
 use crate::message::compose;
-use crate::message::{Content, Envelope};
+use crate::message::local::LocalNames;
 use crate::plan::{Input, Send, Settings};
 use crate::report::{self, JsonPrinted, JsonReport};
+use crate::run::prepare::Prepared;
 
 /// Reads or composes the message, then shows or sends it.
 pub fn run(plan: Send) -> anyhow::Result<()> {
@@ -16,7 +17,8 @@ pub fn run(plan: Send) -> anyhow::Result<()> {
     if reads_stdin {
         check_stdin_is_not_a_directory()?;
     }
-    let (settings, envelope, content) = prepare(&plan)?;
+    let (settings, prepared) = prepare(&plan)?;
+    let (envelope, content) = (&prepared.envelope, &prepared.content);
     if envelope.recipients.is_empty() {
         return Err(fail(
             Kind::Usage,
@@ -31,14 +33,14 @@ pub fn run(plan: Send) -> anyhow::Result<()> {
         ));
     }
     if plan.dry_run {
-        return report::dry_run::dry_run(plan.output.json, &envelope, &content);
+        return report::dry_run::dry_run(plan.output.json, envelope, content);
     }
-    deliver(&plan, &settings, &envelope, &content)
+    deliver(&plan, &settings, &prepared)
 }
 
-/// The settings, the envelope and the content: a complete message from stdin (whose From
-/// may pick the account), or one composed from the flags.
-fn prepare(plan: &Send) -> anyhow::Result<(Settings, Envelope, Content)> {
+/// The settings and the message: a complete message from stdin (whose From may pick the
+/// account), or one composed from the flags.
+fn prepare(plan: &Send) -> anyhow::Result<(Settings, Prepared)> {
     let mut stdin = std::io::stdin().lock();
     match &plan.input {
         Input::Raw {
@@ -55,7 +57,7 @@ fn prepare(plan: &Send) -> anyhow::Result<(Settings, Envelope, Content)> {
                 .map(|mailbox| mailbox.address);
             let settings = plan.settings.resolve(hint.as_deref())?;
             let sender = plan.sender.given_with_defaults(&settings);
-            let (envelope, content) = super::prepare::prepare_raw(
+            let prepared = super::prepare::prepare_raw(
                 &plan.sender,
                 &settings,
                 sender,
@@ -63,7 +65,7 @@ fn prepare(plan: &Send) -> anyhow::Result<(Settings, Envelope, Content)> {
                 *read_recipients,
                 recipients,
             )?;
-            Ok((settings, envelope, content))
+            Ok((settings, prepared))
         }
         Input::Compose(input) => {
             let settings = plan.settings.resolve(plan.sender.hint())?;
@@ -71,24 +73,31 @@ fn prepare(plan: &Send) -> anyhow::Result<(Settings, Envelope, Content)> {
                 settings.check_ahead()?;
             }
             let sender = plan.sender.for_compose(&settings);
+            let aliases = settings.load_aliases()?;
             let surroundings = compose::Surroundings {
-                qualify_domain: settings.qualify_domain.as_deref(),
+                local: LocalNames {
+                    aliases: aliases.as_ref(),
+                    qualify_domain: settings.qualify_domain.as_deref(),
+                },
+                rewrite_local_headers: settings.mail.rewrite_local_headers,
                 pipe_timeout: settings.session.timeouts.command,
             };
             let (envelope, content) = compose::compose(input, surroundings, &sender, &mut stdin)?;
-            Ok((settings, envelope, content))
+            let made_up = plan.sender.given.is_none() && settings.sender_is_made_up();
+            let prepared = Prepared {
+                made_up_sender: made_up.then(|| envelope.from.clone()),
+                envelope,
+                content,
+            };
+            Ok((settings, prepared))
         }
     }
 }
 
 /// Sends the message and reports the outcome (the JSON document with `--json`).
-fn deliver(
-    plan: &Send,
-    settings: &Settings,
-    envelope: &Envelope,
-    content: &Content,
-) -> anyhow::Result<()> {
-    let outcome = super::deliver::send(plan, settings, envelope, content);
+fn deliver(plan: &Send, settings: &Settings, prepared: &Prepared) -> anyhow::Result<()> {
+    let (envelope, content) = (&prepared.envelope, &prepared.content);
+    let outcome = super::deliver::send(plan, settings, prepared);
     let delivery = outcome.delivery.as_ref();
     let verdict = outcome.verdict;
     if !plan.output.json {

@@ -21,6 +21,9 @@ pub use crate::base::secret::Secret;
 mod scram;
 use scram::*;
 
+mod pipelined;
+pub use pipelined::PipelinedLogin;
+
 /// The SASL mechanism to use (`--auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mechanism {
@@ -135,29 +138,11 @@ pub(super) struct Channel<'a> {
 
 /// Logs in; returns the mechanism used. Refusals: 5xx → 77, 4xx → 75.
 pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Result<Mechanism> {
-    let offered = channel.capabilities.ehlo.auth_mechanisms;
-    let mechanism = choose(
-        login.mechanism,
-        offered,
-        channel.encrypted,
-        channel.capabilities,
-    )?;
+    let mechanism = chosen(&channel, login)?;
     let mut exchange = Exchange::start(mechanism, login, channel.host, channel.port);
     let conn = channel.conn;
-    let initial = exchange.initial_response();
-    match &initial {
-        Some(response) => {
-            exchange.register_sent(response);
-            let encoded = match response.is_empty() {
-                true => "=".to_string(),
-                false => BASE64.encode(response),
-            };
-            let command = Auth {
-                mechanism: mechanism.name(),
-                initial_response: Some(&encoded),
-            };
-            conn.send_secret(command.to_string().as_bytes(), &command.visible())?;
-        }
+    match initial_command(&mut exchange) {
+        Some((line, visible)) => conn.send_secret(line.as_bytes(), &visible)?,
         None => {
             let command = Auth {
                 mechanism: mechanism.name(),
@@ -199,20 +184,80 @@ pub(super) fn authenticate(channel: Channel<'_>, login: &Login) -> anyhow::Resul
         exchange.finished()?;
         return Ok(mechanism);
     }
+    Err(refused(
+        &reply,
+        &login.user,
+        mechanism,
+        exchange.server_error.as_deref(),
+    ))
+}
+
+/// The mechanism to log in with: the one asked for, or the strongest offered.
+fn chosen(channel: &Channel<'_>, login: &Login) -> anyhow::Result<Mechanism> {
+    let offered = channel.capabilities.ehlo.auth_mechanisms;
+    choose(
+        login.mechanism,
+        offered,
+        channel.encrypted,
+        channel.capabilities,
+    )
+}
+
+/// The AUTH command with its initial response, when the mechanism sends one, and what the
+/// transcript may show of it; what carries the secret is registered with the scrubber.
+fn initial_command(exchange: &mut Exchange<'_>) -> Option<(String, String)> {
+    let response = exchange.initial_response()?;
+    exchange.register_sent(&response);
+    let encoded = match response.is_empty() {
+        true => "=".to_string(),
+        false => BASE64.encode(&response),
+    };
+    let command = Auth {
+        mechanism: exchange.mechanism.name(),
+        initial_response: Some(&encoded),
+    };
+    Some((command.to_string(), command.visible()))
+}
+
+/// The error for a refused login: 5xx → 77, 4xx → 75, marked as a [`LoginRefused`].
+fn refused(
+    reply: &Reply,
+    user: &str,
+    mechanism: Mechanism,
+    server_error: Option<&str>,
+) -> anyhow::Error {
     let kind = if reply.is_transient() {
         Kind::TempFail
     } else {
         Kind::AuthRefused
     };
-    Err(fail(
+    fail(
         kind,
         format!(
-            "authentication as {} ({}) refused: {}",
-            login.user,
+            "authentication as {user} ({}) refused: {}",
             mechanism.name(),
-            reply_text(&reply, exchange.server_error.as_deref())
+            reply_text(reply, server_error)
         ),
-    ))
+    )
+    .context(LoginRefused)
+}
+
+/// Marks an error as the server refusing the login: no message was sent, and every other
+/// session with the same login would be refused the same way.
+#[derive(Debug)]
+pub struct LoginRefused;
+
+impl std::fmt::Display for LoginRefused {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoginRefused {}
+
+/// True when the error is the server refusing the login (see [`LoginRefused`]).
+pub fn login_refused(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<LoginRefused>().is_some()
 }
 
 fn reply_text(reply: &Reply, server_error: Option<&str>) -> String {

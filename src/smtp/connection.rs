@@ -1,4 +1,6 @@
-//! Line I/O on a stream: whole-group writes, bounded reply reads with deadlines, logging.
+//! Line I/O on a stream: whole-group writes, bounded reply reads with deadlines, logging;
+//! the count of replies the server owes, and output held back so that a window of messages
+//! leaves in as few writes as it can.
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -12,6 +14,8 @@ use crate::smtp::transcript::Transcript;
 pub const MAX_LINE: usize = 8192;
 /// Most lines accepted in one reply.
 pub const MAX_LINES: usize = 512;
+/// Held output is written once it reaches this many bytes (see [`Connection::hold`]).
+pub const HOLD_LIMIT: usize = 64 * 1024;
 
 /// A stream plus the read buffer and the transcript.
 pub struct Connection {
@@ -24,6 +28,15 @@ pub struct Connection {
     /// A read or write failed (timeout, hang-up, a reply that is no reply, 421): what the
     /// server says next may answer an earlier command, or nothing at all.
     out_of_step: bool,
+    /// Replies the server owes: one per command written and not answered yet. A reply that
+    /// arrives while none is owed is one nobody asked for (see [`Connection::write_all`]).
+    awaiting: usize,
+    /// Bytes written by the session and not yet handed to the stream: a window of
+    /// messages goes out in one write when it fits ([`Connection::hold`]). Always written
+    /// before a reply is waited for.
+    held: Vec<u8>,
+    /// Bytes handed to the stream so far.
+    flushed: u64,
 }
 
 impl Connection {
@@ -35,6 +48,9 @@ impl Connection {
             transcript,
             write_timeout,
             out_of_step: false,
+            awaiting: 0,
+            held: Vec::new(),
+            flushed: 0,
         }
     }
 
@@ -49,47 +65,125 @@ impl Connection {
         &self.stream
     }
 
-    /// Writes a group of command lines in one write, logging each line.
+    /// Writes a group of command lines in one write, logging each line. Each line is a
+    /// command that the server owes one reply.
     pub fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.check_nothing_unasked()?;
         self.transcript.sent(bytes);
+        self.awaiting += command_lines(bytes);
         self.write_all(bytes)
     }
 
     /// Writes a line whose tail is secret; the transcript shows `prefix<redacted>`.
     pub fn send_secret(&mut self, bytes: &[u8], visible_prefix: &str) -> anyhow::Result<()> {
-        self.transcript.sent_redacted(visible_prefix);
-        self.write_all(bytes)
+        self.send_secret_then(bytes, visible_prefix, b"")
     }
 
-    /// Writes without logging (message data; the caller logs it). Every reply to what was
-    /// written before must have been read: a reply still waiting is one the server sent
-    /// unasked (more replies than commands), a protocol violation, unless it is the 421 a
-    /// server may send at any time before it closes.
+    /// Writes a line whose tail is secret (shown as `prefix<redacted>`), then the command
+    /// lines `group`, all in one write: a pipelined `AUTH PLAIN` and the commands behind it.
+    pub fn send_secret_then(
+        &mut self,
+        secret: &[u8],
+        visible_prefix: &str,
+        group: &[u8],
+    ) -> anyhow::Result<()> {
+        self.check_nothing_unasked()?;
+        self.transcript.sent_redacted(visible_prefix);
+        self.transcript.sent(group);
+        self.awaiting += 1 + command_lines(group);
+        self.held.extend_from_slice(secret);
+        self.write_all(group)
+    }
+
+    /// Writes what is held and then `bytes`, without logging (the caller logs them).
+    /// Every reply to what was written before must have been read, unless replies are
+    /// owed (a pipelined group, a window): a reply waiting when none is owed is one the
+    /// server sent unasked (more replies than commands), a protocol violation, unless it is
+    /// the 421 a server may send at any time before it closes.
     pub fn write_all(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         self.check_nothing_unasked()?;
-        self.stream
-            .set_write_timeout(crate::base::interrupt::capped(self.write_timeout))?;
+        self.held.extend_from_slice(bytes);
+        self.flush_held()
+    }
+
+    /// Keeps `bytes` to write later, with whatever is written next or before the next reply
+    /// is read, so that a window of messages leaves in as few writes as it can; once
+    /// [`HOLD_LIMIT`] bytes are held they are written. Nothing is checked or logged here.
+    pub fn hold(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.held.extend_from_slice(bytes);
+        if self.held.len() >= HOLD_LIMIT {
+            return self.flush_held_io();
+        }
+        Ok(())
+    }
+
+    /// Hands what is held to the stream.
+    pub fn flush_held(&mut self) -> anyhow::Result<()> {
+        self.flush_held_io()
+            .map_err(|err| write_error(&err, self.write_timeout))
+    }
+
+    fn flush_held_io(&mut self) -> std::io::Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
         let written = self
             .stream
-            .write_all(bytes)
-            .map_err(|err| write_error(&err, self.write_timeout));
+            .set_write_timeout(crate::base::interrupt::capped(self.write_timeout))
+            .and_then(|()| self.stream.write_all(&self.held));
+        self.flushed += self.held.len() as u64;
+        self.held.clear();
         self.out_of_step |= written.is_err();
         written
     }
 
-    /// The stream for bulk writes (the message data); the caller logs what it writes. As
-    /// for [`Connection::write_all`], no reply may be waiting unread.
+    /// How many bytes were held or written so far: where the next write begins.
+    pub fn written_mark(&self) -> (u64, usize) {
+        (self.flushed, self.held.len())
+    }
+
+    /// Takes back what was held since `mark` (from [`Connection::written_mark`]), when none
+    /// of it has reached the stream yet; false when some of it has.
+    pub fn take_back(&mut self, mark: (u64, usize)) -> bool {
+        if self.flushed != mark.0 || self.held.len() < mark.1 {
+            return false;
+        }
+        self.held.truncate(mark.1);
+        true
+    }
+
+    /// The stream for bulk writes (the message data), after what is held; the caller logs
+    /// what it writes. As for [`Connection::write_all`], no reply may be waiting unread.
     pub fn writer(&mut self) -> anyhow::Result<&mut Stream> {
         self.check_nothing_unasked()?;
+        self.flush_held()?;
         self.stream
             .set_write_timeout(crate::base::interrupt::capped(self.write_timeout))?;
         Ok(&mut self.stream)
     }
 
-    /// Fails when reply bytes are buffered before the client writes: see
-    /// [`Connection::write_all`].
-    fn check_nothing_unasked(&mut self) -> anyhow::Result<()> {
-        if !self.has_buffered_input() {
+    /// Records that the server owes `count` more replies (for what was written with
+    /// [`Connection::writer`] or [`Connection::hold`]: the commands around the data and
+    /// the reply to its end).
+    pub fn owe(&mut self, count: usize) {
+        self.awaiting += count;
+    }
+
+    /// Records that `count` replies counted as owed will not come after all (an LMTP server
+    /// answers the data once per accepted recipient only).
+    pub fn forgive(&mut self, count: usize) {
+        self.awaiting = self.awaiting.saturating_sub(count);
+    }
+
+    /// How many replies the server still owes.
+    pub fn owed(&self) -> usize {
+        self.awaiting
+    }
+
+    /// Fails when reply bytes are buffered before the client writes and no reply is owed:
+    /// see [`Connection::write_all`].
+    pub fn check_nothing_unasked(&mut self) -> anyhow::Result<()> {
+        if !self.has_buffered_input() || self.awaiting > 0 {
             return Ok(());
         }
         self.out_of_step = true;
@@ -119,6 +213,9 @@ impl Connection {
         waiting_for: &str,
         expect: Expect,
     ) -> anyhow::Result<Reply> {
+        // What is held is written before any wait: the reply may answer it.
+        self.flush_held()?;
+        self.awaiting = self.awaiting.saturating_sub(1);
         let reply = self
             .read_whole_reply(timeout, waiting_for)
             .and_then(|reply| match expect.allows(&reply) {
@@ -293,6 +390,11 @@ fn write_error(err: &io::Error, timeout: Duration) -> anyhow::Error {
         ),
     };
     fail(Kind::TempFail, text)
+}
+
+/// The command lines in `bytes`: each owes one reply.
+pub fn command_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&byte| byte == b'\n').count()
 }
 
 fn truncate(raw: &[u8]) -> &[u8] {

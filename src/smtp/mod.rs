@@ -19,6 +19,7 @@ pub mod tls;
 pub mod transaction;
 pub mod transcript;
 pub mod utf8;
+pub mod window;
 
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use auth::{Login, Mechanism};
 use connection::Connection;
 use reply::{Capabilities, Expect, Reply};
 use stream::{Stream, Target};
-use tls::{TlsConfig, TlsInfo, TlsMode};
+use tls::{TlsInfo, TlsMode};
 use transcript::Transcript;
 
 use crate::message::{Content, Envelope};
@@ -35,6 +36,9 @@ pub use transaction::{Delivery, Outcome, Policy, RecipientResult};
 
 mod open;
 use open::*;
+
+mod options;
+pub use options::*;
 
 /// What the user can do about a failure. The engine knows the situation; the report layer
 /// says it in terms of the options (`report::error_line`). Attached to an error with
@@ -80,15 +84,6 @@ pub fn advise(err: anyhow::Error, advice: Advice) -> anyhow::Error {
     err.context(advice)
 }
 
-/// Someone watching the data go out: told how many bytes were written, then that it is over.
-pub trait Progress {
-    fn advance(&mut self, bytes: u64);
-    fn finish(&mut self);
-}
-
-/// Makes the [`Progress`] for a message of this many bytes.
-pub type ProgressBar = fn(total: u64) -> Box<dyn Progress>;
-
 /// What happened in a session that the user should hear about, though it failed nothing;
 /// the caller says it ([`Session::take_notices`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,65 +91,6 @@ pub enum Notice {
     /// Delivery status notifications were asked for, and the server does not offer DSN: the
     /// message goes without them.
     DsnNotOffered,
-}
-
-/// Deadlines for each wait (RFC 5321 §4.5.3.2 gives the server-side minimums).
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    pub connect: Duration,
-    /// Each command reply, and each write.
-    pub command: Duration,
-    /// The reply after the end of the data, when the server may be scanning the message.
-    pub data_end: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(30),
-            command: Duration::from_secs(60),
-            data_end: Duration::from_secs(180),
-        }
-    }
-}
-
-impl Timeouts {
-    /// Every deadline set to the same value (`--timeout`).
-    pub fn all(value: Duration) -> Timeouts {
-        Timeouts {
-            connect: value,
-            command: value,
-            data_end: value,
-        }
-    }
-}
-
-/// How to open a session.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// The name for EHLO/HELO; `None` picks this host's name or address literal.
-    pub ehlo_name: Option<String>,
-    pub timeouts: Timeouts,
-    /// Shows the progress of the data as it is written (the caller's bar), when set.
-    pub progress: Option<ProgressBar>,
-    /// When to use TLS; `Auto` here means STARTTLS when offered to a non-local server, or to
-    /// a local one that offers AUTH only after it (implicit TLS is decided by the settings:
-    /// port 465 or smtps://).
-    pub tls: TlsMode,
-    pub tls_config: TlsConfig,
-    /// Log in after EHLO (and after TLS).
-    pub login: Option<Login>,
-    /// Speak LMTP (RFC 2033): LHLO instead of EHLO, one reply per recipient after the data.
-    pub lmtp: bool,
-    /// With `TlsMode::Auto`, use STARTTLS when offered even on a loopback address or a unix
-    /// socket (`--server-info` and `--check` show what TLS the server has).
-    pub starttls_on_local: bool,
-    /// Send with DATA even when the server offers CHUNKING (`--no-chunking`).
-    pub no_chunking: bool,
-    /// Connect from this local address (`--source-address`).
-    pub source_address: Option<std::net::IpAddr>,
-    /// Reach the server through this proxy (`--proxy`).
-    pub proxy: Option<proxy::Proxy>,
 }
 
 /// An open SMTP session, greeted and introduced.
@@ -171,6 +107,9 @@ pub struct Session {
     helo_only: bool,
     tls: Option<TlsInfo>,
     authenticated: Option<Mechanism>,
+    /// The login, when it goes in front of the first command group instead of alone
+    /// (RFC 4954 §4, see [`auth::PipelinedLogin`]); taken by the first transaction.
+    pending_login: Option<auth::PipelinedLogin>,
     /// QUIT was already written (pipelined behind the last message).
     quit_sent: bool,
     /// The notice that the server does not offer DSN was already given.
@@ -185,6 +124,11 @@ pub struct Session {
     sent_ahead: Option<Vec<u8>>,
     /// The connection can no longer be used (a transaction was abandoned mid-data).
     broken: bool,
+    /// Messages of a window written ahead of their replies ([`window`]).
+    in_flight: usize,
+    /// The last transaction failed and may have been left open on the server: RSET before
+    /// the next one.
+    dirty: bool,
 }
 
 impl Session {
@@ -225,9 +169,12 @@ impl Session {
             (capabilities, helo_only) = hello(&mut conn, &name, &options)?;
             capabilities_before_tls = Some(before);
         }
-        let authenticated = match &options.login {
-            Some(login) => Some(log_in(&mut conn, target, &options, &capabilities, login)?),
-            None => None,
+        let (authenticated, pending_login) = match &options.login {
+            Some(login) => match log_in(&mut conn, target, &options, &capabilities, login)? {
+                LoggedIn::Done(mechanism) => (Some(mechanism), None),
+                LoggedIn::Pipelined(pending) => (None, Some(pending)),
+            },
+            None => (None, None),
         };
         Ok(Session {
             target: target.clone(),
@@ -239,12 +186,15 @@ impl Session {
             helo_only,
             tls: tls_info,
             authenticated,
+            pending_login,
             quit_sent: false,
             warned_no_dsn: false,
             notices: Vec::new(),
             next_group: None,
             sent_ahead: None,
             broken: false,
+            in_flight: 0,
+            dirty: false,
         })
     }
 
@@ -294,6 +244,7 @@ impl Session {
         command: &dyn std::fmt::Display,
         waiting_for: &str,
     ) -> anyhow::Result<Reply> {
+        self.finish_login()?;
         self.conn.send(command.to_string().as_bytes())?;
         self.conn.read_reply(
             self.options.timeouts.command,
@@ -324,9 +275,10 @@ impl Session {
         Ok(())
     }
 
-    /// False once a transaction was abandoned by closing the connection: open a new session.
+    /// False once a transaction was abandoned by closing the connection, or QUIT went:
+    /// open a new session.
     pub fn is_usable(&self) -> bool {
-        !self.broken
+        !self.broken && !self.quit_sent
     }
 
     /// Runs one mail transaction. With `last`, QUIT is pipelined behind the data when the
@@ -338,8 +290,12 @@ impl Session {
         policy: &Policy,
         last: bool,
     ) -> anyhow::Result<Delivery> {
-        if self.broken {
+        if self.broken || self.in_flight > 0 {
             return Err(fail(Kind::Software, "the session was abandoned"));
+        }
+        if self.dirty {
+            transaction::reset(self)?;
+            self.dirty = false;
         }
         let (envelope, content) = self.for_this_server(envelope, content)?;
         split::run(self, &envelope, &content, policy, last)
@@ -403,6 +359,7 @@ impl Session {
     /// Ends the session with QUIT and returns the server's reply (for `--check`, where the
     /// reply matters).
     pub fn close(mut self) -> anyhow::Result<Reply> {
+        self.finish_login()?;
         self.quit_sent = true;
         self.command(&command::Quit, "the reply to QUIT")
     }

@@ -2,16 +2,24 @@
 
 use super::*;
 
+/// How the login went: done, or prepared to go in front of the first command group.
+pub(super) enum LoggedIn {
+    Done(Mechanism),
+    Pipelined(auth::PipelinedLogin),
+}
+
 /// Logs in (RFC 4954), never sending the password over an unencrypted connection except to
-/// a loopback address or a unix socket. After a refusal the session ends with QUIT; after
-/// a timeout or a broken reply it is left (a QUIT would wait out a second deadline).
+/// a loopback address or a unix socket; or, when it may ride in front of the first command
+/// group (see [`auth::PipelinedLogin`]) and `options.login_at_open` is off, prepares it for
+/// that. After a refusal the session ends with QUIT; after a timeout or a broken reply it
+/// is left (a QUIT would wait out a second deadline).
 pub(super) fn log_in(
     conn: &mut Connection,
     target: &Target,
     options: &Options,
     capabilities: &Capabilities,
     login: &Login,
-) -> anyhow::Result<Mechanism> {
+) -> anyhow::Result<LoggedIn> {
     let server_name = target.host_name();
     let encrypted = conn.stream().is_encrypted();
     if !encrypted && !conn.stream().is_local() {
@@ -42,6 +50,23 @@ pub(super) fn log_in(
         };
         auth::authenticate(channel, login)
     };
+    // A login that can renew its token (OAuth2) goes alone: its refusal is answered by a
+    // second attempt, which a pipelined group behind it would not wait for.
+    if !options.login_at_open && login.renew.is_none() {
+        let channel = auth::Channel {
+            conn: &mut *conn,
+            capabilities,
+            timeout,
+            encrypted,
+            host: &server_name,
+            port,
+        };
+        match auth::PipelinedLogin::prepare(&channel, login) {
+            Ok(Some(pipelined)) => return Ok(LoggedIn::Pipelined(pipelined)),
+            Ok(None) => {}
+            Err(err) => return Err(quit_after(conn, timeout, err)),
+        }
+    }
     let result = match (attempt(conn, login), &login.renew) {
         // A refused token may have expired early or been revoked: once more with a fresh one.
         (Err(err), Some(renew)) if refused_login(&err) && conn.in_step() => {
@@ -63,11 +88,18 @@ pub(super) fn log_in(
         }
         (result, _) => result,
     };
-    result.inspect_err(|_| {
-        if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
-            let _ = conn.read_reply(timeout, "the reply to QUIT", Expect::Completion);
-        }
-    })
+    result
+        .map(LoggedIn::Done)
+        .map_err(|err| quit_after(conn, timeout, err))
+}
+
+/// Ends the session with QUIT after a failed login, when the connection is still in step
+/// (after a timeout or a broken reply a QUIT would wait out a second deadline).
+fn quit_after(conn: &mut Connection, timeout: Duration, err: anyhow::Error) -> anyhow::Error {
+    if conn.in_step() && conn.send(command::Quit.to_string().as_bytes()).is_ok() {
+        let _ = conn.read_reply(timeout, "the reply to QUIT", Expect::Completion);
+    }
+    err
 }
 
 /// True when the server refused the login itself (535 and the like, 77).
@@ -293,4 +325,22 @@ pub(super) fn starttls(
         tls::handshake(stream, server_name, &options.tls_config, timeouts.connect)?;
     transcript.event("tls", &info.summary());
     Ok((Connection::new(stream, transcript, timeouts.command), info))
+}
+
+impl Session {
+    /// Sends the login alone when it still waits for a command group to ride in front of
+    /// (before a command that is no transaction).
+    pub(super) fn finish_login(&mut self) -> anyhow::Result<()> {
+        let Some(login) = self.pending_login.take() else {
+            return Ok(());
+        };
+        self.conn
+            .send_secret(login.line.as_bytes(), &login.visible)?;
+        let waiting = format!("the reply to AUTH {}", login.mechanism.name());
+        let reply =
+            self.conn
+                .read_reply(self.options.timeouts.command, &waiting, Expect::LoggedIn)?;
+        self.authenticated = Some(login.judge(&reply)?);
+        Ok(())
+    }
 }

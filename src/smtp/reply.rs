@@ -129,6 +129,9 @@ pub enum Expect {
     TlsReady,
     /// 235 (logged in) or 334 (a challenge) to AUTH and to each SASL response.
     Auth,
+    /// 235 only, to an AUTH pipelined with the commands behind it (RFC 4954 §4): a
+    /// challenge would make the server take the next command for the answer.
+    LoggedIn,
 }
 
 impl Expect {
@@ -142,6 +145,7 @@ impl Expect {
             Expect::StartInput => reply.code == 354,
             Expect::TlsReady => reply.code == 220,
             Expect::Auth => matches!(reply.code, 235 | 334),
+            Expect::LoggedIn => reply.code == 235,
         }
     }
 
@@ -152,6 +156,7 @@ impl Expect {
             Expect::StartInput => "354, 4xx or 5xx",
             Expect::TlsReady => "220, 4xx or 5xx",
             Expect::Auth => "235, 334, 4xx or 5xx",
+            Expect::LoggedIn => "235, 4xx or 5xx",
         }
     }
 }

@@ -23,6 +23,12 @@ pub use results::*;
 mod commands;
 pub(super) use commands::*;
 
+mod login;
+use login::*;
+
+mod ahead;
+pub(super) use ahead::*;
+
 /// How one transaction ended.
 pub(super) enum Step {
     /// The data went to the batch's accepted recipients. `deferred` are those the server
@@ -75,22 +81,13 @@ pub(super) fn transact(
 ) -> anyhow::Result<Step> {
     let pipelining = session.offers(EXT_PIPELINING);
     let group = plan.group(batch, pipelining);
-    // Written behind the previous message's end mark: only the replies are due.
-    let written_ahead = match session.sent_ahead.take() {
-        Some(ahead) if ahead == group => true,
-        Some(_) => {
-            session.broken = true;
-            return Err(fail(
-                Kind::Software,
-                "a different message was announced for pipelining than the one sent",
-            ));
-        }
-        None => false,
-    };
+    let written_ahead = written_ahead(session, &group)?;
+    // The first transaction carries the login when it was left to ride in front of it.
+    let login = session.pending_login.take();
     // BDAT may follow the commands before their replies only where a refused recipient
     // cannot break the rule: one recipient (the server refuses BDAT when it refused the
-    // recipient), or --partial.
-    if pipelining && plan.chunking && (plan.partial || batch.len() == 1) {
+    // recipient), or --partial; and never behind a login not yet confirmed.
+    if pipelining && plan.chunking && (plan.partial || batch.len() == 1) && login.is_none() {
         let head = if written_ahead { Vec::new() } else { group };
         return all_at_once(session, plan, batch, results, last && final_batch, head);
     }
@@ -100,8 +97,8 @@ pub(super) fn transact(
         plan,
         batch,
         results,
-        pipelining,
         (!written_ahead).then_some(&group),
+        login,
     )?;
     if !mail_reply.is_positive() {
         abandon(session, data_reply.as_ref())?;
@@ -140,24 +137,48 @@ pub(super) fn transact(
     };
     write_message(session, &head, plan.content, plan.chunking, &trailer)?;
     session.sent_ahead = next_group;
-    after_data(session, plan, &accepted, deferred, results, quit_too)
+    after_data(
+        session,
+        DataName::of(plan),
+        &accepted,
+        deferred,
+        results,
+        quit_too,
+    )
+}
+
+/// True when `group` was written behind the previous message's end mark, so that only its
+/// replies are due; an error when a different one was.
+fn written_ahead(session: &mut Session, group: &[u8]) -> anyhow::Result<bool> {
+    match session.sent_ahead.take() {
+        Some(ahead) if ahead == group => Ok(true),
+        Some(_) => {
+            session.broken = true;
+            Err(fail(
+                Kind::Software,
+                "a different message was announced for pipelining than the one sent",
+            ))
+        }
+        None => Ok(false),
+    }
 }
 
 /// The replies to MAIL and the batch's RCPTs (recorded in `results`) and, with PIPELINING
 /// and DATA, to the DATA that went with them. With PIPELINING the group is written in one
-/// go (`group`; `None` when it went ahead behind the previous message); without, command by
-/// command, and no RCPT follows a refused MAIL.
+/// go (`group`; `None` when it went ahead behind the previous message), behind the login
+/// when it rides in front (only ever with PIPELINING); without, command by command, and no
+/// RCPT follows a refused MAIL.
 fn envelope_replies(
     session: &mut Session,
     plan: &Plan,
     batch: &[usize],
     results: &mut [RecipientResult],
-    pipelining: bool,
     group: Option<&Vec<u8>>,
+    login: Option<crate::smtp::auth::PipelinedLogin>,
 ) -> anyhow::Result<(Reply, Option<Reply>)> {
     let timeout = session.options.timeouts.command;
-    let conn = &mut session.conn;
-    if !pipelining {
+    if !session.offers(EXT_PIPELINING) {
+        let conn = &mut session.conn;
         conn.send(plan.mail.as_bytes())?;
         let mail = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
         if mail.is_positive() {
@@ -170,8 +191,12 @@ fn envelope_replies(
         return Ok((mail, None));
     }
     if let Some(group) = group {
-        conn.send(group)?;
+        send_group(session, group, login.as_ref())?;
     }
+    if let Some(login) = &login {
+        logged_in(session, login, batch.len(), !plan.chunking)?;
+    }
+    let conn = &mut session.conn;
     let mail = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
     for &index in batch {
         let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
@@ -227,7 +252,6 @@ fn all_at_once(
     done: bool,
     mut head: Vec<u8>,
 ) -> anyhow::Result<Step> {
-    let timeout = session.options.timeouts.command;
     // A 452 could put some of more than the minimum off to another transaction, which
     // a QUIT already sent would rule out.
     let quit_too = done && batch.len() <= MIN_RECIPIENT_LIMIT;
@@ -237,48 +261,28 @@ fn all_at_once(
     };
     head.extend_from_slice(BdatLast(chunk_size(plan.content)).to_string().as_bytes());
     write_message(session, &head, plan.content, true, &trailer)?;
-    let conn = &mut session.conn;
-    let mail_reply = conn.read_reply(timeout, "the reply to MAIL FROM", Expect::Completion)?;
-    for &index in batch {
-        let reply = conn.read_reply(timeout, "the reply to RCPT TO", Expect::Completion)?;
-        results[index] = RecipientResult::new(&plan.addresses[index], &reply);
-    }
-    let (accepted, deferred, _) = sort_out(batch, results);
-    if !mail_reply.is_positive() || accepted.is_empty() {
-        // The server refuses the BDAT and discards its data (RFC 3030 §2).
-        conn.read_reply(
-            session.options.timeouts.data_end,
-            "the reply to BDAT",
-            Expect::Completion,
-        )?;
-        if quit_too {
-            session.quit_sent = true;
-            let _ = session
-                .conn
-                .read_reply(timeout, "the reply to QUIT", Expect::Completion);
-        } else {
-            reset(session)?;
-        }
-        return Ok(Step::Stopped(if mail_reply.is_positive() {
-            Outcome::RecipientsRefused
-        } else {
-            Outcome::Refused {
-                command: "MAIL FROM",
-                reply: mail_reply,
-            }
-        }));
-    }
-    let step = after_data(session, plan, &accepted, deferred, results, quit_too)?;
-    if quit_too && matches!(&step, Step::Sent { deferred, .. } if !deferred.is_empty()) {
+    let written = Written {
+        reset_first: false,
+        quit: quit_too,
+        name: DataName::of(plan),
+    };
+    let step = read_ahead(session, batch, plan.addresses, results, &written)?;
+    match &step {
+        // Nothing was sent; the transaction may still be open on the server.
+        Step::Stopped(_) if !quit_too => reset(session)?,
         // QUIT is gone: the recipients put off go on a new connection.
-        session.broken = true;
+        Step::Sent { deferred, .. } if quit_too && !deferred.is_empty() => session.broken = true,
+        _ => {}
     }
     Ok(step)
 }
 
 /// The batch's recipients by their RCPT reply: accepted, put off ("too many recipients"),
 /// and whether any was refused outright.
-fn sort_out(batch: &[usize], results: &[RecipientResult]) -> (Vec<usize>, Vec<usize>, bool) {
+pub(super) fn sort_out(
+    batch: &[usize],
+    results: &[RecipientResult],
+) -> (Vec<usize>, Vec<usize>, bool) {
     let (mut accepted, mut deferred, mut refused) = (Vec::new(), Vec::new(), false);
     for &index in batch {
         let result = &results[index];
@@ -306,9 +310,9 @@ fn pads_crlf(content: &Content) -> bool {
 
 /// The reply (SMTP) or replies (LMTP, one per accepted recipient) after the data, then the
 /// reply to QUIT when it went along.
-fn after_data(
+pub(super) fn after_data(
     session: &mut Session,
-    plan: &Plan,
+    name: DataName,
     accepted: &[usize],
     deferred: Vec<usize>,
     results: &mut [RecipientResult],
@@ -325,15 +329,11 @@ fn after_data(
             .conn
             .read_reply(
                 session.options.timeouts.data_end,
-                if plan.chunking {
-                    "the reply to BDAT"
-                } else {
-                    "the reply after the message data"
-                },
+                name.reply,
                 Expect::Completion,
             )
             .map_err(|err| err.context(super::MaybeAccepted))?;
-        check_final_reply(&final_reply, data_command(plan))?;
+        check_final_reply(&final_reply, name.command)?;
         for &index in accepted {
             results[index].settle(&final_reply);
         }
@@ -344,7 +344,7 @@ fn after_data(
             }
         } else {
             Step::Stopped(Outcome::Refused {
-                command: data_command(plan),
+                command: name.command,
                 reply: final_reply,
             })
         }
@@ -360,14 +360,29 @@ fn after_data(
     Ok(step)
 }
 
-/// How a refusal of the data names it.
-fn data_command(plan: &Plan) -> &'static str {
-    match (plan.chunking, plan.content.binary_as_text()) {
-        (_, true) => {
-            "the message data (its body needs BINARYMIME, which the server does not offer)"
-        }
-        (true, false) => "the message data (BDAT)",
-        (false, false) => "the message data",
+/// How the data and the reply to it are named in messages.
+#[derive(Clone, Copy)]
+pub(in crate::smtp) struct DataName {
+    /// What the reply after the data answers: `the reply to BDAT`.
+    pub reply: &'static str,
+    /// How a refusal of the data names it.
+    pub command: &'static str,
+}
+
+impl DataName {
+    pub(in crate::smtp) fn of(plan: &Plan) -> DataName {
+        let command = match (plan.chunking, plan.content.binary_as_text()) {
+            (_, true) => {
+                "the message data (its body needs BINARYMIME, which the server does not offer)"
+            }
+            (true, false) => "the message data (BDAT)",
+            (false, false) => "the message data",
+        };
+        let reply = match plan.chunking {
+            true => "the reply to BDAT",
+            false => "the reply after the message data",
+        };
+        DataName { reply, command }
     }
 }
 
@@ -428,7 +443,7 @@ fn abandon(session: &mut Session, data_reply: Option<&Reply>) -> anyhow::Result<
     reset(session)
 }
 
-fn reset(session: &mut Session) -> anyhow::Result<()> {
+pub(super) fn reset(session: &mut Session) -> anyhow::Result<()> {
     session.conn.send(Rset.to_string().as_bytes())?;
     session.conn.read_reply(
         session.options.timeouts.command,

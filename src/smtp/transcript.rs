@@ -18,6 +18,9 @@ pub type Sink = fn(&str);
 pub struct Transcript {
     verbosity: Verbosity,
     sink: Sink,
+    /// The connection this is the transcript of, when several run at once: each line then
+    /// starts `[N] `.
+    connection: Option<usize>,
 }
 
 impl Transcript {
@@ -26,7 +29,15 @@ impl Transcript {
         Transcript {
             verbosity: Verbosity { level },
             sink,
+            connection: None,
         }
+    }
+
+    /// The same transcript with each line naming connection `number` (`[2] send: …`), for
+    /// sessions that run side by side.
+    pub fn of_connection(mut self, number: usize) -> Transcript {
+        self.connection = Some(number);
+        self
     }
 
     /// A transcript that says nothing.
@@ -87,7 +98,11 @@ impl Transcript {
         } else {
             String::new()
         };
-        (self.sink)(&format!("{stamp}{label}: {text}"));
+        let connection = match self.connection {
+            Some(number) => format!("[{number}] "),
+            None => String::new(),
+        };
+        (self.sink)(&format!("{stamp}{connection}{label}: {text}"));
     }
 }
 

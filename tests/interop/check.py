@@ -196,6 +196,8 @@ def _group_exists(name):
 
 def run(binary, args, stdin=b"", env=None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMTPSEND_")}
+    # The machine's /etc/smtpsend/config.toml (package.sh writes one) is no part of these checks.
+    full_env["SMTPSEND_SYSTEM_CONFIG"] = "/nonexistent/smtpsend-system.toml"
     full_env.update(env or {})
     return subprocess.run([binary, *args], input=stdin, capture_output=True, env=full_env,
                           timeout=120)

@@ -82,6 +82,8 @@ from = "host@example.com"
 EOF
 export HOME="$work/home"
 unset XDG_CONFIG_HOME SMTPSEND_SERVER SMTPSEND_CONFIG SMTPSEND_ACCOUNT SMTPSEND_FROM 2>/dev/null || true
+# The machine's /etc/smtpsend/config.toml (package.sh writes one) is no part of these checks.
+export SMTPSEND_SYSTEM_CONFIG=/nonexistent/smtpsend-system.toml
 
 reset_store() { rm -f "$store"/*; }
 # envelope FIELD: a field of the one stored envelope, as one line (lists comma-joined)

@@ -35,14 +35,16 @@ impl Home {
         home
     }
 
-    /// The variables a run in the home at `root` gets.
-    pub fn env_for(root: &Path) -> [(&'static str, PathBuf); 5] {
+    /// The variables a run in the home at `root` gets. The system file is looked for in
+    /// the home too (`system/config.toml`), never in /etc: a test sees only what it wrote.
+    pub fn env_for(root: &Path) -> [(&'static str, PathBuf); 6] {
         [
             ("HOME", root.to_path_buf()),
             ("XDG_CONFIG_HOME", root.join("config")),
             ("XDG_DATA_HOME", root.join("data")),
             ("XDG_STATE_HOME", root.join("state")),
             ("XDG_CACHE_HOME", root.join("cache")),
+            ("SMTPSEND_SYSTEM_CONFIG", root.join("system/config.toml")),
         ]
     }
 
@@ -87,6 +89,21 @@ impl Home {
         std::fs::write(&file, text).expect("write the config file");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
             .expect("chmod the config file");
+        file
+    }
+
+    /// Where runs in this home look for the system file (`SMTPSEND_SYSTEM_CONFIG`).
+    pub fn system_config_file(&self) -> PathBuf {
+        self.join("system/config.toml")
+    }
+
+    /// Writes the system file (making its directory) with this mode; its path.
+    pub fn write_system_config(&self, text: &str, mode: u32) -> PathBuf {
+        let file = self.system_config_file();
+        std::fs::create_dir_all(file.parent().expect("system config dir")).expect("system dir");
+        std::fs::write(&file, text).expect("write the system config file");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+            .expect("chmod the system config file");
         file
     }
 

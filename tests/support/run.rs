@@ -674,14 +674,34 @@ impl Running {
         high_water_kib(self.pid)
     }
 
-    /// Whether it has a socket open (it has connected, or is connecting, to a server).
+    /// Whether it has a TCP socket open (it has connected, or is connecting, to a server).
+    /// Unix sockets do not count: looking a user up in the password database opens one for
+    /// a moment (glibc asks nscd first), long before any server is reached.
     pub fn has_socket(&self) -> bool {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{}/fd", self.pid)) else {
             return false;
         };
-        fds.filter_map(Result::ok)
+        let sockets: Vec<String> = fds
+            .filter_map(Result::ok)
             .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .any(|target| target.to_string_lossy().starts_with("socket:"))
+            .filter_map(|target| {
+                let target = target.to_string_lossy().into_owned();
+                let inode = target.strip_prefix("socket:[")?.strip_suffix(']')?;
+                Some(inode.to_string())
+            })
+            .collect();
+        if sockets.is_empty() {
+            return false;
+        }
+        // /proc/PID/net/tcp{,6}: the tenth column of each line is the socket's inode.
+        ["tcp", "tcp6"].iter().any(|table| {
+            std::fs::read_to_string(format!("/proc/{}/net/{table}", self.pid))
+                .unwrap_or_default()
+                .lines()
+                .skip(1)
+                .filter_map(|line| line.split_whitespace().nth(9))
+                .any(|inode| sockets.iter().any(|socket| socket == inode))
+        })
     }
 
     /// How far it has read (or written) the file at `path`: the offset of its descriptor

@@ -198,6 +198,13 @@ pub struct Script {
     /// Most recipients one transaction takes; each RCPT past it gets
     /// `452 4.5.3 Error: too many recipients` (Postfix's smtpd_recipient_limit).
     pub recipient_limit: Option<usize>,
+    /// MAIL before a successful AUTH gets `530 5.7.0 Authentication required` (RFC 4954
+    /// §6), as a submission server answers.
+    pub require_auth: bool,
+    /// Rules for one occurrence of a verb on one connection: `(connection, verb, nth,
+    /// action)` replaces the verb's rule the `nth` time (from 1) the client sends it on the
+    /// connection with that index (from 0).
+    pub nth_rules: Vec<(usize, Verb, usize, Action)>,
 }
 
 impl Default for Script {
@@ -226,6 +233,8 @@ impl Default for Script {
             early_rcpt_rules: Vec::new(),
             capabilities_after_tls: None,
             recipient_limit: None,
+            require_auth: false,
+            nth_rules: Vec::new(),
         }
     }
 }
@@ -244,10 +253,11 @@ impl Script {
             .iter()
             .filter(|(count, _, _)| index < *count)
             .collect();
-        if early.is_empty() && early_rcpt.is_empty() {
+        if early.is_empty() && early_rcpt.is_empty() && self.nth_rules.is_empty() {
             return None;
         }
         let mut script = self.clone();
+        script.nth_rules.retain(|(at, ..)| *at == index);
         for (_, verb, action) in early {
             script.rules.insert(*verb, action.clone());
         }
@@ -320,6 +330,31 @@ impl Builder {
     /// later ones behave normally (a server that fails, then recovers).
     pub fn on_first(mut self, connections: usize, verb: Verb, action: Action) -> Builder {
         self.script.early_rules.push((connections, verb, action));
+        self
+    }
+
+    /// Refuse MAIL with 530 until the client has logged in.
+    pub fn require_auth(mut self) -> Builder {
+        self.script.require_auth = true;
+        self
+    }
+
+    /// On the first connection, the `nth` (from 1) `verb` gets `action` instead of its rule
+    /// (a server that fails in the middle of a window of messages).
+    pub fn on_nth(self, verb: Verb, nth: usize, action: Action) -> Builder {
+        self.on_nth_of(0, verb, nth, action)
+    }
+
+    /// On the connection with index `connection` (from 0), the `nth` (from 1) `verb` gets
+    /// `action` instead of its rule.
+    pub fn on_nth_of(
+        mut self,
+        connection: usize,
+        verb: Verb,
+        nth: usize,
+        action: Action,
+    ) -> Builder {
+        self.script.nth_rules.push((connection, verb, nth, action));
         self
     }
 

@@ -46,6 +46,8 @@ struct Session<'a> {
     transaction: Option<Transaction>,
     greeted: bool,
     authenticated: bool,
+    /// How often each verb was seen, for the script's nth rules.
+    seen: std::collections::HashMap<Verb, usize>,
 }
 
 /// Serve one accepted connection until the client leaves, a rule closes it, or a wait hits
@@ -63,6 +65,7 @@ pub fn serve(tcp: TcpStream, script: &Script, stop: Arc<AtomicBool>) -> Connecti
         transaction: None,
         greeted: false,
         authenticated: false,
+        seen: std::collections::HashMap::new(),
     };
     let _ = session.run();
     session.end_transaction();
@@ -85,6 +88,20 @@ fn first_match<'s>(rules: &'s [(String, Action)], address: &str) -> Option<&'s A
 }
 
 impl<'a> Session<'a> {
+    /// The rule for `verb` now: an nth rule when this is its occurrence, else the script's.
+    fn rule(&mut self, verb: Verb) -> Option<&'a Action> {
+        let script = self.script;
+        let seen = self.seen.entry(verb).or_default();
+        *seen += 1;
+        let nth = *seen;
+        script
+            .nth_rules
+            .iter()
+            .find(|(_, rule_verb, at, _)| *rule_verb == verb && *at == nth)
+            .map(|(.., action)| action)
+            .or_else(|| script.rule(verb))
+    }
+
     fn run(&mut self) -> io::Result<()> {
         let script = self.script;
         if let Some(acceptor) = &script.implicit_tls {
@@ -97,7 +114,8 @@ impl<'a> Session<'a> {
         }
         let kind = if script.lmtp { "LMTP" } else { "ESMTP" };
         let greeting = Reply::new(220, &format!("{} {kind}", script.hostname));
-        let answer = self.answer(script.rule(Verb::Greeting), greeting)?;
+        let rule = self.rule(Verb::Greeting);
+        let answer = self.answer(rule, greeting)?;
         self.wire.flush(false)?;
         if matches!(answer, Answer::Closed | Answer::Code(421)) {
             return Ok(());
@@ -200,7 +218,8 @@ impl<'a> Session<'a> {
     }
 
     fn simple(&mut self, verb: Verb, normal: Reply) -> io::Result<Flow> {
-        let answer = self.answer(self.script.rule(verb), normal)?;
+        let rule = self.rule(verb);
+        let answer = self.answer(rule, normal)?;
         if verb == Verb::Rset && answer.is_2xx() {
             self.end_transaction();
         }
@@ -239,10 +258,14 @@ impl<'a> Session<'a> {
         let normal = match (from, self.greeted, &self.transaction) {
             (None, _, _) => Reply::new(501, "5.5.4 Syntax: MAIL FROM:<address>"),
             (_, false, _) => Reply::new(503, "5.5.1 send HELO/EHLO first"),
+            _ if self.script.require_auth && !self.authenticated => {
+                Reply::new(530, "5.7.0 Authentication required")
+            }
             (_, _, Some(_)) => Reply::new(503, "5.5.1 nested MAIL command"),
             _ => Reply::new(250, "2.1.0 Ok"),
         };
-        let answer = self.answer(self.script.rule(Verb::Mail), normal)?;
+        let rule = self.rule(Verb::Mail);
+        let answer = self.answer(rule, normal)?;
         if answer.is_2xx() {
             self.end_transaction();
             let mail_from = from.unwrap_or_default().to_owned();
@@ -271,7 +294,10 @@ impl<'a> Session<'a> {
         let too_many = Action::reply(452, "4.5.3 Error: too many recipients");
         let rule = match over_limit {
             true => Some(&too_many),
-            false => first_match(&script.rcpt_rules, arg).or(script.rule(Verb::Rcpt)),
+            false => {
+                let rule = self.rule(Verb::Rcpt);
+                first_match(&script.rcpt_rules, arg).or(rule)
+            }
         };
         let answer = self.answer(rule, normal)?;
         if let (Some(transaction), Some(to)) = (&mut self.transaction, to) {
@@ -289,7 +315,7 @@ impl<'a> Session<'a> {
             Some(t) if t.accepted.is_empty() => Reply::new(554, "5.5.1 no valid recipients"),
             Some(_) => Reply::new(354, "End data with <CR><LF>.<CR><LF>"),
         };
-        let rule = self.script.rule(Verb::Data);
+        let rule = self.rule(Verb::Data);
         if let Some(Action::HangUpDuringData) = rule {
             if normal.code == 354 {
                 self.wire.queue(&normal.wire());
@@ -362,7 +388,6 @@ impl<'a> Session<'a> {
     }
 
     fn bdat(&mut self, arg: &str) -> io::Result<Flow> {
-        let script = self.script;
         let mut words = arg.split_whitespace();
         let size = words.next().and_then(|w| w.parse::<usize>().ok());
         let last = words.next().is_some_and(|w| w.eq_ignore_ascii_case("LAST"));
@@ -371,7 +396,7 @@ impl<'a> Session<'a> {
                 .answer(None, Reply::new(501, "5.5.4 Syntax: BDAT size [LAST]"))?
                 .flow());
         };
-        let rule = script.rule(Verb::Bdat);
+        let rule = self.rule(Verb::Bdat);
         if let Some(Action::HangUpDuringData) = rule {
             self.wire.close();
             return Ok(Flow::Close);
@@ -412,7 +437,7 @@ impl<'a> Session<'a> {
     /// The reply (SMTP) or replies (LMTP, one per accepted recipient) after the data.
     fn end_of_data(&mut self) -> io::Result<Flow> {
         let script = self.script;
-        let end_rule = script.rule(Verb::EndOfData);
+        let end_rule = self.rule(Verb::EndOfData);
         let mut delivered = false;
         if script.lmtp {
             let accepted = self
@@ -523,7 +548,8 @@ impl<'a> Session<'a> {
             }
             super::sasl::Verdict::Abandoned => Reply::new(501, "5.7.0 authentication cancelled"),
         };
-        let answer = self.answer(script.rule(Verb::Auth), normal)?;
+        let rule = self.rule(Verb::Auth);
+        let answer = self.answer(rule, normal)?;
         self.authenticated = answer.is_2xx();
         if !self.authenticated {
             self.record.authenticated_as = None;
@@ -537,7 +563,6 @@ impl<'a> Session<'a> {
         mechanism: &str,
         initial_response: Option<&str>,
     ) -> io::Result<Flow> {
-        let script = self.script;
         let base64 = base64::engine::general_purpose::STANDARD;
         let challenges = match (mechanism, initial_response) {
             ("LOGIN", None) => vec!["VXNlcm5hbWU6".to_owned(), "UGFzc3dvcmQ6".to_owned()],
@@ -557,7 +582,8 @@ impl<'a> Session<'a> {
             }
         }
         let success = Reply::new(235, "2.7.0 Authentication successful");
-        let answer = self.answer(script.rule(Verb::Auth), success)?;
+        let rule = self.rule(Verb::Auth);
+        let answer = self.answer(rule, success)?;
         self.authenticated = answer.is_2xx();
         Ok(answer.flow())
     }

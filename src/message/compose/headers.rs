@@ -162,22 +162,6 @@ impl<'a> Heads<'a> {
     }
 }
 
-/// The From: mailbox as a mail-builder header value (display names RFC 2047-encoded).
-pub fn address_header<'a>(mailboxes: &[&'a Mailbox]) -> Address<'a> {
-    let items: Vec<Address<'a>> = mailboxes
-        .iter()
-        .map(|m| Address::new_address(m.name.as_deref(), m.address.as_str()))
-        .collect();
-    if items.len() == 1 {
-        items
-            .into_iter()
-            .next()
-            .unwrap_or(Address::new_list(Vec::new()))
-    } else {
-        Address::new_list(items)
-    }
-}
-
 /// The domain for a Message-ID: the sender's, or this host's name for a bare user name.
 pub fn message_id_domain(sender: &str) -> String {
     match sender.rsplit_once('@') {

@@ -61,6 +61,9 @@ pub(super) fn read_body(
     let bytes = input::read_to_limit(stdin, given.max_input)
         .context("cannot read the body from stdin")?
         .ok_or_else(|| too_large("the body on stdin", given.max_input))?;
+    if bytes.is_empty() && stdin_required {
+        crate::say!("smtpsend: note: the message body is empty (stdin had nothing to read)");
+    }
     body_text(bytes).map(Some)
 }
 

@@ -32,6 +32,10 @@ pub struct Account {
     pub retries: Option<Spanned<u32>>,
     /// Bound on the whole run, in seconds (0: none).
     pub max_time: Option<Spanned<Seconds>>,
+    /// Connections at once for `--bulk` and `-q`.
+    pub parallel: Option<Spanned<usize>>,
+    /// Messages written ahead of their replies on each connection.
+    pub window: Option<Spanned<usize>>,
     /// Trust only the CA certificates in this PEM file (`--tls-ca-file`); the OAuth2 token
     /// endpoint is checked against it too.
     pub tls_ca_file: Option<Spanned<PathBuf>>,
@@ -64,6 +68,19 @@ pub struct Account {
     /// the first gets it on stdin, the second prints it.
     pub oauth2_store_command: Option<Spanned<String>>,
     pub oauth2_refresh_token_command: Option<Spanned<String>>,
+    /// An aliases(5) file: local recipients (`root`) are replaced by its addresses.
+    pub aliases: Option<Spanned<PathBuf>>,
+    /// Rewrite bare local names in To, Cc and From too (not only the envelope).
+    pub rewrite_local_headers: Option<Spanned<bool>>,
+    /// When the From field is set to the sender: `auto` (when missing), `always`, `never`.
+    pub set_from_header: Option<Spanned<String>>,
+    /// Append one line per message and attempt to this file.
+    pub log_file: Option<Spanned<PathBuf>>,
+    /// Write the same line to the system log with this facility (`mail`, `user`, `local0`…).
+    pub syslog: Option<Spanned<String>>,
+    /// `from` as written, when it held `%U`-style substitutions (`from` holds the result).
+    #[serde(skip)]
+    pub from_pattern: Option<String>,
 }
 
 impl Account {

@@ -15,18 +15,20 @@ fn error(text: &str) -> String {
 /// The example the man page and docs show is a valid file that picks what its comments say.
 #[test]
 fn the_example_configuration_is_valid() {
-    let config = parse(crate::cli::generate::EXAMPLE_CONFIG).unwrap();
-    let chosen = config
-        .choose(None, Some("ci@example.com"))
-        .unwrap()
-        .unwrap();
+    let files = Files {
+        user: Some(parse(crate::cli::generate::EXAMPLE_CONFIG).unwrap()),
+        system: None,
+        user_location: None,
+        system_location: system_location(),
+    };
+    let chosen = files.choose(None, Some("ci@example.com")).unwrap().unwrap();
     assert_eq!(chosen.name, "work");
-    let chosen = config
+    let chosen = files
         .choose(None, Some("x@elsewhere.example"))
         .unwrap()
         .unwrap();
     assert_eq!(chosen.name, "personal");
-    let chosen = config
+    let chosen = files
         .choose(Some(("local", "--account")), None)
         .unwrap()
         .unwrap();
@@ -127,8 +129,14 @@ fn chooses_named_then_sender_then_default() {
          [accounts.boss]\nfrom = \"boss@example.com\"\n",
     )
     .unwrap();
+    let files = Files {
+        user: Some(config),
+        system: None,
+        user_location: None,
+        system_location: system_location(),
+    };
     let pick = |named, sender| {
-        config
+        files
             .choose(named, sender)
             .unwrap()
             .map(|chosen| chosen.name.to_string())
@@ -144,5 +152,5 @@ fn chooses_named_then_sender_then_default() {
         pick(Some(("work", "--account")), Some("me@home.org")).as_deref(),
         Some("work")
     );
-    assert!(config.choose(Some(("nope", "--account")), None).is_err());
+    assert!(files.choose(Some(("nope", "--account")), None).is_err());
 }

@@ -10,6 +10,7 @@ pub(super) fn validate(
     validate_choices(account, at)?;
     validate_names(account, at)?;
     validate_times(account, at)?;
+    validate_paths(account, at)?;
     validate_credentials(account, at)?;
     validate_network(account, at)?;
     validate_oauth2(account, at)
@@ -34,10 +35,33 @@ pub(super) fn validate_choices(
     one_of(&account.tls, &TLS_MODES)?;
     one_of(&account.auth, &AUTH_MECHANISMS)?;
     one_of(&account.queue, &QUEUE_MODES)?;
+    one_of(&account.set_from_header, &SET_FROM_HEADER)?;
+    if let Some(facility) = &account.syslog
+        && crate::report::syslog::Facility::parse(facility.get_ref()).is_none()
+    {
+        return Err(at(
+            facility.span(),
+            &format!(
+                "{:?} is not a syslog facility ({})",
+                facility.get_ref(),
+                crate::report::syslog::Facility::NAMES.join(", ")
+            ),
+        ));
+    }
     if let Some(retries) = &account.retries
         && *retries.get_ref() > MAX_RETRIES
     {
         return Err(at(retries.span(), &format!("give at most {MAX_RETRIES}")));
+    }
+    for (value, most) in [
+        (&account.parallel, MAX_PARALLEL),
+        (&account.window, MAX_WINDOW),
+    ] {
+        if let Some(value) = value
+            && !(1..=most).contains(value.get_ref())
+        {
+            return Err(at(value.span(), &format!("give a number from 1 to {most}")));
+        }
     }
     Ok(())
 }
@@ -106,6 +130,28 @@ pub(super) fn validate_times(
             return Err(at(
                 limit.span(),
                 "give a number of seconds from 0 (no bound) to 604800",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The files an account names: each an absolute path (or `~/…`) on one line; sendmail is
+/// called from any directory, so a relative path would name a different file each time.
+pub(super) fn validate_paths(
+    account: &Account,
+    at: &dyn Fn(Range<usize>, &str) -> anyhow::Error,
+) -> anyhow::Result<()> {
+    for path in [&account.aliases, &account.log_file].into_iter().flatten() {
+        let text = path.get_ref().as_os_str().as_encoded_bytes();
+        if text.is_empty() || text.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
+            return Err(at(path.span(), "give a path on one line"));
+        }
+        if !path.get_ref().is_absolute() && !path.get_ref().starts_with("~") {
+            return Err(at(
+                path.span(),
+                "give an absolute path (or one in your home, ~/…): sendmail is called from any \
+                 directory",
             ));
         }
     }

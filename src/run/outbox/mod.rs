@@ -1,7 +1,9 @@
 //! The outbox on disk: messages waiting to be sent, kept so that a crash loses nothing.
 //!
-//! It lives in `$XDG_STATE_HOME/smtpsend/queue` (`~/.local/state/smtpsend/queue`). Each
-//! message is two files, mode 0600:
+//! It lives in `$XDG_STATE_HOME/smtpsend/queue` (`~/.local/state/smtpsend/queue`). A user
+//! without a home it can write to (cron jobs and daemons of system users) has it in the
+//! system file's spool, `SPOOL/USER` (see [`Outbox::locate`]). Each message is two files,
+//! mode 0600:
 //!
 //! - `ID.eml`: the exact bytes to send (CRLF lines, not dot-stuffed), readable with any
 //!   mail tool and re-sendable by hand with `smtpsend -t < ID.eml`;
@@ -43,7 +45,7 @@
 //! changed, reported by every flush and listing until it is dropped; `--drop-queue`
 //! removes an entry in any state, as long as no process holds its lock.
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::MetadataExt;
@@ -70,11 +72,15 @@ pub use meta::{Damaged, FORMAT, Meta, is_damaged, now};
 pub use queue::{Claim, FlushLock, Queue};
 
 /// Where the outbox is: a base directory that is not the outbox's own (the XDG state
-/// directory) and the directories under it that are (`smtpsend/queue`).
+/// directory, or the spool) and the directories under it that are (`smtpsend/queue`, or
+/// the user's directory in the spool).
 #[derive(Debug, Clone)]
 pub struct Outbox {
     base: PathBuf,
     own: Vec<OsString>,
+    /// In the system file's spool: the base must be root's and written by nobody else, and
+    /// the user's directory in it is made by the administrator, never by smtpsend.
+    in_spool: bool,
 }
 
 /// An entry and its meta file as read (an unreadable or damaged one is reported, not
@@ -106,23 +112,50 @@ pub enum Dropped {
 }
 
 impl Outbox {
-    /// `$XDG_STATE_HOME/smtpsend/queue`, else `$HOME/.local/state/smtpsend/queue`.
-    pub fn locate() -> anyhow::Result<Outbox> {
-        let base = std::env::var_os("XDG_STATE_HOME")
+    /// `$XDG_STATE_HOME/smtpsend/queue`, else `$HOME/.local/state/smtpsend/queue` when the
+    /// home is one this user can keep files in, else `SPOOL/USER` in the system file's
+    /// `spool` (the user's name in the password database). Without any of them there is no
+    /// outbox (78, saying how to give the user one).
+    pub fn locate(spool: Option<&Path>) -> anyhow::Result<Outbox> {
+        if let Some(state) = std::env::var_os("XDG_STATE_HOME")
             .map(PathBuf::from)
             .filter(|dir| dir.is_absolute())
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|home| !home.is_empty())
-                    .map(|home| PathBuf::from(home).join(".local/state"))
-            })
-            .ok_or_else(|| {
-                fail(
-                    Kind::Config,
-                    "no place for the outbox: neither XDG_STATE_HOME nor HOME is set",
-                )
-            })?;
-        Ok(Outbox::locate_in(base))
+        {
+            return Ok(Outbox::locate_in(state));
+        }
+        let home = std::env::var_os("HOME")
+            .filter(|home| !home.is_empty())
+            .map(PathBuf::from);
+        if let Some(home) = &home
+            && home_is_usable(home)
+        {
+            return Ok(Outbox::locate_in(home.join(".local/state")));
+        }
+        let user = crate::base::user::effective_uid();
+        let name = crate::base::user::name_of(user).unwrap_or_else(|| user.to_string());
+        let why = match &home {
+            None => "neither XDG_STATE_HOME nor HOME is set".to_string(),
+            Some(home) => format!(
+                "its home {} does not exist or cannot be written to",
+                home.display()
+            ),
+        };
+        match spool {
+            Some(spool) => Ok(Outbox {
+                base: spool.to_path_buf(),
+                own: vec![name.into()],
+                in_spool: true,
+            }),
+            None => Err(fail(
+                Kind::Config,
+                format!(
+                    "no place for the outbox of {name}: {why}; give it a home, or name a spool \
+                     in the system file (spool = \"/var/spool/smtpsend\") and create its \
+                     directory with install -d -o {name} -m 700 /var/spool/smtpsend/{name} \
+                     (see docs/sendmail.md)"
+                ),
+            )),
+        }
     }
 
     /// The outbox under the state directory `base`: `base/smtpsend/queue`.
@@ -130,6 +163,7 @@ impl Outbox {
         Outbox {
             base,
             own: vec!["smtpsend".into(), "queue".into()],
+            in_spool: false,
         }
     }
 
@@ -137,7 +171,11 @@ impl Outbox {
     pub fn at(dir: PathBuf) -> Outbox {
         let base = dir.parent().map(Path::to_path_buf).unwrap_or_default();
         let own = dir.file_name().map(OsString::from).into_iter().collect();
-        Outbox { base, own }
+        Outbox {
+            base,
+            own,
+            in_spool: false,
+        }
     }
 
     /// The outbox directory's path, for messages.
@@ -166,9 +204,46 @@ impl Outbox {
     /// Opens the outbox's directories (see [`private_dir::open_chain`]), creating them
     /// first when asked.
     fn open_dir(&self, create: bool) -> anyhow::Result<Option<Queue>> {
+        if self.in_spool {
+            return self.open_in_spool(create);
+        }
         let dir = private_dir::open_chain(&self.base, &self.own, create, OUTBOX)?;
         Ok(dir.map(|dir| Queue { dir: Arc::new(dir) }))
     }
+
+    /// The user's directory in the spool: the spool checked on its descriptor, then the
+    /// user's directory opened from it and checked; neither is ever created (a missing
+    /// user's directory is 75 when a message is to be kept, see [`no_spool_directory`]).
+    fn open_in_spool(&self, create: bool) -> anyhow::Result<Option<Queue>> {
+        let Some(spool) = private_dir::open_base(&self.base, OUTBOX)? else {
+            let missing = io::Error::from(io::ErrorKind::NotFound);
+            return match create {
+                true => Err(private_dir::cannot("open", &self.base, &missing, OUTBOX)),
+                false => Ok(None),
+            };
+        };
+        check_spool(&spool, &self.base)?;
+        match private_dir::open_under(spool, &self.base, &self.own, false, OUTBOX)? {
+            Some(dir) => Ok(Some(Queue { dir: Arc::new(dir) })),
+            None if create => Err(no_spool_directory(&self.dir())),
+            None => Ok(None),
+        }
+    }
+}
+
+/// True when the user can keep files under `home`: its `.local/state` exists, or it is a
+/// directory the user may write to (nobody's /nonexistent and a daemon's root-owned home
+/// are not).
+fn home_is_usable(home: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    if home.join(".local/state").is_dir() {
+        return true;
+    }
+    let Ok(path) = CString::new(home.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) with a NUL-terminated path; it touches no memory of ours.
+    home.is_dir() && unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } == 0
 }
 
 /// Takes an exclusive flock without waiting: `Ok(false)` when another process holds it.

@@ -61,6 +61,12 @@ pub(super) fn write_message(
     }
     result?;
     let conn = &mut session.conn;
+    // The commands around the data each owe a reply, and so does DATA's end mark.
+    conn.owe(
+        crate::smtp::connection::command_lines(head)
+            + crate::smtp::connection::command_lines(trailer)
+            + usize::from(!chunked),
+    );
     if !shows_data {
         conn.transcript
             .sent_data_summary(if chunked { size } else { content.len() }, lines);
