@@ -1,6 +1,8 @@
-//! The one batch loop, used by a single send, `--bulk` and `-q`: messages handed out one at a
-//! time to `--parallel` connections (one thread each; the main thread when there is one),
-//! each message exactly once.
+//! Messages over a session kept open. `--bulk` and `-q` hand theirs out one at a time to
+//! `--parallel` connections ([`run`]; one thread each, the main thread when there is one),
+//! each message exactly once; a single send and the outbox entries due on its route go in
+//! turn over one session ([`Batch`]). Each connection keeps its session in a [`link`]:
+//! opened when needed, opened again when lost.
 //!
 //! On each connection ([`lane`]), messages go as fast as the protocol lets them:
 //!
@@ -19,6 +21,7 @@
 //! The exit code of a batch is its first failure's ([`failures`]).
 
 mod lane;
+mod link;
 mod single;
 pub use single::Batch;
 

@@ -364,7 +364,6 @@ impl Session {
         self.command(&command::Quit, "the reply to QUIT")
     }
 
-    /// Ends the session politely; errors at this point do not matter to the outcome.
     /// Ends the session after a failed send: with QUIT when every command got its reply
     /// (the send was refused here, e.g. a message over the server's SIZE limit, or by a
     /// reply), else by closing, since the connection is in an unknown state.
@@ -374,6 +373,7 @@ impl Session {
         }
     }
 
+    /// Ends the session politely; errors at this point do not matter to the outcome.
     pub fn quit(mut self) {
         if self.broken || self.sent_ahead.is_some() {
             // A pipelined transaction is waiting for its data: closing discards it.

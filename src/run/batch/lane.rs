@@ -4,19 +4,16 @@
 
 use std::collections::VecDeque;
 
+use super::link::Link;
 use super::{Carried, Jobs, Message, Pool, Route};
 use crate::base::exit::{code_for, fail, one_line};
-use crate::smtp::Session;
-use crate::smtp::transcript::Transcript;
 use crate::smtp::window::InFlight;
 
 /// One connection's loop and its state.
 pub(super) struct Lane<'p, 'j, 'r, J: Jobs> {
     pool: &'p Pool<'j, J>,
     route: &'p Route<'r>,
-    session: Option<Session>,
-    /// The number of the connection `session` is.
-    number: usize,
+    link: Link,
     /// Messages written ahead of their replies, oldest first.
     window: VecDeque<(J::Job, InFlight)>,
 }
@@ -32,8 +29,12 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
         Lane {
             pool,
             route,
-            session: None,
-            number: 0,
+            link: Link::new(
+                route.target.clone(),
+                route.options.clone(),
+                route.debug,
+                route.spread.parallel > 1,
+            ),
             window: VecDeque::new(),
         }
     }
@@ -59,7 +60,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
 
     /// Sends `job`; `ahead` is the job after it on this lane (`None`: it is the last).
     fn one(&mut self, job: J::Job, ahead: &mut Option<J::Job>) -> Result<(), Stop> {
-        if !self.session.as_ref().is_some_and(Session::is_usable) {
+        if !self.link.is_usable() {
             self.close();
             if let Err(err) = self.open() {
                 return self.cannot_open(job, ahead.take(), err);
@@ -74,7 +75,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
             };
         }
         self.drain();
-        let Some(session) = self.session.as_mut().filter(|s| s.is_usable()) else {
+        let Some(session) = self.link.usable() else {
             return self.one(job, ahead);
         };
         let jobs = self.pool.jobs;
@@ -85,7 +86,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
         }
         let last = ahead.is_none();
         let sent = session.send(message.envelope, message.content, message.policy, last);
-        self.say_notices();
+        self.link.say_notices();
         match sent {
             Err(err) if crate::smtp::auth::login_refused(&err) => {
                 self.close();
@@ -104,7 +105,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
     /// Whether `job` goes in the window (it may, and another message is in flight or
     /// follows), and whether the next one may.
     fn windows(&self, job: &J::Job, ahead: Option<&J::Job>) -> (bool, bool) {
-        let Some(session) = self.session.as_ref() else {
+        let Some(session) = self.link.session() else {
             return (false, false);
         };
         let window = self.route.spread.window;
@@ -124,12 +125,12 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
         while self.window.len() >= self.route.spread.window {
             self.collect();
         }
-        let Some(session) = self.session.as_mut().filter(|s| s.is_usable()) else {
+        let Some(session) = self.link.usable() else {
             return Err(job);
         };
         let message = self.pool.jobs.message(&job);
         let written = session.write_ahead(message.envelope, message.content, message.policy, last);
-        self.say_notices();
+        self.link.say_notices();
         match written {
             Ok(in_flight) => self.window.push_back((job, in_flight)),
             Err(err) => self.pool.jobs.done(job, Err(err), self.carried()),
@@ -145,7 +146,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
     fn collect(&mut self) {
         while let Some((job, in_flight)) = self.window.pop_front() {
             let carried = self.carried();
-            let Some(session) = self.session.as_mut() else {
+            let Some(session) = self.link.session_mut() else {
                 return;
             };
             let sent = session.read_back(in_flight);
@@ -155,7 +156,7 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
                 break;
             }
         }
-        if self.window.is_empty() && !self.session.as_ref().is_some_and(Session::is_usable) {
+        if self.window.is_empty() && !self.link.is_usable() {
             self.close();
         }
     }
@@ -167,16 +168,10 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
         }
     }
 
-    /// Opens a new session, its transcript naming the connection when several run at once.
+    /// Opens a new session as the next connection.
     fn open(&mut self) -> anyhow::Result<()> {
-        self.number = self.pool.next_number();
-        let mut transcript = Transcript::new(self.route.debug, crate::report::transcript_line);
-        if self.route.spread.parallel > 1 {
-            transcript = transcript.of_connection(self.number);
-        }
-        let options = self.route.options.clone();
-        self.session = Some(Session::open(self.route.target, options, transcript)?);
-        Ok(())
+        let number = self.pool.next_number();
+        self.link.open(number).map(|_| ())
     }
 
     /// The session could not be opened, or its login was refused: the jobs go back to the
@@ -209,31 +204,13 @@ impl<'p, 'j, 'r, J: Jobs> Lane<'p, 'j, 'r, J> {
 
     /// This connection, as the carrier of a message.
     fn carried(&self) -> Carried {
-        Carried {
-            connection: Some(self.number),
-            tls: self
-                .session
-                .as_ref()
-                .and_then(|session| session.tls().map(|tls| tls.version.clone())),
-        }
-    }
-
-    /// Says what the session noticed (a DSN request the server cannot honour).
-    fn say_notices(&mut self) {
-        if let Some(session) = self.session.as_mut() {
-            session
-                .take_notices()
-                .into_iter()
-                .for_each(crate::report::errors::say_notice);
-        }
+        self.link.carried()
     }
 
     /// Reads back what is left in the window and ends the session: politely when every
     /// command got its reply, by closing otherwise.
     fn close(&mut self) {
         self.drain();
-        if let Some(session) = self.session.take() {
-            session.leave();
-        }
+        self.link.close();
     }
 }

@@ -1,26 +1,21 @@
 //! One session kept open across a send and the outbox entries that follow it (see
-//! [`crate::run::deliver`]): each message handed over in turn, the next one's commands
-//! behind the current one's end mark. `--bulk` and `-q` go through [`super::run`] instead,
-//! which adds windows and several connections.
+//! [`crate::run::deliver`]): each message handed over in turn by the caller, the next one's
+//! commands behind the current one's end mark. `--bulk` and `-q` go through [`super::run`]
+//! instead, which adds windows and several connections; both keep their session in a
+//! [`Link`].
 
 use crate::base::exit::{Kind, code_for, fail, one_line};
 use crate::smtp::stream::Target;
-use crate::smtp::transcript::Transcript;
-use crate::smtp::{Delivery, Options, Session};
+use crate::smtp::{Delivery, Options};
 
 use super::Message;
+use super::link::Link;
 
 /// A session kept open across the messages of a batch.
 pub struct Batch {
-    target: Target,
-    options: Options,
-    /// The `-d` level of each session's transcript.
-    debug: u8,
-    session: Option<Session>,
+    link: Link,
     /// Why the server could not be reached, once it could not.
     unreachable: Option<(u8, String)>,
-    /// The TLS version of the last session opened, for the log.
-    tls_version: Option<String>,
     /// A session was opened (the server could be reached) at least once.
     connected: bool,
 }
@@ -28,19 +23,15 @@ pub struct Batch {
 impl Batch {
     pub fn new(target: Target, options: Options, debug: u8) -> Batch {
         Batch {
-            target,
-            options,
-            debug,
-            session: None,
+            link: Link::new(target, options, debug, false),
             unreachable: None,
-            tls_version: None,
             connected: false,
         }
     }
 
     /// The TLS version of the last session opened, when it had TLS.
     pub fn tls_version(&self) -> Option<String> {
-        self.tls_version.clone()
+        self.link.carried().tls
     }
 
     /// True once a session was opened: the server could be reached.
@@ -62,46 +53,35 @@ impl Batch {
         if let Some((code, text)) = &self.unreachable {
             return Err(fail(Kind::from_code(*code), text.clone()));
         }
-        if self.session.as_ref().is_some_and(|open| !open.is_usable()) {
-            self.session = None;
+        if !self.link.is_usable() {
+            self.link.close();
         }
-        let session = match self.session.as_mut() {
+        let session = match self.link.usable() {
             Some(open) => open,
-            None => {
-                let transcript = Transcript::new(self.debug, crate::report::transcript_line);
-                match Session::open(&self.target, self.options.clone(), transcript) {
-                    Ok(opened) => {
-                        self.tls_version = opened.tls().map(|tls| tls.version.clone());
-                        self.connected = true;
-                        self.session.insert(opened)
-                    }
-                    Err(err) => {
-                        self.unreachable = Some((code_for(&err), one_line(&err)));
-                        return Err(err);
-                    }
+            None => match self.link.open(1) {
+                Ok(opened) => {
+                    self.connected = true;
+                    opened
                 }
-            }
+                Err(err) => {
+                    self.unreachable = Some((code_for(&err), one_line(&err)));
+                    return Err(err);
+                }
+            },
         };
         if let Some(next) = next {
             session.pipeline_next(next.envelope, next.content, next.policy);
         }
         let sent = session.send(message.envelope, message.content, message.policy, last);
-        session
-            .take_notices()
-            .into_iter()
-            .for_each(crate::report::errors::say_notice);
-        if sent.is_err()
-            && let Some(failed) = self.session.take()
-        {
-            failed.leave();
+        self.link.say_notices();
+        if sent.is_err() {
+            self.link.close();
         }
         sent
     }
 
     /// Ends the session politely, when one is open.
-    pub fn finish(self) {
-        if let Some(open) = self.session {
-            open.quit();
-        }
+    pub fn finish(mut self) {
+        self.link.close();
     }
 }
