@@ -68,19 +68,7 @@ pub(super) fn plan(cli: Cli, output: Output) -> anyhow::Result<Plan> {
             ids: cli.drop_queue,
         });
     }
-    check_spread(&cli)?;
-    let stored = StoredResolver {
-        output,
-        max_time: cli.max_time,
-        log_file: cli.log_file.clone(),
-        parallel: cli.parallel,
-        window: cli.window,
-        from_env: ["parallel", "window"]
-            .into_iter()
-            .filter(|id| cli.is_from_env(id))
-            .map(str::to_string)
-            .collect(),
-    };
+    let stored = stored(&cli, output)?;
     let json = cli.json;
     let flush = cli.flush_queue;
     let reroute = rerouted.then_some(SettingsResolver { cli });
@@ -99,9 +87,10 @@ pub(super) fn plan(cli: Cli, output: Output) -> anyhow::Result<Plan> {
     }))
 }
 
-/// This run's `--parallel` and `--window`, checked before the outbox is read; they go with
-/// the settings each entry was queued with.
-fn check_spread(cli: &Cli) -> anyhow::Result<()> {
+/// How each entry's settings are resolved: from the options it kept, with this run's output
+/// options, time bound and log file, and its `--parallel` and `--window` (checked here,
+/// before the outbox is read).
+fn stored(cli: &Cli, output: Output) -> anyhow::Result<StoredResolver> {
     for (row, value) in [
         (&table::PARALLEL, cli.parallel),
         (&table::WINDOW, cli.window),
@@ -110,7 +99,18 @@ fn check_spread(cli: &Cli) -> anyhow::Result<()> {
             (row.check)(&value, &table::option_source(cli, row.flag, row.variable))?;
         }
     }
-    Ok(())
+    Ok(StoredResolver {
+        output,
+        max_time: cli.max_time,
+        log_file: cli.log_file.clone(),
+        parallel: cli.parallel,
+        window: cli.window,
+        from_env: ["parallel", "window"]
+            .into_iter()
+            .filter(|id| cli.is_from_env(id))
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// True when the option with this id was given on the command line (not by its

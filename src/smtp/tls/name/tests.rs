@@ -161,6 +161,83 @@ fn native_tls_accepts(
     accepted
 }
 
+/// The DNS names, IP addresses and common name of each certificate the differential test
+/// issues.
+type Names = (
+    &'static [&'static str],
+    &'static [&'static str],
+    Option<&'static str>,
+);
+
+const CERTIFICATES: [Names; 12] = [
+    (&["mail.example.org"], &[], Some("mail.example.org")),
+    (
+        &["*.example.org", "w*.example.net", "*.*.example.com", "*"],
+        &[],
+        None,
+    ),
+    (
+        &["mail.example.org.", "MAIL.EXAMPLE.COM", ".example.net"],
+        &[],
+        None,
+    ),
+    (
+        &[
+            "xn--bcher-kva.example",
+            "*.xn--80ak6aa92e.com",
+            "xn--*.example",
+        ],
+        &[],
+        None,
+    ),
+    (&["127.0.0.1", "::1", "[::1]"], &[], None),
+    (&["good.example\0.evil.test"], &[], None),
+    (
+        &[],
+        &["127.0.0.1", "::1", "::ffff:10.0.0.1", "fe80::1"],
+        None,
+    ),
+    (&[], &[], Some("legacy.example.org")),
+    (&[], &[], Some("127.0.0.1")),
+    (&[], &[], Some("*.example.org")),
+    (&[], &["127.0.0.1"], Some("mail.example.org")),
+    (&["localhost"], &[], Some("127.0.0.1")),
+];
+
+/// The names each certificate is checked against.
+const NAMES: [&str; 30] = [
+    "mail.example.org",
+    "MAIL.example.ORG",
+    "mail.example.org.",
+    "a.example.org",
+    "a.b.example.org",
+    "example.org",
+    ".example.org",
+    "www.example.net",
+    "a.b.example.com",
+    "mail.example.com",
+    "xn--bcher-kva.example",
+    "a.xn--80ak6aa92e.com",
+    "xn--a.example",
+    "127.0.0.1",
+    "127.1",
+    "0x7f.0.0.1",
+    "::1",
+    "[::1]",
+    "0:0:0:0:0:0:0:1",
+    "::ffff:10.0.0.1",
+    "::ffff:a00:1",
+    "10.0.0.1",
+    "FE80::1",
+    "fe80::1%lo",
+    "good.example",
+    "legacy.example.org",
+    "localhost",
+    "localhost.",
+    "mail.example.org:25",
+    "*.example.org",
+];
+
 #[test]
 fn the_check_accepts_exactly_what_native_tls_accepts() {
     let ca = Ca::new();
@@ -169,79 +246,12 @@ fn the_check_accepts_exactly_what_native_tls_accepts() {
         .add_root_certificate(native_tls::Certificate::from_pem(ca.pem.as_bytes()).unwrap())
         .build()
         .unwrap();
-    type Names<'a> = (&'a [&'a str], &'a [&'a str], Option<&'a str>);
-    let certificates: [Names; 12] = [
-        (&["mail.example.org"], &[], Some("mail.example.org")),
-        (
-            &["*.example.org", "w*.example.net", "*.*.example.com", "*"],
-            &[],
-            None,
-        ),
-        (
-            &["mail.example.org.", "MAIL.EXAMPLE.COM", ".example.net"],
-            &[],
-            None,
-        ),
-        (
-            &[
-                "xn--bcher-kva.example",
-                "*.xn--80ak6aa92e.com",
-                "xn--*.example",
-            ],
-            &[],
-            None,
-        ),
-        (&["127.0.0.1", "::1", "[::1]"], &[], None),
-        (&["good.example\0.evil.test"], &[], None),
-        (
-            &[],
-            &["127.0.0.1", "::1", "::ffff:10.0.0.1", "fe80::1"],
-            None,
-        ),
-        (&[], &[], Some("legacy.example.org")),
-        (&[], &[], Some("127.0.0.1")),
-        (&[], &[], Some("*.example.org")),
-        (&[], &["127.0.0.1"], Some("mail.example.org")),
-        (&["localhost"], &[], Some("127.0.0.1")),
-    ];
-    let names = [
-        "mail.example.org",
-        "MAIL.example.ORG",
-        "mail.example.org.",
-        "a.example.org",
-        "a.b.example.org",
-        "example.org",
-        ".example.org",
-        "www.example.net",
-        "a.b.example.com",
-        "mail.example.com",
-        "xn--bcher-kva.example",
-        "a.xn--80ak6aa92e.com",
-        "xn--a.example",
-        "127.0.0.1",
-        "127.1",
-        "0x7f.0.0.1",
-        "::1",
-        "[::1]",
-        "0:0:0:0:0:0:0:1",
-        "::ffff:10.0.0.1",
-        "::ffff:a00:1",
-        "10.0.0.1",
-        "FE80::1",
-        "fe80::1%lo",
-        "good.example",
-        "legacy.example.org",
-        "localhost",
-        "localhost.",
-        "mail.example.org:25",
-        "*.example.org",
-    ];
     let mut differences = Vec::new();
     let mut accepted = 0;
-    for (dns, ips, common_name) in certificates {
+    for (dns, ips, common_name) in CERTIFICATES {
         let (identity, der) = ca.issue(dns, ips, common_name);
         let acceptor = native_tls::TlsAcceptor::new(identity).unwrap();
-        for name in names {
+        for name in NAMES {
             let native = native_tls_accepts(&connector, &acceptor, name);
             accepted += usize::from(native);
             if native != matches(&der, name) {
