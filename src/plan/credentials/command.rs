@@ -61,6 +61,32 @@ impl StderrRelay {
     }
 }
 
+/// Starts `command` with `/bin/sh -c` (`origin` names it in errors): without the
+/// passwords' variables, in its own process group, stdout piped for the caller and stderr
+/// relayed through the scrubber once it ends.
+fn spawn_shell(
+    command: &str,
+    origin: &str,
+    stdin: Stdio,
+) -> anyhow::Result<(std::process::Child, StderrRelay)> {
+    let mut child = child_command("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|err| {
+            fail(
+                Kind::Config,
+                format!("{origin}: cannot run it: {}", input::plain_io(&err)),
+            )
+        })?;
+    let relay = StderrRelay::start(child.stderr.take().expect("stderr is piped"));
+    Ok((child, relay))
+}
+
 /// The first line of what a shell command prints. Its stdin is closed (so it cannot eat the
 /// message), its stderr is shown after it ends through the scrubber (see [`StderrRelay`]),
 /// and `SMTPSEND_PASSWORD` is not in its environment. It runs in its own process group, which is killed when it has
@@ -74,21 +100,7 @@ pub(super) fn from_command(
     deadline: Duration,
 ) -> anyhow::Result<Vec<u8>> {
     let origin = format!("{label} {command:?}");
-    let mut child = child_command("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| {
-            fail(
-                Kind::Config,
-                format!("{origin}: cannot run it: {}", input::plain_io(&err)),
-            )
-        })?;
-    let relay = StderrRelay::start(child.stderr.take().expect("stderr is piped"));
+    let (mut child, relay) = spawn_shell(command, &origin, Stdio::null())?;
     let result = read_command(&mut child, &origin, deadline);
     relay.show(&origin, result.as_ref().ok().map(Vec::as_slice));
     result
@@ -189,21 +201,7 @@ pub(super) fn run_with_input(
 ) -> anyhow::Result<()> {
     use std::io::Write;
     let origin = format!("{label} {command:?}");
-    let mut child = child_command("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| {
-            fail(
-                Kind::Config,
-                format!("{origin}: cannot run it: {}", input::plain_io(&err)),
-            )
-        })?;
-    let relay = StderrRelay::start(child.stderr.take().expect("stderr is piped"));
+    let (mut child, relay) = spawn_shell(command, &origin, Stdio::piped())?;
     // A token is far smaller than a pipe's buffer: the write cannot block. A command that
     // does not read its stdin gets EPIPE, which is its business.
     if let Some(mut stdin) = child.stdin.take() {
