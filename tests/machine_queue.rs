@@ -23,6 +23,16 @@ fn my_name() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// A datagram socket in the home standing in for the system log, and its path.
+fn syslog_socket(home: &Home) -> (std::path::PathBuf, UnixDatagram) {
+    let path = home.join("log.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    (path, socket)
+}
+
 /// A system file whose account `relay` (the default) logs to `log` and to syslog.
 fn logging_config(home: &Home, server: &Server, log: &Path) -> PathBuf {
     home.write_system_config(
@@ -51,11 +61,7 @@ fn each_attempt_is_one_line_in_the_log_and_the_system_log_without_secrets() {
     let home = Home::new();
     let log = home.join("smtpsend.log");
     logging_config(&home, &server, &log);
-    let socket_path = home.join("log.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let (socket_path, socket) = syslog_socket(&home);
     let out = home
         .run([
             "--from",
@@ -125,11 +131,7 @@ fn a_server_echoing_the_password_leaves_none_in_the_log() {
     let home = Home::new();
     let log = home.join("smtpsend.log");
     logging_config(&home, &server, &log);
-    let socket_path = home.join("log.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let (socket_path, socket) = syslog_socket(&home);
     let out = home
         .run([
             "--from",
